@@ -1,0 +1,50 @@
+# Two commands reproduce everything on a fresh machine with Python >= 3.10:
+#   make figures   -> every figure (PNG + JSON) into figures/out/
+#   make test      -> the default (fast) test suite
+# Both create .venv on first use. The venv sees the system site-packages, so
+# an already-installed torch >= 2.1 is used as it is instead of downloaded.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+OUT    ?= figures/out
+DEVICE ?= auto
+FIGS   ?= all
+
+.PHONY: install figures figures-quick test test-slow bench paper clean
+
+install: $(STAMP)
+
+$(STAMP): setup.py
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+	  { echo "idealnets needs Python >= 3.10"; exit 1; }
+	$(PYTHON) -m venv --system-site-packages $(VENV)
+	@# Use an installed torch >= 2.1 if there is one; else the CPU build
+	@# (2.13.0) when the platform offers it, else any torch >= 2.1.
+	$(PY) -c 'import torch, sys; v = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2]); sys.exit(v < (2, 1))' 2>/dev/null || \
+	  $(PY) -m pip install -q "torch==2.13.0" || $(PY) -m pip install -q "torch>=2.1"
+	$(PY) -m pip install -q -e ".[test]"
+	@touch $(STAMP)
+
+figures: $(STAMP)
+	$(PY) -m figures $(FIGS) --device $(DEVICE) --out $(OUT)
+
+figures-quick: $(STAMP)
+	$(PY) -m figures $(FIGS) --quick --device $(DEVICE) --out $(OUT)/quick
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+bench: $(STAMP)
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+paper:
+	@command -v latexmk >/dev/null || { echo "latexmk is not installed (apt-get install latexmk texlive-latex-extra)"; exit 1; }
+	cd paper && latexmk -pdf -interaction=nonstopmode main.tex
+
+clean:
+	rm -rf $(VENV) .pytest_cache *.egg-info

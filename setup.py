@@ -1,0 +1,34 @@
+"""idealnets: analytical theory of learning in idealized neural networks.
+
+Closed-form learning dynamics (``theory``), batched PyTorch ensembles that
+check them (``simulate``) and the figures that show the two together
+(``figures``).
+"""
+from setuptools import setup
+
+setup(
+    name="idealnets",
+    version="0.1.0",
+    description=(
+        "Exact learning dynamics of idealized neural networks, "
+        "checked against trained ensembles"
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=["theory", "simulate", "figures"],
+    install_requires=[
+        "numpy>=1.23",
+        "scipy>=1.9",
+        "sympy>=1.11",
+        "torch>=2.1",
+        "matplotlib>=3.6",
+        "tqdm>=4.60",
+    ],
+    extras_require={"test": ["pytest>=7"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

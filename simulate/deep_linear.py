@@ -1,0 +1,302 @@
+r"""Batched full-batch gradient descent for ensembles of deep linear networks.
+
+All ``n_networks`` networks train at once: weights are ``(E, n_l, n_{l-1})``
+tensors and every step is a handful of batched matmuls (no Python loop over
+networks). The loss is the mean squared loss of THEORY.md section 0,
+``L = (1/2P) sum_mu ||y_mu - W_D...W_1 x_mu||^2``, which depends on the data
+only through ``Sxx = X X^T/P``, ``Syx = Y X^T/P`` and ``tr Syy``; its gradient is
+written out in closed form,
+
+.. math::
+
+    \partial L / \partial W_l = (W_D \cdots W_{l+1})^T (W Sxx - Syx) (W_{l-1} \cdots W_1)^T ,
+
+so no autograd is needed. Time is ``t = lr * step`` (tau = 1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from ._common import DivergenceError, as_tensor, check_finite, make_generator, progress, record_steps, resolve_device
+
+__all__ = ["EnsembleRun", "train", "train_from", "init_weights", "stable_lr", "INITS"]
+
+INITS = ("small", "orthogonal", "decoupled", "pretrained")
+
+
+@dataclass
+class EnsembleRun:
+    """Result of :func:`train`.
+
+    times : (R,) gradient-flow times ``lr * step`` of the recorded steps
+    steps : (R,) the recorded step indices
+    maps : (E, R, N_out, N_in) total maps ``W_D ... W_1``
+    losses : (E, R) training losses
+    weights : per layer, (E, R, n_l, n_{l-1}) arrays, or None unless requested
+    """
+
+    times: np.ndarray
+    steps: np.ndarray
+    maps: np.ndarray
+    losses: np.ndarray
+    weights: list[np.ndarray] | None = None
+
+
+def _widths(n_in: int, n_out: int, depth: int, width) -> list[int]:
+    if not isinstance(depth, (int, np.integer)) or depth < 1:
+        raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
+    if depth == 1:
+        return [n_in, n_out]
+    if isinstance(width, (int, np.integer)):
+        hidden = [int(width)] * (depth - 1)
+    else:
+        hidden = [int(w) for w in width]
+        if len(hidden) != depth - 1:
+            raise ValueError(f"width must be an int or a list of depth-1 = {depth - 1} hidden sizes")
+    if min(hidden) < 1:
+        raise ValueError(f"hidden widths must be >= 1, got {hidden}")
+    return [n_in, *hidden, n_out]
+
+
+def _check_data(X, Y) -> tuple[np.ndarray, np.ndarray]:
+    X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
+    if X.ndim != 2 or Y.ndim != 2:
+        raise ValueError(f"X and Y must be 2-D (features x samples); got shapes {X.shape} and {Y.shape}")
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(f"X has {X.shape[1]} samples (columns) but Y has {Y.shape[1]}")
+    if not (np.isfinite(X).all() and np.isfinite(Y).all()):
+        raise ValueError("X and Y must be finite")
+    return X, Y
+
+
+def stable_lr(X, Y, depth: int) -> float:
+    r"""Stable learning-rate limit near the solution, ``2 / (D lmax(Sxx)^{1/D}... )``.
+
+    For the balanced solution of mode alpha the linearised GD rate is
+    ``D c (s/c)^{2-2/D}`` on isotropic input; with a general ``Sxx`` we use its
+    largest eigenvalue for c and the largest singular value of ``Syx Sxx^{-1}``
+    (the least-squares map) for ``s/c``. ``lr`` above ``2 / rate`` diverges.
+    """
+    X, Y = _check_data(X, Y)
+    P = X.shape[1]
+    Sxx, Syx = X @ X.T / P, Y @ X.T / P
+    lmax = float(np.linalg.eigvalsh(Sxx)[-1])
+    w_star = np.linalg.lstsq(Sxx, Syx.T, rcond=None)[0].T
+    smax = float(np.linalg.norm(w_star, 2))
+    if depth == 1 or smax == 0:
+        return 2.0 / lmax
+    return 2.0 / (depth * lmax * smax ** (2.0 - 2.0 / depth))
+
+
+def _orthogonal(E: int, n_out: int, n_in: int, g: torch.Generator, device, dtype) -> torch.Tensor:
+    """(E, n_out, n_in) random semi-orthogonal matrices (orthonormal rows or columns)."""
+    A = torch.randn(E, max(n_out, n_in), min(n_out, n_in), generator=g, device=device, dtype=dtype)
+    Q, R = torch.linalg.qr(A)
+    Q = Q * torch.sign(torch.diagonal(R, dim1=-2, dim2=-1)).unsqueeze(-2)  # Haar measure
+    return Q if n_out >= n_in else Q.transpose(-1, -2)
+
+
+def init_weights(
+    X,
+    Y,
+    *,
+    depth: int,
+    width,
+    n_networks: int,
+    init: str,
+    init_scale: float,
+    device=None,
+    dtype: torch.dtype = torch.float64,
+    seed: int = 0,
+) -> list[torch.Tensor]:
+    """Initial weights, a list of D tensors ``(E, n_l, n_{l-1})``.
+
+    init:
+      * ``"small"``: i.i.d. ``N(0, init_scale^2)`` entries.
+      * ``"orthogonal"``: ``init_scale`` times Haar random (semi-)orthogonal matrices;
+        ``init_scale = 1`` is the dynamical-isometry initialisation of Saxe et al.
+      * ``"decoupled"``: ``W_l = R_l diag(a) R_{l-1}^T`` with ``R_0 = V``, ``R_D = U``
+        (SVD of ``Syx``), random orthonormal hidden frames and ``a = init_scale^{1/D}``,
+        so every mode starts at product strength ``u0 = init_scale``.
+      * ``"pretrained"``: greedy layerwise linear-autoencoder pretraining (see
+        :func:`_pretrained`), then the last layer ``init_scale``-small random.
+    """
+    X, Y = _check_data(X, Y)
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    if not init_scale > 0:
+        raise ValueError(f"init_scale must be positive, got {init_scale}")
+    if not isinstance(n_networks, (int, np.integer)) or n_networks < 1:
+        raise ValueError(f"n_networks must be a positive int, got {n_networks!r}")
+    device = resolve_device(device)
+    sizes = _widths(X.shape[0], Y.shape[0], depth, width)
+    g = make_generator(seed, device)
+    E = int(n_networks)
+    if init == "small":
+        return [init_scale * torch.randn(E, sizes[l + 1], sizes[l], generator=g, device=device, dtype=dtype)
+                for l in range(depth)]
+    if init == "orthogonal":
+        return [init_scale * _orthogonal(E, sizes[l + 1], sizes[l], g, device, dtype) for l in range(depth)]
+    if init == "decoupled":
+        P = X.shape[1]
+        U, _, Vt = np.linalg.svd(Y @ X.T / P, full_matrices=False)
+        r = min(U.shape[1], *sizes[1:-1]) if depth > 1 else U.shape[1]
+        a = init_scale ** (1.0 / depth)
+        frames = [as_tensor(Vt.T[:, :r], device=device, dtype=dtype).expand(E, -1, -1)]
+        for l in range(1, depth):
+            frames.append(_orthogonal(E, sizes[l], r, g, device, dtype))
+        frames.append(as_tensor(U[:, :r], device=device, dtype=dtype).expand(E, -1, -1))
+        return [a * frames[l + 1] @ frames[l].transpose(-1, -2) for l in range(depth)]
+    return _pretrained(X, sizes, E, init_scale, g, device, dtype)
+
+
+def _pretrained(X, sizes, E, init_scale, g, device, dtype) -> list[torch.Tensor]:
+    raise NotImplementedError("layerwise pretraining is implemented with the depth study")
+
+
+def train(
+    X,
+    Y,
+    depth: int,
+    width,
+    n_networks: int,
+    init: str,
+    init_scale: float,
+    lr: float,
+    steps: int,
+    record: int | Iterable[int] = 50,
+    device=None,
+    dtype: torch.dtype = torch.float64,
+    seed: int = 0,
+    *,
+    return_weights: bool = False,
+    log: bool = True,
+    desc: str | None = None,
+) -> EnsembleRun:
+    """Train ``n_networks`` depth-``depth`` linear networks on (X, Y) by full-batch GD.
+
+    X : (N_in, P), Y : (N_out, P); ``width`` an int or the list of hidden sizes;
+    ``init``/``init_scale`` as in :func:`init_weights`; ``record`` the number of
+    log-spaced recording points (or explicit step indices). Returns an
+    :class:`EnsembleRun` (times ``t = lr * step``). Raises
+    :class:`~simulate.DivergenceError` naming ``lr`` and the stable limit if
+    training blows up.
+    """
+    W0 = init_weights(X, Y, depth=depth, width=width, n_networks=n_networks, init=init,
+                      init_scale=init_scale, device=device, dtype=dtype, seed=seed)
+    return train_from(W0, X, Y, lr=lr, steps=steps, record=record, return_weights=return_weights,
+                      log=log, desc=desc or f"deep linear D={depth} ({init})")
+
+
+def train_from(
+    weights: Sequence[torch.Tensor | np.ndarray],
+    X,
+    Y,
+    *,
+    lr: float,
+    steps: int,
+    record: int | Iterable[int] = 50,
+    return_weights: bool = False,
+    log: bool = True,
+    device=None,
+    dtype: torch.dtype | None = None,
+    desc: str = "deep linear GD",
+) -> EnsembleRun:
+    """Full-batch GD from given initial weights: a list of D ``(E, n_l, n_{l-1})`` arrays.
+
+    2-D arrays are taken as a single network (E = 1). Device and dtype default
+    to those of the first weight tensor.
+    """
+    X, Y = _check_data(X, Y)
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    if len(weights) < 1:
+        raise ValueError("weights must hold at least one matrix")
+    W0 = weights[0]
+    if device is None:
+        device = W0.device if isinstance(W0, torch.Tensor) else resolve_device(None)
+    else:
+        device = resolve_device(device)
+    if dtype is None:
+        dtype = W0.dtype if isinstance(W0, torch.Tensor) and W0.is_floating_point() else torch.float64
+    Ws = []
+    for w in weights:
+        w = as_tensor(w, device=device, dtype=dtype).clone()
+        if w.ndim == 2:
+            w = w.unsqueeze(0)
+        if w.ndim != 3:
+            raise ValueError(f"each weight must be (E, n_out, n_in) or (n_out, n_in); got {tuple(w.shape)}")
+        Ws.append(w)
+    E = Ws[0].shape[0]
+    if Ws[0].shape[2] != X.shape[0] or Ws[-1].shape[1] != Y.shape[0]:
+        raise ValueError(f"weights map {Ws[0].shape[2]} -> {Ws[-1].shape[1]} but the data are "
+                         f"{X.shape[0]} -> {Y.shape[0]}")
+    for l in range(1, len(Ws)):
+        if Ws[l].shape[2] != Ws[l - 1].shape[1] or Ws[l].shape[0] != E:
+            raise ValueError(f"layer {l + 1} of shape {tuple(Ws[l].shape)} does not follow layer {l} "
+                             f"of shape {tuple(Ws[l - 1].shape)}")
+    D = len(Ws)
+    P = X.shape[1]
+    Sxx = as_tensor(X @ X.T / P, device=device, dtype=dtype)
+    Syx = as_tensor(Y @ X.T / P, device=device, dtype=dtype)
+    trSyy = float(np.sum(Y * Y) / P)
+    lr_max = stable_lr(X, Y, D)
+    rec = record_steps(int(steps), record, log=log)
+    R = rec.size
+    maps = torch.empty(E, R, Y.shape[0], X.shape[0], device=device, dtype=dtype)
+    losses = torch.empty(E, R, device=device, dtype=dtype)
+    wrec = [torch.empty(E, R, *w.shape[1:], device=device, dtype=dtype) for w in Ws] if return_weights else None
+
+    def total(Ws_):
+        M = Ws_[0]
+        for w in Ws_[1:]:
+            M = torch.bmm(w, M)
+        return M
+
+    def loss_of(M):
+        # L = tr(Syy)/2 - tr(M Syx^T) + tr(M Sxx M^T)/2
+        return 0.5 * trSyy - (M * Syx).sum((-2, -1)) + 0.5 * (torch.matmul(M, Sxx) * M).sum((-2, -1))
+
+    r_i = 0
+    bar = progress(int(steps), desc)
+    with torch.no_grad():
+        for step in range(int(steps) + 1):
+            # prefix products below each layer: below[l] = W_{l-1}...W_1 (None for l = 0)
+            below = [None] * D
+            M = None
+            for l in range(D):
+                below[l] = M
+                M = Ws[l] if M is None else torch.bmm(Ws[l], M)
+            if step == rec[r_i]:
+                check_finite(M, lr=lr, lr_max=lr_max, step=step, what="the network map")
+                maps[:, r_i] = M
+                losses[:, r_i] = loss_of(M)
+                if wrec is not None:
+                    for l in range(D):
+                        wrec[l][:, r_i] = Ws[l]
+                r_i += 1
+                if r_i == R:
+                    break
+            G = torch.matmul(M, Sxx) - Syx  # (E, N_out, N_in)
+            above = None  # W_D ... W_{l+1}
+            for l in range(D - 1, -1, -1):
+                left = G if above is None else torch.bmm(above.transpose(-1, -2), G)
+                grad = left if below[l] is None else torch.bmm(left, below[l].transpose(-1, -2))
+                above = Ws[l] if above is None else torch.bmm(above, Ws[l])
+                Ws[l] = Ws[l] - lr * grad
+            if (step & 1023) == 1023:
+                bar.update(1024)
+        bar.close()
+    if not torch.isfinite(losses).all():
+        raise DivergenceError(f"training diverged with lr={lr:.4g} (the stable limit is about {lr_max:.4g})")
+    return EnsembleRun(
+        times=lr * rec.astype(float),
+        steps=rec,
+        maps=maps.cpu().numpy(),
+        losses=losses.cpu().numpy(),
+        weights=[w.cpu().numpy() for w in wrec] if wrec is not None else None,
+    )
