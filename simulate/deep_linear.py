@@ -23,7 +23,7 @@ import torch
 
 from ._common import DivergenceError, as_tensor, check_finite, make_generator, progress, record_steps, resolve_device
 
-__all__ = ["EnsembleRun", "train", "train_from", "init_weights", "stable_lr", "INITS"]
+__all__ = ["EnsembleRun", "train", "train_from", "init_weights", "stable_lr", "pretrain_layerwise", "INITS"]
 
 INITS = ("small", "orthogonal", "decoupled", "pretrained")
 
@@ -155,7 +155,103 @@ def init_weights(
 
 
 def _pretrained(X, sizes, E, init_scale, g, device, dtype) -> list[torch.Tensor]:
-    raise NotImplementedError("layerwise pretraining is implemented with the depth study")
+    Ws, _ = pretrain_layerwise(X, sizes, n_networks=E, init_scale=init_scale, generator=g, device=device,
+                               dtype=dtype)
+    return Ws
+
+
+def pretrain_layerwise(
+    X,
+    sizes: Sequence[int],
+    *,
+    n_networks: int,
+    init_scale: float,
+    ae_scale: float | None = None,
+    kappa: float = 0.5,
+    tol: float = 1e-4,
+    max_steps: int = 200_000,
+    check_every: int = 8,
+    generator: torch.Generator | None = None,
+    seed: int = 0,
+    device=None,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[list[torch.Tensor], np.ndarray]:
+    r"""Greedy layerwise pretraining with linear autoencoders (Saxe et al. 2014, Sec. 4).
+
+    ``sizes = [N_in, n_1, ..., n_{D-1}, N_out]``. For l = 1..D-1 in turn, an autoencoder
+    ``h -> W_dec W_enc h`` on the current representation ``h = W_{l-1}...W_1 x`` (covariance
+    ``Sigma_l``, per network) is trained by full-batch GD on
+    ``(1/2) tr[(I - W_dec W_enc) Sigma_l (I - W_dec W_enc)^T]`` from i.i.d.
+    ``N(0, ae_scale^2)`` weights, at ``lr = kappa / lambda_max(Sigma_l)`` (a fraction
+    ``kappa`` of the depth-2 stable limit), until every network's relative excess
+    reconstruction loss is below ``tol`` (checked every ``check_every`` steps); then
+    ``W_l = W_enc``. From small weights the encoder converges to unit singular values on
+    the principal subspace of ``Sigma_l`` (an isometry for whitened input). The readout
+    ``W_D`` is i.i.d. ``N(0, init_scale^2)``, left for supervised fine-tuning.
+
+    All ``n_networks`` autoencoders train as one batched program. Returns the D weight
+    tensors ``(E, n_l, n_{l-1})`` and the number of GD steps each stage took, shape (D-1,).
+    Raises :class:`DivergenceError` if a stage diverges and RuntimeError if it does not
+    converge within ``max_steps``.
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or not np.isfinite(X).all():
+        raise ValueError(f"X must be a finite 2-D array (features x samples), got shape {X.shape}")
+    sizes = [int(n) for n in sizes]
+    if len(sizes) < 2 or sizes[0] != X.shape[0] or min(sizes) < 1:
+        raise ValueError(f"sizes must start with N_in = {X.shape[0]} and be positive, got {sizes}")
+    if not init_scale > 0:
+        raise ValueError(f"init_scale must be positive, got {init_scale}")
+    if not 0 < kappa < 1:
+        raise ValueError(f"kappa must lie in (0, 1), got {kappa}")
+    device = resolve_device(device)
+    g = generator if generator is not None else make_generator(seed, device)
+    ae_scale = init_scale if ae_scale is None else float(ae_scale)
+    E = int(n_networks)
+    D = len(sizes) - 1
+    P = X.shape[1]
+    Sigma = as_tensor(X @ X.T / P, device=device, dtype=dtype).expand(E, -1, -1)
+    Ws: list[torch.Tensor] = []
+    stage_steps = np.zeros(max(D - 1, 0), dtype=int)
+    with torch.no_grad():
+        for l in range(D - 1):
+            n_in, n_h = sizes[l], sizes[l + 1]
+            We = ae_scale * torch.randn(E, n_h, n_in, generator=g, device=device, dtype=dtype)
+            Wd = ae_scale * torch.randn(E, n_in, n_h, generator=g, device=device, dtype=dtype)
+            lmax = float(torch.linalg.eigvalsh(Sigma)[:, -1].max())
+            lr = kappa / lmax
+            eye = torch.eye(n_in, device=device, dtype=dtype)
+            # best reconstruction keeps the top-n_h eigen-directions of Sigma
+            ev = torch.linalg.eigvalsh(Sigma)  # ascending
+            resid_min = ev[:, : max(n_in - n_h, 0)].sum(-1)
+            total = ev.sum(-1)
+            step = 0
+            bar = progress(max_steps, f"pretraining layer {l + 1}/{D - 1}")
+            while True:
+                for _ in range(check_every):
+                    G = (Wd @ We - eye) @ Sigma
+                    gWe = Wd.transpose(-1, -2) @ G
+                    gWd = G @ We.transpose(-1, -2)
+                    We = We - lr * gWe
+                    Wd = Wd - lr * gWd
+                step += check_every
+                Rm = eye - Wd @ We
+                recon = (Rm @ Sigma * Rm).sum((-2, -1))  # tr[(I-M) S (I-M)^T]
+                check_finite(recon, lr=lr, lr_max=1.0 / lmax, step=step, what="the autoencoder loss")
+                rel = (recon - resid_min) / (total - resid_min).clamp_min(1e-300)
+                bar.update(check_every)
+                if bool((rel <= tol).all()):
+                    break
+                if step >= max_steps:
+                    bar.close()
+                    raise RuntimeError(f"autoencoder for layer {l + 1} did not converge in {max_steps} steps "
+                                       f"(worst relative excess loss {float(rel.max()):.3g} > tol {tol})")
+            bar.close()
+            stage_steps[l] = step
+            Ws.append(We)
+            Sigma = We @ Sigma @ We.transpose(-1, -2)
+        Ws.append(init_scale * torch.randn(E, sizes[-1], sizes[-2], generator=g, device=device, dtype=dtype))
+    return Ws, stage_steps
 
 
 def train(
