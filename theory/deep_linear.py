@@ -153,7 +153,8 @@ def mode_strength(t, s, u0, depth: int = 2, tau: float = 1.0):
         lo = np.where(go_low, lo, mid)
     a = 0.5 * (lo + hi)
     a = np.where(np.isinf(tm) | (a0 == c), np.where(np.isinf(tm), c, a0), a)
-    out[m] = a**D
+    # a^D can overshoot s by an ulp: keep u on its side of the fixed point
+    out[m] = np.where(up, np.minimum(a**D, sm), np.maximum(a**D, sm))
     return out
 
 
