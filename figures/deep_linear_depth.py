@@ -19,6 +19,8 @@ bar: interquartile range).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -127,6 +129,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     th["orthogonal_sampled_networks"] = np.array(th_orth)
     sim = {k: np.array(v) for k, v in sim.items()}  # (n_depths, E)
 
+    warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)  # Gaussian nets that never learn
     fig, ax = plt.subplots(figsize=(6.6, 4.4))
     spec = [("small", "small (decoupled, gain %.2g)" % GAIN, COLORS[3], "o"),
             ("pretrained", "layerwise pretraining (incl. pretraining)", COLORS[0], "s"),

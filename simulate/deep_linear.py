@@ -340,6 +340,10 @@ def train_from(
     Sxx = as_tensor(X @ X.T / P, device=device, dtype=dtype)
     Syx = as_tensor(Y @ X.T / P, device=device, dtype=dtype)
     trSyy = float(np.sum(Y * Y) / P)
+    Sxx_np = X @ X.T / P
+    c_mean = float(np.trace(Sxx_np) / Sxx_np.shape[0])
+    c_iso = c_mean if np.max(np.abs(Sxx_np - c_mean * np.eye(Sxx_np.shape[0]))) <= 1e-12 * max(c_mean, 1e-300) else None
+    Syx_neg = -Syx
     lr_max = stable_lr(X, Y, D)
     rec = record_steps(int(steps), record, log=log)
     R = rec.size
@@ -377,13 +381,16 @@ def train_from(
                 r_i += 1
                 if r_i == R:
                     break
-            G = torch.matmul(M, Sxx) - Syx  # (E, N_out, N_in)
+            # G = M Sxx - Syx (E, N_out, N_in); an elementwise op when Sxx = c I
+            G = torch.add(Syx_neg, M, alpha=c_iso) if c_iso is not None else torch.matmul(M, Sxx) - Syx
             above = None  # W_D ... W_{l+1}
             for l in range(D - 1, -1, -1):
                 left = G if above is None else torch.bmm(above.transpose(-1, -2), G)
-                grad = left if below[l] is None else torch.bmm(left, below[l].transpose(-1, -2))
-                above = Ws[l] if above is None else torch.bmm(above, Ws[l])
-                Ws[l] = Ws[l] - lr * grad
+                if l > 0:  # the product above layer 0 is never needed
+                    above = Ws[l] if above is None else torch.bmm(above, Ws[l])
+                # W_l <- W_l - lr * left @ below_l^T, fused
+                Ws[l] = (Ws[l].add(left, alpha=-lr) if below[l] is None
+                         else torch.baddbmm(Ws[l], left, below[l].transpose(-1, -2), alpha=-lr))
             if (step & 1023) == 1023:
                 bar.update(1024)
         bar.close()

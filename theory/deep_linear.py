@@ -142,7 +142,7 @@ def mode_strength(t, s, u0, depth: int = 2, tau: float = 1.0):
     T0 = time_integral(a0, sm, D)
     lo, hi = np.minimum(a0, c), np.maximum(a0, c)
     up = a0 < c  # a increases towards c
-    for _ in range(120):
+    for _ in range(64):  # halves [a0, c] to below one ulp
         mid = 0.5 * (lo + hi)
         with np.errstate(divide="ignore"):
             elapsed = time_integral(mid, sm, D) - T0
