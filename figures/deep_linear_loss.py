@@ -21,20 +21,22 @@ TITLE = "Training loss: plateaus and sudden drops, depth 1-4 (decoupled init)"
 DEPTHS = (1, 2, 3, 4)
 U0 = 1e-3     # initial product strength of every mode
 WIDTH = 8
-KAPPA = 0.05  # lr = KAPPA * stable limit
+KAPPA = 0.02  # lr = KAPPA * stable limit (quick mode: KAPPA_QUICK)
+KAPPA_QUICK = 0.05
 
 
 def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:
     import matplotlib.pyplot as plt
 
     style()
+    kappa = KAPPA_QUICK if quick else KAPPA
     E, R = (4, 80) if quick else (16, 160)
     X, Y = mode_data(seed=0)
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     data, agreement = {}, {}
     for k, D in enumerate(DEPTHS):
         th = DeepLinearTheory(X, Y, depth=D, u0=U0)
-        lr = KAPPA * th.max_learning_rate()
+        lr = kappa * th.max_learning_rate()
         t_end = 1.3 * float(learning_time(S_MODES[-1], U0, 0.99 * S_MODES[-1], D))
         run = train(X, Y, D, WIDTH, E, "decoupled", U0, lr, int(np.ceil(t_end / lr)), record=R,
                     device=device, seed=seed + D, desc=f"loss D={D}")
@@ -57,6 +59,6 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.legend(loc="lower left", ncol=1)
     ax.set_title(f"modes $s$ = {', '.join(f'{v:g}' for v in S_MODES)}; $u_0$ = {U0:g}")
     fig.tight_layout()
-    params = {"depths": DEPTHS, "u0": U0, "width": WIDTH, "kappa": KAPPA, "n_networks": E, "s": S_MODES,
+    params = {"depths": DEPTHS, "u0": U0, "width": WIDTH, "kappa": kappa, "n_networks": E, "s": S_MODES,
               "seed": seed}
     return save(fig, {"params": params, "data": data, "agreement": agreement}, name=NAME, out=out, quick=quick)

@@ -29,14 +29,15 @@ TITLE = "Mode strengths u_a(t), depth 1-4, small random init: theory vs trained 
 DEPTHS = (1, 2, 3, 4)
 WIDTH = 32            # hidden width
 GAIN = 0.3            # per-layer gain: entries N(0, GAIN^2 / fan-in)
-KAPPA = 0.05          # lr = KAPPA * stable limit of the balanced solution
+KAPPA = 0.02  # lr = KAPPA * stable limit (quick mode: KAPPA_QUICK)
+KAPPA_QUICK = 0.05
 RESTART = 0.05        # D >= 3: theory starts when the projection reaches RESTART * s
 
 
-def run_depth(D: int, *, n_networks: int, record: int, device, seed: int):
+def run_depth(D: int, *, n_networks: int, record: int, device, seed: int, kappa: float = KAPPA):
     X, Y = mode_data(seed=0)
     th = DeepLinearTheory(X, Y, depth=D)
-    lr = KAPPA * th.max_learning_rate()
+    lr = kappa * th.max_learning_rate()
     t_end = 12.0 if D == 1 else 1.25 * float(learning_time(S_MODES[-1], 0.2 * GAIN**D / 2, 0.97 * S_MODES[-1], D))
     W0 = init_weights(X, Y, depth=D, width=WIDTH, n_networks=n_networks, init="small",
                       init_scale=GAIN / np.sqrt(WIDTH), device=device, seed=seed + D)
@@ -53,11 +54,12 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     import matplotlib.pyplot as plt
 
     style()
+    kappa = KAPPA_QUICK if quick else KAPPA
     E, R = (8, 60) if quick else (32, 120)
     fig, axes = plt.subplots(1, len(DEPTHS), figsize=(13, 3.4), sharey=True)
     data, agreement = {}, {}
     for ax, D in zip(axes, DEPTHS):
-        th, lr, run, proj, u_th, t_start = run_depth(D, n_networks=E, record=R, device=device, seed=seed)
+        th, lr, run, proj, u_th, t_start = run_depth(D, n_networks=E, record=R, device=device, seed=seed, kappa=kappa)
         t = run.times
         ok = ~np.isnan(u_th).any(axis=0)  # (R, M): theory defined for every network
         u_mean = np.where(ok, np.nan_to_num(u_th).mean(0), np.nan)
@@ -72,7 +74,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         tt = np.where(t > 0, t, np.nan)
         for a in range(th.n_modes):
             c = COLORS[a]
-            theory_line(ax, tt, u_mean[:, a], color=c, label=f"$s_{a + 1}={th.s[a]:g}$" if D == 1 else None)
+            theory_line(ax, tt, u_mean[:, a], color=c, label=f"$s_{a + 1}={th.s[a]:g}$" if D == 2 else None)
             sim_markers(ax, tt[1:], proj[:, 1:, a], color=c, ms=3.0)
             if D >= 3:
                 ax.axvline(np.nanmean(t_start[:, a]), color=c, ls=":", lw=0.8)
@@ -83,10 +85,10 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         data[f"D{D}"] = {"t": t, "theory_mean": u_mean, "sim_mean": proj.mean(0), "sim_sd": proj.std(0),
                          "t_start": t_start, "lr": lr}
     axes[0].set_ylabel(r"mode strength $u_\alpha(t)$")
-    axes[0].plot([], [], "o", mfc="white", mec="k", label="trained (mean $\\pm$ sd)")
-    axes[0].plot([], [], "-", color="k", label="theory")
-    axes[0].legend(loc="upper left")
+    axes[1].plot([], [], "o", mfc="white", mec="k", label="trained (mean $\\pm$ sd)")
+    axes[1].plot([], [], "-", color="k", label="theory")
+    axes[1].legend(loc="upper left")
     fig.tight_layout()
-    params = {"depths": DEPTHS, "width": WIDTH, "gain": GAIN, "kappa": KAPPA, "n_networks": E,
+    params = {"depths": DEPTHS, "width": WIDTH, "gain": GAIN, "kappa": kappa, "n_networks": E,
               "s": S_MODES, "restart_fraction": RESTART, "seed": seed}
     return save(fig, {"params": params, "data": data, "agreement": agreement}, name=NAME, out=out, quick=quick)

@@ -22,7 +22,8 @@ TITLE = "One-hidden-layer weights W1(t), W2(t): trained (Procrustes-aligned) vs 
 
 WIDTH = 16
 GAIN = 0.1      # small random init: entries N(0, GAIN^2 / fan-in)
-KAPPA = 0.02
+KAPPA = 0.01  # lr = KAPPA * stable limit (quick mode: KAPPA_QUICK)
+KAPPA_QUICK = 0.02
 N_SHOW = 5      # entries shown per matrix
 
 
@@ -40,10 +41,11 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     import matplotlib.pyplot as plt
 
     style()
+    kappa = KAPPA_QUICK if quick else KAPPA
     E, R = (4, 60) if quick else (16, 120)
     X, Y = mode_data(seed=0)
     th = DeepLinearTheory(X, Y, depth=2)
-    lr = KAPPA * th.max_learning_rate()
+    lr = kappa * th.max_learning_rate()
     W0 = init_weights(X, Y, depth=2, width=WIDTH, n_networks=E, init="small", init_scale=GAIN / np.sqrt(WIDTH),
                       device=device, seed=seed + 11)
     W0np = [w.cpu().numpy() for w in W0]
@@ -103,5 +105,5 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
                  "median_rel_weight_err_final": float(np.median(rel_err[:, -1]))}
     data = {"t": t, "rel_err": rel_err, "W1_aligned_net0": A1, "W1_theory_net0": B1, "W2_aligned_net0": A2,
             "W2_theory_net0": B2, "u0_eff": u0, "lr": lr}
-    params = {"width": WIDTH, "gain": GAIN, "kappa": KAPPA, "n_networks": E, "seed": seed}
+    params = {"width": WIDTH, "gain": GAIN, "kappa": kappa, "n_networks": E, "seed": seed}
     return save(fig, {"params": params, "data": data, "agreement": agreement}, name=NAME, out=out, quick=quick)

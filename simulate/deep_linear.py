@@ -167,6 +167,7 @@ def pretrain_layerwise(
     n_networks: int,
     init_scale: float,
     ae_scale: float | None = None,
+    ae_init: str = "gaussian",
     kappa: float = 0.5,
     tol: float = 1e-4,
     max_steps: int = 200_000,
@@ -181,8 +182,10 @@ def pretrain_layerwise(
     ``sizes = [N_in, n_1, ..., n_{D-1}, N_out]``. For l = 1..D-1 in turn, an autoencoder
     ``h -> W_dec W_enc h`` on the current representation ``h = W_{l-1}...W_1 x`` (covariance
     ``Sigma_l``, per network) is trained by full-batch GD on
-    ``(1/2) tr[(I - W_dec W_enc) Sigma_l (I - W_dec W_enc)^T]`` from i.i.d.
-    ``N(0, ae_scale^2)`` weights, at ``lr = kappa / lambda_max(Sigma_l)`` (a fraction
+    ``(1/2) tr[(I - W_dec W_enc) Sigma_l (I - W_dec W_enc)^T]`` from small weights
+    (``ae_init="gaussian"``: i.i.d. ``N(0, ae_scale^2)``; ``"orthogonal"``: balanced
+    ``W_enc = ae_scale O``, ``W_dec = ae_scale O^T`` with O Haar semi-orthogonal, so every
+    mode starts at strength ``ae_scale^2``), at ``lr = kappa / lambda_max(Sigma_l)`` (a fraction
     ``kappa`` of the depth-2 stable limit), until every network's relative excess
     reconstruction loss is below ``tol`` (checked every ``check_every`` steps); then
     ``W_l = W_enc``. From small weights the encoder converges to unit singular values on
@@ -204,6 +207,8 @@ def pretrain_layerwise(
         raise ValueError(f"init_scale must be positive, got {init_scale}")
     if not 0 < kappa < 1:
         raise ValueError(f"kappa must lie in (0, 1), got {kappa}")
+    if ae_init not in ("gaussian", "orthogonal"):
+        raise ValueError(f"ae_init must be 'gaussian' or 'orthogonal', got {ae_init!r}")
     device = resolve_device(device)
     g = generator if generator is not None else make_generator(seed, device)
     ae_scale = init_scale if ae_scale is None else float(ae_scale)
@@ -216,8 +221,12 @@ def pretrain_layerwise(
     with torch.no_grad():
         for l in range(D - 1):
             n_in, n_h = sizes[l], sizes[l + 1]
-            We = ae_scale * torch.randn(E, n_h, n_in, generator=g, device=device, dtype=dtype)
-            Wd = ae_scale * torch.randn(E, n_in, n_h, generator=g, device=device, dtype=dtype)
+            if ae_init == "orthogonal":
+                We = ae_scale * _orthogonal(E, n_h, n_in, g, device, dtype)
+                Wd = We.transpose(-1, -2).clone()
+            else:
+                We = ae_scale * torch.randn(E, n_h, n_in, generator=g, device=device, dtype=dtype)
+                Wd = ae_scale * torch.randn(E, n_in, n_h, generator=g, device=device, dtype=dtype)
             lmax = float(torch.linalg.eigvalsh(Sigma)[:, -1].max())
             lr = kappa / lmax
             eye = torch.eye(n_in, device=device, dtype=dtype)

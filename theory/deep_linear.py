@@ -549,8 +549,9 @@ def depth_learning_steps(
     * ``"small"``: decoupled balanced modes with a fixed per-layer gain ``gain``,
       ``u0 = gain^D`` (Saxe et al. 2014, Sec. 3). Steps ~ ``gain^{-(D-2)}``: exponential in D.
     * ``"pretrained"``: greedy layerwise linear-autoencoder pretraining of the D-1 hidden
-      layers (each an isometry after pretraining), readout gain ``c0``; fine-tuning
-      time from :func:`pretrained_learning_time`. With ``count_pretraining`` the D-1
+      layers, readout gain ``c0``; fine-tuning time from :func:`pretrained_learning_time`
+      with hidden gain ``b0 = sqrt(ae_fraction)`` (a balanced autoencoder stopped at
+      strength ``ae_fraction``; 1 for a fully converged one). With ``count_pretraining`` the D-1
       autoencoder stages are added, each a depth-2 network learning the identity from
       ``ae_u0`` to ``ae_fraction`` at ``lr = depth_learning_rate(1, 2, kappa)``:
       cost linear in D.
@@ -575,7 +576,9 @@ def depth_learning_steps(
             t = float(learning_time(s, gain**D, uf, D, tau))
             steps = t / lr
         elif init == "pretrained":
-            steps = float(pretrained_learning_time(s, uf, D, c0=c0, tau=tau)) / lr
+            # a balanced autoencoder stopped at strength ae_fraction has encoder gain sqrt(ae_fraction)
+            b0 = float(np.sqrt(ae_fraction)) if D >= 2 else 1.0
+            steps = float(pretrained_learning_time(s, uf, D, c0=c0, b0=b0, tau=tau)) / lr
             if count_pretraining and D >= 2:
                 lr_ae = depth_learning_rate(1.0, 2, kappa, tau)
                 steps += (D - 1) * float(learning_time(1.0, ae_u0, ae_fraction, 2, tau)) / lr_ae
