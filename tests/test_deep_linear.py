@@ -275,3 +275,73 @@ def test_diverging_lr_raises_naming_lr_and_limit(rng):
     lr = 5 * DeepLinearTheory(X, Y, depth=2).max_learning_rate()
     with pytest.raises(DivergenceError, match=r"lr=.*stable limit"):
         train(X, Y, 2, 4, 2, "decoupled", 1.0, lr, 2000, device="cpu")
+
+
+# -- depth study: trained networks vs theory ------------------------------------------------------
+# Steps to criterion at kappa = 0.05: the O(lr) time shift is ~ kappa in log(steps) (measured
+# 0.052 at kappa = 0.05 and 0.109 at kappa = 0.1 in the depth figure) -> accept 0.1 in log.
+LOG_STEPS_TOL = 0.1
+
+
+def _steps_to(maps, steps, Syx, delta):
+    err = np.sum((maps - Syx) ** 2, axis=(-2, -1)) / np.sum(Syx**2)
+    return np.array([steps[np.argmax(e <= delta)] if np.any(e <= delta) else np.nan for e in err])
+
+
+@pytest.mark.parametrize("init", ["small", "pretrained"])
+def test_depth_steps_trained_vs_theory(init):
+    from figures._deep_linear import square_data
+    from theory.deep_linear import depth_learning_rate
+
+    N, s, D, kappa, delta, gain, readout = 4, 2.0, 3, 0.05, 0.01, 0.4, 0.01
+    X, Y, Q = square_data(N, s, seed=0)
+    lr = depth_learning_rate(s, D, kappa)
+    if init == "small":
+        W0 = init_weights(X, Y, depth=D, width=N, n_networks=4, init="decoupled", init_scale=gain**D, seed=1)
+        th = depth_learning_steps([D], "small", s=s, delta=delta, kappa=kappa, gain=gain)[0]
+        extra = 0
+    else:
+        W0, stages = pretrain_layerwise(X, [N] * (D + 1), n_networks=4, init_scale=readout, ae_init="orthogonal",
+                                        kappa=kappa, tol=delta, check_every=1, seed=1)
+        th = depth_learning_steps([D], "pretrained", s=s, delta=delta, kappa=kappa, ae_u0=readout**2,
+                                  ae_fraction=1 - np.sqrt(delta))[0]
+        extra = stages.sum()
+    n = int(2 * th)
+    run = train_from(W0, X, Y, lr=lr, steps=n, record=range(n + 1))
+    sim = np.median(_steps_to(run.maps, run.steps, s * Q, delta)) + extra
+    assert abs(np.log(sim / th)) < LOG_STEPS_TOL
+
+
+def test_random_two_layer_ensemble_vs_effective_u0(rng):
+    """Trained ensemble from small random init vs the sigmoid from u0_eff (after the transient)."""
+    X, Y = whitened_data(rng)
+    th = DeepLinearTheory(X, Y, depth=2)
+    h, g, kappa = 24, 0.1, 0.01
+    W0 = init_weights(X, Y, depth=2, width=h, n_networks=8, init="small", init_scale=g / np.sqrt(h),
+                      seed=int(rng.integers(1 << 30)))
+    u0 = effective_u0_two_layer(W0[0].numpy(), W0[1].numpy(), th.U, th.V)
+    lr = kappa * th.max_learning_rate()
+    run = train_from(W0, X, Y, lr=lr, steps=int(14 / lr), record=80)
+    proj = np.einsum("ia,erij,ja->era", th.U, run.maps, th.V)
+    pred = mode_strength(run.times[None, :, None], th.s, u0[:, None, :], 2)
+    after = run.times[:, None] >= 2.0 / th.s[None, :]
+    err = np.abs(pred.mean(0) - proj.mean(0)) / th.s
+    # ATOL_RANDOM (cubic terms, non-aligned part) plus the O(lr) shift ATOL_GD * kappa/0.01
+    assert np.max(err[after]) < ATOL_RANDOM + ATOL_GD
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("D", [2, 3, 4])
+def test_full_size_ensemble_matches_theory_at_small_lr(D, rng):
+    """32 networks, width 32, kappa = 0.005: the ensemble mean follows the closed form within 1% of s.
+
+    The O(lr) gap at kappa = 0.005 measured 0.4%, 0.4%, 0.2% of s for D = 2, 3, 4 (and about
+    twice that at kappa = 0.01), so 1% leaves room for other seeds without hiding a factor 2.
+    """
+    X, Y = whitened_data(rng, n_in=10, n_out=5, s=(3.0, 2.0, 1.2, 0.8, 0.5))
+    th = DeepLinearTheory(X, Y, depth=D, u0=1e-3)
+    lr = 0.005 * th.max_learning_rate()
+    t_end = 1.2 * float(learning_time(0.5, 1e-3, 0.99 * 0.5, D))
+    run = train(X, Y, D, 32, 32, "decoupled", 1e-3, lr, int(t_end / lr), record=100, device="cpu", seed=5)
+    proj = np.einsum("ia,erij,ja->era", th.U, run.maps, th.V)
+    assert np.max(np.abs(proj.mean(0) - th.mode_strengths(run.times)) / th.s) < 0.01
