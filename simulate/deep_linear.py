@@ -122,8 +122,11 @@ def init_weights(
       * ``"decoupled"``: ``W_l = R_l diag(a) R_{l-1}^T`` with ``R_0 = V``, ``R_D = U``
         (SVD of ``Syx``), random orthonormal hidden frames and ``a = init_scale^{1/D}``,
         so every mode starts at product strength ``u0 = init_scale``.
-      * ``"pretrained"``: greedy layerwise linear-autoencoder pretraining (see
-        :func:`_pretrained`), then the last layer ``init_scale``-small random.
+      * ``"pretrained"``: greedy layerwise linear-autoencoder pretraining of the hidden
+        layers (:func:`pretrain_layerwise`, Gaussian autoencoder init of scale
+        ``init_scale``), then the last layer ``init_scale``-small random. Call
+        :func:`pretrain_layerwise` directly to choose its options and get the number
+        of pretraining steps.
     """
     X, Y = _check_data(X, Y)
     if init not in INITS:
