@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.deep_linear import DeepLinearTheory, effective_u0_two_layer, mode_strength
+from theory.deep_linear import DeepLinearTheory, effective_u0_two_layer, mode_strength, u0_through
 
 S_MODES = np.array([3.0, 2.0, 1.0, 0.5])  # singular values of Syx (figures a, b, d)
 N_IN, N_OUT = 6, 4
@@ -57,10 +57,6 @@ def random_init_theory(th: DeepLinearTheory, times, proj, W0=None, restart_fract
     if th.depth == 2:
         u0 = effective_u0_two_layer(W0[0], W0[1], th.U, th.V)  # (E, M)
         return mode_strength(th.c * t[None, :, None], s, u0[:, None, :], 2), np.zeros((E, M))
-    from scipy.optimize import brentq
-
-    from theory.deep_linear import learning_time
-
     u0 = np.full((E, M), np.nan)
     t_start = np.full((E, M), np.nan)
     for e in range(E):
@@ -72,9 +68,7 @@ def random_init_theory(th: DeepLinearTheory, times, proj, W0=None, restart_fract
             t_start[e, a], u1 = t[i], proj[e, i, a]
             if not u1 < 0.5 * s[a]:  # recording too coarse to catch the early rise
                 continue
-            # the decoupled trajectory through (t_i, u1): its value at t = 0
-            f = lambda lu: float(learning_time(s[a], np.exp(lu), u1, th.depth)) / th.c - t[i]  # noqa: E731
-            u0[e, a] = u1 if t[i] == 0 else np.exp(brentq(f, -200.0, np.log(u1) - 1e-12, xtol=1e-13))
+            u0[e, a] = u0_through(s[a], th.c * t[i], u1, th.depth)
     out = mode_strength(th.c * t[None, :, None], s, np.nan_to_num(u0)[:, None, :], th.depth)
     out[np.broadcast_to(np.isnan(u0)[:, None, :], out.shape)] = np.nan
     return out, t_start

@@ -129,6 +129,41 @@ def test_small_random_init_two_layer_after_transient(rng):
     assert np.max((np.abs(naive - proj) / th.s)[after]) > 3 * np.max(err[after])
 
 
+# Small random init at D = 3 (gain 0.1, width 16), decoupled solution matched at the 5% point:
+# the strongest mode has no competitor and follows it within 0.05 s over 8 seeds (measured
+# <= 0.049); weaker modes can transiently *lose* strength while a stronger mode takes over the
+# shared random middle layer (a coupling the decoupled theory ignores; e.g. 0.12 -> 0.07 for
+# s = 1.5 while s = 2.5 is learned), so for them we only require the median error.
+ATOL_RANDOM_DEEP_TOP = 0.06
+ATOL_RANDOM_DEEP_MEDIAN = 0.02
+
+
+def test_small_random_init_depth3_after_matching():
+    from theory.deep_linear import u0_through
+
+    top, rest = [], []
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        X, Y = whitened_data(rng)
+        th = DeepLinearTheory(X, Y, depth=3)
+        h, g = 16, 0.1
+        W0 = [rng.standard_normal((h, 5)) * g / np.sqrt(5), rng.standard_normal((h, h)) * g / np.sqrt(h),
+              rng.standard_normal((3, h)) * g / np.sqrt(h)]
+        t = np.linspace(0, 60, 3001)
+        maps, _ = full_flow(W0, np.eye(5), Y @ X.T / 5, t)
+        proj = np.einsum("ia,rij,ja->ra", th.U, maps, th.V)
+        for a in range(th.n_modes):
+            i = np.argmax(proj[:, a] > 0.05 * th.s[a])
+            pred = mode_strength(t[i:] - t[i], th.s[a], proj[i, a], 3)
+            err = np.max(np.abs(pred - proj[i:, a])) / th.s[a]
+            # u0_through gives the same trajectory started from t = 0
+            assert np.allclose(mode_strength(t[i:], th.s[a], u0_through(th.s[a], t[i], proj[i, a], 3), 3), pred,
+                               atol=1e-9 * th.s[a])
+            (top if a == 0 else rest).append(err)
+    assert max(top) < ATOL_RANDOM_DEEP_TOP
+    assert np.median(rest) < ATOL_RANDOM_DEEP_MEDIAN
+
+
 def test_orthogonal_eigenvalue_theory_matches_full_flow(rng):
     N, D, s = 4, 3, 1.5
     X = np.sqrt(N) * np.linalg.qr(rng.standard_normal((N, N)))[0]

@@ -36,6 +36,7 @@ __all__ = [
     "mode_rate",
     "DeepLinearTheory",
     "effective_u0_two_layer",
+    "u0_through",
     "balancedness",
     "depth_learning_rate",
     "pretrained_learning_time",
@@ -353,6 +354,40 @@ def effective_u0_two_layer(W1, W2, U, V):
     p = W1 @ V  # (..., h, r)
     q = np.swapaxes(W2, -1, -2) @ U  # (..., h, r)
     return 0.25 * np.sum((p + q) ** 2, axis=-2)
+
+
+def u0_through(s, t1, u1, depth: int, tau: float = 1.0):
+    r"""Initial strength of the decoupled trajectory that passes through ``u1`` at time ``t1``.
+
+    Solves ``learning_time(s, u0, u1, D) = t1`` for ``u0`` (monotone in ``u0``; bracketing
+    root search in ``log u0``). Used to match one point of a trajectory whose early phase
+    the decoupled theory does not describe (small random init at D >= 3), so that the rest
+    is a prediction. Needs ``0 < u1 < s`` and ``t1 >= 0``; broadcasts over its arguments.
+    """
+    from scipy.optimize import brentq
+
+    D = _check_depth(depth)
+    tau = _check_tau(tau)
+    s, t1, u1 = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (s, t1, u1)))
+    if np.any(u1 <= 0) or np.any(u1 >= s) or np.any(t1 < 0):
+        raise ValueError("u0_through needs 0 < u1 < s and t1 >= 0")
+    out = np.empty(s.shape)
+    for i in np.ndindex(s.shape):
+        si, ti, ui = float(s[i]), float(t1[i]), float(u1[i])
+        if ti == 0:
+            out[i] = ui
+            continue
+        if D == 1:
+            out[i] = si - (si - ui) * np.exp(ti / tau)  # may be negative: linear dynamics
+            continue
+        f = lambda lu: float(learning_time(si, np.exp(lu), ui, D, tau)) - ti  # noqa: E731
+        lo = np.log(ui) - 1.0
+        while f(lo) < 0:
+            lo -= 10.0
+            if lo < -700:
+                raise ValueError("no positive initial strength reaches u1 by t1")
+        out[i] = np.exp(brentq(f, lo, np.log(ui) - 1e-12, xtol=1e-13))
+    return out
 
 
 def balancedness(weights) -> list[np.ndarray]:
