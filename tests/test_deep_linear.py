@@ -380,3 +380,25 @@ def test_full_size_ensemble_matches_theory_at_small_lr(D, rng):
     run = train(X, Y, D, 32, 32, "decoupled", 1e-3, lr, int(t_end / lr), record=100, device="cpu", seed=5)
     proj = np.einsum("ia,erij,ja->era", th.U, run.maps, th.V)
     assert np.max(np.abs(proj.mean(0) - th.mode_strengths(run.times)) / th.s) < 0.01
+
+
+@pytest.mark.parametrize("isotropic", [True, False])
+def test_closed_form_gd_step_matches_autograd(isotropic, rng):
+    """One batched GD step equals W - lr * autograd gradient of the mean squared loss (both Sxx paths)."""
+    X, Y = whitened_data(rng)
+    if not isotropic:
+        X = rng.standard_normal((5, 40))
+        Y = rng.standard_normal((3, 40))
+    W0 = init_weights(X, Y, depth=3, width=4, n_networks=2, init="small", init_scale=0.5, seed=4)
+    lr = 0.01
+    run = train_from(W0, X, Y, lr=lr, steps=1, record=[0, 1], return_weights=True)
+    Xt, Yt = torch.as_tensor(X), torch.as_tensor(Y)
+    for e in range(2):
+        Ws = [w[e].clone().requires_grad_(True) for w in W0]
+        M = Ws[2] @ Ws[1] @ Ws[0]
+        loss = 0.5 * ((Yt - M @ Xt) ** 2).sum() / X.shape[1]
+        loss.backward()
+        assert run.losses[e, 0] == pytest.approx(float(loss.detach()), rel=1e-12)
+        for l in range(3):
+            expected = (Ws[l] - lr * Ws[l].grad).detach().numpy()
+            assert np.allclose(run.weights[l][e, 1], expected, rtol=1e-12, atol=1e-14)
