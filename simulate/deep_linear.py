@@ -23,7 +23,7 @@ import torch
 
 from ._common import DivergenceError, as_tensor, check_finite, make_generator, progress, record_steps, resolve_device
 
-__all__ = ["EnsembleRun", "train", "train_from", "init_weights", "stable_lr", "INITS"]
+__all__ = ["EnsembleRun", "train", "train_from", "init_weights", "stable_lr", "pretrain_layerwise", "INITS"]
 
 INITS = ("small", "orthogonal", "decoupled", "pretrained")
 
@@ -122,8 +122,11 @@ def init_weights(
       * ``"decoupled"``: ``W_l = R_l diag(a) R_{l-1}^T`` with ``R_0 = V``, ``R_D = U``
         (SVD of ``Syx``), random orthonormal hidden frames and ``a = init_scale^{1/D}``,
         so every mode starts at product strength ``u0 = init_scale``.
-      * ``"pretrained"``: greedy layerwise linear-autoencoder pretraining (see
-        :func:`_pretrained`), then the last layer ``init_scale``-small random.
+      * ``"pretrained"``: greedy layerwise linear-autoencoder pretraining of the hidden
+        layers (:func:`pretrain_layerwise`, Gaussian autoencoder init of scale
+        ``init_scale``), then the last layer ``init_scale``-small random. Call
+        :func:`pretrain_layerwise` directly to choose its options and get the number
+        of pretraining steps.
     """
     X, Y = _check_data(X, Y)
     if init not in INITS:
@@ -155,7 +158,112 @@ def init_weights(
 
 
 def _pretrained(X, sizes, E, init_scale, g, device, dtype) -> list[torch.Tensor]:
-    raise NotImplementedError("layerwise pretraining is implemented with the depth study")
+    Ws, _ = pretrain_layerwise(X, sizes, n_networks=E, init_scale=init_scale, generator=g, device=device,
+                               dtype=dtype)
+    return Ws
+
+
+def pretrain_layerwise(
+    X,
+    sizes: Sequence[int],
+    *,
+    n_networks: int,
+    init_scale: float,
+    ae_scale: float | None = None,
+    ae_init: str = "gaussian",
+    kappa: float = 0.5,
+    tol: float = 1e-4,
+    max_steps: int = 200_000,
+    check_every: int = 8,
+    generator: torch.Generator | None = None,
+    seed: int = 0,
+    device=None,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[list[torch.Tensor], np.ndarray]:
+    r"""Greedy layerwise pretraining with linear autoencoders (Saxe et al. 2014, Sec. 4).
+
+    ``sizes = [N_in, n_1, ..., n_{D-1}, N_out]``. For l = 1..D-1 in turn, an autoencoder
+    ``h -> W_dec W_enc h`` on the current representation ``h = W_{l-1}...W_1 x`` (covariance
+    ``Sigma_l``, per network) is trained by full-batch GD on
+    ``(1/2) tr[(I - W_dec W_enc) Sigma_l (I - W_dec W_enc)^T]`` from small weights
+    (``ae_init="gaussian"``: i.i.d. ``N(0, ae_scale^2)``; ``"orthogonal"``: balanced
+    ``W_enc = ae_scale O``, ``W_dec = ae_scale O^T`` with O Haar semi-orthogonal, so every
+    mode starts at strength ``ae_scale^2``), at ``lr = kappa / lambda_max(Sigma_l)`` (a fraction
+    ``kappa`` of the depth-2 stable limit), until every network's relative excess
+    reconstruction loss is below ``tol`` (checked every ``check_every`` steps); then
+    ``W_l = W_enc``. From small weights the encoder converges to unit singular values on
+    the principal subspace of ``Sigma_l`` (an isometry for whitened input). The readout
+    ``W_D`` is i.i.d. ``N(0, init_scale^2)``, left for supervised fine-tuning.
+
+    All ``n_networks`` autoencoders train as one batched program. Returns the D weight
+    tensors ``(E, n_l, n_{l-1})`` and the number of GD steps each stage took, shape (D-1,).
+    Raises :class:`DivergenceError` if a stage diverges and RuntimeError if it does not
+    converge within ``max_steps``.
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or not np.isfinite(X).all():
+        raise ValueError(f"X must be a finite 2-D array (features x samples), got shape {X.shape}")
+    sizes = [int(n) for n in sizes]
+    if len(sizes) < 2 or sizes[0] != X.shape[0] or min(sizes) < 1:
+        raise ValueError(f"sizes must start with N_in = {X.shape[0]} and be positive, got {sizes}")
+    if not init_scale > 0:
+        raise ValueError(f"init_scale must be positive, got {init_scale}")
+    if not 0 < kappa < 1:
+        raise ValueError(f"kappa must lie in (0, 1), got {kappa}")
+    if ae_init not in ("gaussian", "orthogonal"):
+        raise ValueError(f"ae_init must be 'gaussian' or 'orthogonal', got {ae_init!r}")
+    device = resolve_device(device)
+    g = generator if generator is not None else make_generator(seed, device)
+    ae_scale = init_scale if ae_scale is None else float(ae_scale)
+    E = int(n_networks)
+    D = len(sizes) - 1
+    P = X.shape[1]
+    Sigma = as_tensor(X @ X.T / P, device=device, dtype=dtype).expand(E, -1, -1)
+    Ws: list[torch.Tensor] = []
+    stage_steps = np.zeros(max(D - 1, 0), dtype=int)
+    with torch.no_grad():
+        for l in range(D - 1):
+            n_in, n_h = sizes[l], sizes[l + 1]
+            if ae_init == "orthogonal":
+                We = ae_scale * _orthogonal(E, n_h, n_in, g, device, dtype)
+                Wd = We.transpose(-1, -2).clone()
+            else:
+                We = ae_scale * torch.randn(E, n_h, n_in, generator=g, device=device, dtype=dtype)
+                Wd = ae_scale * torch.randn(E, n_in, n_h, generator=g, device=device, dtype=dtype)
+            lmax = float(torch.linalg.eigvalsh(Sigma)[:, -1].max())
+            lr = kappa / lmax
+            eye = torch.eye(n_in, device=device, dtype=dtype)
+            # best reconstruction keeps the top-n_h eigen-directions of Sigma
+            ev = torch.linalg.eigvalsh(Sigma)  # ascending
+            resid_min = ev[:, : max(n_in - n_h, 0)].sum(-1)
+            total = ev.sum(-1)
+            step = 0
+            bar = progress(max_steps, f"pretraining layer {l + 1}/{D - 1}")
+            while True:
+                for _ in range(check_every):
+                    G = (Wd @ We - eye) @ Sigma
+                    gWe = Wd.transpose(-1, -2) @ G
+                    gWd = G @ We.transpose(-1, -2)
+                    We = We - lr * gWe
+                    Wd = Wd - lr * gWd
+                step += check_every
+                Rm = eye - Wd @ We
+                recon = (Rm @ Sigma * Rm).sum((-2, -1))  # tr[(I-M) S (I-M)^T]
+                check_finite(recon, lr=lr, lr_max=1.0 / lmax, step=step, what="the autoencoder loss")
+                rel = (recon - resid_min) / (total - resid_min).clamp_min(1e-300)
+                bar.update(check_every)
+                if bool((rel <= tol).all()):
+                    break
+                if step >= max_steps:
+                    bar.close()
+                    raise RuntimeError(f"autoencoder for layer {l + 1} did not converge in {max_steps} steps "
+                                       f"(worst relative excess loss {float(rel.max()):.3g} > tol {tol})")
+            bar.close()
+            stage_steps[l] = step
+            Ws.append(We)
+            Sigma = We @ Sigma @ We.transpose(-1, -2)
+        Ws.append(init_scale * torch.randn(E, sizes[-1], sizes[-2], generator=g, device=device, dtype=dtype))
+    return Ws, stage_steps
 
 
 def train(
@@ -244,6 +352,10 @@ def train_from(
     Sxx = as_tensor(X @ X.T / P, device=device, dtype=dtype)
     Syx = as_tensor(Y @ X.T / P, device=device, dtype=dtype)
     trSyy = float(np.sum(Y * Y) / P)
+    Sxx_np = X @ X.T / P
+    c_mean = float(np.trace(Sxx_np) / Sxx_np.shape[0])
+    c_iso = c_mean if np.max(np.abs(Sxx_np - c_mean * np.eye(Sxx_np.shape[0]))) <= 1e-12 * max(c_mean, 1e-300) else None
+    Syx_neg = -Syx
     lr_max = stable_lr(X, Y, D)
     rec = record_steps(int(steps), record, log=log)
     R = rec.size
@@ -281,13 +393,16 @@ def train_from(
                 r_i += 1
                 if r_i == R:
                     break
-            G = torch.matmul(M, Sxx) - Syx  # (E, N_out, N_in)
+            # G = M Sxx - Syx (E, N_out, N_in); an elementwise op when Sxx = c I
+            G = torch.add(Syx_neg, M, alpha=c_iso) if c_iso is not None else torch.matmul(M, Sxx) - Syx
             above = None  # W_D ... W_{l+1}
             for l in range(D - 1, -1, -1):
                 left = G if above is None else torch.bmm(above.transpose(-1, -2), G)
-                grad = left if below[l] is None else torch.bmm(left, below[l].transpose(-1, -2))
-                above = Ws[l] if above is None else torch.bmm(above, Ws[l])
-                Ws[l] = Ws[l] - lr * grad
+                if l > 0:  # the product above layer 0 is never needed
+                    above = Ws[l] if above is None else torch.bmm(above, Ws[l])
+                # W_l <- W_l - lr * left @ below_l^T, fused
+                Ws[l] = (Ws[l].add(left, alpha=-lr) if below[l] is None
+                         else torch.baddbmm(Ws[l], left, below[l].transpose(-1, -2), alpha=-lr))
             if (step & 1023) == 1023:
                 bar.update(1024)
         bar.close()

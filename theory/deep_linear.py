@@ -35,6 +35,15 @@ __all__ = [
     "time_integral",
     "mode_rate",
     "DeepLinearTheory",
+    "effective_u0_two_layer",
+    "u0_through",
+    "balancedness",
+    "depth_learning_rate",
+    "pretrained_learning_time",
+    "orthogonal_eigen_trajectory",
+    "orthogonal_learning_time",
+    "depth_learning_steps",
+    "DEPTH_INITS",
 ]
 
 ISOTROPY_RTOL = 1e-8  # Sxx must equal c*I to this relative accuracy
@@ -134,7 +143,7 @@ def mode_strength(t, s, u0, depth: int = 2, tau: float = 1.0):
     T0 = time_integral(a0, sm, D)
     lo, hi = np.minimum(a0, c), np.maximum(a0, c)
     up = a0 < c  # a increases towards c
-    for _ in range(120):
+    for _ in range(64):  # halves [a0, c] to below one ulp
         mid = 0.5 * (lo + hi)
         with np.errstate(divide="ignore"):
             elapsed = time_integral(mid, sm, D) - T0
@@ -145,7 +154,8 @@ def mode_strength(t, s, u0, depth: int = 2, tau: float = 1.0):
         lo = np.where(go_low, lo, mid)
     a = 0.5 * (lo + hi)
     a = np.where(np.isinf(tm) | (a0 == c), np.where(np.isinf(tm), c, a0), a)
-    out[m] = a**D
+    # a^D can overshoot s by an ulp: keep u on its side of the fixed point
+    out[m] = np.where(up, np.minimum(a**D, sm), np.maximum(a**D, sm))
     return out
 
 
@@ -303,3 +313,318 @@ class DeepLinearTheory:
         frames.append(self.U)
         a = self.mode_strengths(t) ** (1.0 / self.depth)
         return [np.einsum("ia,...a,ja->...ij", frames[l + 1], a, frames[l]) for l in range(self.depth)]
+
+
+# ---------------------------------------------------------------------------
+# Small random initialisation: the effective initial strength (depth 2)
+# ---------------------------------------------------------------------------
+def effective_u0_two_layer(W1, W2, U, V):
+    r"""Effective initial strength of each mode for a *random* two-layer initialisation.
+
+    For small weights the cubic terms of the gradient flow are negligible and, with
+    ``Syx = sum_a s_a U_a V_a^T``, the vectors ``p_a = W1 V_a`` and ``q_a = W2^T U_a``
+    (both in hidden space) obey the linear system (derived here; cf. Saxe et al. 2014,
+    Sec. 2, and Saxe et al. 2019, SI)
+
+    .. math::
+
+        \tau \dot p_a = s_a q_a, \qquad \tau \dot q_a = s_a p_a
+        \;\Rightarrow\; p_a + q_a \propto e^{s_a t/\tau},\; p_a - q_a \propto e^{-s_a t/\tau},
+
+    so ``u_a = q_a . p_a = (|p_a+q_a|^2 - |p_a-q_a|^2)/4`` approaches
+    ``|p_a(0)+q_a(0)|^2/4 * e^{2 s_a t/tau}``: the small-``u0`` limit of the sigmoid
+    (:func:`mode_strength`, D = 2) with
+
+    .. math:: u_0^{\rm eff} = \tfrac14 |W_1(0) V_a + W_2(0)^T U_a|^2 .
+
+    This is *not* the initial projection ``U_a^T W_2 W_1 V_a = q_a . p_a``, which has a
+    random sign and is smaller by a factor ~ sqrt(hidden width): the hidden
+    representation first aligns (the decaying ``p - q`` part) and only the aligned part
+    grows. Valid for ``u0_eff << s_a`` and isotropic input (c cancels: ``Syx`` enters
+    directly). Modes are independent in this phase because the ``V_a`` (``U_a``) are
+    orthonormal.
+
+    Shapes: ``W1 (..., h, N_in)``, ``W2 (..., N_out, h)``, ``U (N_out, r)``, ``V (N_in, r)``;
+    returns ``(..., r)``.
+    """
+    W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
+    U, V = np.asarray(U, dtype=float), np.asarray(V, dtype=float)
+    if W1.shape[-1] != V.shape[0] or W2.shape[-2] != U.shape[0] or W1.shape[-2] != W2.shape[-1]:
+        raise ValueError(f"shapes do not chain: W1 {W1.shape}, W2 {W2.shape}, U {U.shape}, V {V.shape}")
+    p = W1 @ V  # (..., h, r)
+    q = np.swapaxes(W2, -1, -2) @ U  # (..., h, r)
+    return 0.25 * np.sum((p + q) ** 2, axis=-2)
+
+
+def u0_through(s, t1, u1, depth: int, tau: float = 1.0):
+    r"""Initial strength of the decoupled trajectory that passes through ``u1`` at time ``t1``.
+
+    Solves ``learning_time(s, u0, u1, D) = t1`` for ``u0`` (monotone in ``u0``; bracketing
+    root search in ``log u0``). Used to match one point of a trajectory whose early phase
+    the decoupled theory does not describe (small random init at D >= 3), so that the rest
+    is a prediction. Needs ``0 < u1 < s`` and ``t1 >= 0``; broadcasts over its arguments.
+    """
+    from scipy.optimize import brentq
+
+    D = _check_depth(depth)
+    tau = _check_tau(tau)
+    s, t1, u1 = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (s, t1, u1)))
+    if np.any(u1 <= 0) or np.any(u1 >= s) or np.any(t1 < 0):
+        raise ValueError("u0_through needs 0 < u1 < s and t1 >= 0")
+    out = np.empty(s.shape)
+    for i in np.ndindex(s.shape):
+        si, ti, ui = float(s[i]), float(t1[i]), float(u1[i])
+        if ti == 0:
+            out[i] = ui
+            continue
+        if D == 1:
+            out[i] = si - (si - ui) * np.exp(ti / tau)  # may be negative: linear dynamics
+            continue
+        f = lambda lu: float(learning_time(si, np.exp(lu), ui, D, tau)) - ti  # noqa: E731
+        lo = np.log(ui) - 1.0
+        while f(lo) < 0:
+            lo -= 10.0
+            if lo < -700:
+                raise ValueError("no positive initial strength reaches u1 by t1")
+        out[i] = np.exp(brentq(f, lo, np.log(ui) - 1e-12, xtol=1e-13))
+    return out
+
+
+def balancedness(weights) -> list[np.ndarray]:
+    r"""``W_{l+1}^T W_{l+1} - W_l W_l^T`` for l = 1..D-1: conserved by gradient flow.
+
+    From ``tau dW_l/dt = -dL/dW_l`` with ``L`` a function of the product only,
+    ``d/dt (W_{l+1}^T W_{l+1}) = d/dt (W_l W_l^T)`` (Saxe et al. 2014; Arora et al.
+    2018, Thm. 1). Decoupled and orthogonal initialisations have it zero; small random
+    ones have it small. ``weights``: D arrays ``(..., n_l, n_{l-1})``.
+    """
+    Ws = [np.asarray(w, dtype=float) for w in weights]
+    return [np.swapaxes(Ws[l + 1], -1, -2) @ Ws[l + 1] - Ws[l] @ np.swapaxes(Ws[l], -1, -2)
+            for l in range(len(Ws) - 1)]
+
+
+# ---------------------------------------------------------------------------
+# Depth and initialisation (seed review Fig. 4c; Saxe et al. 2014, Secs. 3-5)
+# ---------------------------------------------------------------------------
+DEPTH_INITS = ("small", "pretrained", "orthogonal")
+
+
+def depth_learning_rate(s_max, depth: int, kappa: float = 0.5, tau: float = 1.0) -> float:
+    r"""The learning rate prescribed at depth D: ``lr = kappa * 2 / (D s_max^{2-2/D})``.
+
+    ``2 / (D s^{2-2/D})`` is the stable limit of full-batch GD at the balanced solution
+    (:func:`mode_rate`); it scales as 1/D (Saxe et al. 2014, Sec. 3: "the optimal
+    learning rate scales as O(1/N_l)"). ``kappa`` in (0, 1) is the fraction of that
+    limit, held fixed across depths. Whitened input.
+    """
+    if not 0 < kappa < 1:
+        raise ValueError(f"kappa must lie in (0, 1) (a fraction of the stable limit), got {kappa}")
+    return float(kappa * 2.0 / mode_rate(float(s_max), depth, tau))
+
+
+def _chain_final_c(u_final: float, D: int, k: float) -> float:
+    from scipy.optimize import brentq
+
+    f = lambda c: (c * c + k) ** ((D - 1) / 2.0) * c - u_final  # noqa: E731
+    hi = max(1.0, u_final)
+    while f(hi) < 0:
+        hi *= 2
+    return brentq(f, -1.0 if u_final < 0 else 0.0, hi, xtol=1e-15, rtol=1e-14)
+
+
+def pretrained_learning_time(s, u_final, depth: int, c0=0.0, b0: float = 1.0, tau: float = 1.0):
+    r"""Fine-tuning time of one mode after greedy layerwise pretraining (unbalanced chain).
+
+    After linear-autoencoder pretraining on whitened input every hidden layer is an
+    isometry (gain ``b0 = 1`` along each mode) and the freshly initialised readout has
+    a small gain ``c0`` (Saxe et al. 2014, Sec. 4, with the readout left untrained).
+    Along one mode the D-1 hidden gains stay equal (``b``), the readout gain is ``c``,
+    ``u = b^{D-1} c``, and gradient flow conserves ``b^2 - c^2 = b0^2 - c0^2 =: k``
+    (:func:`balancedness`). Hence
+
+    .. math::
+
+        \tau \dot c = b^{D-1}(s - b^{D-1} c),\quad b = \sqrt{c^2 + k},\qquad
+        t = \tau \int_{c_0}^{c_f} \frac{dc}{(c^2+k)^{(D-1)/2}\,(s - (c^2+k)^{(D-1)/2} c)},
+
+    with ``c_f`` the root of ``(c^2+k)^{(D-1)/2} c = u_final`` (derived here; a 1-D
+    quadrature, exact for this chain). D = 1 reduces to the exponential,
+    ``t = tau ln[(s - c0)/(s - u_final)]``. Requires ``u(0) < u_final < s``.
+    Broadcasts over ``s``, ``u_final``, ``c0``.
+    """
+    from scipy.integrate import quad
+
+    D = _check_depth(depth)
+    tau = _check_tau(tau)
+    s, uf, c0 = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (s, u_final, c0)))
+    out = np.empty(s.shape)
+    for i in np.ndindex(s.shape):
+        si, ufi, ci = float(s[i]), float(uf[i]), float(c0[i])
+        k = b0 * b0 - ci * ci
+        if D >= 2 and k <= 0:
+            raise ValueError("pretrained_learning_time needs hidden gain b0 > |c0|")
+        u_init = (ci * ci + k) ** ((D - 1) / 2.0) * ci if D >= 2 else ci
+        if not (si > 0 and u_init <= ufi < si):
+            raise ValueError(f"need u(0) = {u_init:.4g} <= u_final = {ufi:.4g} < s = {si:.4g}")
+        if D == 1:
+            out[i] = tau * np.log((si - ci) / (si - ufi))
+            continue
+        cf = _chain_final_c(ufi, D, k)
+        g = lambda c: 1.0 / ((c * c + k) ** ((D - 1) / 2.0) * (si - (c * c + k) ** ((D - 1) / 2.0) * c))  # noqa: E731
+        val, _ = quad(g, ci, cf, epsabs=0.0, epsrel=1e-11, limit=200)
+        out[i] = tau * val
+    return out
+
+
+def orthogonal_eigen_trajectory(t, lam0, s: float, depth: int, tau: float = 1.0):
+    r"""Exact dynamics of a square deep linear network from balanced orthogonal layers, ``Syx = s Q``.
+
+    If every layer is square and orthogonal, the init is balanced and the total map obeys
+    (Arora, Cohen & Hazan 2018, Thm. 1)
+    ``tau dM/dt = -sum_j (MM^T)^{(j-1)/D} (M - Syx) (M^T M)^{(D-j)/D}``. For a target
+    ``Syx = s Q`` (Q orthogonal, all singular values equal; whitened input) the matrix
+    ``N = Q^T M`` starts orthogonal, hence normal, stays normal, and each complex
+    eigenvalue evolves alone (derived here):
+
+    .. math::
+
+        \tau \dot\lambda = -D |\lambda|^{2-2/D} (\lambda - s),\qquad
+        \lambda(t) = s + (\lambda_0 - s)\rho(t),\quad
+        \tau\dot\rho = -D \rho\, |s + (\lambda_0 - s)\rho|^{2-2/D},
+
+    a straight line from ``lambda0 = e^{i theta}`` to ``s``. ``rho`` is integrated in
+    ``log rho`` to 1e-11 relative accuracy (a 1-D ODE per eigenvalue; there is no
+    elementary antiderivative). An eigenvalue at exactly -1 (``det Q^T M < 0`` forces
+    one) moves along the real axis into the fixed point 0 and is never learned for D >= 2.
+
+    ``t`` any shape (non-negative, ``inf`` allowed), ``lam0`` complex of any shape;
+    returns complex ``t.shape + lam0.shape``.
+    """
+    from scipy.integrate import solve_ivp
+
+    D = _check_depth(depth)
+    tau = _check_tau(tau)
+    t = np.asarray(t, dtype=float)
+    lam0 = np.asarray(lam0, dtype=complex)
+    if np.any(t < 0):
+        raise ValueError("times must be non-negative")
+    d = (lam0 - s).ravel()
+    p = 2.0 - 2.0 / D
+    tf = t[np.isfinite(t)]
+    t_end = float(tf.max()) if tf.size else 0.0
+    log_rho = np.zeros((t.size, d.size))
+    flat_t = t.ravel()
+    finite = np.isfinite(flat_t)
+    if t_end > 0:
+        def rhs(_, y):
+            return -D * np.abs(s + d * np.exp(y)) ** p / tau
+
+        sol = solve_ivp(rhs, (0.0, t_end), np.zeros(d.size), method="LSODA", rtol=1e-11, atol=1e-12,
+                        dense_output=True)
+        if not sol.success:
+            raise RuntimeError(f"orthogonal_eigen_trajectory: integration failed ({sol.message})")
+        log_rho[finite] = sol.sol(flat_t[finite]).T
+    rho = np.exp(log_rho)
+    rho[~finite] = 0.0
+    lam = s + d[None, :] * rho
+    return lam.reshape(t.shape + lam0.shape)
+
+
+def orthogonal_learning_time(lam0, s: float, depth: int, delta: float = 0.01, tau: float = 1.0) -> float:
+    r"""Time until the relative excess loss ``sum_k |lambda_k - s|^2 / (N s^2)`` reaches ``delta``.
+
+    ``lam0`` holds the N eigenvalues of ``Q^T M(0)`` of one network
+    (:func:`orthogonal_eigen_trajectory`). ``inf`` if an eigenvalue sits at -1.
+    """
+    from scipy.integrate import solve_ivp
+
+    D = _check_depth(depth)
+    tau = _check_tau(tau)
+    d = np.asarray(lam0, dtype=complex).ravel() - s
+    N = d.size
+    if np.sum(np.abs(d) ** 2) / (N * s * s) <= delta:
+        return 0.0
+    p = 2.0 - 2.0 / D
+
+    def rhs(_, y):
+        return -D * np.abs(s + d * np.exp(y)) ** p / tau
+
+    def event(_, y):
+        return np.log(np.sum(np.abs(d) ** 2 * np.exp(2 * y)) / (N * s * s)) - np.log(delta)
+
+    event.terminal = True
+    t_max = 1e6 * tau
+    sol = solve_ivp(rhs, (0.0, t_max), np.zeros(N), method="LSODA", rtol=1e-10, atol=1e-12, events=event)
+    return float(sol.t_events[0][0]) if sol.t_events[0].size else np.inf
+
+
+def depth_learning_steps(
+    depths,
+    init: str,
+    *,
+    s: float,
+    delta: float = 0.01,
+    kappa: float = 0.5,
+    gain: float = 0.5,
+    c0: float = 0.0,
+    ae_u0: float = 1e-3,
+    ae_fraction: float = 0.99,
+    lam0=None,
+    count_pretraining: bool = True,
+    tau: float = 1.0,
+) -> np.ndarray:
+    r"""Learning time in GD *steps* versus depth for three initialisations (seed review Fig. 4c).
+
+    Held fixed across depths: whitened square data with ``Syx = s Q`` (every mode has
+    strength ``s``); the criterion, relative excess loss ``||M - Syx||^2 / ||Syx||^2 <=
+    delta`` (for a decoupled mode ``u >= (1 - sqrt(delta)) s``); the learning rate as a
+    fixed fraction ``kappa`` of the depth-D stable limit, ``lr(D) =``
+    :func:`depth_learning_rate` ``~ 1/D``; and per initialisation
+
+    * ``"small"``: decoupled balanced modes with a fixed per-layer gain ``gain``,
+      ``u0 = gain^D`` (Saxe et al. 2014, Sec. 3). Steps ~ ``gain^{-(D-2)}``: exponential in D.
+    * ``"pretrained"``: greedy layerwise linear-autoencoder pretraining of the D-1 hidden
+      layers, readout gain ``c0``; fine-tuning time from :func:`pretrained_learning_time`
+      with hidden gain ``b0 = sqrt(ae_fraction)`` (a balanced autoencoder stopped at
+      strength ``ae_fraction``; 1 for a fully converged one). With ``count_pretraining`` the D-1
+      autoencoder stages are added, each a depth-2 network learning the identity from
+      ``ae_u0`` to ``ae_fraction`` at ``lr = depth_learning_rate(1, 2, kappa)``:
+      cost linear in D.
+    * ``"orthogonal"``: balanced Haar-orthogonal layers, exact eigenvalue dynamics
+      (:func:`orthogonal_learning_time`); ``lam0`` (n_samples, N) are the eigenvalues of
+      ``Q^T M(0)`` (the product of Haar matrices is Haar, so their law is D independent);
+      returns the median over samples. Depth independent. Without ``lam0`` it uses
+      Saxe's aligned proxy, every mode at ``u0 = 1``.
+
+    Returns an array of steps, one per depth (``t / lr(D)``).
+    """
+    if init not in DEPTH_INITS:
+        raise ValueError(f"init must be one of {DEPTH_INITS}, got {init!r}")
+    if not 0 < delta < 1:
+        raise ValueError(f"delta must lie in (0, 1), got {delta}")
+    depths = [_check_depth(int(D)) for D in np.atleast_1d(depths)]
+    uf = (1.0 - np.sqrt(delta)) * s
+    out = []
+    for D in depths:
+        lr = depth_learning_rate(s, D, kappa, tau)
+        if init == "small":
+            t = float(learning_time(s, gain**D, uf, D, tau))
+            steps = t / lr
+        elif init == "pretrained":
+            # a balanced autoencoder stopped at strength ae_fraction has encoder gain sqrt(ae_fraction)
+            b0 = float(np.sqrt(ae_fraction)) if D >= 2 else 1.0
+            steps = float(pretrained_learning_time(s, uf, D, c0=c0, b0=b0, tau=tau)) / lr
+            if count_pretraining and D >= 2:
+                lr_ae = depth_learning_rate(1.0, 2, kappa, tau)
+                steps += (D - 1) * float(learning_time(1.0, ae_u0, ae_fraction, 2, tau)) / lr_ae
+        else:
+            if lam0 is None:
+                if uf <= 1.0:
+                    raise ValueError("the aligned proxy needs (1 - sqrt(delta)) s > 1")
+                steps = float(learning_time(s, 1.0, uf, D, tau)) / lr
+            else:
+                lam = np.atleast_2d(np.asarray(lam0, dtype=complex))
+                ts = np.array([orthogonal_learning_time(l, s, D, delta, tau) for l in lam])
+                steps = float(np.median(ts)) / lr
+        out.append(steps)
+    return np.asarray(out)
