@@ -51,6 +51,7 @@ __all__ = [
     "procrustes_align",
     "rsa_correlation",
     "effective_u0",
+    "crossing_times",
 ]
 
 STRUCTURES = ("hierarchy", "ring", "chain", "grid", "clusters")
@@ -443,6 +444,31 @@ def rsa_correlation(K1, K2) -> np.ndarray:
     a = a - a.mean(-1, keepdims=True)
     b = b - b.mean(-1, keepdims=True)
     return np.sum(a * b, -1) / np.sqrt(np.sum(a * a, -1) * np.sum(b * b, -1))
+
+
+def crossing_times(t, u, u_final, fraction: float = 0.5) -> np.ndarray:
+    r"""First time each trajectory reaches ``fraction * u_final`` (linear interpolation in t).
+
+    ``t``: ``(T,)`` increasing times; ``u``: ``(..., T, n_modes)`` mode strengths (e.g.
+    :meth:`SemanticTheory.project` of trained outputs); ``u_final``: ``(n_modes,)``.
+    Returns ``(..., n_modes)``; ``nan`` where the level is never reached. The measured
+    counterpart of :meth:`SemanticTheory.differentiation_times`.
+    """
+    t = np.asarray(t, dtype=float)
+    x = np.asarray(u, dtype=float) / np.asarray(u_final, dtype=float) - fraction
+    if x.shape[-2] != t.size:
+        raise ValueError(f"u has {x.shape[-2]} times on axis -2 but t has {t.size}")
+    above = x >= 0
+    k = np.argmax(above, axis=-2)  # first index at or above
+    hit = np.any(above, axis=-2)
+    km = np.maximum(k - 1, 0)
+    x1 = np.take_along_axis(x, k[..., None, :], -2)[..., 0, :]
+    x0 = np.take_along_axis(x, km[..., None, :], -2)[..., 0, :]
+    t1, t0 = t[k], t[km]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(x1 != x0, -x0 / (x1 - x0), 0.0)
+    out = np.where(k == 0, t[0], t0 + np.clip(w, 0, 1) * (t1 - t0))
+    return np.where(hit, out, np.nan)
 
 
 def effective_u0(init_scale: float, hidden: int) -> float:
