@@ -397,17 +397,25 @@ def category_singular_value(p: float, q: float, k_items: int, k_features: int, n
 
 
 # ======================================================================== representation geometry
-def joint_embedding(H, dims: int = 2) -> np.ndarray:
+def joint_embedding(H, dims: int = 2, center: str = "time") -> np.ndarray:
     r"""Classical MDS of representations pooled over time: one embedding for a whole trajectory.
 
     ``H`` has shape ``(T, n_hidden, P)`` (item representations as columns at T
-    times). All ``T*P`` points are centred together and projected on their top
-    ``dims`` principal axes, so the coordinates of every time share one frame
-    (for Euclidean distances classical MDS equals PCA). Returns ``(T, P, dims)``.
+    times). With ``center="time"`` (default) each time's item centroid is removed
+    first -- classical MDS of the between-item distances at one time never sees
+    the centroid -- so a component shared by all items (e.g. "living thing")
+    does not mask the differentiation; ``center="all"`` removes only the global
+    mean. All ``T*P`` points are then projected on their top ``dims`` principal
+    axes, so every time shares one frame (for Euclidean distances classical MDS
+    equals PCA). Returns ``(T, P, dims)``.
     """
     H = np.asarray(H, dtype=float)
     if H.ndim != 3:
         raise ValueError(f"H must be (T, n_hidden, P), got shape {H.shape}")
+    if center not in ("time", "all"):
+        raise ValueError(f"center must be 'time' or 'all', got {center!r}")
+    if center == "time":
+        H = H - H.mean(axis=2, keepdims=True)
     pts = np.swapaxes(H, 1, 2).reshape(-1, H.shape[1])
     pts = pts - pts.mean(axis=0)
     _, _, Vt = np.linalg.svd(pts, full_matrices=False)
@@ -627,17 +635,17 @@ class SemanticTheory:
         a2 = np.maximum(self.mode_strengths(t), 0.0) ** (2.0 * layer / self.depth)
         return np.einsum("ia,...a,ja->...ij", self.V, a2, self.V)
 
-    def mds(self, t, dims: int = 2, layer: int = 1) -> np.ndarray:
+    def mds(self, t, dims: int = 2, layer: int = 1, center: str = "time") -> np.ndarray:
         """MDS trajectories of the hidden representations, ``(len(t), P, dims)``, one frame for all times.
 
         :func:`joint_embedding` of :meth:`hidden` at the times ``t`` (1-D): the
-        paper's Fig. 3/4 embeddings; progressive differentiation appears as
-        items splitting first along the broadest distinction.
+        paper's Fig. 3 embeddings (seed review Fig. 5b); progressive differentiation
+        appears as items splitting first along the broadest distinction.
         """
         t = np.atleast_1d(np.asarray(t, dtype=float))
         if t.ndim != 1:
             raise ValueError("mds needs a 1-D array of times")
-        return joint_embedding(self.hidden(t, layer), dims)
+        return joint_embedding(self.hidden(t, layer), dims, center)
 
     # -- phenomena -------------------------------------------------------------
     def illusory_correlations(self, t, min_size: float | None = None) -> IllusoryCorrelations:
