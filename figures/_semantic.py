@@ -17,7 +17,7 @@ from theory.semantic import SemanticTheory, effective_u0, living_things
 NH = 32  # hidden units
 U0 = 1e-3  # effective initial mode strength of the small random init
 INIT_SCALE = float(np.sqrt(2 * U0 / NH))  # effective_u0(INIT_SCALE, NH) == U0
-T_END = 45.0  # gradient-flow time (all eight living-things modes learned by t ~ 30)
+T_END = 60.0  # gradient-flow time (all eight living-things modes are half learned by t ~ 30)
 
 ITEM_COLORS = ["#1b7837", "#5aae61", "#c51b7d", "#de77ae", "#b2182b", "#f4a582", "#2166ac", "#92c5de"]
 
