@@ -43,7 +43,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
             agreement[f"illusion{j + 1}_D{D}_max_abs_dev"] = max_abs_dev(th.output(run.times)[:, m, i],
                                                                            y_sim.mean(0))
             agreement[f"illusion{j + 1}_D{D}_peak_sim"] = float(y_sim.mean(0).max())
-            data[f"illusion{j + 1}_D{D}"] = {"t": run.times, "y_sim": y_sim}
+            data[f"illusion{j + 1}_D{D}"] = {"t": run.times, "y_sim_mean": y_sim.mean(0), "y_sim_sd": y_sim.std(0)}
         agreement[f"illusion{j + 1}_peak_theory"] = float(ic.size[j])
         ax.axhline(deep.Y[m, i], color="0.4", ls=":", lw=1)
         ax.annotate(f"peak {ic.size[j]:.2f} at t = {ic.time[j]:.1f}", (ic.time[j], ic.size[j]),

@@ -48,7 +48,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
             t_half_th = th.differentiation_times()
             agreement["D2_half_time_max_rel_dev"] = float(np.max(np.abs(t_half_sim.mean(0) / t_half_th - 1)))
             data["t_half_theory"], data["t_half_sim"] = t_half_th, t_half_sim
-        data[f"D{depth}"] = {"t": run.times, "u_sim": u_sim, "t_theory": tt, "u_theory": u_th}
+        data[f"D{depth}"] = {"t": run.times, "u_sim_mean": u_sim.mean(0), "u_sim_sd": u_sim.std(0), "t_theory": tt,
+                             "u_theory": u_th}
     axes[0].set_ylabel("mode strength u_alpha(t) / (s_alpha / c)")
     axes[0].legend(loc="upper left", title="lines: theory, markers: trained", fontsize=7.5, title_fontsize=7.5)
     fig.suptitle(TITLE)

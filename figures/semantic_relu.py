@@ -58,7 +58,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         agreement[f"{act}1_rsa_corr_min_after_first_mode"] = float(
             rsa_correlation(th.similarity(run.times[after]), K[after]).min())
         agreement[f"{act}1_final_map_max_abs_err"] = float(np.abs(run.outputs[:, -1] - th.Y).max())
-        data[f"{act}1"] = {"t": run.times, "u": u, "t_half": t_half}
+        data[f"{act}1"] = {"t": run.times, "u_mean": u.mean(0), "u_sd": u.std(0), "t_half": t_half}
     axes[0].set_ylabel("u_alpha(t) / (s_alpha / c)")
     axes[0].legend(loc="upper left", fontsize=7.5, title="lines: linear theory", title_fontsize=7.5)
 
