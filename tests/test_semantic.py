@@ -395,18 +395,21 @@ def test_category_coherence_threshold_and_singular_value(seed):
 def test_mds_embedding_and_alignment(lt):
     _, _, Y = lt
     th = SemanticTheory(Y, depth=2, u0=1e-3)
-    t = np.geomspace(1, 40, 20)
+    t = np.geomspace(1, 60, 200)
     Z = th.mds(t, dims=2)
-    assert Z.shape == (20, 8, 2)
+    assert Z.shape == (200, 8, 2)
     # a rotated copy of the same representations gives the same embedding up to rotation
     H = th.hidden(t)
     Q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((8, 8)))
     Z2 = joint_embedding(np.einsum("ab,tbi->tai", Q, H))
     _, err = procrustes_align(Z2, Z)
     assert err < 1e-9
-    # progressive differentiation: early on the first axis splits plants from animals only
-    spread_plants_early = np.ptp(Z[5, :4, 1])
-    assert np.ptp(Z[5, :, 0]) > 5 * spread_plants_early
+    # progressive differentiation: dimension 1 (animal/plant) opens before dimension 2
+    spread = np.ptp(Z, axis=1) / np.ptp(Z[-1], axis=0)  # (T, 2), fraction of the final spread
+    t_open = [t[np.argmax(spread[:, d] >= 0.5)] for d in range(2)]
+    td = th.differentiation_times()
+    assert t_open[0] < t_open[1]
+    assert td[0] < t_open[0] < td[2] and td[1] < t_open[1]
 
 
 def test_crossing_times_interpolates():
@@ -524,3 +527,22 @@ def test_random_init_deviation_shrinks_with_width(lt, seed):
         t_sim = crossing_times(run.times, th.project(run.maps), th.u_final).mean(0)
         devs.append(np.max(np.abs(t_sim / th.differentiation_times() - 1)))
     assert devs[1] < devs[0] / 2.5, devs
+
+
+@pytest.mark.slow
+def test_wide_random_init_matches_theory_per_mode_on_hierarchy(seed):
+    """Full size: 16-item hierarchy, width 512, small lr -- every mode's half-time within 1.5%.
+
+    Residual budget: GD vs flow s lr / 2 ~ 0.6%, u0 chi-square spread sqrt(2/512)/ln(s/(c u0))/sqrt(E)
+    ~ 0.2%, finite width (~1/width, measured 0.3-0.6%).
+    """
+    _, Y, _ = hierarchical_data((2, 2, 2, 2), 64, 0.1, seed=seed)  # few features: the cost is in W2
+    nh = 512
+    scale = np.sqrt(2e-3 / nh)
+    th = SemanticTheory(Y, depth=2, u0=effective_u0(scale, nh))
+    t_th = th.differentiation_times()
+    lr = 0.0125 / th.s[0]
+    run = train(one_hot(16), Y, 2, nh, 12, "small", scale, lr, int(1.3 * t_th[-1] / lr), record=600, log=False,
+                seed=seed)
+    t_sim = crossing_times(run.times, th.project(run.maps), th.u_final).mean(0)
+    np.testing.assert_allclose(t_sim, t_th, rtol=0.015)
