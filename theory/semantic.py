@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .datasets import Tree, check_branching, check_flip_prob, hierarchical_data, living_things, one_hot
-from .deep_linear import DeepLinearTheory
+from .deep_linear import DeepLinearTheory, learning_time
 
 __all__ = [
     "living_things",
@@ -128,7 +128,7 @@ def _tree_wavelets(tree: Tree) -> tuple[np.ndarray, np.ndarray]:
 
 
 def hierarchy_spectrum(branching=(2, 2, 2), flip_prob: float = 0.1, n_features: int = 1000) -> HierarchySpectrum:
-    r"""Analytic spectrum of the hierarchical branching-diffusion model (Saxe et al. 2019, SI Appendix, hierarchical branching diffusion).
+    r"""Analytic spectrum of the hierarchical branching-diffusion model (Saxe et al. 2019, SI Appendix).
 
     For the tree of :func:`~theory.datasets.hierarchical_data` (levels
     ``k = 0..L``, ``M_k`` nodes at level k, ``P = M_L`` items) two items whose
@@ -247,7 +247,7 @@ def _path_adjacency(n: int) -> np.ndarray:
 
 def structure(kind: str, n: int, *, sigma2: float = 4.0, shape: tuple[int, int] | None = None,
               n_clusters: int | None = None, branching=None, flip_prob: float = 0.1) -> Structure:
-    r"""Item covariance of a structural form and its analytic eigendecomposition (Saxe et al. 2019, section on structural forms).
+    r"""Item covariance of a structural form and its analytic eigenvectors (Saxe et al. 2019, structural forms).
 
     Graph forms (ring, chain, grid, clusters) use the Gaussian Markov random
     field of Kemp & Tenenbaum (2008): features are smooth on the graph,
@@ -563,7 +563,7 @@ class SemanticTheory:
         return self.dl.u_final
 
     def mode_strengths(self, t) -> np.ndarray:
-        """``u_alpha(t)``, shape ``t.shape + (n_modes,)`` (Saxe et al. 2014, Eq. 8; :func:`~theory.deep_linear.mode_strength`)."""
+        """``u_alpha(t)``, shape ``t.shape + (n_modes,)`` (:func:`~theory.deep_linear.mode_strength`)."""
         return self.dl.mode_strengths(t)
 
     def project(self, Y_hat) -> np.ndarray:
@@ -590,8 +590,6 @@ class SemanticTheory:
         ok = self.s > 1e-12 * max(self.s[0], 1e-300)
         if np.any(ok & (self.dl.u0 >= fraction * self.u_final)):
             raise ValueError("some mode starts above the requested fraction of its final strength")
-        from .deep_linear import learning_time
-
         out[ok] = learning_time(self.s[ok] / self.c, self.dl.u0[ok], fraction * self.u_final[ok],
                                 self.depth, self.tau) / self.c
         return out
@@ -681,7 +679,7 @@ class SemanticTheory:
                                     sign=sign[m, i], target=self.Y[m, i])
 
     def inductive_projection(self, t, item: int, layer: int | None = None) -> np.ndarray:
-        r"""Generalisation of a novel property taught to one familiar item (Saxe et al. 2019, section "Inductive projection").
+        r"""Generalisation of a novel property taught to one familiar item (Saxe et al. 2019, "Inductive projection").
 
         A new output unit reads the last hidden layer (weights frozen at time t)
         and is trained on ``item`` alone: gradient flow from zero weights gives
@@ -730,7 +728,10 @@ class SemanticTheory:
         return self.U[:, mode] @ self.Y / (self.P * self.s[mode])
 
     def category_prototype(self, mode: int) -> np.ndarray:
-        r"""Feature synthesizer ``u^alpha = sum_i v_i^alpha y_i / (P s_alpha)`` (Saxe et al. 2019, Eq. 14), ``(n_features,)``."""
+        r"""Feature synthesizer ``u^alpha = sum_i v_i^alpha y_i / (P s_alpha)`` (Saxe et al. 2019, Eq. 14).
+
+        Returns ``(n_features,)``; equals ``U[:, mode]``.
+        """
         if not isinstance(mode, (int, np.integer)) or not 0 <= mode < self.n_modes:
             raise ValueError(f"mode must be an index in [0, {self.n_modes}), got {mode!r}")
         return self.Y @ self.V[:, mode] / (self.P * self.s[mode])
