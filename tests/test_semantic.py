@@ -546,3 +546,18 @@ def test_wide_random_init_matches_theory_per_mode_on_hierarchy(seed):
                 seed=seed)
     t_sim = crossing_times(run.times, th.project(run.maps), th.u_final).mean(0)
     np.testing.assert_allclose(t_sim, t_th, rtol=0.015)
+
+
+def test_deep_similarity_per_layer_matches_trained(lt):
+    """D = 3: K_l(t) = V A^{2l/3} V^T for both hidden layers of decoupled networks trained by GD."""
+    _, _, Y = lt
+    th = SemanticTheory(Y, depth=3, u0=1e-3)
+    run = train(one_hot(8), Y, 3, 8, 2, "decoupled", 1e-3, 0.005, 12000, record=30, seed=0, return_weights=True)
+    W1, W2 = run.weights[0], run.weights[1]
+    H1 = W1
+    H2 = np.einsum("erab,erbi->erai", W2, W1)
+    for layer, H in ((1, H1), (2, H2)):
+        K_sim = np.einsum("erhi,erhj->erij", H, H)
+        K_th = th.similarity(run.times, layer=layer)
+        scale = np.abs(K_th[-1]).max()
+        assert np.max(np.abs(K_sim - K_th)) < RTOL_GD * scale, layer
