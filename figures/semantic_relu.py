@@ -79,6 +79,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
                                                                                     t_lin)[0])
             data[f"{act}{nh}_ratio_to_linear"] = r
         agreement[f"linear{nh}_final_map_max_abs_err"] = float(np.abs(runs["linear"].outputs[:, -1] - th.Y).max())
+    ax.set_ylim(0.5, 1.3 * ax.get_ylim()[1])  # head-room for the legend
     ax.set_xticks(modes)
     ax.set_xlabel("mode alpha (broad -> fine)")
     ax.set_ylabel("half-learning time / that of the linear net")
