@@ -1,5 +1,19 @@
 """Batched PyTorch ensembles that check the theory (never imports matplotlib)."""
 from ._common import DivergenceError, resolve_device
-from .deep_linear import EnsembleRun, train, train_from
+from .deep_linear import EnsembleRun, init_weights, pretrain_layerwise, stable_lr, train, train_from
+from .semantic import MLPRun, train_mlp
 
-__all__ = ["DivergenceError", "EnsembleRun", "resolve_device", "train", "train_from"]
+__all__ = [
+    "DivergenceError",
+    "resolve_device",
+    # deep linear networks
+    "EnsembleRun",
+    "init_weights",
+    "pretrain_layerwise",
+    "stable_lr",
+    "train",
+    "train_from",
+    # semantic development
+    "MLPRun",
+    "train_mlp",
+]

@@ -1,4 +1,65 @@
-"""Closed-form learning dynamics (float64 NumPy/SciPy/SymPy; never imports torch)."""
-from .deep_linear import DeepLinearTheory, learning_time, mode_strength
+"""Closed-form learning dynamics (float64 NumPy/SciPy/SymPy; never imports torch).
 
-__all__ = ["DeepLinearTheory", "learning_time", "mode_strength"]
+One module per idea:
+
+* :mod:`theory.deep_linear` -- Saxe, McClelland & Ganguli (2014): mode dynamics of deep
+  linear networks, depth and initialisation.
+* :mod:`theory.symbolic` -- SymPy checks of the closed forms.
+* :mod:`theory.semantic`, :mod:`theory.datasets` -- Saxe, McClelland & Ganguli (2019):
+  semantic development.
+"""
+from . import symbolic
+from .deep_linear import (
+    DeepLinearTheory,
+    balancedness,
+    depth_learning_rate,
+    depth_learning_steps,
+    effective_u0_two_layer,
+    learning_time,
+    mode_rate,
+    mode_strength,
+    orthogonal_eigen_trajectory,
+    orthogonal_learning_time,
+    pretrained_learning_time,
+    time_integral,
+    u0_through,
+)
+from .semantic import (
+    SemanticTheory,
+    category_coherence,
+    category_singular_value,
+    crossing_times,
+    effective_u0,
+    hierarchical_data,
+    hierarchy_spectrum,
+    living_things,
+    structure,
+)
+
+__all__ = [
+    "symbolic",
+    # deep linear networks
+    "DeepLinearTheory",
+    "balancedness",
+    "depth_learning_rate",
+    "depth_learning_steps",
+    "effective_u0_two_layer",
+    "learning_time",
+    "mode_rate",
+    "mode_strength",
+    "orthogonal_eigen_trajectory",
+    "orthogonal_learning_time",
+    "pretrained_learning_time",
+    "time_integral",
+    "u0_through",
+    # semantic development
+    "SemanticTheory",
+    "category_coherence",
+    "category_singular_value",
+    "crossing_times",
+    "effective_u0",
+    "hierarchical_data",
+    "hierarchy_spectrum",
+    "living_things",
+    "structure",
+]
