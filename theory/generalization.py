@@ -419,8 +419,21 @@ class FiniteSizeErrors(NamedTuple):
     test: np.ndarray
 
 
+def _decay_gd(lam, t, gamma, lr):
+    """Discrete-GD analogue of :func:`_decay`: ``a = (1 - lr r)^k``, ``k = t/lr``, and ``(1-a)/r``."""
+    r = lam + gamma
+    k = np.rint(t / lr)
+    if np.any(np.abs(k * lr - t) > 1e-9 * np.maximum(t, 1.0)) and np.all(np.isfinite(t)):
+        raise ValueError("with lr given, times must be whole multiples of lr (t = lr * steps)")
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        base = 1.0 - lr * r
+        a = np.where(np.isinf(t), np.where(r > 0, 0.0, 1.0), np.power(base, np.where(np.isinf(k), 0.0, k)))
+        q = np.where(r > 0, (1.0 - a) / np.where(r > 0, r, 1.0), np.where(np.isinf(t), np.inf, t))
+    return r, a, q
+
+
 def finite_size_errors(X, y, w_teacher, w0, t, sigma_eps, *, weight_decay: float = 0.0,
-                       tau: float = 1.0) -> FiniteSizeErrors:
+                       tau: float = 1.0, lr: float | None = None) -> FiniteSizeErrors:
     r"""Exact train/test error of gradient flow on a given data set, from its eigendecomposition.
 
     ``X`` (..., N, P), ``y`` (..., P), ``w_teacher``/``w0`` (..., N) with common leading
@@ -436,6 +449,11 @@ def finite_size_errors(X, y, w_teacher, w0, t, sigma_eps, *, weight_decay: float
       against rounding),
 
     each of shape ``t.shape + batch``. Float64.
+
+    With ``lr`` given, the result is instead the exact trajectory of full-batch gradient
+    descent ``w <- w - lr (X X^T w - X y + gamma w)`` after ``k = t/lr`` steps
+    (``a = (1 - lr r)^k``); it converges to the gradient-flow result as ``lr -> 0``
+    with an ``O(lr)`` gap.
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -461,7 +479,10 @@ def finite_size_errors(X, y, w_teacher, w0, t, sigma_eps, *, weight_decay: float
     w0v = np.einsum("...ni,...n->...i", V, w0)
     wbv = np.einsum("...ni,...n->...i", V, wbar)
     tt = t.reshape(t.shape + (1,) * len(batch) + (1,))
-    _, a, q = _decay(lam, tt, gamma, tau)
+    if lr is None:
+        _, a, q = _decay(lam, tt, gamma, tau)
+    else:
+        _, a, q = _decay_gd(lam, tt, gamma, _check_tau(lr))
     with np.errstate(invalid="ignore"):
         w = w0v * a + np.where(b == 0, 0.0, b * q)
     test = np.sum((w - wbv) ** 2, axis=-1) / N + sigma_eps**2
