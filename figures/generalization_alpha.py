@@ -27,7 +27,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     th_all = [LinearStudentTheory(a, sigma_w=SIGMA_W, sigma_eps=se) for a in alphas]
     gamma = th_all[0].optimal_weight_decay
     t_stop = np.array([th.optimal_stopping_time() for th in th_all])
-    lr = 0.5 * linear_stable_lr(datas, gamma)
+    lr = 0.2 * linear_stable_lr(datas, gamma)
     t_es = 8.0 * t_stop.max()
     runs_es = train_linear(datas, lr=lr, steps=int(np.ceil(t_es / lr)), record=40 if quick else 70,
                            desc="early stopping")
@@ -58,12 +58,16 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     theory_line(ax, a_line, e_wd, color=COLORS[2], label=rf"weight decay $\gamma^*=\sigma_\epsilon^2/\sigma_w^2$")
     sim_markers(ax, A, np.array([c.mean() for c in conv]), color=COLORS[3], marker="D", band=False,
                 label=f"finite N={N}, exact $t=\\infty$")
-    sim_markers(ax, A, np.stack(es_spread, 1), color=COLORS[0], label="GD, best stopping time")
-    ax.plot(A, es_sim, "none")
-    sim_markers(ax, A, np.stack(wd_sim, 1), color=COLORS[2], marker="s", label="GD with weight decay")
+    sim_markers(ax, A, np.stack(es_spread, 1), color=COLORS[0], ms=7.0, label="GD, best stopping time")
+    sim_markers(ax, A, np.stack(wd_sim, 1), color=COLORS[2], marker="s", ms=3.2, label="GD with weight decay")
+    top = 60.0
+    for a, c in zip(A, conv):
+        if c.mean() > top:  # the finite-N value at alpha = 1 is finite but off scale
+            ax.annotate(f"N={N}: {c.mean():.0f}", xy=(a, top * 0.97), xytext=(a + 0.25, top * 0.5), fontsize=8,
+                        color=COLORS[3], arrowprops=dict(arrowstyle="->", color=COLORS[3], lw=0.8))
     ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
     ax.set_yscale("log")
-    ax.set_ylim(0.2, 60)
+    ax.set_ylim(0.2, top)
     ax.set_xlabel(r"$\alpha = P/N$")
     ax.set_ylabel(r"test error $E_g$")
     ax.set_title(f"SNR = {SNR:g}, $\\sigma_0=0$", fontsize=10)

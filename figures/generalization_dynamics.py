@@ -24,7 +24,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ses = [sigma_eps_for_snr(s) for s in SNRS]
     datas = [sample_data(N, int(round(a * N)), n_inputs, n_teachers=len(SNRS), sigma_w=SIGMA_W, sigma_eps=ses,
                          device=device, seed=seed + 17 * i) for i, a in enumerate(ALPHAS)]
-    lr = 0.5 * linear_stable_lr(datas)
+    lr = 0.2 * linear_stable_lr(datas)  # lr * lambda_max = 0.4: O(lr) gap to gradient flow visible only at t < 1
     steps = int(np.ceil(t_max / lr))
     runs = train_linear(datas, lr=lr, steps=steps, record=24 if quick else 32)
     t_line = np.logspace(-2, np.log10(t_max * 30), 300)

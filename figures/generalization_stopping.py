@@ -28,7 +28,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
                            for a in a_line]) for s, se in zip(SNRS, ses)}
     t_pts = {s: np.array([LinearStudentTheory(a, sigma_w=SIGMA_W, sigma_eps=se).optimal_stopping_time()
                           for a in alphas]) for s, se in zip(SNRS, ses)}
-    lr = 0.5 * linear_stable_lr(datas)
+    lr = 0.1 * linear_stable_lr(datas)  # lr * lambda_max = 0.2: GD within ~2% of gradient flow at t*
     t_max = 6.0 * max(v.max() for v in t_pts.values())
     steps = int(np.ceil(t_max / lr))
     rec_steps = np.unique(np.round(np.logspace(np.log10(0.05 / lr), np.log10(steps), 50 if quick else 90)).astype(int))
