@@ -36,6 +36,10 @@ RTOL_EXACT = 1e-10
 RTOL_FINITE_N = 0.07
 # Monte-Carlo eigenvalue moments of 20 matrices N = 300: relative standard error < 0.01.
 RTOL_MP_MOMENTS = 0.03
+# Large-N check: deviation of the mean of 8 draws within N_SEM measured standard errors,
+# plus RTOL_BIAS_LARGE_N for the O(1/N) bias.
+N_SEM = 4.0
+RTOL_BIAS_LARGE_N = 0.01
 # Kolmogorov distance of 20 x 300 sampled eigenvalues from the MP CDF (edge effects O(N^-2/3)).
 ATOL_MP_CDF = 0.02
 
@@ -362,3 +366,19 @@ def test_relu_trained_first_layer_reduces_training_error(seed):
     run = train_relu(d, [2, 20], train_first_layer=True, steps=300, record=[0, 300], seed=seed)
     assert np.all(run.train_error[:, :, -1] < run.train_error[:, :, 0])
     assert np.all(run.train_error[:, 1, -1] < run.train_error[:, 0, -1])  # more units fit better
+
+
+# ------------------------------------------------------------------ full size (make test-slow)
+@pytest.mark.slow
+@pytest.mark.parametrize("alpha", [0.5, 0.9, 1.5, 4.0])
+def test_theory_vs_finite_size_large_N(alpha, seed):
+    """N = 1000, 8 draws: |mean - theory| within 4 measured standard errors plus a 1% allowance
+    for the O(1/N) finite-size bias (edge corrections near alpha = 1 included)."""
+    N = 1000
+    d = sample_data(N, int(alpha * N), 8, sigma_eps=SE, sigma_0=0.2, seed=seed)
+    t = np.array([0.5, 2.0, 10.0, 100.0])
+    fs = finite_size_errors(*_np(d), t, SE)
+    th = LinearStudentTheory(alpha, sigma_eps=SE, sigma_0=0.2)
+    for sim, ref in ((fs.test, th.test_error(t)), (fs.train, th.train_error(t))):
+        sem = sim.std(-1, ddof=1) / np.sqrt(sim.shape[-1])  # measured standard error of the mean
+        assert np.all(np.abs(sim.mean(-1) - ref) < N_SEM * sem + RTOL_BIAS_LARGE_N * ref), (sim.mean(-1), ref, sem)

@@ -13,7 +13,9 @@ Conventions are those of THEORY.md section 4a:
 * ``E_g(t) = E_{x, eps}[(y - yhat)^2] = |w(t) - wbar|^2 / N + sigma_eps^2`` (noise included),
   ``E_train(t) = (1/P) sum_mu (y_mu - yhat_mu)^2``.
 
-Derivation (done here; it agrees with Advani & Saxe Sec. 3 where they overlap).
+Derivation (done here; it agrees with Advani & Saxe's linear-student section where they
+overlap; equation numbers are not cited because we could not check them against the
+paper's final version).
 Write ``X = V S U^T`` (SVD), ``lambda_i = s_i^2`` the eigenvalues of ``X X^T``. In the
 eigenbasis, ``wbar_i``, ``w_i(0)`` and ``eps~_i = (U^T eps)_i`` are independent Gaussians
 (``V``, ``U`` depend on ``X`` only), and every mode obeys
@@ -133,7 +135,7 @@ class MarchenkoPastur:
     .. math:: \rho(\lambda) = \frac{\sqrt{(\lambda_+ - \lambda)(\lambda - \lambda_-)}}{2\pi\lambda},
 
     of mass ``min(1, alpha)``, plus an atom of weight ``atom = max(0, 1 - alpha)`` at 0
-    (Marchenko & Pastur 1967; Advani & Saxe 2017, Eq. 9, rescaled to these conventions:
+    (Marchenko & Pastur 1967; as used by Advani & Saxe 2017, written in these conventions:
     mean eigenvalue ``tr(X X^T)/N = alpha``).
     """
 
@@ -216,7 +218,8 @@ def mode_weight_error(lam, t, *, sigma_w: float, sigma_eps: float, sigma_0: floa
         \sigma_w^2 (\gamma(1-a)/r + a)^2 + \sigma_\epsilon^2 \lambda ((1-a)/r)^2 + \sigma_0^2 a^2,
         \quad r = \lambda + \gamma,\ a = e^{-r t/\tau}
 
-    (Advani & Saxe 2017 Eq. 8 for ``gamma = 0``; the weight-decay terms derived here).
+    (Advani & Saxe 2017, linear-student mode solution, for ``gamma = 0``; the weight-decay
+    terms derived here).
     ``lam`` and ``t`` broadcast. ``lam = 0``, ``gamma = 0``: the frozen value
     ``sigma_w^2 + sigma_0^2``.
     """
@@ -253,7 +256,7 @@ def converged_test_error(alpha, *, sigma_w: float = 1.0, sigma_eps: float = 0.5,
 
     ``alpha > 1``: ``sigma_eps^2 alpha / (alpha - 1)``;
     ``alpha < 1``: ``sigma_eps^2 / (1 - alpha) + (1 - alpha)(sigma_w^2 + sigma_0^2)``;
-    ``alpha = 1``: ``inf`` (Advani & Saxe 2017, Sec. 3; from ``<1/lambda>_MP = 1/(alpha-1)``
+    ``alpha = 1``: ``inf`` (Advani & Saxe 2017; derived here from ``<1/lambda>_MP = 1/(alpha-1)``
     for ``alpha > 1`` and ``alpha/(1-alpha)`` for the continuous part when ``alpha < 1``).
     Vectorised over ``alpha``.
     """
@@ -493,7 +496,7 @@ def finite_size_errors(X, y, w_teacher, w0, t, sigma_eps, *, weight_decay: float
 
 # ---------------------------------------------------------------- deep linear student
 class DeepLinearStudentTheory:
-    r"""Reduced mode dynamics of a depth-D linear student (Advani & Saxe 2017, Sec. 6).
+    r"""Reduced mode dynamics of a depth-D linear student (after Advani & Saxe 2017, deep-network section).
 
     **Reduction and its assumption.** The student's total map ``w = W_D...W_1`` (1 x N)
     is assumed to stay diagonal in the eigenbasis ``V`` of ``X X^T``, each mode carried by
@@ -509,8 +512,9 @@ class DeepLinearStudentTheory:
     mode-diagonal student (``simulate.generalization.train_deep_linear(..., arch="diagonal")``)
     and only an approximation for a dense scalar-output network from small random
     weights, whose modes share one rank-one hidden direction and couple (measured in the
-    tests and the figure; Advani & Saxe's deep-network section relies on the same
-    decoupling). D = 1 with ``u0 = 0`` is :class:`LinearStudentTheory` with ``sigma_0 = 0``.
+    figure ``generalization_deep``). The reduction is derived here independently; we could
+    not check whether Advani & Saxe's deep-network section assumes exactly this decoupling,
+    and where it differs this derivation is the one implemented). D = 1 with ``u0 = 0`` is :class:`LinearStudentTheory` with ``sigma_0 = 0``.
 
     **Average.** Given ``lambda``, ``s~ = sqrt(lambda)(sqrt(lambda) wbar_i + eps~_i)`` is
     ``N(0, lambda v)`` with ``v = lambda sigma_w^2 + sigma_eps^2``, and
