@@ -1,0 +1,461 @@
+r"""Batched full-batch GD of teacher-student ensembles (THEORY.md section 4a).
+
+Data are drawn exactly as in the theory: ``X`` (N, P) with i.i.d. ``N(0, 1/N)``
+entries, teacher ``wbar ~ N(0, sigma_w^2 I)``, labels ``y = X^T wbar + eps``.
+Each input matrix carries ``n_teachers`` independent teachers / noise draws /
+initialisations (columns), so one Gram matrix serves several networks. Students
+are trained by gradient descent on the **sum** loss
+``L = (1/2) sum_mu (y_mu - f(x_mu))^2 (+ gamma |w|^2 / 2)`` with learning rate
+``lr``; time is ``t = lr * step`` (tau = 1).
+
+Errors are exact given the weights (no test-set noise):
+``E_g = E_{x,eps}[(y - f(x))^2]`` over a fresh sample, and
+``E_train = (1/P) sum_mu (y_mu - f(x_mu))^2``.
+
+* :func:`train_linear`: ``f = w.x``; only ``C = X X^T``, ``b = X y`` and ``|y|^2`` enter.
+* :func:`train_deep_linear`: depth-D linear students, either mode-diagonal in the
+  eigenbasis of ``X X^T`` (``arch="diagonal"``: the architecture for which the reduced
+  theory is exact) or dense two-layer ``f = w2 . (W1 x)`` (``arch="dense"``).
+* :func:`train_relu`: two-layer ReLU students ``f = K^{-1/2} sum_k v_k relu(W_k . x)``
+  of several hidden sizes at once (units of all sizes concatenated, one tensor program),
+  first layer trained or frozen.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ._common import DivergenceError, check_finite, make_generator, progress, record_steps, resolve_device
+
+__all__ = [
+    "TeacherStudentData",
+    "sample_data",
+    "GeneralizationRun",
+    "linear_stable_lr",
+    "train_linear",
+    "train_deep_linear",
+    "relu_test_error",
+    "train_relu",
+]
+
+ARCHS = ("diagonal", "dense")
+
+
+def _pos(name, v, allow_zero=False):
+    v = float(v)
+    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'}, got {v}")
+    return v
+
+
+@dataclass
+class TeacherStudentData:
+    """One batch of data sets: ``E`` input matrices, each with ``k`` teachers.
+
+    X : (E, N, P); y : (E, P, k); w_teacher, w0 : (E, N, k); sigma_eps : (k,) tensor.
+    """
+
+    X: torch.Tensor
+    y: torch.Tensor
+    w_teacher: torch.Tensor
+    w0: torch.Tensor
+    sigma_eps: torch.Tensor
+
+    @property
+    def N(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def P(self) -> int:
+        return self.X.shape[2]
+
+    @property
+    def alpha(self) -> float:
+        return self.P / self.N
+
+
+def sample_data(N: int, P: int, n_inputs: int, *, n_teachers: int = 1, sigma_w: float = 1.0,
+                sigma_eps: float | Sequence[float] = 0.5, sigma_0: float = 0.0, device=None,
+                dtype: torch.dtype = torch.float64, seed: int = 0) -> TeacherStudentData:
+    """Draw ``n_inputs`` data sets as in THEORY.md 4a, each with ``n_teachers`` teachers.
+
+    ``sigma_eps`` is a scalar or one value per teacher (e.g. two SNRs on the same inputs).
+    """
+    for name, v in (("N", N), ("P", P), ("n_inputs", n_inputs), ("n_teachers", n_teachers)):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    _pos("sigma_w", sigma_w, allow_zero=True)
+    _pos("sigma_0", sigma_0, allow_zero=True)
+    se = np.broadcast_to(np.asarray(sigma_eps, dtype=float), (n_teachers,)).copy()
+    if np.any(~np.isfinite(se)) or np.any(se < 0):
+        raise ValueError(f"sigma_eps must be non-negative, got {sigma_eps}")
+    device = resolve_device(device)
+    g = make_generator(seed, device)
+    E, k = int(n_inputs), int(n_teachers)
+    X = torch.randn(E, N, P, generator=g, device=device, dtype=dtype) / math.sqrt(N)
+    wbar = sigma_w * torch.randn(E, N, k, generator=g, device=device, dtype=dtype)
+    se_t = torch.as_tensor(se, device=device, dtype=dtype)
+    eps = torch.randn(E, P, k, generator=g, device=device, dtype=dtype) * se_t
+    y = X.transpose(1, 2) @ wbar + eps
+    w0 = sigma_0 * torch.randn(E, N, k, generator=g, device=device, dtype=dtype)
+    return TeacherStudentData(X=X, y=y, w_teacher=wbar, w0=w0, sigma_eps=se_t)
+
+
+@dataclass
+class GeneralizationRun:
+    """Recorded errors: ``train_error``/``test_error`` of shape (E, k, R) at ``times`` (R,).
+
+    For :func:`train_relu` the first axes are (seeds, hidden sizes). ``lr`` used and
+    ``lr_max`` the stable limit it was checked against.
+    """
+
+    times: np.ndarray
+    steps: np.ndarray
+    train_error: np.ndarray
+    test_error: np.ndarray
+    lr: float
+    lr_max: float
+
+
+def _stats(datas: Sequence[TeacherStudentData]):
+    """Sufficient statistics of the linear problem, concatenated over data sets of equal N."""
+    N = datas[0].N
+    if any(d.N != N for d in datas):
+        raise ValueError("all data sets trained together must share N")
+    C = torch.cat([d.X @ d.X.transpose(1, 2) for d in datas])
+    b = torch.cat([d.X @ d.y for d in datas])
+    yy = torch.cat([(d.y**2).sum(1) for d in datas])
+    wbar = torch.cat([d.w_teacher for d in datas])
+    w0 = torch.cat([d.w0 for d in datas])
+    se2 = torch.cat([(d.sigma_eps**2).expand(d.y.shape[0], -1) for d in datas])
+    P = torch.cat([torch.full((d.X.shape[0], 1), float(d.P), dtype=C.dtype, device=C.device) for d in datas])
+    return C, b, yy, wbar, w0, se2, P
+
+
+def linear_stable_lr(datas: TeacherStudentData | Sequence[TeacherStudentData], weight_decay: float = 0.0) -> float:
+    """``2 / (lambda_max(X X^T) + gamma)`` over all data sets: GD diverges above it."""
+    datas = [datas] if isinstance(datas, TeacherStudentData) else list(datas)
+    lmax = max(float(torch.linalg.eigvalsh(d.X @ d.X.transpose(1, 2))[..., -1].max()) for d in datas)
+    return 2.0 / (lmax + weight_decay)
+
+
+def _split(arr: np.ndarray, datas) -> list[np.ndarray] | np.ndarray:
+    if len(datas) == 1:
+        return arr
+    idx = np.cumsum([d.X.shape[0] for d in datas])[:-1]
+    return np.split(arr, idx)
+
+
+def train_linear(datas: TeacherStudentData | Sequence[TeacherStudentData], *, lr: float, steps: int,
+                 record=50, weight_decay: float = 0.0, log: bool = True, desc: str = "linear students"):
+    r"""Full-batch GD of linear students ``w <- w - lr (X X^T w - X y + gamma w)``.
+
+    ``datas``: one :class:`TeacherStudentData` or a list sharing N (different P, i.e.
+    different alpha, are trained together as one batch). Returns a
+    :class:`GeneralizationRun` (or a list of them, one per data set) with
+    ``test_error = |w - wbar|^2/N + sigma_eps^2`` and ``train_error = |y - X^T w|^2/P``.
+    """
+    single = isinstance(datas, TeacherStudentData)
+    datas = [datas] if single else list(datas)
+    lr = _pos("lr", lr)
+    gamma = _pos("weight_decay", weight_decay, allow_zero=True)
+    lr_max = linear_stable_lr(datas, gamma)
+    C, b, yy, wbar, w0, se2, P = _stats(datas)
+    N = datas[0].N
+    rec = record_steps(int(steps), record, log=log)
+    R = rec.size
+    E, _, k = w0.shape
+    test = torch.empty(E, k, R, dtype=C.dtype, device=C.device)
+    train = torch.empty_like(test)
+    w = w0.clone()
+    r_i = 0
+    bar = progress(int(steps), desc)
+    with torch.no_grad():
+        for step in range(int(steps) + 1):
+            Cw = C @ w
+            if step == rec[r_i]:
+                test[:, :, r_i] = ((w - wbar) ** 2).sum(1) / N + se2
+                train[:, :, r_i] = (yy - 2 * (w * b).sum(1) + (w * Cw).sum(1)) / P
+                r_i += 1
+                if r_i == R:
+                    break
+            w = w - lr * (Cw - b + gamma * w)
+            if (step & 1023) == 1023:
+                bar.update(1024)
+        bar.close()
+    check_finite(test, lr=lr, lr_max=lr_max, step=int(steps), what="the test error")
+    times = lr * rec.astype(float)
+    tr, te = train.cpu().numpy(), test.cpu().numpy()
+    runs = [GeneralizationRun(times, rec, a, c, lr, lr_max) for a, c in zip(_split(tr, datas) if not single else [tr],
+                                                                            _split(te, datas) if not single else [te])]
+    return runs[0] if single else runs
+
+
+def train_deep_linear(data: TeacherStudentData, *, depth: int, lr: float, steps: int, record=50,
+                      arch: str = "diagonal", init_scale: float = 1e-3, hidden: int | None = None,
+                      seed: int = 0, log: bool = True, desc: str | None = None) -> GeneralizationRun:
+    r"""Full-batch GD of depth-D linear students on the sum loss.
+
+    ``arch="diagonal"``: ``w = V (a_D * ... * a_1)`` with ``V`` the eigenvectors of
+    ``X X^T`` (a fixed input rotation) and trainable vectors ``a_l`` in R^N, started
+    balanced and sign-aligned with ``s~ = V^T X y``: ``a_l = init_scale^{1/D}``, the last
+    one times ``sign(s~)``, so every mode starts at ``|z| = init_scale`` (the decoupled
+    initial condition of :class:`theory.generalization.DeepLinearStudentTheory`). GD is
+    done on the ``a_l`` themselves (``dL/da_l = (Lambda z - s~) prod_{m != l} a_m``),
+    which in this eigenbasis is elementwise.
+
+    ``arch="dense"`` (``depth = 2`` only): ``f = w2 . (W1 x)``, ``W1`` (hidden, N), ``w2``
+    (hidden,), i.i.d. ``N(0, init_scale^{2/D}/...)``-small so that ``|w|`` starts near
+    ``init_scale``; gradients ``dL/dW1 = w2 g^T``, ``dL/dw2 = W1 g`` with ``g = C w - X y``.
+
+    Returns test/train errors of shape (E, k, R).
+    """
+    if not isinstance(depth, (int, np.integer)) or depth < 1:
+        raise ValueError(f"depth must be a positive int, got {depth!r}")
+    if arch not in ARCHS:
+        raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+    lr = _pos("lr", lr)
+    init_scale = _pos("init_scale", init_scale)
+    D = int(depth)
+    C, b, yy, wbar, _, se2, P = _stats([data])
+    N = data.N
+    E, _, k = b.shape
+    dtype, device = C.dtype, C.device
+    lam, V = torch.linalg.eigh(C)
+    lam = lam.unsqueeze(-1)  # (E, N, 1)
+    st = V.transpose(1, 2) @ b  # s~ (E, N, k)
+    wbv = V.transpose(1, 2) @ wbar
+    # fixed-point rate of each mode, D lam u*^{2-2/D} with u* = |s~|/lam (GD stable below 2/rate)
+    with torch.no_grad():
+        ustar = st.abs() / lam.clamp_min(1e-300)
+        rate = D * lam * ustar ** (2.0 - 2.0 / D) if D > 1 else lam.expand_as(st)
+        lr_max = float(2.0 / rate.max())
+    rec = record_steps(int(steps), record, log=log)
+    R = rec.size
+    test = torch.empty(E, k, R, dtype=dtype, device=device)
+    train = torch.empty_like(test)
+    bar = progress(int(steps), desc or f"deep linear students D={D} ({arch})")
+    r_i = 0
+    with torch.no_grad():
+        if arch == "diagonal":
+            a = [torch.full_like(st, init_scale ** (1.0 / D)) for _ in range(D)]
+            a[-1] = a[-1] * torch.where(st >= 0, 1.0, -1.0)
+            for step in range(int(steps) + 1):
+                z = a[0]
+                for al in a[1:]:
+                    z = z * al
+                if step == rec[r_i]:
+                    test[:, :, r_i] = ((z - wbv) ** 2).sum(1) / N + se2
+                    train[:, :, r_i] = (yy - 2 * (z * st).sum(1) + (lam * z * z).sum(1)) / P
+                    r_i += 1
+                    if r_i == R:
+                        break
+                g = lam * z - st
+                if D == 1:
+                    a[0] = a[0] - lr * g
+                else:
+                    new = []
+                    for l in range(D):
+                        others = torch.ones_like(z)
+                        for m in range(D):
+                            if m != l:
+                                others = others * a[m]
+                        new.append(a[l] - lr * g * others)
+                    a = new
+                if (step & 1023) == 1023:
+                    bar.update(1024)
+        else:
+            if D != 2:
+                raise ValueError("arch='dense' is implemented for depth 2 (one hidden layer)")
+            H = int(hidden) if hidden is not None else N
+            gen = make_generator(seed, device)
+            # W1 entries sd c/sqrt(N), w2 entries sd c/sqrt(H): |w| = |W1^T w2| ~ c^2
+            c = math.sqrt(init_scale)
+            W1 = c / math.sqrt(N) * torch.randn(E, k, H, N, generator=gen, device=device, dtype=dtype)
+            w2 = c / math.sqrt(H) * torch.randn(E, k, H, generator=gen, device=device, dtype=dtype)
+            Ck = C.unsqueeze(1)  # (E, 1, N, N)
+            bk = b.transpose(1, 2)  # (E, k, N)
+            wbk = wbar.transpose(1, 2)
+            for step in range(int(steps) + 1):
+                w = (W1 * w2.unsqueeze(-1)).sum(2)  # (E, k, N)
+                Cw = (Ck @ w.unsqueeze(-1)).squeeze(-1)
+                if step == rec[r_i]:
+                    test[:, :, r_i] = ((w - wbk) ** 2).sum(-1) / N + se2
+                    train[:, :, r_i] = (yy - 2 * (w * bk).sum(-1) + (w * Cw).sum(-1)) / P
+                    r_i += 1
+                    if r_i == R:
+                        break
+                g = Cw - bk
+                gW1 = w2.unsqueeze(-1) * g.unsqueeze(-2)
+                gw2 = (W1 @ g.unsqueeze(-1)).squeeze(-1)
+                W1 = W1 - lr * gW1
+                w2 = w2 - lr * gw2
+                if (step & 1023) == 1023:
+                    bar.update(1024)
+        bar.close()
+    check_finite(test, lr=lr, lr_max=lr_max, step=int(steps), what="the test error")
+    return GeneralizationRun(lr * rec.astype(float), rec, train.cpu().numpy(), test.cpu().numpy(), lr, lr_max)
+
+
+# ---------------------------------------------------------------- two-layer ReLU students
+def _arccos1(Qab, Qaa, Qbb):
+    """``E[relu(a) relu(b)]`` for centred Gaussians with covariances Qab, Qaa, Qbb (Cho & Saul)."""
+    norm = torch.sqrt(Qaa * Qbb).clamp_min(1e-300)
+    cos = (Qab / norm).clamp(-1.0, 1.0)
+    theta = torch.arccos(cos)
+    return norm / (2 * math.pi) * (torch.sin(theta) + (math.pi - theta) * cos)
+
+
+def relu_test_error(W, v, scale, seg, n_nets: int, w_teacher, sigma_eps: float) -> torch.Tensor:
+    r"""Exact ``E_{x,eps}[(wbar.x + eps - f(x))^2]`` for ``f = sum_k scale_k v_k relu(W_k.x)``.
+
+    ``x ~ N(0, I/N)``: with ``Q = W W^T/N`` and ``R = W wbar / N``,
+    ``E[f^2] = sum_kl c_k c_l kappa(Q_kl, Q_kk, Q_ll)`` (arc-cosine kernel),
+    ``E[f wbar.x] = sum_k c_k R_k / 2`` (Stein's lemma, ``E[relu'] = 1/2``), where
+    ``c_k = scale_k v_k``; units are grouped into ``n_nets`` networks by ``seg``.
+    W : (S, U, N), v : (S, U), scale : (U,), seg : (U,) long, w_teacher : (S, N).
+    Returns (S, n_nets).
+    """
+    S, U, N = W.shape
+    Q = W @ W.transpose(1, 2) / N
+    d = torch.diagonal(Q, dim1=1, dim2=2)
+    same = (seg[:, None] == seg[None, :]).to(W.dtype)
+    Kmat = _arccos1(Q, d[:, :, None], d[:, None, :]) * same
+    c = v * scale
+    M = torch.zeros(n_nets, U, dtype=W.dtype, device=W.device)
+    M[seg, torch.arange(U, device=W.device)] = 1.0
+    ff = torch.einsum("su,suv,sv->s", c, Kmat, c) if n_nets == 1 else \
+        torch.einsum("nu,su,suv,sv->sn", M, c, Kmat, c)
+    R = (W @ w_teacher.unsqueeze(-1)).squeeze(-1) / N
+    fy = (c * R / 2) @ M.T
+    yy = (w_teacher**2).sum(-1, keepdim=True) / N
+    return yy - 2 * fy + ff + sigma_eps**2
+
+
+def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_first_layer: bool,
+               steps: int, lr: float | None = None, record=30, init_scale: float = 1.0, seed: int = 0,
+               exact: bool | None = None, log: bool = True, desc: str | None = None) -> GeneralizationRun:
+    r"""Two-layer ReLU students ``f(x) = K^{-1/2} sum_k v_k relu(W_k . x)`` of every size in
+    ``hidden_sizes`` at once, on each of ``data``'s E data sets (teacher column 0).
+
+    ``W_k`` i.i.d. ``N(0, 1)`` entries (pre-activations O(1) since ``x ~ N(0, I/N)``),
+    ``v_k ~ N(0, init_scale^2)``. The units of all sizes are concatenated into one hidden
+    layer and summed per network, so all sizes train in one tensor program. GD on the sum
+    loss; ``train_first_layer=False`` freezes ``W`` (random-features regression, ``K``
+    parameters), otherwise both layers train (``K (N + 1)`` parameters).
+    Default ``lr = 1/lambda_max`` of the initial neural-tangent Gram matrix (GD on the
+    linearised model is stable below ``2/lambda_max``). Test error exact
+    (:func:`relu_test_error`). Returns errors of shape (E, len(hidden_sizes), R).
+
+    With a frozen first layer the model is linear in ``v`` and GD has a closed form:
+    with ``F`` the (K, P) scaled features and ``F^T F = V diag(mu) V^T``, the residual after
+    k steps is ``(1 - lr mu)^k`` times the initial one and
+    ``v_k = v_0 + F V diag((1 - (1 - lr mu)^k)/mu) V^T r_0``. ``exact=True`` (the default
+    for a frozen first layer) evaluates this instead of stepping, so very long training
+    (``steps`` ~ 1e6, needed near the interpolation threshold) costs nothing extra; it is
+    the same trajectory to rounding (checked in the tests).
+    """
+    sizes = [int(K) for K in hidden_sizes]
+    if not sizes or min(sizes) < 1:
+        raise ValueError(f"hidden_sizes must be positive ints, got {hidden_sizes}")
+    init_scale = _pos("init_scale", init_scale)
+    X, y, wbar = data.X, data.y[..., 0], data.w_teacher[..., 0]
+    se = float(data.sigma_eps[0])
+    S, N, P = X.shape
+    dtype, device = X.dtype, X.device
+    U = sum(sizes)
+    n = len(sizes)
+    seg = torch.cat([torch.full((K,), i, dtype=torch.long, device=device) for i, K in enumerate(sizes)])
+    scale = torch.cat([torch.full((K,), 1.0 / math.sqrt(K), dtype=dtype, device=device) for K in sizes])
+    M = torch.zeros(n, U, dtype=dtype, device=device)
+    M[seg, torch.arange(U, device=device)] = 1.0
+    gen = make_generator(seed, device)
+    W = torch.randn(S, U, N, generator=gen, device=device, dtype=dtype)
+    v = init_scale * torch.randn(S, U, generator=gen, device=device, dtype=dtype)
+    with torch.no_grad():
+        H = W @ X  # (S, U, P)
+        A = torch.relu(H)
+        # initial NTK Gram per network: (1/K)[A^T A + (X^T X) * (B^T B)], B = v relu'(H)
+        sA = A * scale[:, None]
+        theta = torch.einsum("nu,sup,suq->snpq", M, sA, sA)
+        if train_first_layer:
+            B = (H > 0).to(dtype) * (v * scale)[..., None]
+            theta = theta + torch.einsum("nu,sup,suq->snpq", M, B, B) * (X.transpose(1, 2) @ X).unsqueeze(1)
+        lmax = float(torch.linalg.eigvalsh(theta)[..., -1].max())
+        del theta
+    lr_max = 2.0 / lmax
+    lr = 1.0 / lmax if lr is None else _pos("lr", lr)
+    rec = record_steps(int(steps), record, log=log)
+    R = rec.size
+    test = torch.empty(S, n, R, dtype=dtype, device=device)
+    train = torch.empty_like(test)
+    exact = (not train_first_layer) if exact is None else bool(exact)
+    if exact and train_first_layer:
+        raise ValueError("exact=True needs a frozen first layer (train_first_layer=False)")
+    if not train_first_layer:  # frozen features: the unit kernel is fixed
+        Q = W @ W.transpose(1, 2) / N
+        dq = torch.diagonal(Q, dim1=1, dim2=2)
+        same = (seg[:, None] == seg[None, :]).to(dtype)
+        Kfix = _arccos1(Q, dq[:, :, None], dq[:, None, :]) * same
+        Rfix = (W @ wbar.unsqueeze(-1)).squeeze(-1) / N / 2
+        yyN = (wbar**2).sum(-1, keepdim=True) / N
+        del Q
+    if exact:
+        with torch.no_grad():
+            Fs = A * scale[:, None]  # (S, U, P)
+            r0 = y.unsqueeze(1) - torch.einsum("nu,su,sup->snp", M, v, Fs)  # (S, n, P)
+            Mmat = torch.einsum("nu,sup,suq->snpq", M, Fs, Fs)  # F^T F per network
+            mu, Vm = torch.linalg.eigh(Mmat)
+            mu = mu.clamp_min(0.0)
+            kk = torch.as_tensor(rec, dtype=dtype, device=device)  # (R,)
+            base = (1.0 - lr * mu).unsqueeze(-2)  # (S, n, 1, P)
+            a = base ** kk[:, None]  # (S, n, R, P)
+            q = torch.where(mu.unsqueeze(-2) > 0, (1.0 - a) / mu.unsqueeze(-2).clamp_min(1e-300),
+                            lr * kk[:, None].expand_as(a))
+            r0v = (Vm.transpose(-1, -2) @ r0.unsqueeze(-1)).squeeze(-1)  # (S, n, P)
+            h = torch.einsum("snpj,snrj->snrp", Vm, q * r0v.unsqueeze(-2))  # (S, n, R, P)
+            # v_k = v0 + F h for each unit's own network
+            dv = torch.einsum("sup,surp->sru", Fs, h[:, seg])  # (S, R, U)
+            vk = v.unsqueeze(1) + dv
+            res = torch.einsum("snpj,snrj->snrp", Vm, a * r0v.unsqueeze(-2))
+            train = (res**2).sum(-1) / P
+            ck = vk * scale
+            ff = torch.einsum("sru,suv,srv->sru", ck, Kfix, ck) @ M.T  # (S, R, n)
+            test = (yyN.unsqueeze(1) - 2 * (ck * Rfix.unsqueeze(1)) @ M.T + ff + se**2).transpose(1, 2)
+        check_finite(test, lr=lr, lr_max=lr_max, step=int(steps), what="the test error")
+        return GeneralizationRun(lr * rec.astype(float), rec, train.cpu().numpy(), test.cpu().numpy(), lr, lr_max)
+    bar = progress(int(steps), desc or f"ReLU students ({'both layers' if train_first_layer else 'readout only'})")
+    r_i = 0
+    with torch.no_grad():
+        for step in range(int(steps) + 1):
+            if train_first_layer and step > 0:
+                H = W @ X
+                A = torch.relu(H)
+            c = v * scale
+            F = torch.einsum("nu,su,sup->snp", M, c, A)  # (S, n, P)
+            r = y.unsqueeze(1) - F
+            if step == rec[r_i]:
+                train[:, :, r_i] = (r**2).sum(-1) / P
+                if train_first_layer:
+                    test[:, :, r_i] = relu_test_error(W, v, scale, seg, n, wbar, se)
+                else:
+                    ff = torch.einsum("su,suv,sv->su", c, Kfix, c) @ M.T
+                    test[:, :, r_i] = yyN - 2 * (c * Rfix) @ M.T + ff + se**2
+                r_i += 1
+                if r_i == R:
+                    break
+            ru = r[:, seg, :]  # residual of each unit's network, (S, U, P)
+            gv = -(A * ru).sum(-1) * scale
+            if train_first_layer:
+                G = ((H > 0).to(dtype) * ru) * c[..., None]
+                W = W + lr * (G @ X.transpose(1, 2))
+            v = v - lr * gv
+            if (step & 255) == 255:
+                bar.update(256)
+        bar.close()
+    check_finite(test, lr=lr, lr_max=lr_max, step=int(steps), what="the test error")
+    return GeneralizationRun(lr * rec.astype(float), rec, train.cpu().numpy(), test.cpu().numpy(), lr, lr_max)

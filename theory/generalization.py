@@ -1,0 +1,587 @@
+r"""Generalisation dynamics of linear teacher-student learning in high dimension.
+
+Advani & Saxe 2017 (arXiv:1710.03667; Neural Networks 132, 2020), Krogh & Hertz 1992.
+Conventions are those of THEORY.md section 4a:
+
+* ``P`` samples ``x_mu`` in R^N with i.i.d. ``N(0, 1/N)`` entries, ``alpha = P/N``;
+  columns of ``X`` (shape ``(N, P)``) are samples.
+* teacher ``y = wbar . x + eps``, ``wbar_i ~ N(0, sigma_w^2)``, ``eps ~ N(0, sigma_eps^2)``,
+  ``SNR = sigma_w^2 / sigma_eps^2``; student ``yhat = w . x``, ``w_i(0) ~ N(0, sigma_0^2)``.
+* gradient flow ``tau dw/dt = -dL/dw`` on the **sum** loss
+  ``L = (1/2) sum_mu (y_mu - w . x_mu)^2 + (gamma/2) |w|^2`` (``gamma`` = weight decay,
+  0 unless stated), i.e. ``tau dw/dt = X (y - X^T w) - gamma w``.
+* ``E_g(t) = E_{x, eps}[(y - yhat)^2] = |w(t) - wbar|^2 / N + sigma_eps^2`` (noise included),
+  ``E_train(t) = (1/P) sum_mu (y_mu - yhat_mu)^2``.
+
+Derivation (done here; it agrees with Advani & Saxe's linear-student section where they
+overlap; equation numbers are not cited because we could not check them against the
+paper's final version).
+Write ``X = V S U^T`` (SVD), ``lambda_i = s_i^2`` the eigenvalues of ``X X^T``. In the
+eigenbasis, ``wbar_i``, ``w_i(0)`` and ``eps~_i = (U^T eps)_i`` are independent Gaussians
+(``V``, ``U`` depend on ``X`` only), and every mode obeys
+
+.. math::
+
+    \tau \dot w_i = \lambda_i (\bar w_i - w_i) + \sqrt{\lambda_i}\,\tilde\epsilon_i - \gamma w_i .
+
+With ``r = lambda + gamma`` and ``a = e^{-r t / tau}`` the mode's weight error
+``e_i = w_i - wbar_i`` and train residual ``(U^T(y - X^T w))_i`` have second moments
+
+.. math::
+
+    \langle e^2\rangle = \sigma_w^2\Big(\frac{\gamma(1-a)}{r} + a\Big)^2
+        + \sigma_\epsilon^2 \frac{\lambda (1-a)^2}{r^2} + \sigma_0^2 a^2 ,
+
+    \langle \tilde r^2\rangle = \sigma_\epsilon^2\Big(1 - \frac{\lambda(1-a)}{r}\Big)^2
+        + \lambda\sigma_w^2\Big(\frac{\gamma(1-a)}{r} + a\Big)^2 + \lambda\sigma_0^2 a^2 ,
+
+(:func:`mode_weight_error`, :func:`mode_train_residual`); with ``gamma = 0`` the first is
+Advani & Saxe's ``(sigma_w^2 + sigma_0^2) e^{-2 lambda t} + sigma_eps^2 (1 - e^{-lambda t})^2 / lambda``.
+As N, P -> inf the empirical eigenvalue distribution of ``X X^T`` tends to the
+Marchenko-Pastur law (:func:`marchenko_pastur`), so
+
+.. math::
+
+    E_g(t) = \int \rho(\lambda) \langle e^2\rangle\, d\lambda
+             + (1-\alpha)_+ \langle e^2\rangle_{\lambda=0} + \sigma_\epsilon^2 ,
+    \qquad
+    E_{train}(t) = \frac{1}{\alpha}\int \rho(\lambda) \langle \tilde r^2\rangle\, d\lambda
+             + (1 - 1/\alpha)_+ \sigma_\epsilon^2 ,
+
+where ``rho`` is the continuous part (mass ``min(1, alpha)``), the atom ``(1-alpha)_+``
+at ``lambda = 0`` is the *frozen subspace* (``alpha < 1``): directions orthogonal to
+every input, which keep their initial error ``sigma_w^2 + sigma_0^2`` for ever (unless
+weight decay shrinks them), and the ``P - N`` residual directions without a weight
+(``alpha > 1``) carry pure noise.
+
+Closed forms at ``t = inf``, ``gamma = 0`` (from ``<1/lambda>``; Wishart inverse moments):
+``E_g = sigma_eps^2 alpha/(alpha-1)`` for ``alpha > 1`` and
+``E_g = sigma_eps^2/(1-alpha) + (1-alpha)(sigma_w^2 + sigma_0^2)`` for ``alpha < 1``;
+both diverge at ``alpha = 1`` (:func:`converged_test_error`).
+
+Quadrature: ``lambda = m - h cos(theta)`` (``m = 1 + alpha``, ``h = 2 sqrt(alpha)``) turns
+``rho(lambda) dlambda`` into ``h^2 sin^2(theta) / (2 pi lambda) dtheta``, smooth on
+``[0, pi]``; a tanh-sinh rule in ``theta`` clusters nodes double-exponentially at the
+edges, which resolves the near-singular ``1/lambda^2`` behaviour at the lower edge for
+``alpha`` near 1 and the ``e^{-lambda t}`` boundary layer at late times. Tested to
+~1e-10 against the closed forms above.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
+import numpy as np
+from scipy import optimize, special
+
+from .deep_linear import mode_strength
+
+__all__ = [
+    "MarchenkoPastur",
+    "marchenko_pastur",
+    "mode_weight_error",
+    "mode_train_residual",
+    "converged_test_error",
+    "converged_train_error",
+    "LinearStudentTheory",
+    "FiniteSizeErrors",
+    "finite_size_errors",
+    "DeepLinearStudentTheory",
+]
+
+QUAD_STEP = 1.0 / 64  # tanh-sinh step in the edge-clustering variable
+QUAD_SMAX = 3.3  # |k h| range: weights below 1e-40 beyond it
+HALF_NORMAL_NODES = 160  # Gauss-Legendre nodes for the deep student's average over s~
+HALF_NORMAL_CUT = 9.0  # half-normal integrated on [0, 9] sd (tail ~ 1e-19)
+
+
+# ---------------------------------------------------------------- checks
+def _check_alpha(alpha) -> float:
+    alpha = float(alpha)
+    if not (np.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"alpha = P/N must be positive and finite, got {alpha}")
+    return alpha
+
+
+def _check_nonneg(name: str, v) -> float:
+    v = float(v)
+    if not (np.isfinite(v) and v >= 0):
+        raise ValueError(f"{name} must be a non-negative finite number, got {v}")
+    return v
+
+
+def _check_tau(tau) -> float:
+    tau = float(tau)
+    if not (np.isfinite(tau) and tau > 0):
+        raise ValueError(f"tau must be positive, got {tau}")
+    return tau
+
+
+def _check_times(t) -> np.ndarray:
+    t = np.asarray(t, dtype=float)
+    if np.any(np.isnan(t)) or np.any(t < 0):
+        raise ValueError("times must be non-negative (np.inf for the converged value)")
+    return t
+
+
+# ---------------------------------------------------------------- Marchenko-Pastur
+@dataclass(frozen=True)
+class MarchenkoPastur:
+    r"""Limiting eigenvalue law of ``X X^T`` for ``X`` (N, P) with i.i.d. ``N(0, 1/N)`` entries.
+
+    ``P/N -> alpha``. Continuous part on ``[lam_minus, lam_plus] = [(1 - sqrt(alpha))^2,
+    (1 + sqrt(alpha))^2]`` with density
+
+    .. math:: \rho(\lambda) = \frac{\sqrt{(\lambda_+ - \lambda)(\lambda - \lambda_-)}}{2\pi\lambda},
+
+    of mass ``min(1, alpha)``, plus an atom of weight ``atom = max(0, 1 - alpha)`` at 0
+    (Marchenko & Pastur 1967; as used by Advani & Saxe 2017, written in these conventions:
+    mean eigenvalue ``tr(X X^T)/N = alpha``).
+    """
+
+    alpha: float
+    lam_minus: float
+    lam_plus: float
+    atom: float
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return self.lam_minus, self.lam_plus
+
+    @property
+    def mass(self) -> float:
+        """Mass of the continuous part, ``min(1, alpha)``."""
+        return 1.0 - self.atom
+
+    def density(self, lam) -> np.ndarray:
+        """Continuous density ``rho(lambda)`` (0 outside the support; the atom is separate)."""
+        lam = np.asarray(lam, dtype=float)
+        inside = (lam > self.lam_minus) & (lam < self.lam_plus) & (lam > 0)
+        out = np.zeros(lam.shape)
+        li = lam[inside]
+        out[inside] = np.sqrt((self.lam_plus - li) * (li - self.lam_minus)) / (2 * np.pi * li)
+        return out
+
+    def nodes(self, step: float = QUAD_STEP, smax: float = QUAD_SMAX) -> tuple[np.ndarray, np.ndarray]:
+        r"""Quadrature ``(lam_k, w_k)`` with ``sum_k w_k f(lam_k) ~ int rho(lambda) f(lambda) dlambda``.
+
+        Tanh-sinh in ``theta`` (``lambda = m - h cos theta``); edge distances are formed
+        without cancellation so nodes a hair from ``lam_minus`` stay exact.
+        """
+        k = np.arange(-int(np.ceil(smax / step)), int(np.ceil(smax / step)) + 1)
+        x = k * step
+        s = 0.5 * np.pi * np.sinh(x)
+        theta = np.pi * special.expit(2 * s)  # pi (1 + tanh s)/2
+        theta_c = np.pi * special.expit(-2 * s)  # pi - theta
+        dtheta = 0.5 * np.pi * step * 0.5 * np.pi * np.cosh(x) / np.cosh(s) ** 2
+        h = 2.0 * np.sqrt(self.alpha)
+        lam = self.lam_minus + 2 * h * np.sin(0.5 * theta) ** 2
+        sin_t = np.sin(np.minimum(theta, theta_c))
+        keep = (dtheta > 0) & (lam > 0)  # drops underflowed weights (and lam = 0 at alpha = 1)
+        lam, sin_t, dtheta = lam[keep], sin_t[keep], dtheta[keep]
+        return lam, h**2 * sin_t**2 / (2 * np.pi * lam) * dtheta
+
+    def expect(self, f: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """``int rho(lambda) f(lambda) dlambda`` (continuous part) for a vectorised ``f``
+        whose last axis is the eigenvalue."""
+        lam, w = self.nodes()
+        return f(lam) @ w
+
+
+def marchenko_pastur(alpha) -> MarchenkoPastur:
+    """The Marchenko-Pastur law for ratio ``alpha = P/N`` (see :class:`MarchenkoPastur`)."""
+    alpha = _check_alpha(alpha)
+    r = np.sqrt(alpha)
+    return MarchenkoPastur(alpha=alpha, lam_minus=(1 - r) ** 2, lam_plus=(1 + r) ** 2, atom=max(0.0, 1 - alpha))
+
+
+# ---------------------------------------------------------------- per-mode formulas
+def _decay(lam, t, gamma, tau):
+    """``a = e^{-(lam+gamma) t/tau}`` and ``(1-a)/r`` written stably (``r -> 0`` gives ``t/tau``)."""
+    r = lam + gamma
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = r * t / tau
+        a = np.where(np.isinf(t), np.where(r > 0, 0.0, 1.0), np.exp(-np.where(np.isinf(t), 0.0, x)))
+        one_minus_a_over_r = np.where(
+            r > 0,
+            np.where(np.isinf(t), 1.0, -np.expm1(-np.where(np.isinf(t), 0.0, x))) / np.where(r > 0, r, 1.0),
+            np.where(np.isinf(t), np.inf, t / tau),
+        )
+    return r, a, one_minus_a_over_r
+
+
+def mode_weight_error(lam, t, *, sigma_w: float, sigma_eps: float, sigma_0: float,
+                      gamma: float = 0.0, tau: float = 1.0):
+    r"""``<(w_i(t) - wbar_i)^2>`` of one eigenmode ``lambda`` of ``X X^T`` (module docstring).
+
+    .. math::
+        \sigma_w^2 (\gamma(1-a)/r + a)^2 + \sigma_\epsilon^2 \lambda ((1-a)/r)^2 + \sigma_0^2 a^2,
+        \quad r = \lambda + \gamma,\ a = e^{-r t/\tau}
+
+    (Advani & Saxe 2017, linear-student mode solution, for ``gamma = 0``; the weight-decay
+    terms derived here).
+    ``lam`` and ``t`` broadcast. ``lam = 0``, ``gamma = 0``: the frozen value
+    ``sigma_w^2 + sigma_0^2``.
+    """
+    lam = np.asarray(lam, dtype=float)
+    t = np.asarray(t, dtype=float)
+    r, a, q = _decay(lam, t, gamma, tau)
+    with np.errstate(invalid="ignore"):
+        noise = np.where(lam > 0, lam * q**2, 0.0)
+        bias = gamma * q + a if gamma > 0 else a
+    return sigma_w**2 * bias**2 + sigma_eps**2 * noise + sigma_0**2 * a**2
+
+
+def mode_train_residual(lam, t, *, sigma_w: float, sigma_eps: float, sigma_0: float,
+                        gamma: float = 0.0, tau: float = 1.0):
+    r"""``<r~_i^2>``: second moment of the train residual along mode ``lambda`` (module docstring).
+
+    .. math::
+        \sigma_\epsilon^2 (1 - \lambda(1-a)/r)^2 + \lambda \sigma_w^2 (\gamma(1-a)/r + a)^2
+        + \lambda \sigma_0^2 a^2 ;
+
+    for ``gamma = 0`` it is ``e^{-2 lambda t/tau} (sigma_eps^2 + lambda (sigma_w^2 + sigma_0^2))``.
+    """
+    lam = np.asarray(lam, dtype=float)
+    t = np.asarray(t, dtype=float)
+    r, a, q = _decay(lam, t, gamma, tau)
+    with np.errstate(invalid="ignore"):
+        fit = np.where(lam > 0, 1.0 - lam * q, 1.0)
+        bias = gamma * q + a if gamma > 0 else a
+    return sigma_eps**2 * fit**2 + lam * (sigma_w**2 * bias**2 + sigma_0**2 * a**2)
+
+
+def converged_test_error(alpha, *, sigma_w: float = 1.0, sigma_eps: float = 0.5, sigma_0: float = 0.0):
+    r"""Closed-form ``E_g(t = inf)`` without weight decay (N, P -> inf).
+
+    ``alpha > 1``: ``sigma_eps^2 alpha / (alpha - 1)``;
+    ``alpha < 1``: ``sigma_eps^2 / (1 - alpha) + (1 - alpha)(sigma_w^2 + sigma_0^2)``;
+    ``alpha = 1``: ``inf`` (Advani & Saxe 2017; derived here from ``<1/lambda>_MP = 1/(alpha-1)``
+    for ``alpha > 1`` and ``alpha/(1-alpha)`` for the continuous part when ``alpha < 1``).
+    Vectorised over ``alpha``.
+    """
+    alpha = np.asarray(alpha, dtype=float)
+    if np.any(~(alpha > 0)):
+        raise ValueError("alpha must be positive")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        over = sigma_eps**2 * alpha / (alpha - 1)
+        under = sigma_eps**2 / (1 - alpha) + (1 - alpha) * (sigma_w**2 + sigma_0**2)
+    return np.where(alpha > 1, over, np.where(alpha < 1, under, np.inf))
+
+
+def converged_train_error(alpha, *, sigma_eps: float = 0.5):
+    """Closed-form ``E_train(t = inf)`` without weight decay: ``sigma_eps^2 (1 - 1/alpha)_+``."""
+    alpha = np.asarray(alpha, dtype=float)
+    if np.any(~(alpha > 0)):
+        raise ValueError("alpha must be positive")
+    return sigma_eps**2 * np.maximum(0.0, 1.0 - 1.0 / alpha)
+
+
+# ---------------------------------------------------------------- high-dimensional theory
+class LinearStudentTheory:
+    r"""Train and test error of the linear student in the limit N, P -> inf at fixed alpha.
+
+    Builds the Marchenko-Pastur quadrature once (module docstring for the equations).
+
+    Parameters
+    ----------
+    alpha : P/N > 0.
+    sigma_w, sigma_eps, sigma_0 : teacher, label-noise and initial-weight standard deviations.
+    tau : time constant of ``tau dw/dt = -dL/dw``.
+
+    Every method accepts times of any shape (``np.inf`` the converged value) and returns
+    that shape. Accuracy ~1e-10 relative (tested), except that ``alpha = 1``, ``t = inf``,
+    ``gamma = 0`` is ``inf``.
+    """
+
+    def __init__(self, alpha, sigma_w: float = 1.0, sigma_eps: float = 0.5, sigma_0: float = 0.0,
+                 tau: float = 1.0):
+        self.alpha = _check_alpha(alpha)
+        self.sigma_w = _check_nonneg("sigma_w", sigma_w)
+        self.sigma_eps = _check_nonneg("sigma_eps", sigma_eps)
+        self.sigma_0 = _check_nonneg("sigma_0", sigma_0)
+        self.tau = _check_tau(tau)
+        self.mp = marchenko_pastur(self.alpha)
+        self._lam, self._w = self.mp.nodes()
+
+    @property
+    def snr(self) -> float:
+        """``sigma_w^2 / sigma_eps^2``."""
+        with np.errstate(divide="ignore"):
+            return self.sigma_w**2 / np.float64(self.sigma_eps**2)
+
+    @property
+    def optimal_weight_decay(self) -> float:
+        r"""Krogh & Hertz 1992: ``gamma* = sigma_eps^2 / sigma_w^2`` (sum-loss convention).
+
+        Each mode's converged error ``(gamma^2 sigma_w^2 + lambda sigma_eps^2)/(lambda+gamma)^2``
+        is minimised at this ``gamma`` for every ``lambda`` (the Bayes posterior mean).
+        """
+        if self.sigma_w == 0:
+            return np.inf
+        return self.sigma_eps**2 / self.sigma_w**2
+
+    def _params(self, gamma):
+        gamma = _check_nonneg("weight decay gamma", gamma)
+        return dict(sigma_w=self.sigma_w, sigma_eps=self.sigma_eps, sigma_0=self.sigma_0, gamma=gamma, tau=self.tau)
+
+    def test_error(self, t, *, weight_decay: float = 0.0) -> np.ndarray:
+        r"""``E_g(t) = int rho <e^2> + (1-alpha)_+ <e^2>_0 + sigma_eps^2`` (module docstring)."""
+        t = _check_times(t)
+        kw = self._params(weight_decay)
+        tt = t[..., None]
+        bulk = mode_weight_error(self._lam, tt, **kw) @ self._w
+        frozen = self.mp.atom * mode_weight_error(0.0, t, **kw)
+        out = bulk + frozen + self.sigma_eps**2
+        if self.alpha == 1.0 and kw["gamma"] == 0 and self.sigma_eps > 0:
+            out = np.where(np.isinf(t), np.inf, out)
+        return out
+
+    def train_error(self, t, *, weight_decay: float = 0.0) -> np.ndarray:
+        r"""``E_train(t) = (1/alpha) int rho <r~^2> + (1 - 1/alpha)_+ sigma_eps^2`` (module docstring)."""
+        t = _check_times(t)
+        kw = self._params(weight_decay)
+        bulk = mode_train_residual(self._lam, t[..., None], **kw) @ self._w
+        return bulk / self.alpha + max(0.0, 1.0 - 1.0 / self.alpha) * self.sigma_eps**2
+
+    def test_error_rate(self, t) -> np.ndarray:
+        r"""``dE_g/dt = (2/tau) int rho e^{-lambda t/tau}[sigma_eps^2 (1 - e^{-lambda t/tau})
+        - lambda (sigma_w^2 + sigma_0^2) e^{-lambda t/tau}]`` (no weight decay)."""
+        t = _check_times(t)
+        a = np.exp(-self._lam * t[..., None] / self.tau)
+        s2 = self.sigma_w**2 + self.sigma_0**2
+        return (2.0 / self.tau) * (a * (self.sigma_eps**2 * (1 - a) - self._lam * s2 * a)) @ self._w
+
+    def optimal_stopping_time(self) -> float:
+        r"""``t* = argmin_t E_g(t)`` without weight decay (global minimum over t).
+
+        Found as the root of :meth:`test_error_rate` (sign change - to +) on a log grid,
+        refined by Brent's method; all local minima are compared. ``inf`` when there is
+        no label noise (E_g then decreases monotonically), 0 when there is nothing to learn.
+        """
+        if self.sigma_w == 0 and self.sigma_0 == 0:
+            return 0.0
+        if self.sigma_eps == 0:
+            return np.inf
+        grid = np.logspace(-4, 8, 241)
+        d = self.test_error_rate(grid)
+        idx = np.nonzero((d[:-1] < 0) & (d[1:] >= 0))[0]
+        if idx.size == 0:
+            return np.inf if d[-1] < 0 else 0.0
+        f = lambda lt: float(self.test_error_rate(np.exp(lt)))  # noqa: E731
+        roots = [np.exp(optimize.brentq(f, np.log(grid[i]), np.log(grid[i + 1]), xtol=1e-13)) for i in idx]
+        errs = [float(self.test_error(r)) for r in roots]
+        return float(roots[int(np.argmin(errs))])
+
+    def optimal_early_stopping_error(self) -> float:
+        """``E_g(t*)`` at :meth:`optimal_stopping_time`."""
+        return float(self.test_error(self.optimal_stopping_time()))
+
+    def ridge_test_error(self, gamma) -> np.ndarray:
+        r"""Converged test error with weight decay ``gamma`` (vectorised over ``gamma``).
+
+        .. math:: E_g(\gamma) = \int\rho\,\frac{\gamma^2\sigma_w^2 + \lambda\sigma_\epsilon^2}
+                  {(\lambda+\gamma)^2} + (1-\alpha)_+\sigma_w^2 + \sigma_\epsilon^2
+
+        (Krogh & Hertz 1992 in these conventions; independent of ``sigma_0``). Minimal at
+        :attr:`optimal_weight_decay`; ``gamma -> 0`` gives ``test_error(inf)`` with ``sigma_0 = 0``.
+        """
+        g = np.asarray(gamma, dtype=float)
+        if np.any(np.isnan(g)) or np.any(g < 0):
+            raise ValueError("weight decay gamma must be non-negative")
+        lam = self._lam
+        gg = g[..., None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bulk = ((gg**2 * self.sigma_w**2 + lam * self.sigma_eps**2) / (lam + gg) ** 2) @ self._w
+        out = bulk + self.mp.atom * self.sigma_w**2 + self.sigma_eps**2
+        if self.alpha == 1.0 and self.sigma_eps > 0:
+            out = np.where(g == 0, np.inf, out)
+        return out
+
+    def ridge_train_error(self, gamma) -> np.ndarray:
+        r"""Converged train error with weight decay:
+        ``(1/alpha) int rho gamma^2 (sigma_eps^2 + lambda sigma_w^2)/(lambda+gamma)^2 + (1-1/alpha)_+ sigma_eps^2``."""
+        g = np.asarray(gamma, dtype=float)
+        if np.any(np.isnan(g)) or np.any(g < 0):
+            raise ValueError("weight decay gamma must be non-negative")
+        lam = self._lam
+        gg = g[..., None]
+        bulk = (gg**2 * (self.sigma_eps**2 + lam * self.sigma_w**2) / (lam + gg) ** 2) @ self._w
+        return bulk / self.alpha + max(0.0, 1.0 - 1.0 / self.alpha) * self.sigma_eps**2
+
+    def optimal_ridge_test_error(self) -> float:
+        """``ridge_test_error(optimal_weight_decay)``."""
+        return float(self.ridge_test_error(self.optimal_weight_decay))
+
+
+# ---------------------------------------------------------------- one finite data set
+class FiniteSizeErrors(NamedTuple):
+    """Exact errors of gradient flow on one (or a batch of) given data set(s): ``t.shape + batch``."""
+
+    train: np.ndarray
+    test: np.ndarray
+
+
+def _decay_gd(lam, t, gamma, lr):
+    """Discrete-GD analogue of :func:`_decay`: ``a = (1 - lr r)^k``, ``k = t/lr``, and ``(1-a)/r``."""
+    r = lam + gamma
+    k = np.rint(t / lr)
+    if np.any(np.abs(k * lr - t) > 1e-9 * np.maximum(t, 1.0)) and np.all(np.isfinite(t)):
+        raise ValueError("with lr given, times must be whole multiples of lr (t = lr * steps)")
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        base = 1.0 - lr * r
+        a = np.where(np.isinf(t), np.where(r > 0, 0.0, 1.0), np.power(base, np.where(np.isinf(k), 0.0, k)))
+        q = np.where(r > 0, (1.0 - a) / np.where(r > 0, r, 1.0), np.where(np.isinf(t), np.inf, t))
+    return r, a, q
+
+
+def finite_size_errors(X, y, w_teacher, w0, t, sigma_eps, *, weight_decay: float = 0.0,
+                       tau: float = 1.0, lr: float | None = None) -> FiniteSizeErrors:
+    r"""Exact train/test error of gradient flow on a given data set, from its eigendecomposition.
+
+    ``X`` (..., N, P), ``y`` (..., P), ``w_teacher``/``w0`` (..., N) with common leading
+    batch axes. With ``X X^T = V diag(lambda) V^T``, ``b = V^T X y``, each coordinate
+    ``w_i = (V^T w)_i`` follows ``w_i(t) = w0_i a + b_i (1 - a)/r`` (``r = lambda + gamma``,
+    ``a = e^{-r t/tau}``); eigenvalues below the rank tolerance ``max(N,P) eps lambda_max``
+    are set to 0 (their ``b`` vanishes), so ``t = inf`` without decay is the
+    pseudo-inverse solution plus the untouched frozen part of ``w0``. Returns
+
+    * ``test = |w(t) - w_teacher|^2 / N + sigma_eps^2`` (exact expectation over a fresh
+      ``x ~ N(0, I/N)`` and label noise), and
+    * ``train = (1/P) |y - X^T w(t)|^2`` (via ``|y|^2 - 2 w.b + sum lambda w_i^2``, clipped at 0
+      against rounding),
+
+    each of shape ``t.shape + batch``. Float64.
+
+    With ``lr`` given, the result is instead the exact trajectory of full-batch gradient
+    descent ``w <- w - lr (X X^T w - X y + gamma w)`` after ``k = t/lr`` steps
+    (``a = (1 - lr r)^k``); it converges to the gradient-flow result as ``lr -> 0``
+    with an ``O(lr)`` gap.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    wbar = np.asarray(w_teacher, dtype=float)
+    w0 = np.asarray(w0, dtype=float)
+    if X.ndim < 2:
+        raise ValueError(f"X must be (..., N, P), got shape {X.shape}")
+    N, P = X.shape[-2:]
+    batch = X.shape[:-2]
+    if y.shape != batch + (P,) or wbar.shape != batch + (N,) or w0.shape != batch + (N,):
+        raise ValueError(f"shapes disagree: X {X.shape}, y {y.shape} (want {batch + (P,)}), "
+                         f"w_teacher {wbar.shape}, w0 {w0.shape} (want {batch + (N,)})")
+    sigma_eps = _check_nonneg("sigma_eps", sigma_eps)
+    gamma = _check_nonneg("weight decay", weight_decay)
+    tau = _check_tau(tau)
+    t = _check_times(t)
+    lam, V = np.linalg.eigh(X @ np.swapaxes(X, -1, -2))
+    tol = max(N, P) * np.finfo(float).eps * lam[..., -1:]
+    zero = lam <= tol
+    lam = np.where(zero, 0.0, lam)
+    Xy = np.einsum("...np,...p->...n", X, y)
+    b = np.where(zero, 0.0, np.einsum("...ni,...n->...i", V, Xy))
+    w0v = np.einsum("...ni,...n->...i", V, w0)
+    wbv = np.einsum("...ni,...n->...i", V, wbar)
+    tt = t.reshape(t.shape + (1,) * len(batch) + (1,))
+    if lr is None:
+        _, a, q = _decay(lam, tt, gamma, tau)
+    else:
+        _, a, q = _decay_gd(lam, tt, gamma, _check_tau(lr))
+    with np.errstate(invalid="ignore"):
+        w = w0v * a + np.where(b == 0, 0.0, b * q)
+    test = np.sum((w - wbv) ** 2, axis=-1) / N + sigma_eps**2
+    yy = np.sum(y * y, axis=-1)
+    train = (yy - 2 * np.sum(w * b, axis=-1) + np.sum(lam * w**2, axis=-1)) / P
+    return FiniteSizeErrors(train=np.maximum(train, 0.0), test=test)
+
+
+# ---------------------------------------------------------------- deep linear student
+class DeepLinearStudentTheory:
+    r"""Reduced mode dynamics of a depth-D linear student (after Advani & Saxe 2017, deep-network section).
+
+    **Reduction and its assumption.** The student's total map ``w = W_D...W_1`` (1 x N)
+    is assumed to stay diagonal in the eigenbasis ``V`` of ``X X^T``, each mode carried by
+    its own chain of D balanced scalar weights whose product ``z_i`` starts at
+    ``sign(s~_i) u0`` (Saxe et al.'s "decoupled" initial condition, aligned with the
+    data). Then with ``s~_i = (V^T X y)_i`` the sum loss is
+    ``sum_i (lambda_i z_i^2/2 - s~_i z_i) + const`` and ``u_i = |z_i|`` obeys
+
+    .. math:: \tau \dot u = D\,u^{2-2/D}\,(|\tilde s| - \lambda u),
+
+    i.e. :func:`theory.deep_linear.mode_strength` in time ``lambda t`` with strength
+    ``|s~|/lambda`` (the isotropic rescaling documented there). This is *exact* for the
+    mode-diagonal student (``simulate.generalization.train_deep_linear(..., arch="diagonal")``)
+    and only an approximation for a dense scalar-output network from small random
+    weights, whose modes share one rank-one hidden direction and couple (measured in the
+    figure ``generalization_deep``). The reduction is derived here independently; we could
+    not check whether Advani & Saxe's deep-network section assumes exactly this decoupling,
+    and where it differs this derivation is the one implemented). D = 1 with ``u0 = 0`` is :class:`LinearStudentTheory` with ``sigma_0 = 0``.
+
+    **Average.** Given ``lambda``, ``s~ = sqrt(lambda)(sqrt(lambda) wbar_i + eps~_i)`` is
+    ``N(0, lambda v)`` with ``v = lambda sigma_w^2 + sigma_eps^2``, and
+    ``E[wbar|s~] = k s~`` (``k = sigma_w^2/v``), ``Var[wbar|s~] = sigma_w^2 sigma_eps^2 / v``.
+    Hence
+
+    .. math::
+
+        \langle e^2\rangle = E_{|\tilde s|}\big[(u(|\tilde s|) - k|\tilde s|)^2\big]
+            + \sigma_w^2\sigma_\epsilon^2/v, \qquad
+        \langle\tilde r^2\rangle = E_{|\tilde s|}\big[(|\tilde s| - \lambda u)^2\big]/\lambda,
+
+    averaged over the half-normal ``|s~|`` by Gauss-Legendre quadrature and over
+    Marchenko-Pastur as in :class:`LinearStudentTheory`. Frozen modes (``alpha < 1``,
+    ``lambda = 0``) keep ``u = u0``: error ``sigma_w^2 + u0^2``.
+
+    Parameters
+    ----------
+    alpha, sigma_w, sigma_eps, tau : as in :class:`LinearStudentTheory`.
+    depth : number of weight matrices D >= 1.
+    u0 : initial mode strength (> 0 for D >= 2; the saddle at 0 never moves).
+    """
+
+    def __init__(self, alpha, depth: int = 2, sigma_w: float = 1.0, sigma_eps: float = 0.5,
+                 u0: float = 1e-3, tau: float = 1.0):
+        self.alpha = _check_alpha(alpha)
+        if not isinstance(depth, (int, np.integer)) or isinstance(depth, bool) or depth < 1:
+            raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
+        self.depth = int(depth)
+        self.sigma_w = _check_nonneg("sigma_w", sigma_w)
+        self.sigma_eps = _check_nonneg("sigma_eps", sigma_eps)
+        self.u0 = _check_nonneg("u0", u0)
+        if self.depth >= 2 and self.u0 == 0:
+            raise ValueError("for depth >= 2 the initial strength u0 must be positive (0 is a fixed point)")
+        self.tau = _check_tau(tau)
+        self.mp = marchenko_pastur(self.alpha)
+        self._lam, self._w = self.mp.nodes()
+        z, wz = np.polynomial.legendre.leggauss(HALF_NORMAL_NODES)
+        z = 0.5 * HALF_NORMAL_CUT * (z + 1)
+        self._z = z  # |s~| in units of its sd
+        self._wz = 0.5 * HALF_NORMAL_CUT * wz * 2 * np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi)
+
+    def mode_strengths(self, t, s_abs, lam) -> np.ndarray:
+        """``u(t)`` for ``|s~|`` and ``lambda`` (broadcast): :func:`mode_strength` in time ``lambda t``."""
+        t, s_abs, lam = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (t, s_abs, lam)))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lt = np.where(np.isinf(t), np.inf, lam * t)
+        return mode_strength(lt, s_abs / lam, self.u0, self.depth, self.tau)
+
+    def _moments(self, t):
+        t = _check_times(t)
+        lam = self._lam  # (L,)
+        v = lam * self.sigma_w**2 + self.sigma_eps**2
+        sd = np.sqrt(lam * v)
+        s_abs = sd[:, None] * self._z[None, :]  # (L, Z)
+        u = self.mode_strengths(t[..., None, None], s_abs, lam[:, None])  # t.shape + (L, Z)
+        k = self.sigma_w**2 / v
+        err = ((u - k[:, None] * s_abs) ** 2) @ self._wz + self.sigma_w**2 * self.sigma_eps**2 / v
+        res = ((s_abs - lam[:, None] * u) ** 2) @ self._wz / lam
+        return t, err, res
+
+    def test_error(self, t) -> np.ndarray:
+        """``E_g(t)`` of the reduced deep student, shape ``t.shape``."""
+        t, err, _ = self._moments(t)
+        return err @ self._w + self.mp.atom * (self.sigma_w**2 + self.u0**2) + self.sigma_eps**2
+
+    def train_error(self, t) -> np.ndarray:
+        """``E_train(t)`` of the reduced deep student, shape ``t.shape``."""
+        t, _, res = self._moments(t)
+        return res @ self._w / self.alpha + max(0.0, 1.0 - 1.0 / self.alpha) * self.sigma_eps**2
