@@ -1,6 +1,14 @@
 """Batched PyTorch ensembles that check the theory (never imports matplotlib)."""
 from ._common import DivergenceError, resolve_device
 from .deep_linear import EnsembleRun, init_weights, pretrain_layerwise, stable_lr, train, train_from
+from .generalization import (
+    GeneralizationRun,
+    TeacherStudentData,
+    sample_data,
+    train_deep_linear,
+    train_linear,
+    train_relu,
+)
 from .semantic import MLPRun, train_mlp
 
 __all__ = [
@@ -16,4 +24,11 @@ __all__ = [
     # semantic development
     "MLPRun",
     "train_mlp",
+    # teacher-student generalisation
+    "GeneralizationRun",
+    "TeacherStudentData",
+    "sample_data",
+    "train_deep_linear",
+    "train_linear",
+    "train_relu",
 ]

@@ -7,6 +7,8 @@ One module per idea:
 * :mod:`theory.symbolic` -- SymPy checks of the closed forms.
 * :mod:`theory.semantic`, :mod:`theory.datasets` -- Saxe, McClelland & Ganguli (2019):
   semantic development.
+* :mod:`theory.generalization` -- Advani & Saxe (2017), Krogh & Hertz (1992): teacher-student
+  generalisation of linear students in the high-dimensional limit.
 """
 from . import symbolic
 from .deep_linear import (
@@ -23,6 +25,15 @@ from .deep_linear import (
     pretrained_learning_time,
     time_integral,
     u0_through,
+)
+from .generalization import (
+    DeepLinearStudentTheory,
+    FiniteSizeErrors,
+    LinearStudentTheory,
+    MarchenkoPastur,
+    converged_test_error,
+    finite_size_errors,
+    marchenko_pastur,
 )
 from .semantic import (
     SemanticTheory,
@@ -62,4 +73,12 @@ __all__ = [
     "hierarchy_spectrum",
     "living_things",
     "structure",
+    # teacher-student generalisation
+    "DeepLinearStudentTheory",
+    "FiniteSizeErrors",
+    "LinearStudentTheory",
+    "MarchenkoPastur",
+    "converged_test_error",
+    "finite_size_errors",
+    "marchenko_pastur",
 ]
