@@ -65,6 +65,7 @@ __all__ = [
     "balance_parameter",
     "is_lambda_balanced",
     "lambda_balanced_init",
+    "free_scale",
     "whitened_task",
     "task_loss",
     "riccati_matrix",
@@ -182,6 +183,20 @@ def lambda_balanced_init(n_in: int, n_hidden: int, n_out: int, lam: float, scale
     W1 = (A[..., :, :m1] * d1[..., None, :m1]) @ np.swapaxes(B[..., :, :m1], -1, -2)
     W2 = (O[..., :, :m2] * d2[..., None, :m2]) @ np.swapaxes(A[..., :, :m2], -1, -2)
     return W1, W2
+
+
+def free_scale(lam: float, map_scale: float) -> float:
+    r"""Free singular value ``d`` for which a lambda-balanced pair has product singular value
+    ``d sqrt(d^2 + |lam|) = map_scale``: ``d^2 = (sqrt(lam^2 + 4 map_scale^2) - |lam|)/2``.
+
+    Passing it as ``scale`` to :func:`lambda_balanced_init` keeps the initial function
+    the same size for every lambda, so that lambda only sets the *relative* scale of the
+    layers (the lazy limit is then clean: see ``tests/test_lambda_balanced.py``).
+    """
+    lam, map_scale = abs(float(lam)), float(map_scale)
+    if not map_scale >= 0:
+        raise ValueError(f"map_scale must be non-negative, got {map_scale}")
+    return float(np.sqrt(2 * map_scale**2 / (np.sqrt(lam**2 + 4 * map_scale**2) + lam))) if map_scale else 0.0
 
 
 def whitened_task(n_in: int, n_out: int, s, seed: int = 0, n_samples: int | None = None,
@@ -450,14 +465,11 @@ def lazy_map(t, W1_0, W2_0, X, Y, tau: float = 1.0) -> np.ndarray:
 def ntk(W1, W2) -> np.ndarray:
     r"""Neural tangent kernel of ``x -> W2 W1 x`` on whitened inputs as a (N_out N_in)^2 matrix:
     ``Theta = W2 W2^T (x) I_in + I_out (x) W1^T W1`` (row-major vec of the map), so that
-    ``tau d vec(W)/dt = Theta vec(Syx - W)``."""
+    ``tau d vec(W)/dt = Theta vec(Syx - W)``. Single networks: W1 (N_h, N_in), W2 (N_out, N_h)."""
     W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
-    n_out, n_in = W2.shape[-2], W1.shape[-1]
-    A = W2 @ np.swapaxes(W2, -1, -2)
-    C = np.swapaxes(W1, -1, -2) @ W1
-    return np.kron(A, np.eye(n_in)) + np.kron(np.eye(n_out), C) if A.ndim == 2 else \
-        np.einsum("...ij,kl->...ikjl", A, np.eye(n_in)).reshape(*A.shape[:-2], n_out * n_in, -1) + \
-        np.einsum("ij,...kl->...ikjl", np.eye(n_out), C).reshape(*A.shape[:-2], n_out * n_in, -1)
+    if W1.ndim != 2 or W2.ndim != 2:
+        raise ValueError("ntk takes single 2-D weight matrices")
+    return np.kron(W2 @ W2.T, np.eye(W1.shape[1])) + np.kron(np.eye(W2.shape[0]), W1.T @ W1)
 
 
 def kernel_distance(K0, K1) -> np.ndarray:
