@@ -26,7 +26,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
 
     style()
     E = 4 if quick else 16
-    lr = 0.004 if quick else 0.001
+    lr = 0.004 if quick else 0.0005
     n_rec = 20 if quick else 30
     lam_grid = np.concatenate([-np.geomspace(100, 0.01, 15 if quick else 41), [0.0],
                                np.geomspace(0.01, 100, 15 if quick else 41)])
@@ -36,7 +36,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     # one colour per |lambda|: on this square task lambda and -lambda give the same loss curve
     # (transposing the problem swaps W1 <-> W2^T and lambda <-> -lambda); circles lambda >= 0, squares < 0
     colors = {0.0: COLORS[3], 1.0: COLORS[1], 10.0: COLORS[2]}
-    t_line = np.geomspace(1e-3, T, 200)
+    t_line = np.geomspace(lr, T, 200)
     rc_sim = {"ntk": [], "hidden": []}
     for k, lam in enumerate(LAMS):
         W1, W2 = init_ensemble(N_IN, N_HIDDEN, N_OUT, lam, MAP_SCALE, E, seed + 1000)  # same frames for all lambda
@@ -49,7 +49,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
             theory_line(ax_l, t_line, L_line, color=col, label=fr"$\lambda=\pm{lam:g}$" if lam else r"$\lambda=0$")
         else:
             theory_line(ax_l, t_line, L_line, color=col, lw=0.8)
-        sim_markers(ax_l, run.times[1:], run.losses[:, 1:], color=col, marker="o" if lam >= 0 else "s",
+        sim_markers(ax_l, run.times[1:], run.losses[:, 1:], color=col, marker="o" if lam >= 0 else "s", band=False,
                     ms=4.0 if lam >= 0 else 3.0)
         if abs(lam) >= 10:
             L_lazy = np.mean([task_loss(lazy_map(t_line, W1[e], W2[e], X, Y), X, Y) for e in range(E)], axis=0)

@@ -22,7 +22,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
 
     style()
     E = 4 if quick else 16
-    lr, lr2 = (0.01, 0.005) if quick else (0.002, 0.001)
+    lr, lr2 = (0.01, 0.005) if quick else (0.0005, 0.00025)
     n_rec = 25 if quick else 41
     X, Y = whitened_task(N_IN, N_OUT, S, seed=seed)
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.6), gridspec_kw={"width_ratios": [1, 1, 1, 1.1]})
