@@ -361,21 +361,26 @@ class TwoLayerExact:
             self._Minf = 2 * (self.f[:, None] * Pm)
         return self._Minf
 
-    def _factors(self, t: np.ndarray) -> np.ndarray:
-        """``M(t)`` in the eigenbasis for a flat array of finite or infinite times."""
-        n = self.f.size
-        out = np.empty((t.size, n, n))
-        order = np.argsort(t, kind="stable")
+    def _march(self, t: np.ndarray):
+        """Yield ``(k, q(t_k))`` for the finite times of the flat array ``t`` in increasing order,
+        composing exact sub-steps (each time is reached exactly, never overshot)."""
         q, now = self._q0, 0.0
-        for k in order:
+        for k in np.argsort(t, kind="stable"):
             tk = t[k]
             if np.isinf(tk):
-                out[k] = self._fixed_point()
                 continue
             while tk - now > 0:
                 dt = min(self._dt, tk - now)
                 q = self._step(q, dt)
                 now = now + dt if dt < tk - now else tk
+            yield k, q
+
+    def _factors(self, t: np.ndarray) -> np.ndarray:
+        """``M(t)`` in the eigenbasis for a flat array of finite or infinite times."""
+        n = self.f.size
+        out = np.empty((t.size, n, n))
+        out[np.isinf(t)] = self._fixed_point()
+        for k, q in self._march(t):
             out[k] = q @ q.T
         return out
 
@@ -408,12 +413,7 @@ class TwoLayerExact:
             raise ValueError("weights(t) needs finite times")
         flat = t.ravel()
         Q = np.empty((flat.size, self.f.size, self.n_hidden))
-        for k, tk in enumerate(flat):
-            q, now = self._q0, 0.0
-            while tk - now > 0:
-                dt = min(self._dt, tk - now)
-                q = self._step(q, dt)
-                now = now + dt if dt < tk - now else tk
+        for k, q in self._march(flat):
             Q[k] = self.O @ q
         Q = Q.reshape(*t.shape, *Q.shape[1:])
         return np.swapaxes(Q[..., :self.n_in, :], -1, -2), Q[..., self.n_in:, :]
