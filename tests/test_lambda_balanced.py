@@ -311,3 +311,25 @@ def test_trained_networks_follow_exact_trajectories(lam, seed):
     assert err2 < GD_ERR_PER_LR * lr / 2, err2
     assert err_rich < RICHARDSON_GAIN * err2, (err_rich, err2)
     assert GD_RATIO[0] < drift1 / drift2 < GD_RATIO[1], (drift1, drift2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lam", [0.0, 0.5, -0.5])
+def test_full_size_exact_vs_ode_and_trained_ensemble(lam, seed):
+    """Larger rectangular network (24 -> 12 -> 16, rank-8 task with spread singular values):
+    the closed form against solve_ivp and against a 32-network trained ensemble."""
+    from simulate.deep_linear import train_from
+
+    n_in, h, n_out = 24, 12, 16
+    s = np.geomspace(4.0, 0.5, 8)
+    X, Y = whitened_task(n_in, n_out, s, seed=seed, n_samples=40)
+    W1, W2 = lambda_balanced_init(n_in, h, n_out, lam, free_scale(lam, 0.05), seed=seed, size=32)
+    times = np.array([0.0, 0.5, 2.0, 5.0, 10.0])
+    ex0 = TwoLayerExact(W1[0], W2[0], X, Y)
+    a, b = _ode(W1[0], W2[0], X, Y, times)
+    np.testing.assert_allclose(ex0.map(times), b @ a, atol=RTOL_ODE * np.max(np.abs(b @ a)))
+    lr = 1e-3
+    steps = int(round(times[-1] / lr))
+    run = train_from([W1, W2], X, Y, lr=lr, steps=steps, record=(times / lr).round().astype(int), device="cpu")
+    exact = np.stack([TwoLayerExact(W1[e], W2[e], X, Y).map(run.times) for e in range(32)])
+    assert np.max(np.abs(run.maps - exact)) / s[0] < GD_ERR_PER_LR * lr
