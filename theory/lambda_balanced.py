@@ -336,12 +336,14 @@ class TwoLayerExact:
         return a[:, None] * linalg.solve_triangular(L, q.T, lower=True).T
 
     def _fixed_point(self) -> np.ndarray:
-        """``M(inf)`` in the eigenbasis: ``2 diag(f)`` on the limit of ``range(e^{Ft} Q0)`` (f > 0)."""
+        """A factor of ``M(inf)`` in the eigenbasis, (n, N_h): ``M(inf) = 2 diag(f) P`` with P the
+        projector onto the limit of ``range(e^{Ft} Q0)`` within the eigenvectors of positive f,
+        found group by group of equal f, fastest first (columns padded with zeros)."""
         if self._Minf is None:
             order = np.argsort(-self.f, kind="stable")
             R = self._q0.copy()
             n = self.f.size
-            Pm = np.zeros((n, n))
+            cols = []
             tol = 1e-10 * max(np.max(np.abs(R)), 1e-300)
             i = 0
             while i < n and R.shape[1] > 0 and self.f[order[i]] > 0:
@@ -349,16 +351,19 @@ class TwoLayerExact:
                 while j < n and abs(self.f[order[j]] - self.f[order[i]]) <= 1e-10 * max(abs(self.f[order[i]]), 1):
                     j += 1
                 idx = order[i:j]
-                Rg = R[idx]  # (|g|, h')
-                Uu, sv, Vt = np.linalg.svd(Rg, full_matrices=True)
+                Uu, sv, Vt = np.linalg.svd(R[idx], full_matrices=True)
                 r = int(np.sum(sv > tol))
                 if r:
                     basis = np.zeros((n, r))
-                    basis[idx] = Uu[:, :r]
-                    Pm += basis @ basis.T
+                    basis[idx] = Uu[:, :r] * np.sqrt(2 * self.f[order[i]])
+                    cols.append(basis)
                 R = R @ Vt[r:].T  # column combinations not yet pinned down
                 i = j
-            self._Minf = 2 * (self.f[:, None] * Pm)
+            factor = np.zeros((n, self.n_hidden))
+            if cols:
+                c = np.hstack(cols)
+                factor[:, :c.shape[1]] = c
+            self._Minf = factor
         return self._Minf
 
     def _march(self, t: np.ndarray):
@@ -375,34 +380,39 @@ class TwoLayerExact:
                 now = now + dt if dt < tk - now else tk
             yield k, q
 
-    def _factors(self, t: np.ndarray) -> np.ndarray:
-        """``M(t)`` in the eigenbasis for a flat array of finite or infinite times."""
-        n = self.f.size
-        out = np.empty((t.size, n, n))
-        out[np.isinf(t)] = self._fixed_point()
-        for k, q in self._march(t):
-            out[k] = q @ q.T
-        return out
+    def factor(self, t) -> np.ndarray:
+        r"""A factor ``Q(t)`` (``t.shape + (N_in+N_out, N_h)``) with ``Q Q^T = M(t)``: the stacked
+        ``[W1^T; W2]`` up to a rotation of the hidden layer. ``t = inf`` gives a factor of the
+        fixed point. All blocks below are products of its slices, so no (n x n) matrix is formed."""
+        t = _check_times(t)
+        flat = t.ravel()
+        Q = np.empty((flat.size, self.f.size, self.n_hidden))
+        if np.any(np.isinf(flat)):
+            Q[np.isinf(flat)] = self.O @ self._fixed_point()
+        for k, q in self._march(flat):
+            Q[k] = self.O @ q
+        return Q.reshape(*t.shape, *Q.shape[1:])
+
+    def _blocks(self, t, rows: slice, cols: slice) -> np.ndarray:
+        Q = self.factor(t)
+        return Q[..., rows, :] @ np.swapaxes(Q[..., cols, :], -1, -2)
 
     def qqt(self, t) -> np.ndarray:
         r"""``Q Q^T (t) = [[W1^T W1, W1^T W2^T], [W2 W1, W2 W2^T]]``, shape ``t.shape + (n, n)``, n = N_in+N_out."""
-        t = _check_times(t)
-        Me = self._factors(t.ravel())
-        M = np.einsum("ia,kab,jb->kij", self.O, Me, self.O)
-        return M.reshape(*t.shape, *M.shape[1:])
+        return self._blocks(t, slice(None), slice(None))
 
     def map(self, t) -> np.ndarray:
         r"""Network map ``W2 W1 (t)`` (lower-left block of QQ^T), shape ``t.shape + (N_out, N_in)``."""
-        return self.qqt(t)[..., self.n_in:, :self.n_in]
+        return self._blocks(t, slice(self.n_in, None), slice(0, self.n_in))
 
     def w1tw1(self, t) -> np.ndarray:
         r"""Hidden-representation kernel ``W1^T W1 (t)`` (upper-left block), ``t.shape + (N_in, N_in)``.
         Entry (i, j) is the overlap ``h(e_i) . h(e_j)`` of hidden representations of whitened inputs."""
-        return self.qqt(t)[..., :self.n_in, :self.n_in]
+        return self._blocks(t, slice(0, self.n_in), slice(0, self.n_in))
 
     def w2w2t(self, t) -> np.ndarray:
         r"""Readout kernel ``W2 W2^T (t)`` (lower-right block), ``t.shape + (N_out, N_out)``."""
-        return self.qqt(t)[..., self.n_in:, self.n_in:]
+        return self._blocks(t, slice(self.n_in, None), slice(self.n_in, None))
 
     def weights(self, t) -> tuple[np.ndarray, np.ndarray]:
         r"""One weight realisation ``(W1, W2)(t)``, exact up to a rotation of the hidden layer
@@ -411,11 +421,7 @@ class TwoLayerExact:
         t = _check_times(t)
         if np.any(np.isinf(t)):
             raise ValueError("weights(t) needs finite times")
-        flat = t.ravel()
-        Q = np.empty((flat.size, self.f.size, self.n_hidden))
-        for k, q in self._march(flat):
-            Q[k] = self.O @ q
-        Q = Q.reshape(*t.shape, *Q.shape[1:])
+        Q = self.factor(t)
         return np.swapaxes(Q[..., :self.n_in, :], -1, -2), Q[..., self.n_in:, :]
 
     def loss(self, t) -> np.ndarray:
@@ -436,8 +442,7 @@ class TwoLayerExact:
     def ntk(self, t) -> tuple[np.ndarray, np.ndarray]:
         r"""The network's tangent kernel at ``t`` as the pair ``(W2 W2^T, W1^T W1)``: under gradient
         flow ``tau dW/dt = W2 W2^T (Syx - W) + (Syx - W) W1^T W1`` (see :func:`ntk`)."""
-        M = self.qqt(t)
-        return M[..., self.n_in:, self.n_in:], M[..., :self.n_in, :self.n_in]
+        return self.w2w2t(t), self.w1tw1(t)
 
 
 # ----------------------------------------------------------------------------- limits and measures
