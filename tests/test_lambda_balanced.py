@@ -281,10 +281,8 @@ def test_switching_task_matches_ode(seed):
 
 
 # ----------------------------------------------------------------------------- vs trained networks
-torch = pytest.importorskip("torch")
-
-
 def _trained_vs_exact(lam, lr, seed, E=6, T=8.0):
+    torch = pytest.importorskip("torch")
     from simulate.deep_linear import train_from
 
     torch.set_num_threads(1)
@@ -318,6 +316,7 @@ def test_trained_networks_follow_exact_trajectories(lam, seed):
 def test_full_size_exact_vs_ode_and_trained_ensemble(lam, seed):
     """Larger rectangular network (24 -> 12 -> 16, rank-8 task with spread singular values):
     the closed form against solve_ivp and against a 32-network trained ensemble."""
+    pytest.importorskip("torch")
     from simulate.deep_linear import train_from
 
     n_in, h, n_out = 24, 12, 16
@@ -333,3 +332,13 @@ def test_full_size_exact_vs_ode_and_trained_ensemble(lam, seed):
     run = train_from([W1, W2], X, Y, lr=lr, steps=steps, record=(times / lr).round().astype(int), device="cpu")
     exact = np.stack([TwoLayerExact(W1[e], W2[e], X, Y).map(run.times) for e in range(32)])
     assert np.max(np.abs(run.maps - exact)) / s[0] < GD_ERR_PER_LR * lr
+
+
+def test_from_factor_checks_balance(seed):
+    X, Y = whitened_task(4, 3, S[:2], seed=seed)
+    W1, W2 = lambda_balanced_init(4, 3, 3, 0.5, 0.3, seed=seed)
+    Q0 = np.vstack([W1.T, W2])
+    ex = TwoLayerExact.from_factor(Q0, X, Y, 0.5)
+    np.testing.assert_allclose(ex.map(2.0), TwoLayerExact(W1, W2, X, Y).map(2.0), atol=1e-13)
+    with pytest.raises(ValueError, match="not 0.2-balanced"):
+        TwoLayerExact.from_factor(Q0, X, Y, 0.2)

@@ -320,6 +320,15 @@ class TwoLayerExact:
         r"""Start from any factor ``Q0`` (N_in+N_out, N_h) with ``Q0^T J Q0 = -lam I``
         (the trajectory depends on the weights only through ``Q0 Q0^T``)."""
         X, Y = _check_whitened(X, Y)
+        Q0 = np.asarray(Q0, dtype=float)
+        n_in = X.shape[0]
+        if Q0.ndim != 2 or Q0.shape[0] != n_in + Y.shape[0]:
+            raise ValueError(f"Q0 must be (N_in + N_out, N_h) = ({n_in + Y.shape[0]}, N_h), got {Q0.shape}")
+        W1, W2 = Q0[:n_in].T, Q0[n_in:]
+        dev = float(np.max(np.abs(balancedness(W1, W2) - float(lam) * np.eye(Q0.shape[1]))))
+        tol = BALANCE_RTOL * max(float(_weight_scale(W1, W2)), 1.0)
+        if dev > tol:
+            raise ValueError(f"Q0 is not {lam}-balanced: max|W2^T W2 - W1 W1^T - lambda I| = {dev:.3g} (allowed {tol:.3g})")
         P = X.shape[1]
         obj = cls.__new__(cls)
         obj._setup(Y @ X.T / P, float(np.sum(Y * Y) / P), np.asarray(Q0, dtype=float), float(lam), tau)
