@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
+from figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 from figures._lambda_balanced import exact_ensemble, init_ensemble, train_ensemble
 from theory.lambda_balanced import balance_parameter, whitened_task
 

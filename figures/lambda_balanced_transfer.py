@@ -5,7 +5,7 @@ import numpy as np
 
 from figures._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 from figures._lambda_balanced import exact_ensemble, init_ensemble, train_ensemble
-from theory.lambda_balanced import TwoLayerExact, task_loss, whitened_task
+from theory.lambda_balanced import task_loss, whitened_task
 
 NAME = "lambda_balanced_transfer"
 TITLE = "Learning with prior knowledge: task A, then task B (mode 2's output turned by 150 deg)"
