@@ -1,0 +1,519 @@
+r"""Exact dynamics of two-layer linear networks from lambda-balanced initialisation.
+
+Network ``yhat = W2 W1 x`` with ``W1`` (N_h, N_in), ``W2`` (N_out, N_h), whitened
+input (``Sxx = X X^T/P = I``), mean squared loss and gradient flow
+``tau dW/dt = -dL/dW`` (THEORY.md sections 0 and 2):
+
+.. math::
+
+    \tau \dot W_1 = W_2^\top (\Sigma^{yx} - W_2 W_1), \qquad
+    \tau \dot W_2 = (\Sigma^{yx} - W_2 W_1) W_1^\top .
+
+**Conserved quantity.** The balancedness ``B = W2^T W2 - W1 W1^T`` (N_h, N_h)
+obeys ``tau dB/dt = 0``. An initialisation is *lambda-balanced* when
+``B = lambda I`` (Dominé et al. 2025; lambda = 0 is the zero-balanced case of
+Fukumizu 1998 and Braun et al. 2022).
+
+**Riccati equation (our derivation).** Stack ``Q = [W1^T ; W2]`` (N_in+N_out, N_h)
+and ``J = diag(I_in, -I_out)``. Then ``Q^T Q = W1 W1^T + W2^T W2`` and
+``Q^T J Q = -B``. Substituting ``B = lambda I`` into the weight ODE gives
+
+.. math::
+
+    \tau \dot Q = F_\lambda Q - \tfrac12 Q Q^\top Q, \qquad
+    F_\lambda = \begin{pmatrix} -\tfrac{\lambda}{2} I & \Sigma^{yx\top} \\
+                                \Sigma^{yx} & \tfrac{\lambda}{2} I \end{pmatrix},
+
+so ``M = Q Q^T = [[W1^T W1, W1^T W2^T], [W2 W1, W2 W2^T]]`` obeys the matrix
+Riccati equation ``tau dM/dt = F_l M + M F_l - M^2``. Its solution is
+
+.. math::
+
+    M(t) = e^{F_\lambda t/\tau} Q_0 \Big[I + Q_0^\top G(t)\, Q_0\Big]^{-1} Q_0^\top e^{F_\lambda t/\tau},
+    \qquad G(t) = \int_0^{t/\tau} e^{2F_\lambda s}\, ds ,
+
+(differentiate: ``tau dK/dt = Q0^T e^{2 F t/tau} Q0`` for the bracket K, and the
+``-M^2`` term appears). With the eigendecomposition ``F_l = O diag(f) O^T``,
+``G = O diag((e^{2 f t/tau} - 1)/(2 f)) O^T`` and the ``f = 0`` entries are
+``t/tau`` exactly. This is the form of Fukumizu (1998) and Braun et al. (2022,
+their main theorem) written without inverting ``F``, so it holds when ``F`` is
+singular (``N_in != N_out`` at lambda = 0: the null directions of ``Syx`` decay
+algebraically, ``m(t) = m0/(1 + m0 t/tau)``, not exponentially) and for hidden
+layers narrower or wider than ``min(N_in, N_out)``. Where a paper writes the
+lambda term with another sign, the sign here follows from ``B = W2^T W2 - W1 W1^T``
+and is checked against ``solve_ivp`` of the weight ODE in the tests.
+
+**Evaluation.** The Riccati flow is a semigroup, so :class:`TwoLayerExact`
+evaluates the closed form over consecutive sub-intervals ``dt`` with
+``max|f| dt <= 2`` (each step is the formula above, not a numerical
+integration); this keeps every Cholesky solve well conditioned at any time
+instead of forming ``e^{2 f t}`` for large ``t``. ``t = inf`` is the fixed point
+``M* = 2 F_l P`` with ``P`` the projector onto the limit of ``range(e^{F t} Q0)``
+within the eigenvectors of positive ``f`` (the top ``N_h`` of them generically).
+
+**Limits.** lambda -> 0 with small weights gives Saxe et al.'s (2014) sigmoidal
+modes; ``|lambda| -> inf`` gives lazy (kernel) dynamics with the frozen kernels
+of :func:`lazy_map` (tested in ``tests/test_lambda_balanced.py``).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg
+
+__all__ = [
+    "balancedness",
+    "balance_parameter",
+    "is_lambda_balanced",
+    "lambda_balanced_init",
+    "free_scale",
+    "whitened_task",
+    "task_loss",
+    "riccati_matrix",
+    "TwoLayerExact",
+    "lazy_map",
+    "ntk",
+    "kernel_distance",
+    "representation_change",
+    "BALANCE_RTOL",
+    "WHITENING_ATOL",
+]
+
+BALANCE_RTOL = 1e-8  # |B - lambda I| allowed, relative to the weights' squared scale
+WHITENING_ATOL = 1e-8  # max |Sxx - I| allowed
+_STEP = 2.0  # max |f| dt per closed-form sub-step (each step solves with cond <~ e^4 |M|)
+
+
+# ----------------------------------------------------------------------------- small formulas
+def balancedness(W1, W2) -> np.ndarray:
+    r"""Balancedness ``B = W2^T W2 - W1 W1^T``, conserved under gradient flow.
+
+    ``tau dB/dt = W2^T (Syx - W) W1^T - W2^T (Syx - W) W1^T = 0`` for any data and
+    any ``Sxx`` (Fukumizu 1998; Du et al. 2018). Shapes: ``W1`` (..., N_h, N_in),
+    ``W2`` (..., N_out, N_h) -> (..., N_h, N_h); leading (ensemble/time) axes broadcast.
+    Under gradient *descent* with step ``lr`` it drifts by ``O(lr^2)`` per step.
+    """
+    W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
+    if W1.shape[-2] != W2.shape[-1]:
+        raise ValueError(f"W1 has {W1.shape[-2]} hidden units but W2 has {W2.shape[-1]}")
+    return np.swapaxes(W2, -1, -2) @ W2 - W1 @ np.swapaxes(W1, -1, -2)
+
+
+def balance_parameter(W1, W2) -> tuple[np.ndarray, np.ndarray]:
+    r"""Best ``lambda = tr(B)/N_h`` and the deviation ``max|B - lambda I|`` (per leading index)."""
+    B = balancedness(W1, W2)
+    h = B.shape[-1]
+    lam = np.trace(B, axis1=-2, axis2=-1) / h
+    dev = np.max(np.abs(B - lam[..., None, None] * np.eye(h)), axis=(-2, -1))
+    return lam, dev
+
+
+def _weight_scale(W1, W2) -> np.ndarray:
+    W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
+    return np.maximum(np.sum(W1**2, axis=(-2, -1)), np.sum(W2**2, axis=(-2, -1)))
+
+
+def is_lambda_balanced(W1, W2, lam: float | None = None, atol: float | None = None):
+    r"""Whether ``W2^T W2 - W1 W1^T = lambda I`` (for the given ``lambda``, or for some lambda).
+
+    ``atol`` defaults to ``BALANCE_RTOL * max(||W1||_F^2, ||W2||_F^2, 1)``.
+    Returns a bool (or a bool array over leading ensemble axes).
+    """
+    best, dev = balance_parameter(W1, W2)
+    if lam is not None:
+        h = np.asarray(W1).shape[-2]
+        dev = np.max(np.abs(balancedness(W1, W2) - float(lam) * np.eye(h)), axis=(-2, -1))
+    tol = BALANCE_RTOL * np.maximum(_weight_scale(W1, W2), 1.0) if atol is None else atol
+    out = dev <= tol
+    return bool(out) if np.ndim(out) == 0 else out
+
+
+def _haar(n: int, rng: np.random.Generator, size=()) -> np.ndarray:
+    A = rng.standard_normal((*size, n, n))
+    Q, R = np.linalg.qr(A)
+    return Q * np.sign(np.diagonal(R, axis1=-2, axis2=-1))[..., None, :]
+
+
+def lambda_balanced_init(n_in: int, n_hidden: int, n_out: int, lam: float, scale: float, seed: int = 0,
+                         *, size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    r"""Random ``(W1, W2)`` with ``W2^T W2 - W1 W1^T = lam I`` exactly, in random (Haar) frames.
+
+    Construction: ``W1 = A diag(d1) B^T``, ``W2 = O diag(d2) A^T`` with Haar
+    orthogonal ``A`` (N_h), ``B`` (N_in), ``O`` (N_out) and per hidden direction
+    ``d2_i^2 - d1_i^2 = lam`` (``d1_i = 0`` for ``i >= N_in``, ``d2_i = 0`` for
+    ``i >= N_out``). The free singular values (``d1`` for lam >= 0, ``d2`` for
+    lam < 0) are those of a k x k matrix with i.i.d. ``N(0, scale^2/k)`` entries
+    (typical size ``scale``), k = the number of free slots. The frames are not
+    aligned with any task: the init is generic (non-decoupled).
+
+    Feasibility: lam > 0 needs ``n_hidden <= n_out`` (``W2^T W2 >= lam I`` has full
+    rank), lam < 0 needs ``n_hidden <= n_in``; lam = 0 allows any width.
+    ``size`` = E returns stacked (E, ...) arrays. Returns ``W1`` (N_h, N_in), ``W2`` (N_out, N_h).
+    """
+    for name, v in (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out)):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    lam, scale = float(lam), float(scale)
+    if not scale >= 0:
+        raise ValueError(f"scale must be non-negative, got {scale}")
+    if lam > 0 and n_hidden > n_out:
+        raise ValueError(f"lam = {lam} > 0 needs n_hidden <= n_out (W2^T W2 = W1 W1^T + lam I has full rank "
+                         f"{n_hidden}), got n_hidden = {n_hidden}, n_out = {n_out}")
+    if lam < 0 and n_hidden > n_in:
+        raise ValueError(f"lam = {lam} < 0 needs n_hidden <= n_in, got n_hidden = {n_hidden}, n_in = {n_in}")
+    rng = np.random.default_rng(seed)
+    E = () if size is None else (int(size),)
+    h = n_hidden
+    if lam > 0:
+        k = min(h, n_in)
+    elif lam < 0:
+        k = min(h, n_out)
+    else:
+        k = min(h, n_in, n_out)
+    free = np.zeros((*E, h))
+    if k > 0:
+        G = rng.standard_normal((*E, k, k)) * scale / np.sqrt(k)
+        free[..., :k] = np.linalg.svd(G, compute_uv=False)
+    if lam >= 0:
+        d1sq, d2sq = free**2, free**2 + lam
+    else:
+        d2sq, d1sq = free**2, free**2 - lam
+    d1, d2 = np.sqrt(d1sq), np.sqrt(d2sq)
+    A, B, O = _haar(h, rng, E), _haar(n_in, rng, E), _haar(n_out, rng, E)
+    m1, m2 = min(h, n_in), min(h, n_out)
+    W1 = (A[..., :, :m1] * d1[..., None, :m1]) @ np.swapaxes(B[..., :, :m1], -1, -2)
+    W2 = (O[..., :, :m2] * d2[..., None, :m2]) @ np.swapaxes(A[..., :, :m2], -1, -2)
+    return W1, W2
+
+
+def free_scale(lam: float, map_scale: float) -> float:
+    r"""Free singular value ``d`` for which a lambda-balanced pair has product singular value
+    ``d sqrt(d^2 + |lam|) = map_scale``: ``d^2 = (sqrt(lam^2 + 4 map_scale^2) - |lam|)/2``.
+
+    Passing it as ``scale`` to :func:`lambda_balanced_init` keeps the initial function
+    the same size for every lambda, so that lambda only sets the *relative* scale of the
+    layers (the lazy limit is then clean: see ``tests/test_lambda_balanced.py``).
+    """
+    lam, map_scale = abs(float(lam)), float(map_scale)
+    if not map_scale >= 0:
+        raise ValueError(f"map_scale must be non-negative, got {map_scale}")
+    return float(np.sqrt(2 * map_scale**2 / (np.sqrt(lam**2 + 4 * map_scale**2) + lam))) if map_scale else 0.0
+
+
+def whitened_task(n_in: int, n_out: int, s, seed: int = 0, n_samples: int | None = None,
+                  U=None, V=None) -> tuple[np.ndarray, np.ndarray]:
+    r"""Data (X, Y) with ``Sxx = I`` exactly and ``Syx = U diag(s) V^T``.
+
+    ``X = sqrt(P) R`` with R (N_in, P) orthonormal rows (P = n_samples, default
+    N_in), ``Y = Syx X``. ``U`` (N_out, r), ``V`` (N_in, r) default to random
+    orthonormal frames (r = len(s) <= min(N_in, N_out)).
+    """
+    s = np.atleast_1d(np.asarray(s, dtype=float))
+    r = s.size
+    if r > min(n_in, n_out):
+        raise ValueError(f"{r} singular values do not fit a {n_out} x {n_in} map")
+    P = n_in if n_samples is None else int(n_samples)
+    if P < n_in:
+        raise ValueError(f"whitening needs n_samples >= n_in, got {P} < {n_in}")
+    rng = np.random.default_rng(seed)
+    U = _haar(n_out, rng)[:, :r] if U is None else np.asarray(U, dtype=float)
+    V = _haar(n_in, rng)[:, :r] if V is None else np.asarray(V, dtype=float)
+    R = _haar(P, rng)[:n_in]
+    X = np.sqrt(P) * R
+    return X, (U * s) @ V.T @ X
+
+
+def task_loss(W, X, Y) -> np.ndarray:
+    r"""Mean squared loss of map(s) ``W`` (..., N_out, N_in) on (X, Y):
+    ``L = tr(Syy)/2 - tr(W Syx^T) + tr(W Sxx W^T)/2`` (THEORY.md section 0)."""
+    W = np.asarray(W, dtype=float)
+    X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
+    P = X.shape[1]
+    Sxx, Syx = X @ X.T / P, Y @ X.T / P
+    return (0.5 * np.sum(Y * Y) / P - np.einsum("...ij,ij->...", W, Syx)
+            + 0.5 * np.einsum("...ij,jk,...ik->...", W, Sxx, W))
+
+
+def riccati_matrix(Syx, lam: float) -> np.ndarray:
+    r"""``F_lambda = [[-lam/2 I_in, Syx^T], [Syx, lam/2 I_out]]`` (module docstring), shape (N_in+N_out,)*2."""
+    Syx = np.asarray(Syx, dtype=float)
+    n_out, n_in = Syx.shape
+    F = np.zeros((n_in + n_out, n_in + n_out))
+    F[:n_in, n_in:] = Syx.T
+    F[n_in:, :n_in] = Syx
+    F[:n_in, :n_in] = -0.5 * lam * np.eye(n_in)
+    F[n_in:, n_in:] = 0.5 * lam * np.eye(n_out)
+    return F
+
+
+def _check_whitened(X, Y) -> tuple[np.ndarray, np.ndarray]:
+    X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
+        raise ValueError(f"X (N_in, P) and Y (N_out, P) must be 2-D with equal P; got {X.shape}, {Y.shape}")
+    P = X.shape[1]
+    dev = np.max(np.abs(X @ X.T / P - np.eye(X.shape[0])))
+    if dev > WHITENING_ATOL:
+        raise ValueError(f"the exact solution needs whitened input Sxx = X X^T/P = I; max|Sxx - I| = {dev:.3g}")
+    return X, Y
+
+
+def _check_times(t) -> np.ndarray:
+    t = np.asarray(t, dtype=float)
+    if np.any(np.isnan(t)) or np.any(t < 0):
+        raise ValueError("times must be non-negative (np.inf is the fixed point)")
+    return t
+
+
+# ----------------------------------------------------------------------------- builder
+class TwoLayerExact:
+    r"""Closed-form gradient-flow trajectory of a two-layer linear network from (W1_0, W2_0).
+
+    Solves ``tau dM/dt = F_l M + M F_l - M^2`` for ``M = Q Q^T``, ``Q = [W1^T; W2]``
+    (module docstring; Fukumizu 1998, Braun et al. 2022, Dominé et al. 2025).
+    The eigendecomposition of ``F_l`` is done once here.
+
+    Parameters
+    ----------
+    W1_0 : (N_h, N_in), W2_0 : (N_out, N_h) initial weights, lambda-balanced:
+        ``W2^T W2 - W1 W1^T = lambda I`` to ``BALANCE_RTOL`` (relative to the weights'
+        squared Frobenius norm); otherwise ValueError stating the deviation.
+    X : (N_in, P) whitened inputs (``Sxx = I``), Y : (N_out, P) targets.
+    tau : time constant.
+
+    Attributes: ``lam``, ``Syx``, ``F`` (the Riccati matrix), ``f``/``O`` its eigenpairs.
+    Every method takes times ``t`` of any shape (``np.inf`` = fixed point) and puts
+    them on the leading axes.
+    """
+
+    def __init__(self, W1_0, W2_0, X, Y, tau: float = 1.0):
+        W1_0, W2_0 = np.asarray(W1_0, dtype=float), np.asarray(W2_0, dtype=float)
+        X, Y = _check_whitened(X, Y)
+        if W1_0.ndim != 2 or W2_0.ndim != 2:
+            raise ValueError("W1_0 and W2_0 must be single 2-D weight matrices")
+        if W1_0.shape[1] != X.shape[0] or W2_0.shape[0] != Y.shape[0] or W1_0.shape[0] != W2_0.shape[1]:
+            raise ValueError(f"weights {W1_0.shape}, {W2_0.shape} do not fit data {X.shape[0]} -> {Y.shape[0]}")
+        lam, dev = balance_parameter(W1_0, W2_0)
+        tol = BALANCE_RTOL * max(float(_weight_scale(W1_0, W2_0)), 1.0)
+        if dev > tol:
+            raise ValueError(
+                f"initial weights are not lambda-balanced: max|W2^T W2 - W1 W1^T - lambda I| = {dev:.3g} "
+                f"for the best lambda = {float(lam):.6g} (allowed {tol:.3g}). The closed form would be wrong; "
+                "use lambda_balanced_init or integrate the weight ODE numerically.")
+        P = X.shape[1]
+        self._setup(Y @ X.T / P, float(np.sum(Y * Y) / P), np.vstack([W1_0.T, W2_0]), float(lam), tau)
+
+    def _setup(self, Syx, trSyy, Q0, lam, tau):
+        tau = float(tau)
+        if not tau > 0:
+            raise ValueError(f"tau must be positive, got {tau}")
+        self.tau, self.lam, self.Syx, self.trSyy = tau, lam, Syx, trSyy
+        self.n_out, self.n_in = Syx.shape
+        self.n_hidden = Q0.shape[1]
+        self.F = riccati_matrix(Syx, lam)
+        self.f, self.O = np.linalg.eigh(self.F)
+        self.Q0 = Q0
+        self._q0 = self.O.T @ Q0  # factor in the eigenbasis
+        self._dt = _STEP * tau / max(float(np.max(np.abs(self.f))), 1e-300)
+        self._Minf = None
+
+    @classmethod
+    def from_factor(cls, Q0, X, Y, lam: float, tau: float = 1.0) -> "TwoLayerExact":
+        r"""Start from any factor ``Q0`` (N_in+N_out, N_h) with ``Q0^T J Q0 = -lam I``
+        (the trajectory depends on the weights only through ``Q0 Q0^T``)."""
+        X, Y = _check_whitened(X, Y)
+        Q0 = np.asarray(Q0, dtype=float)
+        n_in = X.shape[0]
+        if Q0.ndim != 2 or Q0.shape[0] != n_in + Y.shape[0]:
+            raise ValueError(f"Q0 must be (N_in + N_out, N_h) = ({n_in + Y.shape[0]}, N_h), got {Q0.shape}")
+        W1, W2 = Q0[:n_in].T, Q0[n_in:]
+        dev = float(np.max(np.abs(balancedness(W1, W2) - float(lam) * np.eye(Q0.shape[1]))))
+        tol = BALANCE_RTOL * max(float(_weight_scale(W1, W2)), 1.0)
+        if dev > tol:
+            raise ValueError(f"Q0 is not {lam}-balanced: max|W2^T W2 - W1 W1^T - lambda I| = {dev:.3g} (allowed {tol:.3g})")
+        P = X.shape[1]
+        obj = cls.__new__(cls)
+        obj._setup(Y @ X.T / P, float(np.sum(Y * Y) / P), np.asarray(Q0, dtype=float), float(lam), tau)
+        return obj
+
+    # -- the closed form ------------------------------------------------------
+    def _step(self, q, dt):
+        """Exact propagator over ``dt`` for a factor ``q`` in the eigenbasis (module docstring)."""
+        x = self.f * dt / self.tau
+        a = np.exp(x)
+        g = np.where(self.f == 0, dt / self.tau, np.expm1(2 * x) / np.where(self.f == 0, 1.0, 2 * self.f))
+        K = np.eye(q.shape[1]) + q.T @ (g[:, None] * q)
+        L = np.linalg.cholesky(K)
+        return a[:, None] * linalg.solve_triangular(L, q.T, lower=True).T
+
+    def _fixed_point(self) -> np.ndarray:
+        """A factor of ``M(inf)`` in the eigenbasis, (n, N_h): ``M(inf) = 2 diag(f) P`` with P the
+        projector onto the limit of ``range(e^{Ft} Q0)`` within the eigenvectors of positive f,
+        found group by group of equal f, fastest first (columns padded with zeros)."""
+        if self._Minf is None:
+            order = np.argsort(-self.f, kind="stable")
+            R = self._q0.copy()
+            n = self.f.size
+            cols = []
+            tol = 1e-10 * max(np.max(np.abs(R)), 1e-300)
+            i = 0
+            while i < n and R.shape[1] > 0 and self.f[order[i]] > 0:
+                j = i
+                while j < n and abs(self.f[order[j]] - self.f[order[i]]) <= 1e-10 * max(abs(self.f[order[i]]), 1):
+                    j += 1
+                idx = order[i:j]
+                Uu, sv, Vt = np.linalg.svd(R[idx], full_matrices=True)
+                r = int(np.sum(sv > tol))
+                if r:
+                    basis = np.zeros((n, r))
+                    basis[idx] = Uu[:, :r] * np.sqrt(2 * self.f[order[i]])
+                    cols.append(basis)
+                R = R @ Vt[r:].T  # column combinations not yet pinned down
+                i = j
+            factor = np.zeros((n, self.n_hidden))
+            if cols:
+                c = np.hstack(cols)
+                factor[:, :c.shape[1]] = c
+            self._Minf = factor
+        return self._Minf
+
+    def _march(self, t: np.ndarray):
+        """Yield ``(k, q(t_k))`` for the finite times of the flat array ``t`` in increasing order,
+        composing exact sub-steps (each time is reached exactly, never overshot)."""
+        q, now = self._q0, 0.0
+        for k in np.argsort(t, kind="stable"):
+            tk = t[k]
+            if np.isinf(tk):
+                continue
+            while tk - now > 0:
+                dt = min(self._dt, tk - now)
+                q = self._step(q, dt)
+                now = now + dt if dt < tk - now else tk
+            yield k, q
+
+    def factor(self, t) -> np.ndarray:
+        r"""A factor ``Q(t)`` (``t.shape + (N_in+N_out, N_h)``) with ``Q Q^T = M(t)``: the stacked
+        ``[W1^T; W2]`` up to a rotation of the hidden layer. ``t = inf`` gives a factor of the
+        fixed point. All blocks below are products of its slices, so no (n x n) matrix is formed."""
+        t = _check_times(t)
+        flat = t.ravel()
+        Q = np.empty((flat.size, self.f.size, self.n_hidden))
+        if np.any(np.isinf(flat)):
+            Q[np.isinf(flat)] = self.O @ self._fixed_point()
+        for k, q in self._march(flat):
+            Q[k] = self.O @ q
+        return Q.reshape(*t.shape, *Q.shape[1:])
+
+    def _blocks(self, t, rows: slice, cols: slice) -> np.ndarray:
+        Q = self.factor(t)
+        return Q[..., rows, :] @ np.swapaxes(Q[..., cols, :], -1, -2)
+
+    def qqt(self, t) -> np.ndarray:
+        r"""``Q Q^T (t) = [[W1^T W1, W1^T W2^T], [W2 W1, W2 W2^T]]``, shape ``t.shape + (n, n)``, n = N_in+N_out."""
+        return self._blocks(t, slice(None), slice(None))
+
+    def map(self, t) -> np.ndarray:
+        r"""Network map ``W2 W1 (t)`` (lower-left block of QQ^T), shape ``t.shape + (N_out, N_in)``."""
+        return self._blocks(t, slice(self.n_in, None), slice(0, self.n_in))
+
+    def w1tw1(self, t) -> np.ndarray:
+        r"""Hidden-representation kernel ``W1^T W1 (t)`` (upper-left block), ``t.shape + (N_in, N_in)``.
+        Entry (i, j) is the overlap ``h(e_i) . h(e_j)`` of hidden representations of whitened inputs."""
+        return self._blocks(t, slice(0, self.n_in), slice(0, self.n_in))
+
+    def w2w2t(self, t) -> np.ndarray:
+        r"""Readout kernel ``W2 W2^T (t)`` (lower-right block), ``t.shape + (N_out, N_out)``."""
+        return self._blocks(t, slice(self.n_in, None), slice(self.n_in, None))
+
+    def weights(self, t) -> tuple[np.ndarray, np.ndarray]:
+        r"""One weight realisation ``(W1, W2)(t)``, exact up to a rotation of the hidden layer
+        (``W1 -> R W1``, ``W2 -> W2 R^T``), which the trajectory of QQ^T cannot see.
+        Finite ``t`` only; shapes ``t.shape + (N_h, N_in)``, ``t.shape + (N_out, N_h)``."""
+        t = _check_times(t)
+        if np.any(np.isinf(t)):
+            raise ValueError("weights(t) needs finite times")
+        Q = self.factor(t)
+        return np.swapaxes(Q[..., :self.n_in, :], -1, -2), Q[..., self.n_in:, :]
+
+    def loss(self, t) -> np.ndarray:
+        r"""Training loss ``L(t) = tr(Syy)/2 - tr(W Syx^T) + ||W||_F^2/2`` (Sxx = I), shape ``t.shape``."""
+        W = self.map(t)
+        return 0.5 * self.trSyy - np.einsum("...ij,ij->...", W, self.Syx) + 0.5 * np.sum(W**2, axis=(-2, -1))
+
+    def then(self, X, Y, t_switch: float) -> "TwoLayerExact":
+        r"""The trajectory after switching, at time ``t_switch``, to a new task (X, Y)
+        (prior knowledge / transfer, Braun et al. 2022): the new solution starts from
+        ``Q(t_switch)``, lambda is conserved. Its clock restarts at 0."""
+        t_switch = float(t_switch)
+        if not (np.isfinite(t_switch) and t_switch >= 0):
+            raise ValueError("t_switch must be finite and non-negative")
+        W1, W2 = self.weights(np.array(t_switch))
+        return TwoLayerExact.from_factor(np.vstack([W1.T, W2]), X, Y, self.lam, self.tau)
+
+    def ntk(self, t) -> tuple[np.ndarray, np.ndarray]:
+        r"""The network's tangent kernel at ``t`` as the pair ``(W2 W2^T, W1^T W1)``: under gradient
+        flow ``tau dW/dt = W2 W2^T (Syx - W) + (Syx - W) W1^T W1`` (see :func:`ntk`)."""
+        return self.w2w2t(t), self.w1tw1(t)
+
+
+# ----------------------------------------------------------------------------- limits and measures
+def lazy_map(t, W1_0, W2_0, X, Y, tau: float = 1.0) -> np.ndarray:
+    r"""Lazy (frozen-kernel, linearised) prediction of the map ``W(t)``.
+
+    Freezing ``A = W2 W2^T(0)`` and ``C = W1^T W1(0)`` in the exact map equation
+    ``tau dW/dt = A (Syx - W) + (Syx - W) C`` (whitened input) gives the linear ODE
+    ``tau dE/dt = -(A E + E C)`` for ``E = W - Syx``, solved by
+    ``E(t) = e^{-A t/tau} E(0) e^{-C t/tau}``. Exact trajectories approach it as
+    ``|lambda| -> inf`` (tests measure the rate). Shape ``t.shape + (N_out, N_in)``.
+    """
+    t = _check_times(t)
+    X, Y = _check_whitened(X, Y)
+    W1_0, W2_0 = np.asarray(W1_0, dtype=float), np.asarray(W2_0, dtype=float)
+    Syx = Y @ X.T / X.shape[1]
+    a, Ua = np.linalg.eigh(W2_0 @ W2_0.T)
+    c, Uc = np.linalg.eigh(W1_0.T @ W1_0)
+    E0 = Ua.T @ (W2_0 @ W1_0 - Syx) @ Uc
+    with np.errstate(under="ignore"):
+        decay = np.exp(-(a[:, None] + c[None, :]) * t[..., None, None] / tau)
+    return Syx + Ua @ (decay * E0) @ Uc.T
+
+
+def ntk(W1, W2) -> np.ndarray:
+    r"""Neural tangent kernel of ``x -> W2 W1 x`` on whitened inputs as a (N_out N_in)^2 matrix:
+    ``Theta = W2 W2^T (x) I_in + I_out (x) W1^T W1`` (row-major vec of the map), so that
+    ``tau d vec(W)/dt = Theta vec(Syx - W)``. Single networks: W1 (N_h, N_in), W2 (N_out, N_h)."""
+    W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
+    if W1.ndim != 2 or W2.ndim != 2:
+        raise ValueError("ntk takes single 2-D weight matrices")
+    return np.kron(W2 @ W2.T, np.eye(W1.shape[1])) + np.kron(np.eye(W2.shape[0]), W1.T @ W1)
+
+
+def kernel_distance(K0, K1) -> np.ndarray:
+    r"""``1 - <K0, K1>_F / (||K0||_F ||K1||_F)`` (Fort et al. 2020): 0 when the kernel keeps its
+    shape, up to 1 when it turns orthogonal. Broadcasts over leading axes; 0 for a zero kernel."""
+    K0, K1 = np.asarray(K0, dtype=float), np.asarray(K1, dtype=float)
+    num = np.sum(K0 * K1, axis=(-2, -1))
+    den = np.sqrt(np.sum(K0**2, axis=(-2, -1)) * np.sum(K1**2, axis=(-2, -1)))
+    return np.where(den > 0, 1.0 - num / np.where(den > 0, den, 1.0), 0.0)
+
+
+def representation_change(exact: TwoLayerExact, t=np.inf) -> dict[str, np.ndarray]:
+    r"""How far learning moves the network's kernels from their initial values (lazy vs rich).
+
+    Returns ``{"hidden": d(W1^T W1(0), W1^T W1(t)), "ntk": d(Theta(0), Theta(t))}`` with
+    ``d`` the :func:`kernel_distance`. ``hidden`` is the change of the hidden
+    representation's similarity structure (RSA); ``ntk`` the change of the tangent
+    kernel. Both are 0 in the lazy regime and O(1) in the rich one; the NTK
+    distance uses the closed form ``<A(x)I + I(x)C, A'(x)I + I(x)C'> =
+    N_in tr(AA') + tr(A) tr(C') + tr(C) tr(A') + N_out tr(CC')``.
+    """
+    t = _check_times(t)
+    A0, C0 = exact.ntk(0.0)
+    A, C = exact.ntk(t)
+    n_in, n_out = exact.n_in, exact.n_out
+
+    def inner(A1, C1, A2, C2):
+        return (n_in * np.sum(A1 * A2, axis=(-2, -1)) + np.trace(A1, axis1=-2, axis2=-1) * np.trace(C2, axis1=-2, axis2=-1)
+                + np.trace(C1, axis1=-2, axis2=-1) * np.trace(A2, axis1=-2, axis2=-1)
+                + n_out * np.sum(C1 * C2, axis=(-2, -1)))
+
+    ntk_d = 1.0 - inner(A0, C0, A, C) / np.sqrt(inner(A0, C0, A0, C0) * inner(A, C, A, C))
+    return {"hidden": kernel_distance(C0, C), "ntk": ntk_d}
