@@ -7,6 +7,8 @@ One module per idea:
 * :mod:`theory.symbolic` -- SymPy checks of the closed forms.
 * :mod:`theory.semantic`, :mod:`theory.datasets` -- Saxe, McClelland & Ganguli (2019):
   semantic development.
+* :mod:`theory.lambda_balanced` -- Fukumizu (1998), Braun et al. (2022), Dominé et al. (2025):
+  exact two-layer dynamics from lambda-balanced initialisation, lazy vs rich.
 * :mod:`theory.generalization` -- Advani & Saxe (2017), Krogh & Hertz (1992): teacher-student
   generalisation of linear students in the high-dimensional limit.
 """
@@ -34,6 +36,15 @@ from .generalization import (
     converged_test_error,
     finite_size_errors,
     marchenko_pastur,
+)
+from .lambda_balanced import (
+    TwoLayerExact,
+    free_scale,
+    is_lambda_balanced,
+    lambda_balanced_init,
+    lazy_map,
+    representation_change,
+    whitened_task,
 )
 from .semantic import (
     SemanticTheory,
@@ -73,6 +84,14 @@ __all__ = [
     "hierarchy_spectrum",
     "living_things",
     "structure",
+    # exact dynamics from lambda-balanced initialisation
+    "TwoLayerExact",
+    "free_scale",
+    "is_lambda_balanced",
+    "lambda_balanced_init",
+    "lazy_map",
+    "representation_change",
+    "whitened_task",
     # teacher-student generalisation
     "DeepLinearStudentTheory",
     "FiniteSizeErrors",

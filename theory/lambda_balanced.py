@@ -60,6 +60,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
+from .deep_linear import balancedness as _balancedness_chain
+
 __all__ = [
     "balancedness",
     "balance_parameter",
@@ -95,7 +97,7 @@ def balancedness(W1, W2) -> np.ndarray:
     W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
     if W1.shape[-2] != W2.shape[-1]:
         raise ValueError(f"W1 has {W1.shape[-2]} hidden units but W2 has {W2.shape[-1]}")
-    return np.swapaxes(W2, -1, -2) @ W2 - W1 @ np.swapaxes(W1, -1, -2)
+    return _balancedness_chain([W1, W2])[0]
 
 
 def balance_parameter(W1, W2) -> tuple[np.ndarray, np.ndarray]:
