@@ -93,6 +93,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         data[f"rep_change_{key}"] = {"lam": lam_grid, "theory_mean": rc_th[key].mean(1), "sim_lams": LAMS,
                                      "sim_mean": sims.mean(0)}
     ax_r.set_xscale("symlog", linthresh=0.01)
+    ax_r.set_xticks([-100, -10, -1, -0.1, 0, 0.1, 1, 10, 100])
+    ax_r.set_xticklabels(["$-10^2$", "$-10$", "$-1$", "$-0.1$", "0", "0.1", "1", "10", "$10^2$"])
     ax_r.set_xlabel(r"balance $\lambda$  ($W_2^\top W_2 - W_1W_1^\top = \lambda I$)")
     ax_r.set_ylabel(f"kernel distance, $t=0 \\to {T:g}$")
     ax_r.set_title("representation change: $\\Theta$ freezes for $|\\lambda|\\gg s$, $W_1^\\top W_1$ only for $\\lambda<0$",
