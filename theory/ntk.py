@@ -79,7 +79,7 @@ __all__ = [
 ]
 
 ACTIVATIONS = ("relu", "erf", "linear")
-COS_CLIP = 1.0 - 1e-15  # |cos angle| clipped below 1: rounding otherwise gives arccos(1 + eps) = nan
+COS_CLIP = 1.0  # rounding can give |cos angle| = 1 + eps; clip so arccos stays real (not nan)
 
 
 class Kernels(NamedTuple):
