@@ -21,6 +21,9 @@ from theory.ntk import (
 
 # Closed forms and algebraic identities: float64 round-off only.
 RTOL_EXACT = 1e-10
+# ReLU kernels at coincident inputs: the angle theta ~ sqrt(2 (1 - cos)) turns one rounding error of
+# the cosine into ~sqrt(eps) = 1.5e-8 in theta (an inherent sensitivity, not a formula error).
+RTOL_SQRT_EPS = 1e-7
 # Gauss-Hermite quadrature (N_GH^2 nodes) of the smooth erf expectations converges fast;
 # 1e-8 is far above its error at N_GH = 120 and far below any formula mistake.
 N_GH = 120
@@ -36,15 +39,17 @@ BIAS_C = 4.0
 # (measured ~1.6 for this architecture; asserted in test_empirical_ntk_fluctuation_shrinks).
 NTK_FLUCT_C = 2.0
 # Trained centred networks vs gradient_flow_mean: the output deviation is the kernel error
-# (~1.6/sqrt(width) relative) propagated through the dynamics, which amplifies it on the slow,
-# small-eigenvalue modes of Theta (condition number ~1e3 here). Measured per network on this task:
-# deviation * sqrt(width) / max|y| between 0.7 and 3.4 for widths 128..2048 (relu and erf), so the
-# ensemble mean is held to ATOL_WIDTH_C/sqrt(width) * max|y| with ATOL_WIDTH_C = 4.
-ATOL_WIDTH_C = 4.0
+# (~1.6/sqrt(width) relative) propagated through the dynamics; on this well-conditioned task the
+# 4-network mean's max deviation * sqrt(width) / max|y| measured 0.9..1.4 (width 256) and 1.2..1.7
+# (width 2048) over 12 seeds. ATOL_WIDTH_C = 3 leaves a factor ~2 over the worst seed; the slow growth
+# with width is ReLU's O(width^{-1/2}) kernel drift during training (see test_ntk_moves_less_when_wider).
+ATOL_WIDTH_C = 3.0
 
 
-def _circle_task(P=10, seed=3):
-    th = np.sort(np.random.default_rng(seed).uniform(0, 2 * np.pi, P))
+def _circle_task(P=8):
+    # equally spaced angles: a well-conditioned NTK (cond ~ 1e2 for P = 8; random angles give 1e3..1e6,
+    # and the slow modes then amplify finite-width kernel errors beyond linear response)
+    th = np.linspace(0, 2 * np.pi, P, endpoint=False) + 0.3
     x = np.stack([np.cos(th), np.sin(th)])
     y = (np.sin(2 * th) + 0.5 * np.cos(3 * th))[None, :]
     return x, y
@@ -93,8 +98,8 @@ def test_relu_he_init_preserves_the_diagonal(rng):
     for depth in (1, 3, 6):
         K, T = kernels(x, x, depth, "relu", W_std=np.sqrt(2))
         d = 2 * np.sum(x * x, 0) / 5
-        np.testing.assert_allclose(np.diag(K), d, rtol=1e-10)
-        np.testing.assert_allclose(np.diag(T), (depth + 1) * d, rtol=1e-10)
+        np.testing.assert_allclose(np.diag(K), d, rtol=RTOL_SQRT_EPS)
+        np.testing.assert_allclose(np.diag(T), (depth + 1) * d, rtol=RTOL_SQRT_EPS)
 
 
 def test_relu_expectations_vs_conditional_quadrature():

@@ -79,7 +79,6 @@ __all__ = [
 ]
 
 ACTIVATIONS = ("relu", "erf", "linear")
-COS_CLIP = 1.0  # rounding can give |cos angle| = 1 + eps; clip so arccos stays real (not nan)
 
 
 class Kernels(NamedTuple):
@@ -108,10 +107,11 @@ def relu_expectations(k11, k22, k12):
     """
     k11, k22, k12 = (np.asarray(a, dtype=float) for a in (k11, k22, k12))
     norm = np.sqrt(k11 * k22)
-    safe = np.where(norm > 0, norm, 1.0)
-    cos = np.clip(np.where(norm > 0, k12 / safe, 1.0), -COS_CLIP, COS_CLIP)
-    theta = np.arccos(cos)
-    e_phi = norm / (2 * np.pi) * (np.sqrt(1.0 - cos**2) + (np.pi - theta) * cos)
+    # theta = atan2(sqrt(k11 k22 - k12^2), k12): exact 0 on the diagonal, where arccos(k12/norm)
+    # turns one rounding error in the cosine into a sqrt(eps) ~ 1e-8 error of the angle
+    sin_norm = np.sqrt(np.maximum(k11 * k22 - k12**2, 0.0))
+    theta = np.arctan2(sin_norm, k12)
+    e_phi = (sin_norm + (np.pi - theta) * k12) / (2 * np.pi)
     e_dphi = np.where(norm > 0, (np.pi - theta) / (2 * np.pi), 0.5)
     return e_phi, e_dphi
 
