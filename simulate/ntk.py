@@ -41,7 +41,7 @@ from typing import Iterable
 import numpy as np
 import torch
 
-from ._common import DivergenceError, as_tensor, check_finite, make_generator, progress, record_steps, resolve_device
+from ._common import as_tensor, check_finite, make_generator, progress, record_steps, resolve_device
 
 __all__ = ["ACTIVATIONS", "MLP", "NTKRun", "init_mlp", "forward", "empirical_kernels", "train", "train_from"]
 
