@@ -318,6 +318,7 @@ class GradientDescentMSE:
             g = np.where(np.isinf(tt), np.where(lam > 0, 0.0, 1.0), g)
             return g
         base = 1.0 - self.lr * lam / self.P
+        base = np.where(np.abs(base) < 1e-12, 0.0, base)  # lr = P/lam exactly: one-step convergence, not a sign flip
         k = tt / self.lr
         finite = np.isfinite(k)
         kf = np.where(finite, k, 0.0)
