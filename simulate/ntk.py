@@ -1,0 +1,320 @@
+r"""Ensembles of wide MLPs in the NTK parameterisation, trained by full-batch gradient descent.
+
+The network is the one of :mod:`theory.ntk` (neural-tangents'
+``serial(*[Dense(n, W_std, b_std), Act()] * depth, Dense(N_out, W_std, b_std))``):
+
+.. math::
+
+    z^l = \frac{\sigma_w}{\sqrt{n_{l-1}}} W^l h^{l-1} + \sigma_b b^l,\quad h^l = \phi(z^l),\quad
+    h^0 = x,\quad f = z^{L+1},
+
+all entries of ``W, b`` standard normal at initialisation. An ensemble of E
+networks is held as tensors ``W^l: (E, n_l, n_{l-1})``, ``b^l: (E, n_l)`` and every
+step is a few batched matmuls (no Python loop over networks). Gradients of the
+mean squared loss ``L = (1/2P) sum_mu ||f(x_mu) - y_mu||^2`` are written out by
+hand (backpropagation through the batched matmuls), so no autograd is needed.
+
+The empirical NTK of output o is computed exactly, layer by layer, from the same
+quantities (no Jacobian is materialised):
+
+.. math::
+
+    \hat\Theta(x, x') = \sum_{l=1}^{L+1} \big(\delta^l(x)\cdot\delta^l(x')\big)
+        \Big(\frac{\sigma_w^2}{n_{l-1}} h^{l-1}(x)\cdot h^{l-1}(x') + \sigma_b^2\Big),
+    \qquad \delta^l = \partial f_o / \partial z^l ,
+
+and the empirical NNGP as the readout's conditional covariance
+``sigma_w^2 h^L(x).h^L(x')/n_L + sigma_b^2`` (the covariance of an output given the
+hidden layers; its mean over initialisations is the NNGP kernel).
+
+Time is ``t = lr * step`` (THEORY.md section 0). ``centered=True`` trains the
+centred model ``f(x; theta) - f(x; theta_0)`` (same tangent kernel, output 0 at
+initialisation; Chizat, Oyallon & Bach 2019), whose infinite-width trajectory is
+the deterministic mean of :func:`theory.ntk.gradient_flow_mean`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import torch
+
+from ._common import as_tensor, check_finite, make_generator, progress, record_steps, resolve_device
+
+__all__ = ["ACTIVATIONS", "MLP", "NTKRun", "init_mlp", "forward", "empirical_kernels", "train", "train_from"]
+
+ACTIVATIONS = ("relu", "erf", "linear")
+BLOWUP = 1e8  # a recorded loss this many times the initial one counts as divergence
+
+
+@dataclass
+class MLP:
+    """An ensemble of E MLPs: ``Ws[l]`` is (E, n_{l+1}, n_l), ``bs[l]`` is (E, n_{l+1})."""
+
+    Ws: list[torch.Tensor]
+    bs: list[torch.Tensor]
+    activation: str
+    W_std: float
+    b_std: float
+
+    @property
+    def n_networks(self) -> int:
+        return self.Ws[0].shape[0]
+
+    @property
+    def depth(self) -> int:
+        """Number of hidden layers."""
+        return len(self.Ws) - 1
+
+    def clone(self) -> "MLP":
+        return MLP([w.clone() for w in self.Ws], [b.clone() for b in self.bs], self.activation, self.W_std, self.b_std)
+
+
+@dataclass
+class NTKRun:
+    """Result of :func:`train`.
+
+    times : (R,) gradient-flow times ``lr * step``; steps : (R,) step indices
+    f_train : (E, R, N_out, P) outputs on the training inputs
+    f_test : (E, R, N_out, P_test) outputs on the test inputs (None without ``x_test``)
+    loss : (E, R) training losses
+    ntk_init, ntk_final : (E, P, P) empirical NTK (output 0) on the training inputs
+        at initialisation and after the last step
+    lr, lr_max : the learning rate and the stable limit ``2P/lambda_max`` of the
+        ensemble-mean empirical NTK at initialisation
+    """
+
+    times: np.ndarray
+    steps: np.ndarray
+    f_train: np.ndarray
+    f_test: np.ndarray | None
+    loss: np.ndarray
+    ntk_init: np.ndarray
+    ntk_final: np.ndarray
+    lr: float
+    lr_max: float
+
+
+def _phi(z: torch.Tensor, activation: str) -> torch.Tensor:
+    if activation == "relu":
+        return torch.relu(z)
+    if activation == "erf":
+        return torch.erf(z)
+    return z
+
+
+def _dphi(z: torch.Tensor, activation: str) -> torch.Tensor:
+    if activation == "relu":
+        return (z > 0).to(z.dtype)
+    if activation == "erf":
+        return (2.0 / math.sqrt(math.pi)) * torch.exp(-z * z)
+    return torch.ones_like(z)
+
+
+def _check_x(x, name: str) -> np.ndarray:
+    x = np.asarray(x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (N_in features x P samples), got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} must be finite")
+    return x
+
+
+def init_mlp(n_in: int, width: int, depth: int = 1, n_out: int = 1, *, n_networks: int = 1,
+             activation: str = "relu", W_std: float = 1.0, b_std: float = 0.0, seed: int = 0,
+             device=None, dtype: torch.dtype = torch.float64) -> MLP:
+    """E = ``n_networks`` MLPs with ``depth`` hidden layers of ``width`` units, standard-normal weights."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; choose one of {ACTIVATIONS}")
+    for name, v, lo in (("n_in", n_in, 1), ("width", width, 1), ("depth", depth, 0), ("n_out", n_out, 1),
+                        ("n_networks", n_networks, 1)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
+            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+    if not W_std > 0 or not b_std >= 0:
+        raise ValueError(f"need W_std > 0 and b_std >= 0, got {W_std}, {b_std}")
+    device = resolve_device(device)
+    g = make_generator(seed, device)
+    sizes = [int(n_in)] + [int(width)] * int(depth) + [int(n_out)]
+    E = int(n_networks)
+    Ws = [torch.randn(E, sizes[l + 1], sizes[l], generator=g, device=device, dtype=dtype) for l in range(len(sizes) - 1)]
+    bs = [torch.randn(E, sizes[l + 1], generator=g, device=device, dtype=dtype) for l in range(len(sizes) - 1)]
+    return MLP(Ws, bs, activation, float(W_std), float(b_std))
+
+
+def _forward(net: MLP, x: torch.Tensor):
+    """Pre-activations ``zs`` (L+1 of them, (E, n_l, P)) and layer inputs ``hs`` (h^0 = x, ...)."""
+    hs, zs = [x], []
+    h = x
+    for l, (W, b) in enumerate(zip(net.Ws, net.bs)):
+        c = net.W_std / math.sqrt(W.shape[-1])
+        z = c * torch.matmul(W, h) + net.b_std * b.unsqueeze(-1)
+        zs.append(z)
+        if l < len(net.Ws) - 1:
+            h = _phi(z, net.activation)
+            hs.append(h)
+    return zs, hs
+
+
+def forward(net: MLP, x) -> torch.Tensor:
+    """Outputs ``f(x)`` of every network, shape (E, N_out, P), for inputs x of shape (N_in, P)."""
+    W0 = net.Ws[0]
+    x = as_tensor(_check_x(x, "x"), device=W0.device, dtype=W0.dtype)
+    if x.shape[0] != W0.shape[-1]:
+        raise ValueError(f"x has {x.shape[0]} features but the networks take {W0.shape[-1]}")
+    return _forward(net, x)[0][-1]
+
+
+def _deltas(net: MLP, zs, output: int):
+    """``delta^l = d f_output / d z^l`` for l = 1..L+1, each (E, n_l, P)."""
+    E, P = zs[-1].shape[0], zs[-1].shape[-1]
+    d = torch.ones(E, 1, P, device=zs[-1].device, dtype=zs[-1].dtype)
+    ds = [d]
+    W_out = net.Ws[-1][:, output:output + 1, :]
+    for l in range(len(net.Ws) - 1, 0, -1):
+        W = W_out if l == len(net.Ws) - 1 else net.Ws[l]
+        c = net.W_std / math.sqrt(W.shape[-1])
+        d = _dphi(zs[l - 1], net.activation) * (c * torch.matmul(W.transpose(-1, -2), d))
+        ds.append(d)
+    return ds[::-1]
+
+
+def empirical_kernels(net: MLP, x1, x2=None, *, output: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Empirical NNGP (readout conditional covariance) and NTK of output ``output``, each (E, P1, P2).
+
+    Exact for each finite network (module docstring); both converge to
+    :func:`theory.ntk.kernels` as the width grows, with fluctuations ~ 1/sqrt(width).
+    """
+    W0 = net.Ws[0]
+    x1t = as_tensor(_check_x(x1, "x1"), device=W0.device, dtype=W0.dtype)
+    x2t = x1t if x2 is None else as_tensor(_check_x(x2, "x2"), device=W0.device, dtype=W0.dtype)
+    for x in (x1t, x2t):
+        if x.shape[0] != W0.shape[-1]:
+            raise ValueError(f"inputs have {x.shape[0]} features but the networks take {W0.shape[-1]}")
+    with torch.no_grad():
+        z1, h1 = _forward(net, x1t)
+        z2, h2 = (z1, h1) if x2 is None else _forward(net, x2t)
+        d1 = _deltas(net, z1, output)
+        d2 = d1 if x2 is None else _deltas(net, z2, output)
+        w2, b2 = net.W_std**2, net.b_std**2
+
+        def gram(a, b):
+            return torch.matmul(a.transpose(-1, -2), b)
+
+        ntk = 0
+        for l in range(len(net.Ws)):
+            n_prev = net.Ws[l].shape[-1]
+            ntk = ntk + gram(d1[l], d2[l]) * (w2 / n_prev * gram(h1[l], h2[l]) + b2)
+        nngp = w2 / h1[-1].shape[-2] * gram(h1[-1], h2[-1]) + b2
+    return nngp, ntk
+
+
+def train(x_train, y_train, *, width: int, depth: int = 1, activation: str = "relu", n_networks: int = 8,
+          lr: float, steps: int, x_test=None, W_std: float = 1.0, b_std: float = 0.0, centered: bool = False,
+          record: int | Iterable[int] = 50, log: bool = True, seed: int = 0, device=None,
+          dtype: torch.dtype = torch.float64, desc: str | None = None) -> NTKRun:
+    """Initialise an ensemble (:func:`init_mlp`) and train it by full-batch GD (:func:`train_from`).
+
+    x_train : (N_in, P), y_train : (N_out, P) (or (P,)), x_test : (N_in, P_test) or None.
+    """
+    x_train = _check_x(x_train, "x_train")
+    y = np.asarray(y_train, dtype=float)
+    y = y[None, :] if y.ndim == 1 else y
+    net = init_mlp(x_train.shape[0], width, depth, y.shape[0], n_networks=n_networks, activation=activation,
+                   W_std=W_std, b_std=b_std, seed=seed, device=device, dtype=dtype)
+    return train_from(net, x_train, y, lr=lr, steps=steps, x_test=x_test, centered=centered, record=record,
+                      log=log, desc=desc or f"NTK MLP width {width}")
+
+
+def train_from(net: MLP, x_train, y_train, *, lr: float, steps: int, x_test=None, centered: bool = False,
+               record: int | Iterable[int] = 50, log: bool = True, desc: str = "NTK MLP") -> NTKRun:
+    """Full-batch GD on ``L = (1/2P) sum_mu ||f(x_mu) - y_mu||^2`` for every network of ``net`` at once.
+
+    ``net`` is modified in place (it holds the final weights afterwards). Records
+    outputs and losses at ``record`` log-spaced steps (or the given step indices).
+    Raises :class:`~simulate.DivergenceError`, naming ``lr`` and the stable limit
+    ``2P/lambda_max`` of the mean empirical NTK at initialisation, when a recorded
+    output is not finite or the loss exceeds ``BLOWUP`` times its initial value.
+    """
+    W0 = net.Ws[0]
+    device, dtype = W0.device, W0.dtype
+    x_train = _check_x(x_train, "x_train")
+    y = np.asarray(y_train, dtype=float)
+    y = y[None, :] if y.ndim == 1 else y
+    if y.ndim != 2 or y.shape[1] != x_train.shape[1]:
+        raise ValueError(f"y_train must be (N_out, P) with P = {x_train.shape[1]}, got shape {np.shape(y_train)}")
+    if x_train.shape[0] != W0.shape[-1] or y.shape[0] != net.Ws[-1].shape[1]:
+        raise ValueError(f"the networks map {W0.shape[-1]} -> {net.Ws[-1].shape[1]} but the data are "
+                         f"{x_train.shape[0]} -> {y.shape[0]}")
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be positive, got {lr}")
+    if not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+    P = x_train.shape[1]
+    xt = as_tensor(x_train, device=device, dtype=dtype)
+    yt = as_tensor(y, device=device, dtype=dtype)
+    xs = None
+    if x_test is not None:
+        x_test = _check_x(x_test, "x_test")
+        if x_test.shape[0] != x_train.shape[0]:
+            raise ValueError(f"x_test has {x_test.shape[0]} features but x_train has {x_train.shape[0]}")
+        xs = as_tensor(x_test, device=device, dtype=dtype)
+
+    _, ntk0 = empirical_kernels(net, x_train)
+    lam_max = float(torch.linalg.eigvalsh(ntk0.mean(0))[-1])
+    lr_max = 2.0 * P / lam_max
+    rec = record_steps(int(steps), record, log=log)
+    R, E = rec.size, net.n_networks
+    f_tr = torch.empty(E, R, y.shape[0], P, device=device, dtype=dtype)
+    f_te = torch.empty(E, R, y.shape[0], xs.shape[1], device=device, dtype=dtype) if xs is not None else None
+    loss = torch.empty(E, R, device=device, dtype=dtype)
+    with torch.no_grad():
+        f0_tr = _forward(net, xt)[0][-1] if centered else 0.0
+        f0_te = _forward(net, xs)[0][-1] if (centered and xs is not None) else 0.0
+        L = len(net.Ws)
+        r_i = 0
+        bar = progress(int(steps), desc)
+        for step in range(int(steps) + 1):
+            zs, hs = _forward(net, xt)
+            f = zs[-1] - f0_tr
+            res = f - yt  # (E, N_out, P)
+            if step == rec[r_i]:
+                f_tr[:, r_i] = f
+                loss[:, r_i] = 0.5 * (res * res).sum((-2, -1)) / P
+                if xs is not None:
+                    f_te[:, r_i] = _forward(net, xs)[0][-1] - f0_te
+                r_i += 1
+                if r_i == R:
+                    break
+            g = res / P  # dL/df
+            for l in range(L - 1, -1, -1):
+                W = net.Ws[l]
+                c = net.W_std / math.sqrt(W.shape[-1])
+                gW = c * torch.matmul(g, hs[l].transpose(-1, -2))
+                gb = net.b_std * g.sum(-1)
+                if l > 0:
+                    g = _dphi(zs[l - 1], net.activation) * (c * torch.matmul(W.transpose(-1, -2), g))
+                net.Ws[l] = W - lr * gW
+                net.bs[l] = net.bs[l] - lr * gb
+            if (step & 255) == 255:
+                bar.update(256)
+        bar.close()
+    loss_np = loss.cpu().numpy()
+    bad = ~np.isfinite(loss_np) | (loss_np > BLOWUP * np.maximum(loss_np[:, :1], 1e-300))
+    if bad.any():
+        first = int(rec[np.argmax(bad.any(0))])
+        check_finite(torch.tensor(float("nan")), lr=lr, lr_max=lr_max, step=first,
+                     what="the training loss (non-finite or grown by > 1e8)")
+    _, ntk1 = empirical_kernels(net, x_train)
+    return NTKRun(
+        times=lr * rec.astype(float),
+        steps=rec,
+        f_train=f_tr.cpu().numpy(),
+        f_test=f_te.cpu().numpy() if f_te is not None else None,
+        loss=loss_np,
+        ntk_init=ntk0.cpu().numpy(),
+        ntk_final=ntk1.cpu().numpy(),
+        lr=float(lr),
+        lr_max=lr_max,
+    )
