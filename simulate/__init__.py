@@ -9,6 +9,8 @@ from .generalization import (
     train_linear,
     train_relu,
 )
+from .ntk import MLP, NTKRun, empirical_kernels, init_mlp
+from .ntk import train as train_ntk
 from .semantic import MLPRun, train_mlp
 
 __all__ = [
@@ -24,6 +26,12 @@ __all__ = [
     # semantic development
     "MLPRun",
     "train_mlp",
+    # infinite width
+    "MLP",
+    "NTKRun",
+    "empirical_kernels",
+    "init_mlp",
+    "train_ntk",
     # teacher-student generalisation
     "GeneralizationRun",
     "TeacherStudentData",

@@ -344,3 +344,17 @@ def test_uncentred_expected_loss_excess_shrinks_with_width(seed):
         excess.append(run.loss.mean(0)[1:] / L[1:] - 1)
     ratio = excess[1] / excess[0]
     assert np.all((0.3 < ratio) & (ratio < 0.75)), (excess, ratio)  # 4x width -> 1/2 expected
+
+
+def test_gradient_flow_mean_rejects_unstable_lr():
+    # A kernel large enough that the default lr = 1 is above 2P/lambda_max: refuse
+    # instead of returning the diverging discrete dynamics as a "mean".
+    x = np.stack([np.cos(np.linspace(0, 1, 6)), np.sin(np.linspace(0, 1, 6))]) * 3.0
+    y = np.ones((1, 6))
+    arch = dict(depth=1, activation="relu", W_std=2.0, b_std=1.0)
+    lr_max = max_learning_rate(kernels(x, x, **arch).ntk)
+    assert lr_max < 1.0
+    with pytest.raises(ValueError, match="stable limit"):
+        gradient_flow_mean(x, y, x, 1.0, lr=1.0, **arch)
+    f_tr, _ = gradient_flow_mean(x, y, x, np.inf, lr=0.5 * lr_max, **arch)
+    np.testing.assert_allclose(f_tr, y, atol=1e-8)

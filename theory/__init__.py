@@ -11,6 +11,8 @@ One module per idea:
   exact two-layer dynamics from lambda-balanced initialisation, lazy vs rich.
 * :mod:`theory.generalization` -- Advani & Saxe (2017), Krogh & Hertz (1992): teacher-student
   generalisation of linear students in the high-dimensional limit.
+* :mod:`theory.ntk` -- Jacot et al. (2018), Lee et al. (2019): NNGP/NTK kernels and the
+  training dynamics of infinitely wide networks.
 """
 from . import symbolic
 from .deep_linear import (
@@ -46,6 +48,7 @@ from .lambda_balanced import (
     representation_change,
     whitened_task,
 )
+from .ntk import Kernels, expected_loss, gradient_descent_mse, gradient_flow_mean, kernels, max_learning_rate
 from .semantic import (
     SemanticTheory,
     category_coherence,
@@ -92,6 +95,13 @@ __all__ = [
     "lazy_map",
     "representation_change",
     "whitened_task",
+    # infinite width
+    "Kernels",
+    "expected_loss",
+    "gradient_descent_mse",
+    "gradient_flow_mean",
+    "kernels",
+    "max_learning_rate",
     # teacher-student generalisation
     "DeepLinearStudentTheory",
     "FiniteSizeErrors",

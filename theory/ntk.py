@@ -425,6 +425,10 @@ def gradient_flow_mean(x_train, y_train, x_test, t, lr: float = 1.0, *, depth: i
     kw = dict(depth=depth, activation=activation, W_std=W_std, b_std=b_std)
     theta = kernels(x_train, x_train, **kw).ntk
     theta_test = kernels(x_test, x_train, **kw).ntk
+    lr_max = max_learning_rate(theta)
+    if lr >= lr_max:
+        raise ValueError(f"lr={lr:.4g} is at or above the stable limit 2P/lambda_max = {lr_max:.4g} of this "
+                         "kernel: gradient descent diverges there. Pass a smaller lr, or lr=0 for gradient flow.")
     return gradient_descent_mse(theta, y_train, theta_test, lr=lr)(t)
 
 
