@@ -12,26 +12,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from theory.deep_linear import integrate_gradient_flow  # noqa: E402
 from theory.lambda_balanced import TwoLayerExact, free_scale, lambda_balanced_init, whitened_task  # noqa: E402
 
 
 def _ode_maps(W1, W2, X, Y, t):
-    Syx = Y @ X.T / X.shape[1]
-    h, n_in = W1.shape
-    n_out = W2.shape[0]
-
-    def rhs(_, z):
-        a, b = z[: h * n_in].reshape(h, n_in), z[h * n_in:].reshape(n_out, h)
-        E = Syx - b @ a
-        return np.concatenate([(b.T @ E).ravel(), (E @ a.T).ravel()])
-
-    sol = solve_ivp(rhs, (0, t[-1]), np.concatenate([W1.ravel(), W2.ravel()]), t_eval=t, method="DOP853",
-                    rtol=1e-12, atol=1e-14)
-    a = sol.y[: h * n_in].T.reshape(-1, h, n_in)
-    b = sol.y[h * n_in:].T.reshape(-1, n_out, h)
+    P = X.shape[1]
+    a, b = integrate_gradient_flow([W1, W2], X @ X.T / P, Y @ X.T / P, t, rtol=1e-12, atol=1e-14)
     return b @ a
 
 

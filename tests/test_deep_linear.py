@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from scipy.integrate import solve_ivp
 
 from simulate import DivergenceError
 from simulate.deep_linear import init_weights, pretrain_layerwise, train, train_from
 from theory.deep_linear import (
     DeepLinearTheory,
+    integrate_gradient_flow,
     balancedness,
     depth_learning_steps,
     effective_u0_two_layer,
@@ -45,42 +45,12 @@ def whitened_data(rng, n_in=5, n_out=3, s=(2.5, 1.5, 0.7)):
 
 
 def full_flow(weights, Sxx, Syx, times):
-    """solve_ivp of tau dW_l/dt = -dL/dW_l for all layers (the full matrix ODE); returns maps at times."""
-    shapes = [w.shape for w in weights]
-    sizes = [int(np.prod(sh)) for sh in shapes]
-
-    def unpack(y):
-        out, i = [], 0
-        for sh, n in zip(shapes, sizes):
-            out.append(y[i:i + n].reshape(sh))
-            i += n
-        return out
-
-    def rhs(_, y):
-        Ws = unpack(y)
-        M = Ws[0]
-        below = [np.eye(shapes[0][1])]
-        for w in Ws[1:]:
-            below.append(M)
-            M = w @ M
-        G = M @ Sxx - Syx
-        grads, above = [None] * len(Ws), np.eye(shapes[-1][0])
-        for l in range(len(Ws) - 1, -1, -1):
-            grads[l] = above.T @ G @ below[l].T
-            above = above @ Ws[l]
-        return -np.concatenate([g.ravel() for g in grads])
-
-    y0 = np.concatenate([w.ravel() for w in weights])
-    sol = solve_ivp(rhs, (0, times[-1]), y0, t_eval=times, method="DOP853", rtol=1e-10, atol=1e-12)
-    assert sol.success
-    maps = []
-    for k in range(len(times)):
-        Ws = unpack(sol.y[:, k])
-        M = Ws[0]
-        for w in Ws[1:]:
-            M = w @ M
-        maps.append(M)
-    return np.array(maps), [unpack(sol.y[:, k]) for k in range(len(times))]
+    """solve_ivp of tau dW_l/dt = -dL/dW_l for all layers (the full matrix ODE): maps and weights at times."""
+    Wt = integrate_gradient_flow(weights, Sxx, Syx, times)
+    maps = Wt[0]
+    for w in Wt[1:]:
+        maps = w @ maps
+    return maps, [[w[k] for w in Wt] for k in range(len(times))]
 
 
 # -- closed forms vs the full matrix gradient flow ------------------------------------------------
@@ -402,3 +372,18 @@ def test_closed_form_gd_step_matches_autograd(isotropic, rng):
         for l in range(3):
             expected = (Ws[l] - lr * Ws[l].grad).detach().numpy()
             assert np.allclose(run.weights[l][e, 1], expected, rtol=1e-12, atol=1e-14)
+
+
+def test_integrate_gradient_flow_depth1_is_exact_exponential(rng):
+    # D = 1: tau dW/dt = Syx - W Sxx, so W(t) - W* = (W0 - W*) expm(-Sxx t), W* = Syx Sxx^{-1}.
+    from scipy.linalg import expm
+
+    A = rng.standard_normal((4, 4))
+    Sxx, Syx, W0 = A @ A.T / 4 + 0.5 * np.eye(4), rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    t = np.array([0.0, 0.3, 2.0])
+    (W,) = integrate_gradient_flow([W0], Sxx, Syx, t)
+    W_star = Syx @ np.linalg.inv(Sxx)
+    exact = np.array([W_star + (W0 - W_star) @ expm(-Sxx * tk) for tk in t])
+    np.testing.assert_allclose(W, exact, rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match="increasing"):
+        integrate_gradient_flow([W0], Sxx, Syx, [1.0, 0.5])

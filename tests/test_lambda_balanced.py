@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.integrate import solve_ivp
 from scipy.linalg import expm
 
-from theory.deep_linear import DeepLinearTheory, mode_strength
+from theory.deep_linear import DeepLinearTheory, integrate_gradient_flow, mode_strength
 from theory.lambda_balanced import (
     TwoLayerExact,
     balancedness,
@@ -43,23 +42,9 @@ S = (3.0, 2.0, 1.0)
 
 
 def _ode(W1, W2, X, Y, times):
-    """Full weight ODE tau dW1/dt = W2^T (Syx - W2 W1), tau dW2/dt = (Syx - W2 W1) W1^T."""
+    """Full weight ODE tau dW1/dt = W2^T (Syx - W2 W1), tau dW2/dt = (Syx - W2 W1) W1^T (whitened input)."""
     P = X.shape[1]
-    Syx = Y @ X.T / P
-    h, n_in = W1.shape
-    n_out = W2.shape[0]
-
-    def rhs(_, z):
-        a, b = z[: h * n_in].reshape(h, n_in), z[h * n_in:].reshape(n_out, h)
-        E = Syx - b @ a
-        return np.concatenate([(b.T @ E).ravel(), (E @ a.T).ravel()])
-
-    z0 = np.concatenate([W1.ravel(), W2.ravel()])
-    sol = solve_ivp(rhs, (0.0, float(np.max(times))), z0, t_eval=times, method="DOP853", rtol=1e-12, atol=1e-14)
-    assert sol.success
-    a = sol.y[: h * n_in].T.reshape(-1, h, n_in)
-    b = sol.y[h * n_in:].T.reshape(-1, n_out, h)
-    return a, b
+    return tuple(integrate_gradient_flow([W1, W2], X @ X.T / P, Y @ X.T / P, times, rtol=1e-12, atol=1e-14))
 
 
 SHAPES = [  # (n_in, n_hidden, n_out, lam)

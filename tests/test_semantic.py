@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from scipy.integrate import solve_ivp
 
 from simulate import DivergenceError
 from simulate.deep_linear import train, train_from
 from simulate.semantic import train_mlp
 from theory.datasets import one_hot
+from theory.deep_linear import integrate_gradient_flow
 from theory.semantic import (
     STRUCTURES,
     SemanticTheory,
@@ -63,47 +63,13 @@ def _balanced(theory: SemanticTheory, depth: int, u0: float) -> list[np.ndarray]
 
 
 def _ode(Ws0, Y, t_eval):
-    """Integrate the full weight ODE tau dW_l/dt = -dL/dW_l for one-hot items with solve_ivp."""
+    """Integrate the full weight ODE tau dW_l/dt = -dL/dW_l for one-hot items (Sxx = I/P) with solve_ivp."""
     P = Y.shape[1]
-    shapes = [w.shape for w in Ws0]
-    sizes = [int(np.prod(s)) for s in shapes]
-    Syx = Y / P
-
-    def unpack(z):
-        out, i = [], 0
-        for s, n in zip(shapes, sizes):
-            out.append(z[i:i + n].reshape(s))
-            i += n
-        return out
-
-    def rhs(_, z):
-        Ws = unpack(z)
-        D = len(Ws)
-        M = Ws[0]
-        for w in Ws[1:]:
-            M = w @ M
-        G = Syx - M / P
-        grads = []
-        for l in range(D):
-            above = np.eye(Ws[-1].shape[0])
-            for w in Ws[l + 1:][::-1]:
-                above = above @ w
-            below = np.eye(Ws[0].shape[1])
-            for w in Ws[:l]:
-                below = w @ below
-            grads.append((above.T @ G @ below.T).ravel())
-        return np.concatenate(grads)
-
-    sol = solve_ivp(rhs, (0, t_eval[-1]), np.concatenate([w.ravel() for w in Ws0]), t_eval=t_eval,
-                    rtol=1e-10, atol=1e-12, method="DOP853")
-    maps = []
-    for k in range(sol.y.shape[1]):
-        Ws = unpack(sol.y[:, k])
-        M = Ws[0]
-        for w in Ws[1:]:
-            M = w @ M
-        maps.append(M)
-    return np.array(maps)
+    Wt = integrate_gradient_flow(Ws0, np.eye(P) / P, Y / P, t_eval)
+    maps = Wt[0]
+    for w in Wt[1:]:
+        maps = w @ maps
+    return maps
 
 
 # ------------------------------------------------------------------ data

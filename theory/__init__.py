@@ -16,6 +16,7 @@ One module per idea:
 """
 from . import symbolic
 from .deep_linear import (
+    integrate_gradient_flow,
     DeepLinearTheory,
     balancedness,
     depth_learning_rate,
@@ -65,6 +66,7 @@ __all__ = [
     "symbolic",
     # deep linear networks
     "DeepLinearTheory",
+    "integrate_gradient_flow",
     "balancedness",
     "depth_learning_rate",
     "depth_learning_steps",

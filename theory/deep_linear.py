@@ -35,6 +35,7 @@ __all__ = [
     "time_integral",
     "mode_rate",
     "DeepLinearTheory",
+    "integrate_gradient_flow",
     "effective_u0_two_layer",
     "u0_through",
     "balancedness",
@@ -628,3 +629,58 @@ def depth_learning_steps(
                 steps = float(np.median(ts)) / lr
         out.append(steps)
     return np.asarray(out)
+
+
+def integrate_gradient_flow(weights, Sxx, Syx, t, *, tau: float = 1.0, rtol: float = 1e-10,
+                            atol: float = 1e-12) -> list[np.ndarray]:
+    r"""Reference solution of the *full* weight ODE by direct numerical integration.
+
+    .. math::
+
+        \tau \dot W_l = (W_D\cdots W_{l+1})^T (\Sigma^{yx} - W \Sigma^{xx}) (W_{l-1}\cdots W_1)^T,
+        \qquad W = W_D \cdots W_1,
+
+    i.e. gradient flow on ``L = tr(Syy)/2 - tr(W Syx^T) + tr(W Sxx W^T)/2`` for any
+    depth, any initial weights and any input correlation, with SciPy's DOP853
+    (``rtol``, ``atol``). This is no closed form: it is what the closed forms of this
+    package (here, :mod:`theory.semantic`, :mod:`theory.lambda_balanced`) are checked
+    against. ``weights``: D arrays ``(n_l, n_{l-1})``; ``Sxx`` (N_in, N_in), ``Syx``
+    (N_out, N_in); ``t`` increasing non-negative times. Returns D arrays
+    ``(len(t), n_l, n_{l-1})``.
+    """
+    from scipy.integrate import solve_ivp
+
+    Ws0 = [np.asarray(w, dtype=float) for w in weights]
+    Sxx, Syx = np.asarray(Sxx, dtype=float), np.asarray(Syx, dtype=float)
+    t = np.asarray(t, dtype=float)
+    tau = _check_tau(tau)
+    if t.ndim != 1 or np.any(t < 0) or np.any(np.diff(t) < 0):
+        raise ValueError("t must be a 1-D array of increasing non-negative times")
+    if Syx.shape != (Ws0[-1].shape[0], Ws0[0].shape[1]) or Sxx.shape != (Ws0[0].shape[1],) * 2:
+        raise ValueError(f"Sxx {Sxx.shape} / Syx {Syx.shape} do not fit weights mapping "
+                         f"{Ws0[0].shape[1]} -> {Ws0[-1].shape[0]}")
+    shapes = [w.shape for w in Ws0]
+    splits = np.cumsum([w.size for w in Ws0])[:-1]
+
+    def unpack(z):
+        return [p.reshape(sh) for p, sh in zip(np.split(z, splits), shapes)]
+
+    def rhs(_, z):
+        Ws = unpack(z)
+        below, M = [], np.eye(shapes[0][1])
+        for w in Ws:
+            below.append(M)
+            M = w @ M
+        E = Syx - M @ Sxx
+        grads, above = [None] * len(Ws), np.eye(shapes[-1][0])
+        for l in range(len(Ws) - 1, -1, -1):
+            grads[l] = above.T @ E @ below[l].T
+            above = above @ Ws[l]
+        return np.concatenate([g.ravel() for g in grads]) / tau
+
+    z0 = np.concatenate([w.ravel() for w in Ws0])
+    sol = solve_ivp(rhs, (0.0, float(t[-1]) if t.size else 0.0), z0, t_eval=t, method="DOP853",
+                    rtol=rtol, atol=atol)
+    if not sol.success:
+        raise RuntimeError(f"solve_ivp failed: {sol.message}")
+    return [p.T.reshape(-1, *sh) for p, sh in zip(np.split(sol.y, splits, axis=0), shapes)]
