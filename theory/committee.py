@@ -569,13 +569,15 @@ def _sym_state(K, q, c, r):
     return Q, R
 
 
-def symmetric_plateau(K: int, lr: float, *, activation: str = "erf", noise: float = 0.0) -> PlateauFixedPoint:
+def symmetric_plateau(K: int, lr: float, *, activation: str = "erf", noise: float = 0.0,
+                      alpha_settle: float | None = None) -> PlateauFixedPoint:
     r"""Plateau of Saad & Solla (1995, Sec. IV): the symmetric fixed point of K = M, T = I, v = v* = 1.
 
     On the symmetric subspace ``Q_kk = Q``, ``Q_{k != l} = C``, ``R_km = R``
-    the ODE closes on three variables; their root (found by ``fsolve`` from the
-    eta -> 0 solution ``Q = C = 1/(2K-1)``, ``R = 1/sqrt(K(2K-1))``, Saad &
-    Solla 1995, Eq. 16) is the plateau. Its height is ``eps_g`` there and its
+    the ODE closes on three variables; the plateau is the fixed point that the
+    flow inside this subspace reaches from a small initialisation (polished by
+    ``fsolve``). For eta -> 0 it tends to ``Q = C = 1/(2K-1)``,
+    ``R = 1/sqrt(K(2K-1))`` (Saad & Solla 1995, Sec. IV; stored as ``lr_small``). Its height is ``eps_g`` there and its
     escape rate the largest eigenvalue of the full Jacobian (an unstable
     direction breaking the permutation symmetry; Saad & Solla 1995, Sec. IV.B).
     Requires K >= 2 (for K = 1 there is no plateau).
@@ -592,9 +594,20 @@ def symmetric_plateau(K: int, lr: float, *, activation: str = "erf", noise: floa
 
     q0 = 1.0 / (2 * K - 1)
     r0 = 1.0 / np.sqrt(K * (2 * K - 1))
-    p, info, ier, msg = fsolve(f, [q0, q0, r0], full_output=True, xtol=1e-13)
-    if ier != 1 or np.abs(f(p)).max() > 1e-10:
-        raise RuntimeError(f"no symmetric fixed point found for K={K}, lr={lr}: {msg}")
+    # The symmetric subspace is invariant: follow the dynamics inside it from a
+    # small start (Q = 0.2 I, R = 0.01) to the plateau it reaches, then polish
+    # with a root search. (At finite eta the plateau has Q > C; the eta -> 0
+    # value Q = C is a degenerate, rank-one Q and is approached only slowly.)
+    alpha_settle = 2000.0 / lr if alpha_settle is None else float(alpha_settle)
+    flow = solve_ivp(lambda a, p: f(p), (0.0, alpha_settle), [0.2, 0.0, 0.01], method="DOP853", rtol=1e-10,
+                     atol=1e-12)
+    p = flow.y[:, -1]
+    p_root, info, ier, msg = fsolve(f, p, full_output=True, xtol=1e-13)
+    if ier == 1 and np.abs(f(p_root)).max() < 1e-10 and np.abs(p_root - p).max() < 1e-3:
+        p = p_root
+    elif np.abs(f(p)).max() > 1e-6 * lr:
+        raise RuntimeError(f"the symmetric flow has not settled by alpha={alpha_settle:g} for K={K}, lr={lr}: "
+                           f"|rate| = {np.abs(f(p)).max():.2e}")
     Q, R = _sym_state(K, *p)
     J = ode.jacobian(Q, R, v)
     growth = float(np.linalg.eigvals(J).real.max())
@@ -715,10 +728,15 @@ def max_learning_rate(K: int, M: int | None = None, *, activation: str = "erf", 
 
 def asymptotic_error(K: int, M: int, lr: float, noise: float, *, train_second_layer: bool = False,
                      lr_v: float | None = None, activation: str = "erf", Q0=None, R0=None, v0=None, T=None,
-                     v_star=None, **kw) -> float:
-    """Long-time generalisation error of online SGD from a given start (Goldt et al. 2019, Sec. 4).
+                     v_star=None, alpha_final: float | None = None, **kw) -> float:
+    """Final generalisation error of online SGD from a given start (Goldt et al. 2019, Sec. 4).
 
-    Integrates the ODE to its fixed point (:meth:`CommitteeODE.fixed_point`).
+    Integrates the ODE to its fixed point (:meth:`CommitteeODE.fixed_point`),
+    or to ``alpha_final`` if given. Note: an over-parameterised student whose
+    second layer is frozen (v = 1, K > M) can reach zero noise-free error only
+    through pairs of units that cancel (g is odd, g(a) + g(-a) = 0); with output
+    noise their norms then drift slowly, so eps_g keeps decreasing for very
+    long times and no fixed point is reached: use ``alpha_final`` there.
     Default start: ``Q0 = 0.25 I``, a small asymmetric
     ``R0_km = 0.01 (1 + k + 2m)/(K + M)``, ``v0 = 1``.
     With output noise sigma the asymptotic error is O(eta sigma^2) (Goldt et
@@ -731,6 +749,8 @@ def asymptotic_error(K: int, M: int, lr: float, noise: float, *, train_second_la
         Q0 = 0.25 * np.eye(K)
     if R0 is None:
         R0 = 1e-2 * (1.0 + np.add.outer(np.arange(K), 2 * np.arange(M))) / (K + M)
+    if alpha_final is not None:
+        return float(ode.integrate(Q0, R0, v0, alpha_eval=[float(alpha_final)]).eps_g[0])
     Q, R, v = ode.fixed_point(Q0, R0, v0, **kw)
     return float(ode.eps_g(Q, R, v))
 
