@@ -45,7 +45,7 @@ class CommitteeRun:
     alpha : (R,) recorded times step/N; steps : (R,) recorded steps
     Q : (E, R, K, K); R : (E, R, K, M); v : (E, R, K); T : (E, M, M) teacher overlaps;
     v_star : (E, M); eps_test : (E, R) test-set estimate of eps_g (``n_test`` inputs);
-    N, lr, lr_v, noise, activation, train_second_layer : the settings;
+    N, lr (E,), lr_v (E,), noise, activation, train_second_layer : the settings;
     wall_s : wall time of the step loop; diverged : (E,) bool.
     """
 
@@ -58,8 +58,8 @@ class CommitteeRun:
     v_star: np.ndarray
     eps_test: np.ndarray
     N: int
-    lr: float
-    lr_v: float
+    lr: np.ndarray
+    lr_v: np.ndarray
     noise: float
     activation: str
     train_second_layer: bool
@@ -112,28 +112,32 @@ def train(N: int, K: int, M: int, lr: float, alpha_max: float, *, n_seeds: int =
           train_second_layer: bool = False, lr_v: float | None = None, noise: float = 0.0, init_std: float = 1e-3,
           teacher: str = "orthonormal", v0=None, v_star=None, record: int = 50, n_test: int = 1000,
           seed: int = 0, device=None, dtype=torch.float64, raise_on_divergence: bool = True,
-          lr_max: float | None = None, progress_bar: bool | None = None) -> CommitteeRun:
+          lr_max: float | None = None, train_mask=None, progress_bar: bool | None = None) -> CommitteeRun:
     """Train ``n_seeds`` independent students (own teacher and data each) for ``alpha_max * N`` steps.
 
-    v0 : (K,) initial second layer (default ones); v_star : (M,) teacher's (default ones).
+    v0 : (K,) or (E, K) initial second layer (default ones); v_star : (M,) teacher's (default ones).
     Other arguments as in :func:`train_from`.
     """
     W, Ws = init_weights(N, K, M, n_seeds, init_std=init_std, teacher=teacher, seed=seed, device=device, dtype=dtype)
     return train_from(W, Ws, lr, alpha_max, v0=v0, v_star=v_star, activation=activation,
                       train_second_layer=train_second_layer, lr_v=lr_v, noise=noise, record=record, n_test=n_test,
                       seed=seed + 1, raise_on_divergence=raise_on_divergence, lr_max=lr_max,
-                      progress_bar=progress_bar)
+                      train_mask=train_mask, progress_bar=progress_bar)
 
 
 @torch.no_grad()
 def train_from(W0: torch.Tensor, W_star: torch.Tensor, lr: float, alpha_max: float, *, v0=None, v_star=None,
                activation: str = "erf", train_second_layer: bool = False, lr_v: float | None = None,
                noise: float = 0.0, record: int = 50, n_test: int = 1000, seed: int = 0,
-               raise_on_divergence: bool = True, lr_max: float | None = None,
+               raise_on_divergence: bool = True, lr_max: float | None = None, train_mask=None,
                progress_bar: bool | None = None) -> CommitteeRun:
     """Online SGD from given weights ``W0 (E, K, N)`` and teachers ``W_star (E, M, N)``.
 
-    lr, lr_v : learning rates (lr_v defaults to lr; used if ``train_second_layer``).
+    lr, lr_v : learning rates (lr_v defaults to lr; used if ``train_second_layer``); a
+        float, or one value per network (E,) to scan rates in one batched run.
+    train_mask : (K,) or (E, K) 0/1, which second-layer weights train (default all);
+        units with v = 0 that do not train are exact padding (no output, no gradient),
+        so students of different widths K <= K_max can share one batched run.
     alpha_max : training time in units of N samples (``steps = round(alpha_max N)``).
     noise : output-noise standard deviation sigma. record : number of log-spaced
     recording points. n_test : test inputs (shared by the seeds) for ``eps_test``.
@@ -143,11 +147,13 @@ def train_from(W0: torch.Tensor, W_star: torch.Tensor, lr: float, alpha_max: flo
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    lr = float(lr)
-    if not (math.isfinite(lr) and lr > 0):
+    E_ = W0.shape[0]
+    lr_arr = np.array(np.broadcast_to(np.asarray(lr, dtype=float), (E_,))) if np.ndim(lr) else np.full(E_, float(lr))
+    if not (np.isfinite(lr_arr).all() and (lr_arr > 0).all()):
         raise ValueError(f"lr must be positive, got {lr}")
-    lr_v = lr if lr_v is None else float(lr_v)
-    if lr_v < 0:
+    lr_v_arr = lr_arr if lr_v is None else (
+        np.array(np.broadcast_to(np.asarray(lr_v, dtype=float), (E_,))) if np.ndim(lr_v) else np.full(E_, float(lr_v)))
+    if (lr_v_arr < 0).any():
         raise ValueError(f"lr_v must be non-negative, got {lr_v}")
     if noise < 0:
         raise ValueError(f"noise must be non-negative, got {noise}")
@@ -159,6 +165,12 @@ def train_from(W0: torch.Tensor, W_star: torch.Tensor, lr: float, alpha_max: flo
     E, K, N = W0.shape
     M = W_star.shape[1]
     W = W0.clone()
+    uniform_lr = bool(np.all(lr_arr == lr_arr[0]) and np.all(lr_v_arr == lr_v_arr[0]))
+    lr_t = torch.as_tensor(lr_arr / lr_arr[0], device=device, dtype=dtype)[:, None]  # relative rates (E, 1)
+    lr_v_t = torch.as_tensor(lr_v_arr, device=device, dtype=dtype)[:, None] / N
+    if train_mask is not None:  # which second-layer weights train (e.g. padding units stay at v = 0)
+        lr_v_t = lr_v_t * as_tensor(np.array(np.broadcast_to(np.asarray(train_mask, dtype=float), (E_, W0.shape[1]))),
+                                    device=device, dtype=dtype)
     Ws = W_star.to(device=device, dtype=dtype)
     v = torch.ones(E, K, device=device, dtype=dtype) if v0 is None else \
         as_tensor(v0, device=device, dtype=dtype).expand(E, K).clone()
@@ -190,8 +202,7 @@ def train_from(W0: torch.Tensor, W_star: torch.Tensor, lr: float, alpha_max: flo
     # (lr/sqrt N) v Delta g' x = lr * 2/sqrt(pi) * v Delta exp(-z^2) * (x / sqrt(2N)).
     erf_act = activation == "erf"
     x_scale = 1.0 / (sqN * math.sqrt(2.0)) if erf_act else 1.0 / sqN
-    w_step = lr * (2.0 / math.sqrt(math.pi) if erf_act else 1.0)
-    c_v = lr_v / N
+    w_step = float(lr_arr[0]) * (2.0 / math.sqrt(math.pi) if erf_act else 1.0)
     snapshot(0)
     r_i = 1
     t0 = time.perf_counter()
@@ -213,14 +224,16 @@ def train_from(W0: torch.Tensor, W_star: torch.Tensor, lr: float, alpha_max: flo
             coef = delta[:, None] * v
             if erf_act:
                 coef.mul_(torch.exp(z.square().neg_()))
+            if not uniform_lr:
+                coef.mul_(lr_t)
             W.baddbmm_(coef[:, :, None], Xr[j], alpha=-w_step)
             if train_second_layer:
-                v.addcmul_(delta[:, None], gl, value=-c_v)
+                v.sub_(delta[:, None] * gl * lr_v_t)
             step += 1
             if r_i < n_rec and step == rec[r_i]:
                 snapshot(r_i)
                 if raise_on_divergence:
-                    check_finite(W, lr=lr, lr_max=lr_max, step=step)
+                    check_finite(W, lr=float(lr_arr.max()), lr_max=lr_max, step=step)
                 r_i += 1
         bar.update(c)
     bar.close()
@@ -229,7 +242,7 @@ def train_from(W0: torch.Tensor, W_star: torch.Tensor, lr: float, alpha_max: flo
     tr = lambda a: a.transpose(0, 1).cpu().numpy()  # noqa: E731
     return CommitteeRun(
         alpha=rec / N, steps=rec, Q=tr(Q_r), R=tr(R_r), v=tr(v_r),
-        T=(Ws @ Ws.transpose(1, 2) / N).cpu().numpy(), v_star=vs.cpu().numpy(), eps_test=tr(e_r), N=N, lr=lr,
-        lr_v=lr_v, noise=float(noise), activation=activation, train_second_layer=bool(train_second_layer),
+        T=(Ws @ Ws.transpose(1, 2) / N).cpu().numpy(), v_star=vs.cpu().numpy(), eps_test=tr(e_r), N=N,
+        lr=lr_arr.copy(), lr_v=lr_v_arr.copy(), noise=float(noise), activation=activation, train_second_layer=bool(train_second_layer),
         wall_s=wall, diverged=div.cpu().numpy(),
     )
