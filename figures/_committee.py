@@ -60,7 +60,7 @@ def per_seed_ode(run: CommitteeRun, *, K_eff=None, rtol: float = ODE_RTOL, atol:
 @lru_cache(maxsize=16)
 def paired(N: int, K: int, M: int, lr, alpha_max: float, *, n_seeds: int, init_std: float, seed: int,
            device, noise: float = 0.0, train_second_layer: bool = False, record: int = 40,
-           n_test: int = 2000, raise_on_divergence: bool = True) -> Paired:
+           n_test: int = 2000, raise_on_divergence: bool = True, record_linear: int = 0) -> Paired:
     """Train ``n_seeds`` networks and integrate the ODE from each one's start (memoised).
 
     ``lr`` may be a tuple with one rate per network.
@@ -68,7 +68,7 @@ def paired(N: int, K: int, M: int, lr, alpha_max: float, *, n_seeds: int, init_s
     lr_arg = np.asarray(lr, dtype=float) if isinstance(lr, tuple) else lr
     run = train(N, K, M, lr_arg, alpha_max, n_seeds=n_seeds, init_std=init_std, seed=seed, device=device,
                 noise=noise, train_second_layer=train_second_layer, record=record, n_test=n_test,
-                raise_on_divergence=raise_on_divergence)
+                raise_on_divergence=raise_on_divergence, record_linear=record_linear)
     Q, R, v, eps = per_seed_ode(run)
     eps_op = generalisation_error(run.Q, run.R, run.T[:, None], run.v, run.v_star[:, None], run.activation)
     return Paired(run, Q, R, v, eps, eps_op)

@@ -15,7 +15,7 @@ from theory.committee import specialisation_index, symmetric_plateau
 
 from ._committee import paired, permute, sort_students
 from ._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
-from .committee_learning_curves import FULL, INIT_STD, LR, QUICK
+from .committee_learning_curves import FULL, INIT_STD, LR, QUICK, RECORD, RECORD_LINEAR
 
 NAME = "committee_order_parameters"
 TITLE = "Order parameters R, Q through plateau and specialisation, ODE vs simulation"
@@ -42,7 +42,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     data, agreement = {}, {}
     for ax, K in zip(axes, (2, 3)):
         pr = paired(N, K, K, LR, P["alpha_max"][K], n_seeds=P["seeds"][N], init_std=INIT_STD,
-                    seed=seed + 100 * K + len(P["Ns"]) - 1, device=device)
+                    seed=seed + 100 * K + len(P["Ns"]) - 1, device=device, record=RECORD, record_linear=RECORD_LINEAR)
         a = pr.run.alpha
         m = a > 0
         Qs, Rs = permute(pr.run.Q, pr.run.R, sort_students(pr.run.R))
@@ -62,7 +62,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         agreement[f"K{K}_final_specialisation_ode"] = float(np.mean(s_th))
         data[f"K{K}"] = dict(alpha=a, theory={k: v.mean(0) for k, v in th.items()},
                              sim_mean={k: v.mean(0) for k, v in sim.items()})
-        ax.set_xscale("log")
+        ax.set_xlim(0, None)
         ax.set_xlabel(r"$\alpha$ = steps / N")
         ax.set_ylabel("order parameter")
         ax.set_title(f"K = M = {K}, N = {N}, lr = {LR} ({pr.run.Q.shape[0]} seeds)")

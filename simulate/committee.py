@@ -112,7 +112,8 @@ def train(N: int, K: int, M: int, lr: float, alpha_max: float, *, n_seeds: int =
           train_second_layer: bool = False, lr_v: float | None = None, noise: float = 0.0, init_std: float = 1e-3,
           teacher: str = "orthonormal", v0=None, v_star=None, record: int = 50, n_test: int = 1000,
           seed: int = 0, device=None, dtype=torch.float64, raise_on_divergence: bool = True,
-          lr_max: float | None = None, train_mask=None, progress_bar: bool | None = None) -> CommitteeRun:
+          lr_max: float | None = None, train_mask=None, record_linear: int = 0,
+          progress_bar: bool | None = None) -> CommitteeRun:
     """Train ``n_seeds`` independent students (own teacher and data each) for ``alpha_max * N`` steps.
 
     v0 : (K,) or (E, K) initial second layer (default ones); v_star : (M,) teacher's (default ones).
@@ -122,7 +123,7 @@ def train(N: int, K: int, M: int, lr: float, alpha_max: float, *, n_seeds: int =
     return train_from(W, Ws, lr, alpha_max, v0=v0, v_star=v_star, activation=activation,
                       train_second_layer=train_second_layer, lr_v=lr_v, noise=noise, record=record, n_test=n_test,
                       seed=seed + 1, raise_on_divergence=raise_on_divergence, lr_max=lr_max,
-                      train_mask=train_mask, progress_bar=progress_bar)
+                      train_mask=train_mask, record_linear=record_linear, progress_bar=progress_bar)
 
 
 @torch.no_grad()
@@ -130,7 +131,7 @@ def train_from(W0: torch.Tensor, W_star: torch.Tensor, lr: float, alpha_max: flo
                activation: str = "erf", train_second_layer: bool = False, lr_v: float | None = None,
                noise: float = 0.0, record: int = 50, n_test: int = 1000, seed: int = 0,
                raise_on_divergence: bool = True, lr_max: float | None = None, train_mask=None,
-               progress_bar: bool | None = None) -> CommitteeRun:
+               record_linear: int = 0, progress_bar: bool | None = None) -> CommitteeRun:
     """Online SGD from given weights ``W0 (E, K, N)`` and teachers ``W_star (E, M, N)``.
 
     lr, lr_v : learning rates (lr_v defaults to lr; used if ``train_second_layer``); a
@@ -140,7 +141,7 @@ def train_from(W0: torch.Tensor, W_star: torch.Tensor, lr: float, alpha_max: flo
         so students of different widths K <= K_max can share one batched run.
     alpha_max : training time in units of N samples (``steps = round(alpha_max N)``).
     noise : output-noise standard deviation sigma. record : number of log-spaced
-    recording points. n_test : test inputs (shared by the seeds) for ``eps_test``.
+    recording points, plus ``record_linear`` linearly spaced ones. n_test : test inputs (shared by the seeds) for ``eps_test``.
     Divergence raises :class:`~simulate._common.DivergenceError` naming ``lr``
     and ``lr_max`` (or, with ``raise_on_divergence=False``, leaves NaN records
     and flags the seed in ``diverged``).
@@ -178,6 +179,8 @@ def train_from(W0: torch.Tensor, W_star: torch.Tensor, lr: float, alpha_max: flo
         as_tensor(v_star, device=device, dtype=dtype).expand(E, M).clone()
     steps = int(round(alpha_max * N))
     rec = record_steps(steps, record)
+    if record_linear:
+        rec = np.union1d(rec, record_steps(steps, int(record_linear), log=False))
     n_rec = len(rec)
     gen = make_generator(seed, device)
     sqN = math.sqrt(N)

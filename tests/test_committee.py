@@ -296,3 +296,20 @@ def test_train_from_matches_train_and_records_initial_overlaps():
     Q, R, T = order_parameters(W.numpy(), Ws.numpy())
     assert np.allclose(run.Q0, Q) and np.allclose(run.R0, R) and np.allclose(run.T, np.eye(2), atol=1e-12)
     assert run.alpha[0] == 0 and run.alpha[-1] == 1.0
+
+
+def test_padding_units_are_exact_and_lr_scan_matches_single_rate():
+    """A K-unit student padded with frozen v = 0 units trains exactly like the K-unit student;
+    a per-network learning rate equals running that rate alone (same inputs)."""
+    N, E = 60, 2
+    W, Ws = init_weights(N, 3, 2, E, init_std=0.5, seed=5)
+    base = train_from(W[:, :2], Ws, 0.7, 2.0, noise=0.1, train_second_layer=True, record=4, seed=9,
+                      progress_bar=False)
+    mask = np.array([1.0, 1.0, 0.0])
+    pad = train_from(W, Ws, 0.7, 2.0, v0=mask, noise=0.1, train_second_layer=True, train_mask=mask, record=4,
+                     seed=9, progress_bar=False)
+    assert np.allclose(pad.Q[:, :, :2, :2], base.Q, atol=1e-12) and np.allclose(pad.v[:, :, 2], 0.0)
+    assert np.allclose(pad.eps_test, base.eps_test, atol=1e-12)
+    scan = train_from(W[:, :2], Ws, [0.7, 0.3], 2.0, record=4, seed=9, progress_bar=False)
+    one = train_from(W[:, :2], Ws, 0.3, 2.0, record=4, seed=9, progress_bar=False)
+    assert np.allclose(scan.Q[1], one.Q[1], atol=1e-12)
