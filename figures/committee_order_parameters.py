@@ -66,8 +66,9 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         ax.set_xlabel(r"$\alpha$ = steps / N")
         ax.set_ylabel("order parameter")
         ax.set_title(f"K = M = {K}, N = {N}, lr = {LR} ({pr.run.Q.shape[0]} seeds)")
-    axes[0].legend(loc="center left", fontsize=7.5)
-    fig.tight_layout()
+    h, lab = axes[0].get_legend_handles_labels()
+    fig.legend(h, lab, loc="lower center", ncol=5, fontsize=8, bbox_to_anchor=(0.5, -0.01))
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     params = dict(lr=LR, init_std=INIT_STD, N=N, alpha_max={str(k): v for k, v in P["alpha_max"].items()},
                   seeds=P["seeds"][N], note="lines: ODE per network, markers: SGD; students relabelled per network")
     return save(fig, dict(params=params, data=data, agreement=agreement), name=NAME, out=out, quick=quick)

@@ -36,7 +36,7 @@ def _run(P, both: bool, *, seed: int, device):
     mask = (np.arange(Kmax)[None, :] < Ks[:, None]).astype(float)  # real units
     W, Ws = init_weights(P["N"], Kmax, M, E, init_std=INIT_STD, seed=seed, device=device)
     run = train_from(W, Ws, LR, P["alpha_final"], v0=mask, noise=NOISE, train_second_layer=both, train_mask=mask,
-                     record=12, n_test=2000, seed=seed + 1)
+                     record=25, n_test=2000, seed=seed + 1)
     _, _, _, eps = per_seed_ode(run, K_eff=Ks)
     return Ks, run, eps
 

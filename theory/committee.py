@@ -13,9 +13,9 @@ The pre-activations ``(lambda, nu)`` are jointly Gaussian with covariance
 ``Omega = [[Q, R], [R^T, T]]``, ``Q_kl = w_k.w_l/N``, ``R_km = w_k.w*_m/N``,
 ``T_mn = w*_m.w*_n/N``. With ``alpha = steps/N`` and N -> infinity the order
 parameters become deterministic and obey (our own derivation, in the
-conventions above; it is the ODE of Saad & Solla 1995, Eqs. 9-10, and of
-Goldt et al. 2019, Eqs. 5-7 of the main text and SM Sec. A, up to their sign
-convention ``Delta -> -Delta``). Write ``u = (v, -v*)`` for the K+M "output
+conventions above; it is the ODE of Saad & Solla 1995 and of Goldt et al.
+2019 (main text and Supplementary Material), up to their sign
+convention ``Delta -> -Delta``; equation numbers differ between versions). Write ``u = (v, -v*)`` for the K+M "output
 weights" of the joint units ``a = (lambda_1..lambda_K, nu_1..nu_M)``, so that
 ``Delta = sum_a u_a g(a) - sigma zeta``:
 
@@ -132,7 +132,7 @@ def _cov(C, n: int) -> np.ndarray:
 def I2(C, activation: str = "erf"):
     r"""``I2 = E[g(a) g(b)]`` for ``(a, b) ~ N(0, C)``, C of shape (..., 2, 2).
 
-    erf (Saad & Solla 1995, Eq. 11; Goldt et al. 2019, SM Eq. A7):
+    erf (Saad & Solla 1995, appendix; Goldt et al. 2019, Supplementary Material):
 
     .. math:: I_2 = \frac{2}{\pi} \arcsin \frac{C_{12}}{\sqrt{(1 + C_{11})(1 + C_{22})}}
 
@@ -146,7 +146,7 @@ def I2(C, activation: str = "erf"):
 def I3(C, activation: str = "erf"):
     r"""``I3 = E[g'(a) b g(c)]`` for ``(a, b, c) ~ N(0, C)``, C of shape (..., 3, 3).
 
-    erf (Saad & Solla 1995, Eq. 12; Goldt et al. 2019, SM Eq. A8), with
+    erf (Saad & Solla 1995, appendix; Goldt et al. 2019, Supplementary Material), with
     ``Lambda3 = (1 + C11)(1 + C33) - C13^2``:
 
     .. math:: I_3 = \frac{2}{\pi} \frac{1}{\sqrt{\Lambda_3}} \frac{C_{23}(1 + C_{11}) - C_{12} C_{13}}{1 + C_{11}}
@@ -161,7 +161,7 @@ def I3(C, activation: str = "erf"):
 def I4(C, activation: str = "erf"):
     r"""``I4 = E[g'(a) g'(b) g(c) g(d)]`` for ``(a, b, c, d) ~ N(0, C)``, C (..., 4, 4).
 
-    erf (Saad & Solla 1995, Eq. 13; Goldt et al. 2019, SM Eq. A9):
+    erf (Saad & Solla 1995, appendix; Goldt et al. 2019, Supplementary Material):
 
     .. math::
         I_4 = \frac{4}{\pi^2 \sqrt{\Lambda_4}} \arcsin \frac{\Lambda_0}{\sqrt{\Lambda_1 \Lambda_2}}
@@ -181,7 +181,7 @@ def I4(C, activation: str = "erf"):
 def J2(C, activation: str = "erf"):
     r"""``J2 = E[g'(a) g'(b)]`` for ``(a, b) ~ N(0, C)`` (the output-noise term).
 
-    erf (Goldt et al. 2019, SM Eq. A10):
+    erf (Goldt et al. 2019, Supplementary Material; verified here by quadrature):
     ``J2 = (2/pi) / sqrt((1 + C11)(1 + C22) - C12^2)``; linear: ``J2 = 1``.
     """
     _check_activation(activation)
@@ -245,7 +245,7 @@ def generalisation_error(Q, R, T, v, v_star, activation: str = "erf"):
         \epsilon_g = \tfrac12 \Big[\sum_{kl} v_k v_l I_2(k,l) - 2 \sum_{km} v_k v^*_m I_2(k,m)
                      + \sum_{mn} v^*_m v^*_n I_2(m,n)\Big]
 
-    (Saad & Solla 1995, Eq. 8; Goldt et al. 2019, Eq. 4). Output noise is not
+    (Saad & Solla 1995; Goldt et al. 2019). Output noise is not
     included (the test error of a noisy label is ``eps_g + sigma^2/2``).
 
     Q : (..., K, K), R : (..., K, M), T : (M, M) or (..., M, M), v : (..., K),
@@ -315,8 +315,8 @@ def _sym_check(name: str, A: np.ndarray, n: int) -> np.ndarray:
 class CommitteeODE:
     r"""Order-parameter ODE of online SGD in a K-unit student learning an M-unit teacher.
 
-    See the module docstring for the equations (Saad & Solla 1995, Eqs. 9-10;
-    Goldt et al. 2019, Eqs. 5-7). Parameters:
+    See the module docstring for the equations (Saad & Solla 1995;
+    Goldt et al. 2019). Parameters:
 
     K, M : student and teacher widths (>= 1).
     lr : first-layer learning rate eta (> 0); ``lr_v`` the second layer's
@@ -571,15 +571,15 @@ def _sym_state(K, q, c, r):
 
 def symmetric_plateau(K: int, lr: float, *, activation: str = "erf", noise: float = 0.0,
                       alpha_settle: float | None = None) -> PlateauFixedPoint:
-    r"""Plateau of Saad & Solla (1995, Sec. IV): the symmetric fixed point of K = M, T = I, v = v* = 1.
+    r"""Plateau of Saad & Solla (1995): the symmetric fixed point of K = M, T = I, v = v* = 1.
 
     On the symmetric subspace ``Q_kk = Q``, ``Q_{k != l} = C``, ``R_km = R``
     the ODE closes on three variables; the plateau is the fixed point that the
     flow inside this subspace reaches from a small initialisation (polished by
     ``fsolve``). For eta -> 0 it tends to ``Q = C = 1/(2K-1)``,
-    ``R = 1/sqrt(K(2K-1))`` (Saad & Solla 1995, Sec. IV; stored as ``lr_small``). Its height is ``eps_g`` there and its
+    ``R = 1/sqrt(K(2K-1))`` (Saad & Solla 1995; stored as ``lr_small``). Its height is ``eps_g`` there and its
     escape rate the largest eigenvalue of the full Jacobian (an unstable
-    direction breaking the permutation symmetry; Saad & Solla 1995, Sec. IV.B).
+    direction breaking the permutation symmetry; Saad & Solla 1995).
     Requires K >= 2 (for K = 1 there is no plateau).
     """
     if not isinstance(K, (int, np.integer)) or K < 2:
@@ -693,7 +693,7 @@ def max_learning_rate(K: int, M: int | None = None, *, activation: str = "erf", 
     gradient terms, ``B`` from the O(eta^2) term ``E[g'g' Delta^2]``, which is
     linear in the deviations of the "second-order" combination
     ``Q - 2R + T``. The returned ``eta_max`` is where the largest real part of
-    ``eig(-A + eta B)`` crosses zero (Saad & Solla 1995, Sec. V: the maximal
+    ``eig(-A + eta B)`` crosses zero (cf. Saad & Solla 1995 on the maximal
     learning rate of the asymptotic phase). Linear K = M = 1 gives exactly 2.
     """
     M = K if M is None else M
@@ -729,19 +729,19 @@ def max_learning_rate(K: int, M: int | None = None, *, activation: str = "erf", 
 def asymptotic_error(K: int, M: int, lr: float, noise: float, *, train_second_layer: bool = False,
                      lr_v: float | None = None, activation: str = "erf", Q0=None, R0=None, v0=None, T=None,
                      v_star=None, alpha_final: float | None = None, **kw) -> float:
-    """Final generalisation error of online SGD from a given start (Goldt et al. 2019, Sec. 4).
+    """Final generalisation error of online SGD from a given start (Goldt et al. 2019).
 
     Integrates the ODE to its fixed point (:meth:`CommitteeODE.fixed_point`),
     or to ``alpha_final`` if given. Note: an over-parameterised student whose
     second layer is frozen (v = 1, K > M) can reach zero noise-free error only
-    through pairs of units that cancel (g is odd, g(a) + g(-a) = 0); with output
-    noise their norms then drift slowly, so eps_g keeps decreasing for very
+    with its surplus units silent (w = 0) or cancelling in pairs (g is odd,
+    g(a) + g(-a) = 0); we observe the pairs, whose norms then drift slowly under noise, so eps_g keeps decreasing for very
     long times and no fixed point is reached: use ``alpha_final`` there.
     Default start: ``Q0 = 0.25 I``, a small asymmetric
     ``R0_km = 0.01 (1 + k + 2m)/(K + M)``, ``v0 = 1``.
     With output noise sigma the asymptotic error is O(eta sigma^2) (Goldt et
-    al. 2019, Eqs. 12-13): it grows with K when only the first layer trains and
-    stays near its K = M value when both layers train.
+    al. 2019): it grows with K when only the first layer trains and
+    stays at or below its K = M value when both layers train.
     """
     ode = CommitteeODE(K, M, lr, activation=activation, train_second_layer=train_second_layer, lr_v=lr_v,
                        noise=noise, T=T, v_star=v_star)
