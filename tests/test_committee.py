@@ -313,3 +313,26 @@ def test_padding_units_are_exact_and_lr_scan_matches_single_rate():
     scan = train_from(W[:, :2], Ws, [0.7, 0.3], 2.0, record=4, seed=9, progress_bar=False)
     one = train_from(W[:, :2], Ws, 0.3, 2.0, record=4, seed=9, progress_bar=False)
     assert np.allclose(scan.Q[1], one.Q[1], atol=1e-12)
+
+
+@pytest.mark.slow
+def test_full_size_deviation_shrinks_before_escape(seed):
+    """K = M = 3 at N = 500 and 2000 (alpha <= 40, before the plateau escape): ~1/sqrt(N)."""
+    torch.set_num_threads(1)
+    ode = CommitteeODE(3, 3, 1.0)
+    devs = {}
+    for N in (500, 2000):
+        run = train(N, 3, 3, 1.0, 40.0, n_seeds=8, init_std=1.0, record=20, seed=seed, progress_bar=False)
+        eps_sim = generalisation_error(run.Q, run.R, run.T[:, None], run.v, run.v_star[:, None])
+        devs[N] = np.sqrt(np.mean((eps_sim - _per_seed_ode(run, ode)) ** 2))
+    assert devs[500] / devs[2000] > 1.4, devs
+
+
+@pytest.mark.slow
+def test_plateau_small_lr_limit():
+    """eta -> 0: the plateau tends to Q = C = 1/(2K-1), R = 1/sqrt(K(2K-1)); the gap is O(eta)."""
+    gaps = []
+    for lr in (0.1, 0.05):
+        p = symmetric_plateau(2, lr)
+        gaps.append(max(abs(p.Q - p.lr_small[0]), abs(p.C - p.lr_small[1]), abs(p.R - p.lr_small[2])))
+    assert gaps[1] < 0.7 * gaps[0] and gaps[1] < 0.02
