@@ -76,7 +76,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_yscale("log")
     ax.set_xticks(P["Ks"])
     ax.set_title(f"lr = {LR}, noise $\\sigma$ = {NOISE}, N = {P['N']}, {P['seeds']} seeds per K", fontsize=9.5)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="center right")
     ax2.set_xscale("log")
     ax2.set_yscale("log")
     ax2.set_xlabel(r"$\alpha$ = steps / N")
