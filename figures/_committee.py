@@ -1,0 +1,101 @@
+"""Shared pieces of the committee-machine figures: one simulation + its per-seed ODE.
+
+The theory curve for an ensemble is the ODE integrated from *each* network's
+own initial order parameters (Q0, R0, v0, T measured on its weights) and then
+averaged over seeds, exactly as the simulation is averaged; both are recorded
+at the same alpha. Runs are memoised so that figures sharing a run (the
+learning curves and the order parameters) train it once per process.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from simulate.committee import CommitteeRun, train
+from theory.committee import CommitteeODE, generalisation_error
+
+ODE_RTOL, ODE_ATOL = 1e-7, 1e-9
+
+
+@dataclass
+class Paired:
+    run: CommitteeRun
+    Q: np.ndarray  # (E, R, K, K) ODE
+    R: np.ndarray  # (E, R, K, M) ODE
+    v: np.ndarray  # (E, R, K) ODE
+    eps_ode: np.ndarray  # (E, R)
+    eps_sim_op: np.ndarray  # (E, R) eps_g of the simulated order parameters
+
+
+def per_seed_ode(run: CommitteeRun, *, K_eff=None, rtol: float = ODE_RTOL, atol: float = ODE_ATOL) -> tuple:
+    """Integrate the ODE from each seed's initial order parameters; returns (Q, R, v, eps) per seed.
+
+    K_eff : (E,) number of real (unpadded) units per seed (default: all K).
+    rtol, atol : integrator tolerances. The figures use 1e-7/1e-9: three orders
+    of magnitude below the finite-N deviations they show, at a third of the cost.
+    """
+    E, _, K, M = run.R.shape
+    K_eff = np.full(E, K) if K_eff is None else np.asarray(K_eff)
+    out_Q = np.full(run.Q.shape, np.nan)
+    out_R = np.full(run.R.shape, np.nan)
+    out_v = np.full(run.v.shape, np.nan)
+    eps = np.full((E, len(run.alpha)), np.nan)
+    for e in range(E):
+        k = int(K_eff[e])
+        ode = CommitteeODE(k, M, float(run.lr[e]), activation=run.activation,
+                           train_second_layer=run.train_second_layer, lr_v=float(run.lr_v[e]),
+                           noise=run.noise, T=run.T[e], v_star=run.v_star[e])
+        try:
+            tr = ode.integrate(run.Q0[e][:k, :k], run.R0[e][:k], run.v0[e][:k], alpha_eval=run.alpha, rtol=rtol,
+                               atol=atol)
+        except FloatingPointError:
+            continue  # the ODE blows up (too large a learning rate): leave NaN
+        out_Q[e, :, :k, :k], out_R[e, :, :k], out_v[e, :, :k] = tr.Q, tr.R, tr.v
+        eps[e] = tr.eps_g
+    return out_Q, out_R, out_v, eps
+
+
+@lru_cache(maxsize=16)
+def paired(N: int, K: int, M: int, lr, alpha_max: float, *, n_seeds: int, init_std: float, seed: int,
+           device, noise: float = 0.0, train_second_layer: bool = False, record: int = 40,
+           n_test: int = 2000, raise_on_divergence: bool = True, record_linear: int = 0) -> Paired:
+    """Train ``n_seeds`` networks and integrate the ODE from each one's start (memoised).
+
+    ``lr`` may be a tuple with one rate per network.
+    """
+    lr_arg = np.asarray(lr, dtype=float) if isinstance(lr, tuple) else lr
+    run = train(N, K, M, lr_arg, alpha_max, n_seeds=n_seeds, init_std=init_std, seed=seed, device=device,
+                noise=noise, train_second_layer=train_second_layer, record=record, n_test=n_test,
+                raise_on_divergence=raise_on_divergence, record_linear=record_linear)
+    Q, R, v, eps = per_seed_ode(run)
+    eps_op = generalisation_error(run.Q, run.R, run.T[:, None], run.v, run.v_star[:, None], run.activation)
+    return Paired(run, Q, R, v, eps, eps_op)
+
+
+def sort_students(R: np.ndarray) -> np.ndarray:
+    """Permutation per seed putting, for K = M, the student that best matches teacher m at index m.
+
+    R : (E, A, K, M) overlaps over time; uses the final time. Returns (E, K) indices.
+    """
+    E, _, K, M = R.shape
+    perms = np.tile(np.arange(K), (E, 1))
+    for e in range(E):
+        fin = R[e, -1]
+        if not np.isfinite(fin).all():
+            continue
+        order, free = [], list(range(K))
+        for m in range(min(K, M)):
+            k = max(free, key=lambda i: fin[i, m])
+            order.append(k)
+            free.remove(k)
+        perms[e] = order + free
+    return perms
+
+
+def permute(Q: np.ndarray, R: np.ndarray, perms: np.ndarray):
+    """Apply per-seed student permutations to Q (E, A, K, K) and R (E, A, K, M)."""
+    Qp = np.stack([Q[e][:, p][:, :, p] for e, p in enumerate(perms)])
+    Rp = np.stack([R[e][:, p] for e, p in enumerate(perms)])
+    return Qp, Rp

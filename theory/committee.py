@@ -1,0 +1,784 @@
+r"""Online SGD in two-layer "soft committee" networks: order-parameter ODEs.
+
+Conventions (THEORY.md section 4b). Input ``x ~ N(0, I_N)``; student
+``phi(x) = sum_k v_k g(lambda_k)``, ``lambda_k = w_k.x/sqrt(N)`` (K units);
+teacher ``y = sum_m v*_m g(nu_m) + sigma zeta``, ``nu_m = w*_m.x/sqrt(N)``
+(M units, ``zeta ~ N(0,1)``); ``g(z) = erf(z/sqrt 2)`` or ``g(z) = z``.
+Online SGD on ``(1/2) Delta^2``, ``Delta = phi(x) - y``, one fresh sample a step:
+
+    w_k <- w_k - (lr/sqrt N) v_k Delta g'(lambda_k) x
+    v_k <- v_k - (lr_v/N) Delta g(lambda_k)            (only if the 2nd layer trains)
+
+The pre-activations ``(lambda, nu)`` are jointly Gaussian with covariance
+``Omega = [[Q, R], [R^T, T]]``, ``Q_kl = w_k.w_l/N``, ``R_km = w_k.w*_m/N``,
+``T_mn = w*_m.w*_n/N``. With ``alpha = steps/N`` and N -> infinity the order
+parameters become deterministic and obey (our own derivation, in the
+conventions above; it is the ODE of Saad & Solla 1995 and of Goldt et al.
+2019 (main text and Supplementary Material), up to their sign
+convention ``Delta -> -Delta``; equation numbers differ between versions). Write ``u = (v, -v*)`` for the K+M "output
+weights" of the joint units ``a = (lambda_1..lambda_K, nu_1..nu_M)``, so that
+``Delta = sum_a u_a g(a) - sigma zeta``:
+
+.. math::
+
+    dR_{km}/d\alpha &= -\eta\, v_k \sum_c u_c\, I_3(k, m, c) \\
+    dQ_{kl}/d\alpha &= -\eta\, v_k \sum_c u_c\, I_3(k, l, c) - \eta\, v_l \sum_c u_c\, I_3(l, k, c)
+        + \eta^2 v_k v_l \Big[\sum_{c,d} u_c u_d\, I_4(k, l, c, d) + \sigma^2 J_2(k, l)\Big] \\
+    dv_k/d\alpha &= -\eta_v \sum_c u_c\, I_2(k, c)
+
+with ``I2(a,b) = E[g(a)g(b)]``, ``I3(a,b,c) = E[g'(a) b g(c)]``,
+``I4(a,b,c,d) = E[g'(a)g'(b)g(c)g(d)]``, ``J2(a,b) = E[g'(a)g'(b)]``.
+(The ``eta^2`` term comes from ``|x|^2/N -> 1``; the second layer has no
+``eta_v^2`` term because its step is O(1/N).) The generalisation error is
+``eps_g = (1/2) E[(phi - phi*)^2] = (1/2) sum_{a,b} u_a u_b I2(a, b)`` (noise not
+included).
+
+Factors of two between the papers: Saad & Solla and Goldt et al. use
+``g(x) = erf(x/sqrt 2)`` and ``eps_g = (1/2)E[...]`` as here; Goldt et al. scale
+the first-layer step as ``lr/sqrt(N)`` and the second-layer step as ``lr/N``
+exactly as THEORY.md does, so ``eta`` here is their ``eta``. Every term is
+checked in ``tests/test_committee.py`` against Monte-Carlo averages and against
+online SGD of the networks themselves.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple
+
+import numpy as np
+from scipy.integrate import solve_ivp
+from scipy.optimize import brentq, fsolve
+
+__all__ = [
+    "ACTIVATIONS",
+    "I2",
+    "I3",
+    "I4",
+    "J2",
+    "erf_integrals",
+    "generalisation_error",
+    "order_parameters",
+    "CommitteeODE",
+    "CommitteeTrajectory",
+    "PlateauFixedPoint",
+    "symmetric_plateau",
+    "plateau_escape_time",
+    "specialisation_index",
+    "linear_perceptron_error",
+    "max_learning_rate",
+    "asymptotic_error",
+    "asymptotic_error_small_lr",
+]
+
+ACTIVATIONS = ("erf", "linear")
+
+#: default tolerances of the adaptive 8th-order Dormand-Prince integrator
+#: (scipy's DOP853). Against a run with 100x tighter tolerances the order
+#: parameters agree to ~1e-9 absolute on the curves of the figures (tested).
+ODE_RTOL = 1e-9
+ODE_ATOL = 1e-11
+
+
+def _check_activation(activation: str) -> str:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    return activation
+
+
+# ---------------------------------------------------------------------------
+# Small formulas: Gaussian averages for g(z) = erf(z / sqrt 2) (and g(z) = z)
+# ---------------------------------------------------------------------------
+# The entry-wise forms (_i2 ... ) take the covariance entries and broadcast;
+# the public forms take covariance matrices (..., n, n).
+
+def _i2(c11, c12, c22, activation="erf"):
+    if activation == "linear":
+        return np.asarray(c12, dtype=float) + 0.0 * np.asarray(c11) * np.asarray(c22)
+    return (2.0 / np.pi) * np.arcsin(c12 / np.sqrt((1.0 + c11) * (1.0 + c22)))
+
+
+def _i3(c11, c12, c13, c23, c33, activation="erf"):
+    if activation == "linear":
+        return np.asarray(c23, dtype=float) + 0.0 * (c11 + c12 + c13 + c33)
+    lam3 = (1.0 + c11) * (1.0 + c33) - c13 ** 2
+    return (2.0 / np.pi) * (c23 * (1.0 + c11) - c12 * c13) / ((1.0 + c11) * np.sqrt(lam3))
+
+
+def _i4(c11, c12, c13, c14, c22, c23, c24, c33, c34, c44, activation="erf"):
+    if activation == "linear":
+        zero = 0.0 * (c11 + c12 + c13 + c14 + c22 + c23 + c24 + c33 + c44)
+        return np.asarray(c34, dtype=float) + zero
+    lam4 = (1.0 + c11) * (1.0 + c22) - c12 ** 2
+    lam0 = (lam4 * c34 - c23 * c24 * (1.0 + c11) - c13 * c14 * (1.0 + c22)
+            + c12 * c13 * c24 + c12 * c14 * c23)
+    lam1 = lam4 * (1.0 + c33) - c23 ** 2 * (1.0 + c11) - c13 ** 2 * (1.0 + c22) + 2.0 * c12 * c13 * c23
+    lam2 = lam4 * (1.0 + c44) - c24 ** 2 * (1.0 + c11) - c14 ** 2 * (1.0 + c22) + 2.0 * c12 * c14 * c24
+    return (4.0 / (np.pi ** 2 * np.sqrt(lam4))) * np.arcsin(lam0 / np.sqrt(lam1 * lam2))
+
+
+def _j2(c11, c12, c22, activation="erf"):
+    if activation == "linear":
+        return np.ones(np.broadcast(c11, c12, c22).shape)
+    return (2.0 / np.pi) / np.sqrt((1.0 + c11) * (1.0 + c22) - c12 ** 2)
+
+
+def _cov(C, n: int) -> np.ndarray:
+    C = np.asarray(C, dtype=float)
+    if C.shape[-2:] != (n, n):
+        raise ValueError(f"expected covariance matrices of shape (..., {n}, {n}), got {C.shape}")
+    return C
+
+
+def I2(C, activation: str = "erf"):
+    r"""``I2 = E[g(a) g(b)]`` for ``(a, b) ~ N(0, C)``, C of shape (..., 2, 2).
+
+    erf (Saad & Solla 1995, appendix; Goldt et al. 2019, Supplementary Material):
+
+    .. math:: I_2 = \frac{2}{\pi} \arcsin \frac{C_{12}}{\sqrt{(1 + C_{11})(1 + C_{22})}}
+
+    linear: ``I2 = C_12``. Returns shape ``C.shape[:-2]``.
+    """
+    _check_activation(activation)
+    C = _cov(C, 2)
+    return _i2(C[..., 0, 0], C[..., 0, 1], C[..., 1, 1], activation)
+
+
+def I3(C, activation: str = "erf"):
+    r"""``I3 = E[g'(a) b g(c)]`` for ``(a, b, c) ~ N(0, C)``, C of shape (..., 3, 3).
+
+    erf (Saad & Solla 1995, appendix; Goldt et al. 2019, Supplementary Material), with
+    ``Lambda3 = (1 + C11)(1 + C33) - C13^2``:
+
+    .. math:: I_3 = \frac{2}{\pi} \frac{1}{\sqrt{\Lambda_3}} \frac{C_{23}(1 + C_{11}) - C_{12} C_{13}}{1 + C_{11}}
+
+    linear (g' = 1): ``I3 = C_23``. Returns shape ``C.shape[:-2]``.
+    """
+    _check_activation(activation)
+    C = _cov(C, 3)
+    return _i3(C[..., 0, 0], C[..., 0, 1], C[..., 0, 2], C[..., 1, 2], C[..., 2, 2], activation)
+
+
+def I4(C, activation: str = "erf"):
+    r"""``I4 = E[g'(a) g'(b) g(c) g(d)]`` for ``(a, b, c, d) ~ N(0, C)``, C (..., 4, 4).
+
+    erf (Saad & Solla 1995, appendix; Goldt et al. 2019, Supplementary Material):
+
+    .. math::
+        I_4 = \frac{4}{\pi^2 \sqrt{\Lambda_4}} \arcsin \frac{\Lambda_0}{\sqrt{\Lambda_1 \Lambda_2}}
+
+    with ``L4 = (1+C11)(1+C22) - C12^2``,
+    ``L0 = L4 C34 - C23 C24 (1+C11) - C13 C14 (1+C22) + C12 C13 C24 + C12 C14 C23``,
+    ``L1 = L4 (1+C33) - C23^2 (1+C11) - C13^2 (1+C22) + 2 C12 C13 C23``,
+    ``L2 = L4 (1+C44) - C24^2 (1+C11) - C14^2 (1+C22) + 2 C12 C14 C24``.
+    linear: ``I4 = C_34``. Returns shape ``C.shape[:-2]``.
+    """
+    _check_activation(activation)
+    C = _cov(C, 4)
+    c = lambda i, j: C[..., i, j]  # noqa: E731
+    return _i4(c(0, 0), c(0, 1), c(0, 2), c(0, 3), c(1, 1), c(1, 2), c(1, 3), c(2, 2), c(2, 3), c(3, 3), activation)
+
+
+def J2(C, activation: str = "erf"):
+    r"""``J2 = E[g'(a) g'(b)]`` for ``(a, b) ~ N(0, C)`` (the output-noise term).
+
+    erf (Goldt et al. 2019, Supplementary Material; verified here by quadrature):
+    ``J2 = (2/pi) / sqrt((1 + C11)(1 + C22) - C12^2)``; linear: ``J2 = 1``.
+    """
+    _check_activation(activation)
+    C = _cov(C, 2)
+    return _j2(C[..., 0, 0], C[..., 0, 1], C[..., 1, 1], activation)
+
+
+class GaussianIntegrals(NamedTuple):
+    """The four Gaussian averages of one activation, each taking covariance matrices."""
+
+    activation: str
+    I2: Callable
+    I3: Callable
+    I4: Callable
+    J2: Callable
+
+
+def erf_integrals(activation: str = "erf") -> GaussianIntegrals:
+    """The closed-form averages I2, I3, I4, J2 of ``g(z) = erf(z/sqrt 2)`` (or ``g(z) = z``).
+
+    Returns a :class:`GaussianIntegrals` whose members take covariance matrices
+    of shape (..., n, n) (n = 2, 3, 4, 2); see :func:`I2`, :func:`I3`,
+    :func:`I4`, :func:`J2` for the equations and sources.
+    """
+    _check_activation(activation)
+    return GaussianIntegrals(
+        activation,
+        lambda C: I2(C, activation),
+        lambda C: I3(C, activation),
+        lambda C: I4(C, activation),
+        lambda C: J2(C, activation),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Generalisation error and order parameters
+# ---------------------------------------------------------------------------
+
+def _omega(Q, R, T):
+    """Joint covariance ``[[Q, R], [R^T, T]]`` of (lambda, nu); leading axes broadcast."""
+    Q, R, T = (np.asarray(a, dtype=float) for a in (Q, R, T))
+    lead = np.broadcast_shapes(Q.shape[:-2], R.shape[:-2], T.shape[:-2])
+    K, M = R.shape[-2:]
+    Q = np.broadcast_to(Q, lead + (K, K))
+    R = np.broadcast_to(R, lead + (K, M))
+    T = np.broadcast_to(T, lead + (M, M))
+    top = np.concatenate([Q, R], axis=-1)
+    bot = np.concatenate([np.swapaxes(R, -1, -2), T], axis=-1)
+    return np.concatenate([top, bot], axis=-2)
+
+
+def _pair_i2(Om, activation):
+    d = np.diagonal(Om, axis1=-2, axis2=-1)
+    return _i2(d[..., :, None], Om, d[..., None, :], activation)
+
+
+def generalisation_error(Q, R, T, v, v_star, activation: str = "erf"):
+    r"""``eps_g = (1/2) E[(phi(x) - phi*(x))^2]`` from the order parameters.
+
+    .. math::
+        \epsilon_g = \tfrac12 \Big[\sum_{kl} v_k v_l I_2(k,l) - 2 \sum_{km} v_k v^*_m I_2(k,m)
+                     + \sum_{mn} v^*_m v^*_n I_2(m,n)\Big]
+
+    (Saad & Solla 1995; Goldt et al. 2019). Output noise is not
+    included (the test error of a noisy label is ``eps_g + sigma^2/2``).
+
+    Q : (..., K, K), R : (..., K, M), T : (M, M) or (..., M, M), v : (..., K),
+    v_star : (M,). Leading axes (e.g. time) broadcast; returns shape (...).
+    """
+    _check_activation(activation)
+    Om = _omega(Q, R, T)
+    v = np.asarray(v, dtype=float)
+    v_star = np.asarray(v_star, dtype=float)
+    K = np.shape(R)[-2]
+    v = np.broadcast_to(v, Om.shape[:-2] + (K,))
+    u = np.concatenate([v, np.broadcast_to(-v_star, Om.shape[:-2] + v_star.shape[-1:])], axis=-1)
+    I = _pair_i2(Om, activation)
+    return 0.5 * np.einsum("...a,...ab,...b->...", u, I, u)
+
+
+def order_parameters(W, W_star):
+    """``Q = W W^T/N``, ``R = W W*^T/N``, ``T = W* W*^T/N`` from weights.
+
+    W : (..., K, N) student first-layer weights; W_star : (..., M, N) teacher's.
+    Returns (Q (..., K, K), R (..., K, M), T (..., M, M)) as float64 arrays.
+    """
+    W = np.asarray(W, dtype=float)
+    W_star = np.asarray(W_star, dtype=float)
+    if W.shape[-1] != W_star.shape[-1]:
+        raise ValueError(f"student and teacher input dimensions differ: {W.shape} vs {W_star.shape}")
+    N = W.shape[-1]
+    tr = lambda a: np.swapaxes(a, -1, -2)  # noqa: E731
+    return W @ tr(W) / N, W @ tr(W_star) / N, W_star @ tr(W_star) / N
+
+
+# ---------------------------------------------------------------------------
+# The ODE
+# ---------------------------------------------------------------------------
+
+@dataclass
+class CommitteeTrajectory:
+    """Solution of :meth:`CommitteeODE.integrate` on the requested times.
+
+    alpha : (A,) times (flattened request); Q : (A, K, K); R : (A, K, M);
+    v : (A, K); eps_g : (A,). ``shape`` is the shape of the requested
+    ``alpha_eval`` (use :meth:`reshape` to put time back in that shape).
+    """
+
+    alpha: np.ndarray
+    Q: np.ndarray
+    R: np.ndarray
+    v: np.ndarray
+    eps_g: np.ndarray
+    shape: tuple = ()
+    nfev: int = 0
+
+    def reshape(self, a):
+        a = np.asarray(a)
+        return a.reshape(self.shape + a.shape[1:])
+
+
+def _sym_check(name: str, A: np.ndarray, n: int) -> np.ndarray:
+    A = np.asarray(A, dtype=float)
+    if A.shape != (n, n):
+        raise ValueError(f"{name} must have shape ({n}, {n}), got {A.shape}")
+    if not np.allclose(A, A.T, rtol=1e-10, atol=1e-12):
+        raise ValueError(f"{name} must be symmetric")
+    return 0.5 * (A + A.T)
+
+
+class CommitteeODE:
+    r"""Order-parameter ODE of online SGD in a K-unit student learning an M-unit teacher.
+
+    See the module docstring for the equations (Saad & Solla 1995;
+    Goldt et al. 2019). Parameters:
+
+    K, M : student and teacher widths (>= 1).
+    lr : first-layer learning rate eta (> 0); ``lr_v`` the second layer's
+        (default ``lr``), used only when ``train_second_layer``.
+    activation : ``"erf"`` (``g(z) = erf(z/sqrt 2)``) or ``"linear"``.
+    noise : output-noise standard deviation sigma (>= 0).
+    T : (M, M) teacher overlaps (default identity); v_star : (M,) teacher
+        second layer (default ones).
+
+    Assumes N -> infinity (finite-N corrections are O(1/sqrt N) per sample
+    path) and Gaussian i.i.d. inputs. The integrator is SciPy's adaptive
+    8th-order Dormand-Prince (DOP853) with ``rtol=ODE_RTOL``, ``atol=ODE_ATOL``.
+    """
+
+    def __init__(self, K: int, M: int, lr: float, activation: str = "erf", train_second_layer: bool = False,
+                 lr_v: float | None = None, noise: float = 0.0, T=None, v_star=None):
+        for name, n in (("K", K), ("M", M)):
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {n!r}")
+        self.K, self.M = int(K), int(M)
+        lr = float(lr)
+        if not (np.isfinite(lr) and lr > 0):
+            raise ValueError(f"the learning rate must be positive and finite, got {lr}")
+        self.lr = lr
+        self.lr_v = lr if lr_v is None else float(lr_v)
+        if not (np.isfinite(self.lr_v) and self.lr_v >= 0):
+            raise ValueError(f"lr_v must be non-negative and finite, got {lr_v}")
+        self.activation = _check_activation(activation)
+        self.train_second_layer = bool(train_second_layer)
+        self.noise = float(noise)
+        if not (np.isfinite(self.noise) and self.noise >= 0):
+            raise ValueError(f"noise must be a non-negative standard deviation, got {noise}")
+        self.T = np.eye(self.M) if T is None else _sym_check("T", T, self.M)
+        if np.linalg.eigvalsh(self.T).min() <= 0:
+            raise ValueError("T must be positive definite")
+        self.v_star = np.ones(self.M) if v_star is None else np.asarray(v_star, dtype=float).reshape(-1)
+        if self.v_star.shape != (self.M,):
+            raise ValueError(f"v_star must have shape ({self.M},), got {np.shape(v_star)}")
+        self._iu = np.triu_indices(self.K)
+        self.n_q = len(self._iu[0])
+        self.n_state = self.n_q + self.K * self.M + self.K
+
+    # --- packing --------------------------------------------------------------
+    def pack(self, Q, R, v) -> np.ndarray:
+        """State vector ``[triu(Q), R.ravel(), v]`` (Q symmetric: its upper triangle)."""
+        return np.concatenate([np.asarray(Q, float)[self._iu], np.asarray(R, float).ravel(),
+                               np.asarray(v, float).ravel()])
+
+    def unpack(self, y):
+        """Inverse of :meth:`pack`; works on (..., n_state) arrays."""
+        y = np.asarray(y, dtype=float)
+        K, M = self.K, self.M
+        lead = y.shape[:-1]
+        Q = np.zeros(lead + (K, K))
+        Q[..., self._iu[0], self._iu[1]] = y[..., : self.n_q]
+        Q[..., self._iu[1], self._iu[0]] = y[..., : self.n_q]
+        R = y[..., self.n_q: self.n_q + K * M].reshape(lead + (K, M))
+        v = y[..., self.n_q + K * M:]
+        return Q, R, v
+
+    # --- the right-hand side ------------------------------------------------------
+    def rates(self, Q, R, v, *, parts: bool = False):
+        r"""``(dQ/dalpha, dR/dalpha, dv/dalpha)`` at one state (module docstring).
+
+        With ``parts=True`` returns the first-layer rates split into their
+        O(eta) and O(eta^2) pieces: ``(dQ1, dQ2, dR1, dv)`` with
+        ``dQ = dQ1 + dQ2``.
+        """
+        K, act = self.K, self.activation
+        Om = _omega(Q, R, self.T)
+        d = np.diag(Om)
+        u = np.concatenate([v, -self.v_star])
+        # I3[k, b, c] = E[g'(lambda_k) a_b g(a_c)], k a student unit, b, c any unit
+        dk = d[:K]
+        I3 = _i3(dk[:, None, None], Om[:K, :, None], Om[:K, None, :], Om[None, :, :], d[None, None, :], act)
+        A = np.einsum("kbc,c->kb", I3, u)  # E[g'(lambda_k) a_b Delta]
+        # I4[k, l, c, e] = E[g'(lambda_k) g'(lambda_l) g(a_c) g(a_e)]
+        Okl = Om[:K, :K]
+        I4 = _i4(dk[:, None, None, None], Okl[:, :, None, None], Om[:K, None, :, None], Om[:K, None, None, :],
+                 dk[None, :, None, None], Om[None, :K, :, None], Om[None, :K, None, :],
+                 d[None, None, :, None], Om[None, None, :, :], d[None, None, None, :], act)
+        D2 = np.einsum("klce,c,e->kl", I4, u, u)  # E[g'_k g'_l Delta_0^2]
+        if self.noise > 0:
+            D2 = D2 + self.noise ** 2 * _j2(dk[:, None], Okl, dk[None, :], act)
+        lr = self.lr
+        dR1 = -lr * v[:, None] * A[:, K:]
+        dQ1 = -lr * (v[:, None] * A[:, :K] + (v[:, None] * A[:, :K]).T)
+        dQ2 = lr ** 2 * np.outer(v, v) * D2
+        if self.train_second_layer:
+            I2 = _pair_i2(Om, act)
+            dv = -self.lr_v * (I2[:K] @ u)
+        else:
+            dv = np.zeros(K)
+        if parts:
+            return dQ1, dQ2, dR1, dv
+        return dQ1 + dQ2, dR1, dv
+
+    def rhs(self, alpha, y):
+        """Flat right-hand side for ``solve_ivp``."""
+        Q, R, v = self.unpack(y)
+        dQ, dR, dv = self.rates(Q, R, v)
+        return self.pack(dQ, dR, dv)
+
+    def eps_g(self, Q, R, v):
+        """Generalisation error of (batched) order parameters; see :func:`generalisation_error`."""
+        return generalisation_error(Q, R, self.T, v, self.v_star, self.activation)
+
+    def jacobian(self, Q, R, v, *, h: float = 1e-6) -> np.ndarray:
+        """Central-difference Jacobian of :meth:`rhs` in the packed state (n_state, n_state)."""
+        y0 = self.pack(Q, R, v)
+        J = np.empty((y0.size, y0.size))
+        for i in range(y0.size):
+            e = np.zeros_like(y0)
+            e[i] = h
+            J[:, i] = (self.rhs(0.0, y0 + e) - self.rhs(0.0, y0 - e)) / (2 * h)
+        if not self.train_second_layer:  # v is a constant: drop its (zero) block
+            n = self.n_q + self.K * self.M
+            J = J[:n, :n]
+        return J
+
+    # --- validation ---------------------------------------------------------------
+    def check_initial(self, Q0, R0, v0=None):
+        """Validate and return float arrays ``(Q0, R0, v0)``; ValueError on bad input."""
+        K, M = self.K, self.M
+        Q0 = _sym_check("Q0", Q0, K)
+        R0 = np.asarray(R0, dtype=float)
+        if R0.shape != (K, M):
+            raise ValueError(f"R0 must have shape ({K}, {M}), got {R0.shape}")
+        v0 = np.ones(K) if v0 is None else np.asarray(v0, dtype=float).reshape(-1)
+        if v0.shape != (K,):
+            raise ValueError(f"v0 must have shape ({K},), got {v0.shape}")
+        if not (np.isfinite(Q0).all() and np.isfinite(R0).all() and np.isfinite(v0).all()):
+            raise ValueError("initial order parameters must be finite")
+        if np.linalg.eigvalsh(Q0).min() <= 0:
+            raise ValueError("Q0 must be positive definite (it is a Gram matrix W W^T / N of K independent vectors)")
+        Om = _omega(Q0, R0, self.T)
+        scale = np.abs(Om).max()
+        if np.linalg.eigvalsh(Om).min() < -1e-10 * scale:
+            raise ValueError("[[Q0, R0], [R0^T, T]] is not positive semi-definite: no weights have these overlaps")
+        return Q0, R0, v0
+
+    # --- integration ----------------------------------------------------------------
+    def integrate(self, Q0, R0, v0=None, alpha_max=None, alpha_eval=None, *, rtol: float = ODE_RTOL,
+                  atol: float = ODE_ATOL) -> CommitteeTrajectory:
+        """Integrate from ``(Q0, R0, v0)`` and return the solution at ``alpha_eval``.
+
+        alpha_eval : array of times of any shape, all in ``[0, alpha_max]``
+            (default: 200 log-spaced points up to ``alpha_max`` plus 0);
+            ``np.inf`` entries return the long-time limit (see :meth:`fixed_point`).
+        alpha_max : last time (default ``max(finite alpha_eval)``).
+        Accuracy: adaptive DOP853, ``rtol``/``atol`` per component (defaults
+        ``ODE_RTOL=1e-9``, ``ODE_ATOL=1e-11``).
+        Raises FloatingPointError if the order parameters blow up (lr too large).
+        """
+        Q0, R0, v0 = self.check_initial(Q0, R0, v0)
+        if alpha_eval is None:
+            if alpha_max is None:
+                raise ValueError("give alpha_max or alpha_eval")
+            alpha_eval = np.concatenate([[0.0], np.logspace(-2, np.log10(alpha_max), 199)[:-1], [alpha_max]])
+        a = np.asarray(alpha_eval, dtype=float)
+        shape = a.shape
+        flat = a.ravel()
+        if np.isnan(flat).any() or (flat < 0).any():
+            raise ValueError("alpha_eval must be non-negative")
+        finite = np.isfinite(flat)
+        amax = float(flat[finite].max()) if finite.any() else 0.0
+        if alpha_max is not None:
+            if alpha_max < amax:
+                raise ValueError(f"alpha_eval reaches {amax} > alpha_max = {alpha_max}")
+            amax = float(alpha_max)
+        y0 = self.pack(Q0, R0, v0)
+        Y = np.empty((flat.size, y0.size))
+        nfev = 0
+        if finite.any():
+            ts = np.unique(flat[finite])
+            blow = lambda t, y: 1e6 - np.abs(y).max()  # noqa: E731
+            blow.terminal = True
+            sol = solve_ivp(self.rhs, (0.0, max(amax, 0.0)), y0, method="DOP853", t_eval=ts, rtol=rtol,
+                            atol=atol, events=blow)
+            nfev += sol.nfev
+            if sol.status == 1 or not np.isfinite(sol.y).all():
+                raise FloatingPointError(
+                    f"the order parameters diverge (|state| > 1e6) at alpha ~ {sol.t[-1]:.3g} with "
+                    f"lr={self.lr:.4g}; lower the learning rate (for K = M see max_learning_rate)")
+            if not sol.success:
+                raise RuntimeError(f"solve_ivp failed: {sol.message}")
+            idx = np.searchsorted(ts, flat[finite])
+            Y[finite] = sol.y.T[idx]
+        if (~finite).any():
+            fp = self.fixed_point(Q0, R0, v0, rtol=rtol, atol=atol)
+            Y[~finite] = self.pack(*fp)
+        Q, R, v = self.unpack(Y)
+        return CommitteeTrajectory(flat, Q, R, v, self.eps_g(Q, R, v), shape, nfev)
+
+    def fixed_point(self, Q0, R0, v0=None, *, alpha_chunk: float = 500.0, max_alpha: float = 1e5,
+                    tol: float = 1e-8, rtol: float = ODE_RTOL, atol: float = ODE_ATOL):
+        """Long-time limit reached from ``(Q0, R0, v0)``: integrate in chunks until
+        ``max |d state/d alpha| < tol``. Returns ``(Q, R, v)``.
+
+        (Which fixed point is reached depends on the initial condition: this is
+        the one the dynamics selects, not a root search.)
+        """
+        Q0, R0, v0 = self.check_initial(Q0, R0, v0)
+        y = self.pack(Q0, R0, v0)
+        alpha = 0.0
+        while alpha < max_alpha:
+            sol = solve_ivp(self.rhs, (0.0, alpha_chunk), y, method="DOP853", rtol=rtol, atol=atol)
+            if not sol.success or not np.isfinite(sol.y).all():
+                raise FloatingPointError(f"integration towards the fixed point failed: {sol.message}")
+            y = sol.y[:, -1]
+            alpha += alpha_chunk
+            if np.abs(self.rhs(0.0, y)).max() < tol:
+                return self.unpack(y)
+        raise RuntimeError(f"no fixed point reached by alpha = {max_alpha:g} (|rate| = "
+                           f"{np.abs(self.rhs(0.0, y)).max():.2e})")
+
+
+# ---------------------------------------------------------------------------
+# Predictions: plateau, escape, specialisation, learning-rate limit, asymptotics
+# ---------------------------------------------------------------------------
+
+@dataclass
+class PlateauFixedPoint:
+    """The unspecialised ("symmetric") fixed point of a K = M student, T = I, v = v* = 1.
+
+    Q, C : diagonal and off-diagonal student overlaps; R : the common
+    student-teacher overlap; eps_g : plateau height; growth_rate : the largest
+    eigenvalue of the ODE's Jacobian there (the rate at which a small
+    asymmetry grows, ``d(alpha) ~ d0 exp(growth_rate alpha)``);
+    lr_small : the eta -> 0 values ``(Q, C, R) = (1/(2K-1), 1/(2K-1), 1/sqrt(K(2K-1)))``.
+    """
+
+    K: int
+    lr: float
+    Q: float
+    C: float
+    R: float
+    eps_g: float
+    growth_rate: float
+    lr_small: tuple = field(default=())
+
+    def escape_alpha(self, d0, d1: float = 1.0):
+        """Time for an asymmetry to grow from ``d0`` to ``d1``: ``ln(d1/d0) / growth_rate``."""
+        return np.log(d1 / np.asarray(d0, dtype=float)) / self.growth_rate
+
+
+def _sym_state(K, q, c, r):
+    Q = np.full((K, K), c) + (q - c) * np.eye(K)
+    R = np.full((K, K), r)
+    return Q, R
+
+
+def symmetric_plateau(K: int, lr: float, *, activation: str = "erf", noise: float = 0.0,
+                      alpha_settle: float | None = None) -> PlateauFixedPoint:
+    r"""Plateau of Saad & Solla (1995): the symmetric fixed point of K = M, T = I, v = v* = 1.
+
+    On the symmetric subspace ``Q_kk = Q``, ``Q_{k != l} = C``, ``R_km = R``
+    the ODE closes on three variables; the plateau is the fixed point that the
+    flow inside this subspace reaches from a small initialisation (polished by
+    ``fsolve``). For eta -> 0 it tends to ``Q = C = 1/(2K-1)``,
+    ``R = 1/sqrt(K(2K-1))`` (Saad & Solla 1995; stored as ``lr_small``). Its height is ``eps_g`` there and its
+    escape rate the largest eigenvalue of the full Jacobian (an unstable
+    direction breaking the permutation symmetry; Saad & Solla 1995).
+    Requires K >= 2 (for K = 1 there is no plateau).
+    """
+    if not isinstance(K, (int, np.integer)) or K < 2:
+        raise ValueError(f"a plateau needs K = M >= 2, got K={K!r}")
+    ode = CommitteeODE(K, K, lr, activation=activation, noise=noise)
+    v = np.ones(K)
+
+    def f(p):
+        Q, R = _sym_state(K, *p)
+        dQ, dR, _ = ode.rates(Q, R, v)
+        return [dQ[0, 0], dQ[0, 1], dR[0, 0]]
+
+    q0 = 1.0 / (2 * K - 1)
+    r0 = 1.0 / np.sqrt(K * (2 * K - 1))
+    # The symmetric subspace is invariant: follow the dynamics inside it from a
+    # small start (Q = 0.2 I, R = 0.01) to the plateau it reaches, then polish
+    # with a root search. (At finite eta the plateau has Q > C; the eta -> 0
+    # value Q = C is a degenerate, rank-one Q and is approached only slowly.)
+    alpha_settle = 2000.0 / lr if alpha_settle is None else float(alpha_settle)
+    flow = solve_ivp(lambda a, p: f(p), (0.0, alpha_settle), [0.2, 0.0, 0.01], method="DOP853", rtol=1e-10,
+                     atol=1e-12)
+    p = flow.y[:, -1]
+    p_root, info, ier, msg = fsolve(f, p, full_output=True, xtol=1e-13)
+    if ier == 1 and np.abs(f(p_root)).max() < 1e-10 and np.abs(p_root - p).max() < 1e-3:
+        p = p_root
+    elif np.abs(f(p)).max() > 1e-6 * lr:
+        raise RuntimeError(f"the symmetric flow has not settled by alpha={alpha_settle:g} for K={K}, lr={lr}: "
+                           f"|rate| = {np.abs(f(p)).max():.2e}")
+    Q, R = _sym_state(K, *p)
+    J = ode.jacobian(Q, R, v)
+    growth = float(np.linalg.eigvals(J).real.max())
+    return PlateauFixedPoint(K, float(lr), float(p[0]), float(p[1]), float(p[2]), float(ode.eps_g(Q, R, v)), growth,
+                             (q0, q0, r0))
+
+
+def plateau_escape_time(alpha, eps_g, eps_plateau: float, frac: float = 0.5) -> float:
+    """First time after the plateau at which ``eps_g`` falls below ``frac * eps_plateau``.
+
+    alpha : (A,) increasing times; eps_g : (A,) or (A, E) curves (one escape
+    time per column, linearly interpolated in log alpha). Returns nan where the
+    curve never escapes.
+    """
+    alpha = np.asarray(alpha, dtype=float)
+    e = np.asarray(eps_g, dtype=float)
+    cols = e.reshape(len(alpha), -1)
+    out = np.full(cols.shape[1], np.nan)
+    thr = frac * eps_plateau
+    la = np.log(np.maximum(alpha, 1e-300))
+    for j in range(cols.shape[1]):
+        c = cols[:, j]
+        above = np.nonzero(c >= thr)[0]
+        if above.size == 0:
+            continue
+        below = np.nonzero((c < thr) & (np.arange(len(c)) > above[0]))[0]
+        if below.size == 0:
+            continue
+        i = below[0]
+        t = (c[i - 1] - thr) / (c[i - 1] - c[i])
+        out[j] = np.exp(la[i - 1] + t * (la[i] - la[i - 1]))
+    return out.reshape(e.shape[1:]) if e.ndim > 1 else float(out[0])
+
+
+def specialisation_index(Q, R, T=None):
+    r"""How much each teacher unit is matched by one student unit, in [0, 1] (K >= 2).
+
+    With normalised overlaps ``r_km = R_km / sqrt(Q_kk T_mm)``, the index is
+    the mean over teacher units m of ``max_k r_km - mean_{k != argmax} r_km``:
+    0 on the symmetric plateau (all students alike), close to 1 when each
+    teacher unit has its own student unit. Q (..., K, K), R (..., K, M).
+    """
+    Q, R = np.asarray(Q, float), np.asarray(R, float)
+    K, M = R.shape[-2:]
+    if K < 2:
+        raise ValueError("the specialisation index needs K >= 2")
+    T = np.eye(M) if T is None else np.asarray(T, float)
+    qd = np.sqrt(np.diagonal(Q, axis1=-2, axis2=-1))
+    r = R / (qd[..., :, None] * np.sqrt(np.diagonal(T, axis1=-2, axis2=-1))[..., None, :])
+    rmax = r.max(axis=-2)
+    rest = (r.sum(axis=-2) - rmax) / (K - 1)
+    return (rmax - rest).mean(axis=-1)
+
+
+def linear_perceptron_error(alpha, lr: float, eps0: float, noise: float = 0.0):
+    r"""Exact eps_g(alpha) of a linear student learning a linear teacher, K = M = 1, v = v* = 1.
+
+    With ``g(z) = z`` the ODE closes on ``e = Q - 2R + T = 2 eps_g``:
+    ``de/dalpha = -(2 eta - eta^2) e + eta^2 sigma^2``, hence
+
+    .. math::
+        \epsilon_g(\alpha) = \epsilon_\infty + (\epsilon_0 - \epsilon_\infty) e^{-\eta(2-\eta)\alpha},
+        \qquad \epsilon_\infty = \frac{\eta \sigma^2}{2 (2 - \eta)}
+
+    (the classic online-perceptron result; e.g. Biehl & Schwarze 1995).
+    Stable for ``0 < eta < 2``. ``alpha`` any shape; ``alpha = inf`` gives eps_inf.
+    """
+    lr = float(lr)
+    if not 0 < lr < 2:
+        raise ValueError(f"the linear perceptron converges only for 0 < lr < 2, got {lr}")
+    a = np.asarray(alpha, dtype=float)
+    e_inf = lr * noise ** 2 / (2.0 * (2.0 - lr))
+    with np.errstate(over="ignore"):
+        return e_inf + (eps0 - e_inf) * np.exp(-lr * (2.0 - lr) * a)
+
+
+def max_learning_rate(K: int, M: int | None = None, *, activation: str = "erf", T=None, v_star=None,
+                      lr_hi: float = 50.0) -> float:
+    r"""Largest eta for which perfect learning (student = teacher) is linearly stable.
+
+    At ``Q = R = T``, ``v = v*`` (K = M, first layer trained, no noise) the
+    Jacobian of the ODE is ``eta (-A + eta B)``: ``A`` from the O(eta)
+    gradient terms, ``B`` from the O(eta^2) term ``E[g'g' Delta^2]``, which is
+    linear in the deviations of the "second-order" combination
+    ``Q - 2R + T``. The returned ``eta_max`` is where the largest real part of
+    ``eig(-A + eta B)`` crosses zero (cf. Saad & Solla 1995 on the maximal
+    learning rate of the asymptotic phase). Linear K = M = 1 gives exactly 2.
+    """
+    M = K if M is None else M
+    if K != M:
+        raise ValueError("max_learning_rate is defined at the perfect-learning fixed point, K = M")
+    ode = CommitteeODE(K, M, 1.0, activation=activation, T=T, v_star=v_star)
+    Q, R, v = ode.T.copy(), ode.T.copy(), ode.v_star.copy()
+    y0 = ode.pack(Q, R, v)
+    n = ode.n_q + K * M
+    h = 1e-6
+    A = np.empty((n, n))
+    B = np.empty((n, n))
+    for i in range(n):
+        e = np.zeros_like(y0)
+        e[i] = h
+        p = [ode.rates(*ode.unpack(y0 + e), parts=True), ode.rates(*ode.unpack(y0 - e), parts=True)]
+        dQ1 = (p[0][0] - p[1][0]) / (2 * h)
+        dQ2 = (p[0][1] - p[1][1]) / (2 * h)
+        dR1 = (p[0][2] - p[1][2]) / (2 * h)
+        A[:, i] = -np.concatenate([dQ1[ode._iu], dR1.ravel()])
+        B[:, i] = np.concatenate([dQ2[ode._iu], np.zeros(K * M)])
+
+    def top(eta):
+        return np.linalg.eigvals(-A + eta * B).real.max()
+
+    if top(1e-9) >= 0:
+        raise RuntimeError("perfect learning is not stable even at small eta")
+    if top(lr_hi) < 0:
+        return np.inf
+    return float(brentq(top, 1e-9, lr_hi, xtol=1e-12))
+
+
+def asymptotic_error(K: int, M: int, lr: float, noise: float, *, train_second_layer: bool = False,
+                     lr_v: float | None = None, activation: str = "erf", Q0=None, R0=None, v0=None, T=None,
+                     v_star=None, alpha_final: float | None = None, **kw) -> float:
+    """Final generalisation error of online SGD from a given start (Goldt et al. 2019).
+
+    Integrates the ODE to its fixed point (:meth:`CommitteeODE.fixed_point`),
+    or to ``alpha_final`` if given. Note: an over-parameterised student whose
+    second layer is frozen (v = 1, K > M) can reach zero noise-free error only
+    with its surplus units silent (w = 0) or cancelling in pairs (g is odd,
+    g(a) + g(-a) = 0); we observe the pairs, whose norms then drift slowly under noise, so eps_g keeps decreasing for very
+    long times and no fixed point is reached: use ``alpha_final`` there.
+    Default start: ``Q0 = 0.25 I``, a small asymmetric
+    ``R0_km = 0.01 (1 + k + 2m)/(K + M)``, ``v0 = 1``.
+    With output noise sigma the asymptotic error is O(eta sigma^2) (Goldt et
+    al. 2019): it grows with K when only the first layer trains and
+    stays at or below its K = M value when both layers train.
+    """
+    ode = CommitteeODE(K, M, lr, activation=activation, train_second_layer=train_second_layer, lr_v=lr_v,
+                       noise=noise, T=T, v_star=v_star)
+    if Q0 is None:
+        Q0 = 0.25 * np.eye(K)
+    if R0 is None:
+        R0 = 1e-2 * (1.0 + np.add.outer(np.arange(K), 2 * np.arange(M))) / (K + M)
+    if alpha_final is not None:
+        return float(ode.integrate(Q0, R0, v0, alpha_eval=[float(alpha_final)]).eps_g[0])
+    Q, R, v = ode.fixed_point(Q0, R0, v0, **kw)
+    return float(ode.eps_g(Q, R, v))
+
+
+def asymptotic_error_small_lr(K: int, *, activation: str = "erf", T=None, v_star=None) -> float:
+    r"""Leading-order coefficient ``c`` in ``eps_g(inf) = c eta sigma^2 + O(eta^2)``, K = M, first layer.
+
+    Linear response about perfect learning: the fixed point of
+    ``0 = -eta A delta + eta^2 (B delta + sigma^2 b)`` with ``b`` the noise
+    term ``J2(k, l)`` at ``Q = T`` is ``delta = eta sigma^2 A^{-1} b + O(eta^2)``;
+    eps_g is linear in delta to leading order, ``eps = grad(eps_g) . delta``.
+    For the linear K = 1 student this gives ``c = 1/4``, the small-eta limit of
+    :func:`linear_perceptron_error`.
+    """
+    ode = CommitteeODE(K, K, 1.0, activation=activation, T=T, v_star=v_star)
+    Q, R, v = ode.T.copy(), ode.T.copy(), ode.v_star.copy()
+    y0 = ode.pack(Q, R, v)
+    n = ode.n_q + K * K
+    h = 1e-6
+    A = np.empty((n, n))
+    geps = np.empty(n)
+    for i in range(n):
+        e = np.zeros_like(y0)
+        e[i] = h
+        rp, rm = ode.rates(*ode.unpack(y0 + e), parts=True), ode.rates(*ode.unpack(y0 - e), parts=True)
+        A[:, i] = -np.concatenate([((rp[0] - rm[0]) / (2 * h))[ode._iu], ((rp[2] - rm[2]) / (2 * h)).ravel()])
+        geps[i] = (ode.eps_g(*ode.unpack(y0 + e)) - ode.eps_g(*ode.unpack(y0 - e))) / (2 * h)
+    d = np.diag(ode.T)
+    Jn = np.outer(ode.v_star, ode.v_star) * _j2(d[:, None], ode.T, d[None, :], activation)
+    b = np.concatenate([Jn[ode._iu], np.zeros(K * K)])
+    return float(geps @ np.linalg.solve(A, b))
