@@ -1,5 +1,7 @@
 """Batched PyTorch ensembles that check the theory (never imports matplotlib)."""
+from . import committee, deep_linear, generalization, ntk, semantic
 from ._common import DivergenceError, resolve_device
+from .committee import CommitteeRun
 from .deep_linear import EnsembleRun, init_weights, pretrain_layerwise, stable_lr, train, train_from
 from .generalization import (
     GeneralizationRun,
@@ -16,6 +18,13 @@ from .semantic import MLPRun, train_mlp
 __all__ = [
     "DivergenceError",
     "resolve_device",
+    "committee",
+    "deep_linear",
+    "generalization",
+    "ntk",
+    "semantic",
+    # online SGD in committee machines (simulate.committee.train / train_from)
+    "CommitteeRun",
     # deep linear networks
     "EnsembleRun",
     "init_weights",

@@ -11,10 +11,23 @@ One module per idea:
   exact two-layer dynamics from lambda-balanced initialisation, lazy vs rich.
 * :mod:`theory.generalization` -- Advani & Saxe (2017), Krogh & Hertz (1992): teacher-student
   generalisation of linear students in the high-dimensional limit.
+* :mod:`theory.committee` -- Saad & Solla (1995), Goldt et al. (2019): order-parameter ODEs of
+  online SGD in two-layer committee machines.
 * :mod:`theory.ntk` -- Jacot et al. (2018), Lee et al. (2019): NNGP/NTK kernels and the
   training dynamics of infinitely wide networks.
 """
-from . import symbolic
+from . import committee, deep_linear, generalization, lambda_balanced, ntk, semantic, symbolic
+from .committee import (
+    CommitteeODE,
+    CommitteeTrajectory,
+    asymptotic_error,
+    asymptotic_error_small_lr,
+    erf_integrals,
+    generalisation_error,
+    linear_perceptron_error,
+    order_parameters,
+    symmetric_plateau,
+)
 from .deep_linear import (
     integrate_gradient_flow,
     DeepLinearTheory,
@@ -63,6 +76,12 @@ from .semantic import (
 )
 
 __all__ = [
+    "committee",
+    "deep_linear",
+    "generalization",
+    "lambda_balanced",
+    "ntk",
+    "semantic",
     "symbolic",
     # deep linear networks
     "DeepLinearTheory",
@@ -97,6 +116,16 @@ __all__ = [
     "lazy_map",
     "representation_change",
     "whitened_task",
+    # online SGD in committee machines (theory.committee.max_learning_rate: its stable limit)
+    "CommitteeODE",
+    "CommitteeTrajectory",
+    "asymptotic_error",
+    "asymptotic_error_small_lr",
+    "erf_integrals",
+    "generalisation_error",
+    "linear_perceptron_error",
+    "order_parameters",
+    "symmetric_plateau",
     # infinite width
     "Kernels",
     "expected_loss",
