@@ -19,7 +19,8 @@ install: $(STAMP)
 $(STAMP): setup.py
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
 	  { echo "idealnets needs Python >= 3.10"; exit 1; }
-	$(PYTHON) -m venv --system-site-packages $(VENV)
+	$(PYTHON) -m venv --system-site-packages $(VENV) || \
+	  { echo "'$(PYTHON) -m venv' failed: install the venv module (Debian/Ubuntu: apt-get install python3-venv)"; exit 1; }
 	@# Use an installed torch >= 2.1 if there is one; else the CPU build
 	@# (2.13.0) when the platform offers it, else any torch >= 2.1.
 	$(PY) -c 'import torch, sys; v = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2]); sys.exit(v < (2, 1))' 2>/dev/null || \
