@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 from simulate.generalization import sample_data, train_relu
 
 from ._common import COLORS, DEFAULT_OUT, save, sim_markers, style
-from ._generalization import SIGMA_W, sigma_eps_for_snr
+from ._generalization import SIGMA_W, log_argmin, sigma_eps_for_snr
 
 NAME = "generalization_relu"
 TITLE = "Two-layer ReLU students: test-error peak where parameters match samples"
@@ -16,15 +16,7 @@ SNR = 4.0
 
 def _peak_ratio(ratio: np.ndarray, err: np.ndarray) -> float:
     """Parameters/samples at the largest ensemble-mean test error, interpolated in log(ratio)."""
-    i = int(np.argmax(err))
-    if 0 < i < len(err) - 1:
-        x, y = np.log(ratio[i - 1:i + 2]), err[i - 1:i + 2]
-        den = (x[0] - x[1]) * (x[0] - x[2]) * (x[1] - x[2])
-        A = (x[2] * (y[1] - y[0]) + x[1] * (y[0] - y[2]) + x[0] * (y[2] - y[1])) / den
-        B = (x[2] ** 2 * (y[0] - y[1]) + x[1] ** 2 * (y[2] - y[0]) + x[0] ** 2 * (y[1] - y[2])) / den
-        if A < 0:
-            return float(np.exp(np.clip(-B / (2 * A), x[0], x[2])))
-    return float(ratio[i])
+    return log_argmin(ratio, -np.asarray(err))
 
 
 def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:
