@@ -684,6 +684,28 @@ def linear_perceptron_error(alpha, lr: float, eps0: float, noise: float = 0.0):
         return e_inf + (eps0 - e_inf) * np.exp(-lr * (2.0 - lr) * a)
 
 
+def _perfect_learning_jacobians(ode: "CommitteeODE", h: float = 1e-6):
+    """Central-difference Jacobians of the O(eta) and O(eta^2) rate parts at Q = R = T, v = v*.
+
+    Returns ``(A, B, y0)`` in the packed (Q upper triangle, R) state: ``A`` is minus
+    the Jacobian of the O(eta) terms of dQ and dR, ``B`` that of the O(eta^2) term
+    of dQ (dR has none). Shared by :func:`max_learning_rate` and
+    :func:`asymptotic_error_small_lr`.
+    """
+    K, M = ode.K, ode.M
+    y0 = ode.pack(ode.T.copy(), ode.T.copy(), ode.v_star.copy())
+    n = ode.n_q + K * M
+    A = np.empty((n, n))
+    B = np.empty((n, n))
+    for i in range(n):
+        e = np.zeros_like(y0)
+        e[i] = h
+        rp, rm = ode.rates(*ode.unpack(y0 + e), parts=True), ode.rates(*ode.unpack(y0 - e), parts=True)
+        A[:, i] = -np.concatenate([((rp[0] - rm[0]) / (2 * h))[ode._iu], ((rp[2] - rm[2]) / (2 * h)).ravel()])
+        B[:, i] = np.concatenate([((rp[1] - rm[1]) / (2 * h))[ode._iu], np.zeros(K * M)])
+    return A, B, y0
+
+
 def max_learning_rate(K: int, M: int | None = None, *, activation: str = "erf", T=None, v_star=None,
                       lr_hi: float = 50.0) -> float:
     r"""Largest eta for which perfect learning (student = teacher) is linearly stable.
@@ -700,21 +722,7 @@ def max_learning_rate(K: int, M: int | None = None, *, activation: str = "erf", 
     if K != M:
         raise ValueError("max_learning_rate is defined at the perfect-learning fixed point, K = M")
     ode = CommitteeODE(K, M, 1.0, activation=activation, T=T, v_star=v_star)
-    Q, R, v = ode.T.copy(), ode.T.copy(), ode.v_star.copy()
-    y0 = ode.pack(Q, R, v)
-    n = ode.n_q + K * M
-    h = 1e-6
-    A = np.empty((n, n))
-    B = np.empty((n, n))
-    for i in range(n):
-        e = np.zeros_like(y0)
-        e[i] = h
-        p = [ode.rates(*ode.unpack(y0 + e), parts=True), ode.rates(*ode.unpack(y0 - e), parts=True)]
-        dQ1 = (p[0][0] - p[1][0]) / (2 * h)
-        dQ2 = (p[0][1] - p[1][1]) / (2 * h)
-        dR1 = (p[0][2] - p[1][2]) / (2 * h)
-        A[:, i] = -np.concatenate([dQ1[ode._iu], dR1.ravel()])
-        B[:, i] = np.concatenate([dQ2[ode._iu], np.zeros(K * M)])
+    A, B, _ = _perfect_learning_jacobians(ode)
 
     def top(eta):
         return np.linalg.eigvals(-A + eta * B).real.max()
@@ -766,17 +774,12 @@ def asymptotic_error_small_lr(K: int, *, activation: str = "erf", T=None, v_star
     :func:`linear_perceptron_error`.
     """
     ode = CommitteeODE(K, K, 1.0, activation=activation, T=T, v_star=v_star)
-    Q, R, v = ode.T.copy(), ode.T.copy(), ode.v_star.copy()
-    y0 = ode.pack(Q, R, v)
-    n = ode.n_q + K * K
+    A, _, y0 = _perfect_learning_jacobians(ode)
     h = 1e-6
-    A = np.empty((n, n))
-    geps = np.empty(n)
-    for i in range(n):
+    geps = np.empty(A.shape[0])
+    for i in range(geps.size):
         e = np.zeros_like(y0)
         e[i] = h
-        rp, rm = ode.rates(*ode.unpack(y0 + e), parts=True), ode.rates(*ode.unpack(y0 - e), parts=True)
-        A[:, i] = -np.concatenate([((rp[0] - rm[0]) / (2 * h))[ode._iu], ((rp[2] - rm[2]) / (2 * h)).ravel()])
         geps[i] = (ode.eps_g(*ode.unpack(y0 + e)) - ode.eps_g(*ode.unpack(y0 - e))) / (2 * h)
     d = np.diag(ode.T)
     Jn = np.outer(ode.v_star, ode.v_star) * _j2(d[:, None], ode.T, d[None, :], activation)
