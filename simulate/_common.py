@@ -14,9 +14,16 @@ from typing import Iterable
 import numpy as np
 import torch
 
+from theory import validation as _validation
+
 __all__ = [
     "DivergenceError",
+    "DivergenceMonitor",
+    "DIVERGENCE_FACTOR",
+    "DIVERGENCE_FLOOR",
     "resolve_device",
+    "resolve_dtype",
+    "as_input",
     "make_generator",
     "record_steps",
     "progress",
@@ -26,17 +33,95 @@ __all__ = [
 
 
 class DivergenceError(FloatingPointError):
-    """Training produced NaN or inf (typically a learning rate above the stable limit)."""
+    """Training diverged: NaN/inf, or growth of the loss by a large factor (see :class:`DivergenceMonitor`)."""
+
+
+#: A recorded loss larger than ``DIVERGENCE_FACTOR * max(first recorded loss, DIVERGENCE_FLOOR)``
+#: counts as divergence. Under a stable learning rate the loss of every trainer
+#: here stays within a small factor of its initial value (gradient descent
+#: decreases it; online SGD fluctuates around it), so 1e6 is never reached by
+#: a stable run and is reached within a few recording points by an unstable one
+#: (the growth is exponential).
+DIVERGENCE_FACTOR = 1e6
+#: Absolute floor of the reference loss, so a run started at the solution
+#: (initial loss ~ 0) is not flagged for reaching an O(1e-2) noise floor.
+DIVERGENCE_FLOOR = 1e-6
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """``None`` or ``"auto"`` -> ``cuda`` when available, else ``cpu``."""
-    if device is None or (isinstance(device, str) and device == "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but torch sees no CUDA device")
+    """``None`` or ``"auto"`` -> ``cuda`` when available, else ``cpu``.
+
+    Accepts ``"cpu"``, ``"cuda"``, ``"cuda:i"`` (any case) or a ``torch.device``
+    of those types; anything else is a ValueError listing what is allowed.
+    """
+    allowed = "'auto', 'cpu', 'cuda' or 'cuda:<index>'"
+    if device is None:
+        device = "auto"
+    if isinstance(device, str):
+        d = device.strip().lower()
+        if d == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if d == "gpu":
+            raise ValueError(f"device must be {allowed}; got 'gpu' (did you mean 'cuda'?)")
+        try:
+            device = torch.device(d)
+        except (RuntimeError, ValueError):
+            raise ValueError(f"device must be {allowed}; got {device!r}") from None
+    elif not isinstance(device, torch.device):
+        raise TypeError(f"device must be a string ({allowed}) or a torch.device, got {type(device).__name__}")
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be {allowed}; got {str(device)!r} (only CPU and CUDA are supported)")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={str(device)!r} was requested but torch sees no CUDA device; use 'cpu' or 'auto'")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"device={str(device)!r}: torch sees only {torch.cuda.device_count()} CUDA device(s)")
     return device
+
+
+_DTYPES = {"float64": torch.float64, "double": torch.float64, "float32": torch.float32, "float": torch.float32}
+
+
+def resolve_dtype(dtype) -> torch.dtype:
+    """``torch.float64``/``torch.float32`` (or ``"float64"``/``"float32"``, NumPy's float types).
+
+    Integer, half and complex dtypes are refused: gradient descent needs real
+    floating point with enough precision for the comparisons with theory.
+    """
+    if isinstance(dtype, torch.dtype):
+        if dtype in (torch.float64, torch.float32):
+            return dtype
+        raise ValueError(f"dtype must be torch.float64 or torch.float32, got {dtype}")
+    if isinstance(dtype, str) and dtype in _DTYPES:
+        return _DTYPES[dtype]
+    try:
+        nd = np.dtype(dtype)
+    except TypeError:
+        nd = None
+    if nd is not None and nd in (np.dtype(np.float64), np.dtype(np.float32)) and not isinstance(dtype, str):
+        return torch.float64 if nd == np.float64 else torch.float32
+    raise ValueError(f"dtype must be torch.float64 or torch.float32 (or 'float64'/'float32'), got {dtype!r}")
+
+
+def as_input(a, name: str, *, device: torch.device, dtype: torch.dtype, ndim=None, shape=None) -> torch.Tensor:
+    """Validate an array argument (finite, real, shape) with :func:`theory.validation.as_array`, then move it.
+
+    Use this for every user-given array (initial weights, data, teachers), so
+    NaN or inf inputs are refused up front with the argument's name instead of
+    surfacing later as a "divergence".
+    """
+    if isinstance(a, torch.Tensor):
+        if a.is_complex() or not (a.is_floating_point() or a.dtype in (torch.int32, torch.int64)):
+            raise TypeError(f"{name} must hold real numbers, got a tensor of dtype {a.dtype}")
+        if tuple(a.shape) and a.numel() and not bool(torch.isfinite(a).all()):
+            bad = int((~torch.isfinite(a)).sum())
+            raise ValueError(f"{name} must be finite, but {bad} of its {a.numel()} entries are NaN or inf")
+        if ndim is not None or shape is not None:
+            _validation.as_array(np.empty(tuple(a.shape)) if a.numel() == 0 else np.zeros(tuple(a.shape)), name,
+                                 ndim=ndim, shape=shape, allow_empty=True)
+        return a.to(device=device, dtype=dtype)
+    arr = _validation.as_array(a, name, ndim=ndim, shape=shape)
+    return torch.as_tensor(arr, device=device, dtype=dtype)
 
 
 def make_generator(seed: int, device: torch.device) -> torch.Generator:
@@ -88,6 +173,77 @@ def check_finite(x: torch.Tensor, *, lr: float, lr_max: float | None, step: int,
             f"training diverged at step {step}: {what} became NaN/inf with lr={lr:.4g} ({limit}). "
             "Lower the learning rate."
         )
+
+
+class DivergenceMonitor:
+    """Early, named divergence detection for a trainer, checked at its recording steps only.
+
+    Call ``monitor(step, loss)`` with the recorded loss of each network (a
+    tensor of shape ``(E,)`` or a scalar). A network has diverged when its loss
+    is NaN/inf or exceeds ``factor * max(first recorded loss, floor)``; with
+    ``raise_on_divergence`` (the default) the first such check raises
+    :class:`DivergenceError` naming the learning rate and the stable limit,
+    else the networks are flagged in ``.diverged`` (their later records may
+    be NaN or huge). Non-finite values at the *first* check are blamed on the
+    inputs (initial weights, data), not on the learning rate.
+
+    One host synchronisation per call (only when raising), so checking at
+    recording steps keeps the step loop free of synchronisations.
+    """
+
+    def __init__(self, *, lr, lr_max: float | None = None, what: str = "the loss",
+                 raise_on_divergence: bool = True, factor: float = DIVERGENCE_FACTOR,
+                 floor: float = DIVERGENCE_FLOOR):
+        self.lr = lr
+        self.lr_max = lr_max
+        self.what = what
+        self.raise_on_divergence = bool(raise_on_divergence)
+        self.factor = float(factor)
+        self.floor = float(floor)
+        self.ref: torch.Tensor | None = None
+        self.diverged: torch.Tensor | None = None
+        self.first_step: torch.Tensor | None = None
+
+    def _lr_text(self) -> str:
+        lr = np.asarray(self.lr, dtype=float)
+        lr_s = f"{float(lr):.4g}" if lr.ndim == 0 else f"up to {float(lr.max()):.4g}"
+        limit = (f"the stable limit is about {self.lr_max:.4g}" if self.lr_max is not None
+                 else "no stable limit was computed for this setting")
+        return f"lr={lr_s} ({limit})"
+
+    def __call__(self, step: int, loss) -> torch.Tensor:
+        v = loss if isinstance(loss, torch.Tensor) else torch.as_tensor(np.asarray(loss, dtype=float))
+        v = v.detach().reshape(-1).to(torch.float64)
+        if self.ref is None:
+            if not bool(torch.isfinite(v).all()):
+                raise DivergenceError(
+                    f"{self.what} is already NaN/inf at step {step}, before any update: the initial weights or "
+                    "the data are not finite (or overflow in this dtype); this is not a learning-rate problem")
+            self.ref = torch.clamp(v, min=self.floor)
+            self.diverged = torch.zeros_like(v, dtype=torch.bool)
+            self.first_step = torch.full_like(v, -1, dtype=torch.int64)
+        bad = ~torch.isfinite(v) | (v > self.factor * self.ref)
+        new = bad & ~self.diverged
+        if bool(new.any()):
+            self.first_step[new] = int(step)
+            self.diverged |= new
+            if self.raise_on_divergence:
+                idx = int(torch.nonzero(new)[0])
+                val = float(v[idx])
+                grew = ("became NaN/inf" if not np.isfinite(val) else
+                        f"grew to {val:.3g}, more than {self.factor:.0e} times its initial {float(self.ref[idx]):.3g}")
+                n = int(new.sum())
+                who = f" in {n} of {v.numel()} networks" if v.numel() > 1 else ""
+                raise DivergenceError(
+                    f"training diverged at step {step}: {self.what} {grew}{who} with {self._lr_text()}. "
+                    "Lower the learning rate.")
+        return self.diverged
+
+    def diverged_numpy(self, n: int | None = None) -> np.ndarray:
+        """The per-network flags as a NumPy bool array (all False before the first check)."""
+        if self.diverged is None:
+            return np.zeros(n or 0, dtype=bool)
+        return self.diverged.cpu().numpy()
 
 
 def as_tensor(a, *, device: torch.device, dtype: torch.dtype) -> torch.Tensor:

@@ -16,7 +16,7 @@ One module per idea:
 * :mod:`theory.ntk` -- Jacot et al. (2018), Lee et al. (2019): NNGP/NTK kernels and the
   training dynamics of infinitely wide networks.
 """
-from . import committee, deep_linear, generalization, lambda_balanced, ntk, semantic, symbolic
+from . import committee, deep_linear, generalization, lambda_balanced, ntk, semantic, symbolic, validation
 from .committee import (
     CommitteeODE,
     CommitteeTrajectory,
@@ -82,6 +82,7 @@ __all__ = [
     "lambda_balanced",
     "ntk",
     "semantic",
+    "validation",
     "symbolic",
     # deep linear networks
     "DeepLinearTheory",

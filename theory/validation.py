@@ -1,0 +1,234 @@
+"""Input validation shared by every public entry point of ``theory`` and ``simulate``.
+
+The package's error contract (README, "What you can rely on"):
+
+* bad input raises :class:`ValueError` (wrong value, shape or range) or
+  :class:`TypeError` (wrong kind of object), with a message that names the
+  argument, the value received and what is allowed;
+* non-finite input (NaN, or inf where inf has no documented meaning) is
+  rejected *before* it reaches LAPACK, an ODE integrator or a training loop,
+  so nothing hangs and nothing comes back silently NaN;
+* times are arrays of non-negative floats, ``np.inf`` meaning the fixed point
+  where a module documents one, sorted where the computation needs it.
+
+Every checker returns the cleaned value (a Python ``float``/``int``/``bool``/
+``str`` or a float64 ``np.ndarray``), so the idiom is::
+
+    s = as_float(s, "s", low=0.0, open_low=True)
+    X = as_array(X, "X", ndim=2)
+    t = as_times(t)
+
+This module is float64 NumPy only (no torch): ``theory`` and ``simulate`` both
+import it.
+"""
+from __future__ import annotations
+
+import numbers
+import operator
+from typing import Iterable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "as_float",
+    "as_int",
+    "as_bool",
+    "as_choice",
+    "as_array",
+    "as_times",
+    "as_seed",
+    "as_probability",
+    "check_same",
+    "describe",
+]
+
+
+def describe(x) -> str:
+    """A short description of a value for error messages (arrays by shape, not content)."""
+    if isinstance(x, np.ndarray) or (hasattr(x, "shape") and hasattr(x, "dtype")):
+        a = np.asarray(x) if isinstance(x, np.ndarray) else x
+        n_bad = ""
+        try:
+            arr = np.asarray(a, dtype=float)
+            bad = int((~np.isfinite(arr)).sum())
+            if bad:
+                n_bad = f" with {bad} non-finite entr{'y' if bad == 1 else 'ies'}"
+        except (TypeError, ValueError):
+            pass
+        return f"an array of shape {tuple(a.shape)} and dtype {a.dtype}{n_bad}"
+    r = repr(x)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+def _range_text(low, high, open_low, open_high) -> str:
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if open_low else '>='} {low:g}")
+    if high is not None:
+        parts.append(f"{'<' if open_high else '<='} {high:g}")
+    return " and ".join(parts)
+
+
+def _in_range(v, low, high, open_low, open_high):
+    ok = np.ones(np.shape(v), dtype=bool)
+    if low is not None:
+        ok &= (v > low) if open_low else (v >= low)
+    if high is not None:
+        ok &= (v < high) if open_high else (v <= high)
+    return ok
+
+
+def as_float(x, name: str, *, low: float | None = None, high: float | None = None, open_low: bool = False,
+             open_high: bool = False, allow_inf: bool = False) -> float:
+    """A real scalar, finite (unless ``allow_inf``), within ``[low, high]`` (open ends on request).
+
+    Raises TypeError for non-numbers (strings, None, bools, complex, arrays of
+    size != 1) and ValueError for NaN, inf or out-of-range values.
+    """
+    if isinstance(x, (bool, np.bool_)) or x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be a real number, got {describe(x)}")
+    if isinstance(x, np.ndarray) or hasattr(x, "shape"):
+        if np.size(x) != 1:
+            raise TypeError(f"{name} must be a real scalar, got {describe(x)}")
+        x = np.asarray(x).reshape(())[()]
+    if isinstance(x, (complex, np.complexfloating)):
+        raise TypeError(f"{name} must be a real number, got {describe(x)}")
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {describe(x)}") from None
+    if np.isnan(v) or (np.isinf(v) and not allow_inf):
+        raise ValueError(f"{name} must be finite, got {v}")
+    if not _in_range(v, low, high, open_low, open_high):
+        raise ValueError(f"{name} must be {_range_text(low, high, open_low, open_high)}, got {v:g}")
+    return v
+
+
+def as_int(x, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """An integer (Python or NumPy int, or an integral float such as ``3.0``) within ``[low, high]``."""
+    if isinstance(x, (bool, np.bool_)) or x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be an integer, got {describe(x)}")
+    if isinstance(x, np.ndarray) and x.size == 1 and x.ndim == 0:
+        x = x[()]
+    if isinstance(x, numbers.Integral):
+        v = int(x)
+    elif isinstance(x, (float, np.floating)):
+        if not np.isfinite(x) or float(x) != int(x):
+            raise ValueError(f"{name} must be an integer, got {x!r}")
+        v = int(x)
+    else:
+        try:
+            v = operator.index(x)
+        except TypeError:
+            raise TypeError(f"{name} must be an integer, got {describe(x)}") from None
+    if (low is not None and v < low) or (high is not None and v > high):
+        raise ValueError(f"{name} must be an integer {_range_text(low, high, False, False)}, got {v}")
+    return v
+
+
+def as_bool(x, name: str) -> bool:
+    """A boolean (``True``/``False`` or NumPy bool); anything else is a TypeError."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    raise TypeError(f"{name} must be True or False, got {describe(x)}")
+
+
+def as_choice(x, name: str, choices: Sequence[str]) -> str:
+    """One of ``choices`` (strings, compared exactly)."""
+    if not isinstance(x, str):
+        raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {describe(x)}")
+    if x not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {x!r}")
+    return x
+
+
+def as_probability(x, name: str, *, open_low: bool = False, open_high: bool = False) -> float:
+    """A float in [0, 1] (ends open on request)."""
+    return as_float(x, name, low=0.0, high=1.0, open_low=open_low, open_high=open_high)
+
+
+def as_seed(seed, name: str = "seed") -> int:
+    """A non-negative integer seed."""
+    return as_int(seed, name, low=0)
+
+
+def as_array(a, name: str, *, ndim: int | Iterable[int] | None = None, shape: Sequence[int | None] | None = None,
+             allow_inf: bool = False, allow_nan: bool = False, allow_empty: bool = False,
+             low: float | None = None, high: float | None = None, open_low: bool = False,
+             open_high: bool = False) -> np.ndarray:
+    """A float64 array (a copy-free view where possible) with checked ``ndim``, ``shape``, finiteness and range.
+
+    ``shape`` may contain ``None`` for free dimensions. Booleans, strings,
+    objects and complex arrays are TypeErrors; wrong ``ndim``/``shape``, empty
+    arrays (unless ``allow_empty``), NaN/inf and out-of-range entries are
+    ValueErrors that name the argument.
+    """
+    if a is None or isinstance(a, (str, bytes)):
+        raise TypeError(f"{name} must be an array of real numbers, got {describe(a)}")
+    if hasattr(a, "detach") and hasattr(a, "cpu"):  # a torch tensor
+        a = a.detach().cpu().numpy()
+    try:
+        arr = np.asarray(a)
+    except (TypeError, ValueError) as e:  # ragged nested sequences
+        raise ValueError(f"{name} must be a rectangular array of real numbers ({e})") from None
+    if arr.dtype == object:
+        raise ValueError(f"{name} must be a rectangular array of real numbers, got an object array")
+    if arr.dtype.kind == "b":
+        raise TypeError(f"{name} must hold real numbers, got a boolean array")
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} must hold real numbers, got a complex array")
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(str(d) for d in allowed)
+            raise ValueError(f"{name} must be {want}-dimensional, got shape {arr.shape}")
+    if shape is not None:
+        if arr.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, arr.shape)):
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    nan = np.isnan(arr)
+    if nan.any() and not allow_nan:
+        raise ValueError(f"{name} must be finite, but {int(nan.sum())} of its {arr.size} entries are NaN")
+    inf = np.isinf(arr)
+    if inf.any() and not allow_inf:
+        raise ValueError(f"{name} must be finite, but {int(inf.sum())} of its {arr.size} entries are inf")
+    if low is not None or high is not None:
+        ok = _in_range(arr, low, high, open_low, open_high) | nan
+        if not ok.all():
+            bad = arr[~ok].ravel()[0]
+            raise ValueError(f"every entry of {name} must be {_range_text(low, high, open_low, open_high)}, "
+                             f"got {bad:g}")
+    return arr
+
+
+def as_times(t, name: str = "t", *, allow_inf: bool = True, increasing: bool = False, strictly: bool = False,
+             low: float | None = 0.0) -> np.ndarray:
+    """Times as a float64 array of any shape (a scalar gives a 0-d array).
+
+    Non-negative by default (``low``); ``np.inf`` allowed when ``allow_inf``
+    (the fixed point, where the module documents it); NaN never. With
+    ``increasing`` the (flattened) times must be non-decreasing, or strictly
+    increasing with ``strictly`` (for integrators that need ``t_eval`` sorted
+    without repeats).
+    """
+    arr = as_array(t, name, allow_inf=allow_inf, allow_empty=True, low=low)
+    if allow_inf and low is not None and np.isneginf(arr).any():
+        raise ValueError(f"{name} must be >= {low:g}, got -inf")
+    if increasing and arr.size > 1:
+        d = np.diff(arr.ravel())
+        if strictly and not (d > 0).all():
+            raise ValueError(f"{name} must be strictly increasing (no repeats), got {describe(arr)}")
+        if not (d >= 0).all():
+            raise ValueError(f"{name} must be sorted in increasing order")
+    return arr
+
+
+def check_same(name_a: str, a: int, name_b: str, b: int, what: str = "size") -> None:
+    """Raise ValueError when two sizes that must agree do not (``X`` has P columns, ``Y`` has P' != P)."""
+    if a != b:
+        raise ValueError(f"{name_a} and {name_b} must have the same {what}, got {a} and {b}")
