@@ -26,3 +26,18 @@ def seed(request) -> int:
 @pytest.fixture
 def rng(seed) -> np.random.Generator:
     return np.random.default_rng(seed)
+
+
+# Hypothesis profiles: small and fast in the default suite, larger under
+# `make test-slow` (IDEALNETS_HYPOTHESIS=slow). Property tests use
+# `@given(...)` without their own max_examples so the profile decides.
+try:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("default", max_examples=25, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("slow", max_examples=300, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile(os.environ.get("IDEALNETS_HYPOTHESIS", "default"))
+except ImportError:  # hypothesis is a test dependency (setup.py extras "test")
+    pass
