@@ -47,7 +47,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     style()
     widths = (100, 50, 10) if quick else WIDTHS
     P = 200 if quick else N_SAMPLES
-    E = 2 if quick else 4
+    E = 2 if quick else 3
     steps = 60 if quick else STEPS
     half = steps // 2
     window = 10 if quick else WINDOW

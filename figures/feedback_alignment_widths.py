@@ -72,7 +72,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         sim_markers(axes[0], tt[1:], al_sim[:, 1:], color=c, ms=3.0)
         theory_line(axes[1], t_line, L_line, color=c, label=f"$N_h = {h}$")
         sim_markers(axes[1], tt[1:], run.losses[:, 1:], color=c, ms=3.0, band=False)
-        log_band(axes[1], tt[1:], run.losses[:, 1:], color=c)
+        log_band(axes[1], tt[1:], run.losses[:, 1:], color=c, floor=1e-6)
         dev_align.append(np.max(np.abs(al_sim.mean(0) - al_th.mean(0))))
         dev_loss.append(np.max(np.abs(run.losses.mean(0) - L_th.mean(0)) / L_th.mean(0)[0]))
         if h < len(S):
