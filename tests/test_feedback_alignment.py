@@ -364,3 +364,36 @@ def test_invalid_inputs_property(bad):
             FeedbackAlignmentFlow(W1, W2, B, X + 1.0, Y)
         else:
             aligned_learning_time(1.0, 0.0, 0.0, 0.0)
+
+
+# ----------------------------------------------------------------------------- full size (slow)
+@pytest.mark.slow
+def test_lecture_experiment_full_size():
+    """784-400-10 tanh on 1000 random binary patterns: frozen top layer -> the loss does not go down;
+    both layers under FA -> it does, and the top layer turns toward B (angle well below 90 deg)."""
+    from simulate.feedback_alignment import random_binary_task
+
+    X, lab = random_binary_task(1000, 784, 10, seed=0)
+    st0 = init_mlp([784, 400, 10], 2, seed=1)
+    frozen = train_mlp(X, lab, st0, rule="fa", lr=0.02, steps=400, batch_size=50, train_layers=[True, False], record=2)
+    assert np.all(frozen.losses[:, -1] > frozen.losses[:, 0] - 0.1)
+    assert np.all(np.abs(frozen.angle[:, -1] - 90) < 3)
+    both = train_mlp(X, lab, st0, rule="fa", lr=0.02, steps=400, batch_size=50, record=2)
+    assert np.all(both.losses[:, -1] < 0.5 * both.losses[:, 0])
+    assert np.all(both.angle[:, -1] < 70)
+
+
+@pytest.mark.slow
+def test_gap_to_flow_linear_in_lr_three_rates(seed):
+    rng = np.random.default_rng(seed)
+    X, Y = whitened_task(6, 4, (3.0, 2.0, 1.5, 1.0), seed=seed)
+    W1, W2 = 0.02 * rng.standard_normal((3, 8, 6)), 0.02 * rng.standard_normal((3, 4, 8))
+    B = rng.standard_normal((3, 8, 4)) / 2
+    flows = [FeedbackAlignmentFlow(W1[e], W2[e], B[e], X, Y) for e in range(3)]
+    gaps = []
+    for lr in (0.004, 0.002, 0.001):
+        steps = int(round(10 / lr))
+        run = train_linear(W1, W2, B, X, Y, lr=lr, steps=steps, record=np.linspace(0, steps, 11).astype(int))
+        gaps.append(np.max(np.abs(run.W2 @ run.W1 - np.stack([f.map(run.times) for f in flows]))))
+    for g0, g1 in zip(gaps, gaps[1:]):
+        assert LR_RATIO[0] < g0 / g1 < LR_RATIO[1]

@@ -120,3 +120,23 @@ def test_invalid_inputs_property(bad):
               {"rule": "bp"} if bad == "rule" else {"n_in": 0})
     with pytest.raises((ValueError, TypeError)):
         learning_curve(5, **kw)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rule", RULES)
+def test_steps_to_error_scaling_full_size(rule, seed):
+    """Steps to 1% at the optimal lr for N = 16 and 32 (M = 4): the mean of 400 networks crosses
+    within 5% of the predicted step (log-linear interpolation between recorded steps)."""
+    rng = np.random.default_rng(seed)
+    M = 4
+    for N in (16, 32):
+        kt = steps_to_error(0.01, rule=rule, n_in=N, n_out=M)
+        steps = int(1.2 * kt)
+        W_star = rng.standard_normal((M, N))
+        run = train_perturbation(np.zeros((400, M, N)), W_star, rule=rule, lr=optimal_learning_rate(rule, N, M),
+                                 steps=steps, sigma=1e-3, record=np.linspace(0, steps, 200).astype(int), seed=seed)
+        m = run.errors.mean(0) / (0.5 * np.sum(W_star**2))
+        j = int(np.nonzero(m <= 0.01)[0][0])
+        k = run.steps[j - 1] + (np.log(0.01) - np.log(m[j - 1])) * (run.steps[j] - run.steps[j - 1]) / (
+            np.log(m[j]) - np.log(m[j - 1]))
+        assert abs(k - kt) < 0.05 * kt
