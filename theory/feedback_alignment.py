@@ -573,7 +573,7 @@ class FeedbackAlignmentFlow:
         early = tt <= self._t_accurate
         z, t_end = self._z0, 0.0
         need_tail = (~early).any() or (late.any() and self._fp is None)
-        if tt.size and tt[-1] == 0.0:
+        if tt.size and tt[-1] == 0.0 and not need_tail:
             vals[:] = self._z0
         elif early.any() or need_tail:
             t_end = float(tt[early][-1]) if not need_tail else self._t_accurate
@@ -595,7 +595,7 @@ class FeedbackAlignmentFlow:
         Z[fin] = vals[np.searchsorted(tt, flat[fin])] if tt.size else Z[fin]
         if late.any():
             if self._fp is None:
-                self._tail(self._z0 if z is None else z, t_end, np.empty(0))
+                self._tail(z, t_end, np.empty(0))
             Z[late] = self._fp[1]
         return Z.reshape(*t.shape, -1)
 
