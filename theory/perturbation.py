@@ -40,8 +40,9 @@ perturbed outputs or weights.
 ``rho = 1 - 1/kappa``; stability needs ``lr < 2/kappa``. The number of steps to reduce the error
 by a factor ``delta`` is ``ln(1/delta) / -ln(1 - 1/kappa) ~ kappa ln(1/delta)``
 (:func:`steps_to_error`): ``~ N`` for GD, ``~ M N`` for node and ``~ M N^2`` for weight perturbation
-(Werfel et al. 2005: node perturbation is slower than GD by the number of outputs, weight
-perturbation by the number of weights per input dimension).
+(node perturbation is slower than GD by a factor ``M + 2``, about the number of perturbed
+outputs, weight perturbation by ``MN + 2``, about the number of perturbed weights; cf. Werfel
+et al. 2005).
 """
 from __future__ import annotations
 
