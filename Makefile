@@ -12,7 +12,7 @@ OUT    ?= figures/out
 DEVICE ?= auto
 FIGS   ?= all
 
-.PHONY: install figures figures-quick test test-slow bench paper clean
+.PHONY: install figures figures-quick gallery test test-slow bench paper clean
 
 install: $(STAMP)
 
@@ -30,6 +30,11 @@ $(STAMP): setup.py
 
 figures: $(STAMP)
 	$(PY) -m figures $(FIGS) --device $(DEVICE) --out $(OUT)
+
+# README gallery + paper/generated/{numbers,agreement_table}.tex from figures/out/*.json
+# (run after `make figures`, then commit; the test suite fails while they are out of date).
+gallery: $(STAMP)
+	$(PY) -m figures.gallery
 
 figures-quick: $(STAMP)
 	$(PY) -m figures $(FIGS) --quick --device $(DEVICE) --out $(OUT)/quick

@@ -1,4 +1,5 @@
-"""Every figure runs in quick mode and writes a PNG and a JSON with finite agreement measures."""
+"""Every figure runs in quick mode and writes a PNG and a JSON with finite agreement measures
+from which its README caption (SECTION/CAPTION, see figures/gallery.py) renders."""
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ import math
 import pytest
 
 import figures
+from figures.gallery import render_caption
 
 NAMES = list(figures.available())
 
@@ -27,3 +29,5 @@ def test_figure_quick(name, tmp_path):
         if isinstance(v, float):
             assert math.isfinite(v), k
     assert rec["name"] == name
+    # the README caption must render from a fresh record too (its keys exist in every mode)
+    assert render_caption(figures.get(name), data)
