@@ -43,8 +43,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterable, Mapping
 
-import numpy as np
-
 from figures import available
 from figures._common import DEFAULT_OUT
 
@@ -256,8 +254,9 @@ def render_readme(text: str, gallery: str) -> str:
 def format_number(v: Any, digits: int = SIG_DIGITS) -> str:
     r"""A LaTeX number with ``digits`` significant digits.
 
-    Plain decimals for ``1e-4 <= |v| < 1e4`` (``0.00795``, ``82.6``, ``1230``),
-    ``m\times10^{e}`` outside; integers and booleans as they are.
+    Significant trailing zeros are kept (``2.00``, ``0.0950``). Plain decimals for
+    ``1e-4 <= |v| < 1e4`` (``0.00795``, ``82.6``, ``1230``), ``m\times10^{e}``
+    outside; integers and booleans as they are.
     """
     if isinstance(v, bool):
         return r"\text{true}" if v else r"\text{false}"
@@ -268,12 +267,11 @@ def format_number(v: Any, digits: int = SIG_DIGITS) -> str:
     v = float(v)
     if v == 0.0:
         return "0"
-    if 1e-4 <= abs(v) < 1e4:
-        s = np.format_float_positional(v, precision=digits, unique=False, fractional=False, trim="-")
-        return s
-    m, e = f"{v:.{digits - 1}e}".split("e")
-    m = m.rstrip("0").rstrip(".")
-    return rf"{m}\times10^{{{int(e)}}}"
+    m, e = f"{v:.{digits - 1}e}".split("e")   # rounds first: 9.996 -> 1.00e+01
+    rounded, exp = float(f"{m}e{e}"), int(e)
+    if 1e-4 <= abs(rounded) < 1e4:
+        return f"{rounded:.{max(digits - 1 - exp, 0)}f}"
+    return rf"{m.rstrip('.')}\times10^{{{int(e)}}}"
 
 
 def tex_escape(s: str) -> str:
@@ -296,9 +294,9 @@ def numbers_tex(records: Mapping[str, dict] | None = None) -> str:
              f"% \\agr: {SIG_DIGITS} significant digits; \\agrpct: value x 100, {PCT_DIGITS} significant "
              "digits (write \\agrpct{fig}{key}\\%).",
              r"\makeatletter",
-             r"\providecommand{\agr}[2]{\@ifundefined{agr@#1@#2}{\textbf{??}\PackageWarning{numbers}"
+             r"\DeclareRobustCommand{\agr}[2]{\@ifundefined{agr@#1@#2}{\textbf{??}\PackageWarning{numbers}"
              r"{Unknown agreement #1/#2}}{\ensuremath{\@nameuse{agr@#1@#2}}}}",
-             r"\providecommand{\agrpct}[2]{\@ifundefined{agrpct@#1@#2}{\textbf{??}\PackageWarning{numbers}"
+             r"\DeclareRobustCommand{\agrpct}[2]{\@ifundefined{agrpct@#1@#2}{\textbf{??}\PackageWarning{numbers}"
              r"{Unknown agreement #1/#2}}{\ensuremath{\@nameuse{agrpct@#1@#2}}}}"]
     for fig in sorted(records):
         lines.append(f"% {fig}")
