@@ -52,8 +52,10 @@ __all__ = [
     "GalleryError",
     "agreement_table_tex",
     "check",
+    "check_module",
     "format_number",
     "gallery_markdown",
+    "gallery_myst",
     "load_records",
     "numbers_tex",
     "render_caption",
@@ -154,7 +156,8 @@ def caption_fields(template: str) -> list[str]:
     return [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
 
 
-def _check_module(mod: ModuleType) -> None:
+def check_module(mod: ModuleType) -> None:
+    """Raise :class:`GalleryError` unless ``mod`` defines SECTION and a well-formed CAPTION."""
     name = getattr(mod, "NAME", mod.__name__)
     for const in ("SECTION", "CAPTION"):
         v = getattr(mod, const, None)
@@ -169,7 +172,7 @@ def _check_module(mod: ModuleType) -> None:
 
 def render_caption(mod: ModuleType, record: Mapping) -> str:
     """The module's ``CAPTION`` formatted with ``record``'s agreement and params."""
-    _check_module(mod)
+    check_module(mod)
     name = mod.NAME
     agreement = record.get("agreement", {})
     try:
@@ -206,7 +209,7 @@ class _Entry:
 def _sections(modules: Mapping[str, ModuleType], records: Mapping[str, dict]) -> list[tuple[str, list[_Entry]]]:
     groups: dict[str, list[_Entry]] = {}
     for name, mod in modules.items():
-        _check_module(mod)
+        check_module(mod)
         if name not in records:
             raise GalleryError(f"figure {name} has no JSON record in figures/out/; run "
                                f"`make figures FIGS={name}` and commit its PNG + JSON")
@@ -236,6 +239,27 @@ def gallery_markdown(modules: Mapping[str, ModuleType] | None = None,
             cap = " ".join(render_caption(e.module, e.record).split()).replace("|", "\\|")
             png = e.record.get("png", f"{e.name}.png")
             lines.append(f"| ![]({image_dir}/{png}) | {cap} |")
+    return "\n".join(lines) + "\n"
+
+
+def gallery_myst(modules: Mapping[str, ModuleType] | None = None,
+                 records: Mapping[str, dict] | None = None,
+                 image_dir: str = "../figures/out") -> str:
+    """The same gallery for the documentation site (MyST): one figure with its caption per record."""
+    modules = available() if modules is None else modules
+    records = load_records() if records is None else records
+    lines = ["# Gallery", "",
+             "Every figure is produced by `make figures` and stored with its JSON record in",
+             "`figures/out/`. Lines are theory, markers are trained ensembles (mean, with a band or bars",
+             "for the spread over networks); the numbers in the captions are generated from the records",
+             "(`make gallery`), as in the README."]
+    for sec, ents in _sections(modules, records):
+        lines += ["", f"## {sec}"]
+        for e in ents:
+            cap = " ".join(render_caption(e.module, e.record).split())
+            png = e.record.get("png", f"{e.name}.png")
+            lines += ["", f"```{{figure}} {image_dir}/{png}", ":width: 100%", f":name: fig-{e.name}", "",
+                      f"{cap} (`{e.name}`)", "```"]
     return "\n".join(lines) + "\n"
 
 
