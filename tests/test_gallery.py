@@ -119,9 +119,11 @@ def test_check_reports_a_hand_edited_number(tmp_path):
     assert gallery.write(readme, gen) and not gallery.check(readme, gen)
     text = readme.read_text(encoding="utf-8")
     line = next(ln for ln in text.splitlines() if "deep_linear_modes.png" in ln)
-    readme.write_text(text.replace(line, line.replace("0.013 s", "0.010 s")), encoding="utf-8")
+    num = re.search(r"\d+\.\d+", line).group(0)              # the first quoted number
+    edited = line.replace(num, f"{float(num) + 1:.3f}", 1)    # a hand edit that disagrees with the record
+    readme.write_text(text.replace(line, edited), encoding="utf-8")
     problems = gallery.check(readme, gen)
-    assert len(problems) == 1 and "0.010 s" in problems[0]
+    assert len(problems) == 1 and f"{float(num) + 1:.3f}" in problems[0]
 
 
 @pytest.mark.parametrize("v, want", [(0.0079528, "0.00795"), (82.6335, "82.6"), (1.0, "1.00"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import resource
 import time
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def test_solution_markers_are_checked(tmp_path):
 @pytest.mark.parametrize("lesson", [p.stem for p in LESSONS])
 def test_instructor_notebook_runs(built, lesson):
     nb = nbformat.read(built[lesson][0], 4)
-    t0 = time.perf_counter()
+    t0, ru0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     env_static = os.environ.pop("IDEALNETS_STATIC", None)   # the test runs the widget path
     try:
         NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
@@ -82,9 +83,11 @@ def test_instructor_notebook_runs(built, lesson):
         if env_static is not None:
             os.environ["IDEALNETS_STATIC"] = env_static
     elapsed = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)         # the kernel, once shut down and reaped
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     n_checks = sum("exercise" in c.metadata.get("tags", []) for c in nb.cells)
     assert outputs.count(": correct (matches the package") >= n_checks, "a check cell did not pass"
     images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
     assert images >= 1, "the trained ensemble against the theory line must be plotted"
-    print(f"{lesson}: {elapsed:.1f} s")
+    print(f"{lesson}: {elapsed:.1f} s wall, {cpu:.1f} s CPU (kernel)")
