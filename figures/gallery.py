@@ -258,7 +258,7 @@ def gallery_myst(modules: Mapping[str, ModuleType] | None = None,
         for e in ents:
             cap = " ".join(render_caption(e.module, e.record).split())
             png = e.record.get("png", f"{e.name}.png")
-            lines += ["", f"```{{figure}} {image_dir}/{png}", ":width: 100%", f":name: fig-{e.name}", "",
+            lines += ["", f"```{{figure}} {image_dir}/{png}", f":name: fig-{e.name}", "",
                       f"{cap} (`{e.name}`)", "```"]
     return "\n".join(lines) + "\n"
 

@@ -23,7 +23,7 @@
 # Theory: Saad & Solla (1995), *Exact solution for on-line learning in multilayer neural networks*,
 # PRL 74:4337 and PRE 52:4225; Goldt et al. (2019), NeurIPS.
 #
-# *Run time.* Quick sizes: $N = 200$, 4 students, $\alpha \le 120$. The full-size figure
+# *Run time.* Quick sizes: $N = 200$, 4 students, $\alpha \le 80$ at $\eta = 1.5$. The full-size figure
 # (`figures/committee_learning_curves.py`) uses $N = 500$ and 2000; set `QUICK = False` for $N = 1000$.
 
 # %%
@@ -42,8 +42,8 @@ tqdm.auto.tqdm = tqdm.std.tqdm   # text progress bars (silent outside a terminal
 QUICK = True
 N, SEEDS = (200, 4) if QUICK else (1000, 8)
 K = M = 2
-LR = 1.0
-ALPHA_MAX = 120.0
+LR = 1.5
+ALPHA_MAX = 80.0
 
 
 def check(name, got, want, rtol=1e-6, atol=1e-12):
