@@ -368,8 +368,8 @@ def agreement_table_tex(modules: Mapping[str, ModuleType] | None = None,
         for e in ents:
             quoted = _quoted(e.module, e.record)
             cell = "; ".join(rf"\texttt{{{tex_escape(k)}}} = ${format_number(v)}$" for k, v in quoted)
-            lines.append(rf"{tex_escape(e.module.TITLE)} (\texttt{{{tex_escape(e.name)}}}) & "
-                         f"{cell or 'see the JSON record'} \\\\")
+            lines.append(rf"\raggedright {tex_escape(e.module.TITLE)} (\texttt{{{tex_escape(e.name)}}}) & "
+                         rf"\raggedright {cell or 'see the JSON record'} \tabularnewline")
         lines += [r"\hline", r"\end{tabular}"]
     lines.append("}")
     return "\n".join(lines) + "\n"
