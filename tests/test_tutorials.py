@@ -9,8 +9,10 @@ python3 kernel (ipykernel), from the tutorials/ folder, as a student would run i
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import resource
+import sys
 import time
 from pathlib import Path
 
@@ -32,6 +34,28 @@ CELL_TIMEOUT_S = 300
 
 def test_lessons_exist():
     assert [p.stem[:2] for p in LESSONS] == ["01", "02", "03", "04", "05"], LESSONS
+
+
+KERNEL = "idealnets-test"
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    """A kernelspec running this interpreter (the venv), first on JUPYTER_PATH, so that no
+    other "python3" kernel installed for the user or the system is picked up instead."""
+    root = tmp_path_factory.mktemp("jupyter")
+    spec = root / "kernels" / KERNEL
+    spec.mkdir(parents=True)
+    spec.joinpath("kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "idealnets tests", "language": "python"}))
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join([str(root)] + ([old] if old else []))
+    yield KERNEL
+    if old is None:
+        os.environ.pop("JUPYTER_PATH", None)
+    else:
+        os.environ["JUPYTER_PATH"] = old
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +96,12 @@ def test_solution_markers_are_checked(tmp_path):
 
 
 @pytest.mark.parametrize("lesson", [p.stem for p in LESSONS])
-def test_instructor_notebook_runs(built, lesson):
+def test_instructor_notebook_runs(built, kernel, lesson):
     nb = nbformat.read(built[lesson][0], 4)
     t0, ru0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     env_static = os.environ.pop("IDEALNETS_STATIC", None)   # the test runs the widget path
     try:
-        NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+        NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name=kernel,
                        resources={"metadata": {"path": str(TUTORIALS)}}).execute()
     finally:
         if env_static is not None:

@@ -28,6 +28,7 @@
 # use 32 networks of width 32 and smaller learning rates; set `QUICK = False` to train those sizes.
 
 # %%
+# %matplotlib inline
 import os
 
 import matplotlib.pyplot as plt

@@ -27,6 +27,7 @@
 # figures (`figures/semantic_*.py`) use 32 networks and a learning rate of 0.01; set `QUICK = False`.
 
 # %%
+# %matplotlib inline
 import os
 
 import matplotlib.pyplot as plt

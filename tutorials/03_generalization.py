@@ -31,6 +31,7 @@
 # (`figures/generalization_*.py`) use $N = 300$-$500$ and three data sets; set `QUICK = False`.
 
 # %%
+# %matplotlib inline
 import os
 
 import matplotlib.pyplot as plt

@@ -27,6 +27,7 @@
 # (`figures/committee_learning_curves.py`) uses $N = 500$ and 2000; set `QUICK = False` for $N = 1000$.
 
 # %%
+# %matplotlib inline
 import os
 
 import matplotlib.pyplot as plt

@@ -27,6 +27,7 @@
 # (`figures/ntk_*.py`, `figures/lambda_balanced_lazy_rich.py`) go to width 4096; set `QUICK = False`.
 
 # %%
+# %matplotlib inline
 import os
 
 import matplotlib.pyplot as plt
