@@ -236,7 +236,7 @@ for a, s in enumerate(th.s):
     ax1.plot(run.times, u_sim[:, :, a].mean(0), "o", mfc="white", color=f"C{a}", ms=4)
 ax1.set_xlabel(r"time $t/\tau$ (= lr x steps)")
 ax1.set_ylabel(r"mode strength $u_\alpha$")
-ax1.legend(fontsize=8, frameon=False, loc="lower right")
+ax1.legend(fontsize=8, frameon=False, loc="center right")
 ax2.plot(tt, th.loss(tt), "k-", label="theory")
 ax2.plot(run.times, run.losses.mean(0), "o", mfc="white", color="k", ms=4, label=f"{E} trained networks")
 ax2.set_xlabel(r"time $t/\tau$")
