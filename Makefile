@@ -12,7 +12,7 @@ OUT    ?= figures/out
 DEVICE ?= auto
 FIGS   ?= all
 
-.PHONY: install figures figures-quick test test-slow bench paper clean
+.PHONY: install figures figures-quick gallery tutorials docs test test-slow bench paper clean
 
 install: $(STAMP)
 
@@ -31,6 +31,21 @@ $(STAMP): setup.py
 figures: $(STAMP)
 	$(PY) -m figures $(FIGS) --device $(DEVICE) --out $(OUT)
 
+# README gallery + paper/generated/{numbers,agreement_table}.tex from figures/out/*.json
+# (run after `make figures`, then commit; the test suite fails while they are out of date).
+gallery: $(STAMP)
+	$(PY) -m figures.gallery
+
+# tutorials/NN_*.py (jupytext) -> tutorials/build/{student,instructor}/NN_*.ipynb
+tutorials: $(STAMP)
+	$(PY) tutorials/build.py
+
+# Sphinx site into docs/_build/html (API reference, gallery, tutorials executed at build time;
+# warnings are errors). Installs the "docs" extra into the venv on first use.
+docs: $(STAMP) tutorials
+	$(PY) -c 'import sphinx, myst_nb, furo' 2>/dev/null || $(PY) -m pip install -q -e ".[docs]"
+	IDEALNETS_STATIC=1 OMP_NUM_THREADS=1 $(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
 figures-quick: $(STAMP)
 	$(PY) -m figures $(FIGS) --quick --device $(DEVICE) --out $(OUT)/quick
 
@@ -48,4 +63,4 @@ paper:
 	cd paper && latexmk -pdf -interaction=nonstopmode main.tex
 
 clean:
-	rm -rf $(VENV) .pytest_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache *.egg-info tutorials/build docs/_build docs/api/generated docs/tutorials

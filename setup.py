@@ -26,7 +26,20 @@ setup(
         "matplotlib>=3.6",
         "tqdm>=4.60",
     ],
-    extras_require={"test": ["pytest>=7", "hypothesis>=6.80"]},
+    extras_require={
+        # the default test suite builds and executes the tutorials (tests/test_tutorials.py)
+        "test": [
+            "pytest>=7",
+            "hypothesis>=6.80",
+            "jupytext>=1.16",
+            "nbformat>=5.9",
+            "nbclient>=0.10",
+            "ipykernel>=6.29",
+            "ipywidgets>=8.1",
+        ],
+        # make docs: Sphinx site with the API reference, gallery and rendered tutorials
+        "docs": ["sphinx>=7.2", "myst-nb>=1.1", "furo>=2024.1"],
+    },
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

@@ -18,6 +18,11 @@ from ._common import COLORS, DEFAULT_OUT, max_abs_dev, max_rel_dev, save, sim_ma
 
 NAME = "committee_learning_rate"
 TITLE = "Learning-rate dependence of online SGD in a K = M = 2 erf network, ODE vs simulation"
+SECTION = "Online SGD in two-layer committee machines (Saad & Solla 1995; Goldt et al. 2019)"
+CAPTION = (
+    "**Learning-rate dependence** from one batched run; above the stable limit "
+    "({agreement[max_learning_rate]:.2f} for K = M = {params[K]}) the student stays stuck."
+)
 
 K = M = 2
 LRS = (0.5, 1.0, 2.0, 3.0)

@@ -19,6 +19,11 @@ from .committee_learning_curves import FULL, INIT_STD, LR, QUICK, RECORD, RECORD
 
 NAME = "committee_order_parameters"
 TITLE = "Order parameters R, Q through plateau and specialisation, ODE vs simulation"
+SECTION = "Online SGD in two-layer committee machines (Saad & Solla 1995; Goldt et al. 2019)"
+CAPTION = (
+    "**Order parameters R and Q** through the plateau and specialisation, N = {params[N]}, ODE vs"
+    " SGD (within {max_of[*_max_abs_dev]:.2f})."
+)
 
 
 def _summaries(Q, R):

@@ -34,6 +34,13 @@ from theory.deep_linear import depth_learning_rate, depth_learning_steps, orthog
 
 NAME = "deep_linear_depth"
 TITLE = "Learning time vs depth: small random, layerwise pretraining, orthogonal (seed Fig. 4c)"
+SECTION = "Deep linear networks (Saxe, McClelland & Ganguli 2014)"
+CAPTION = (
+    "**Learning time vs depth** (seed review Fig. 4c): exponential slow-down from small "
+    "initialisation, linear growth with greedy layerwise pretraining, depth independence with "
+    "scaled orthogonal initialisation, at learning rates scaled as 1/D; steps to criterion within"
+    " |ln(sim/theory)| <= {max_of[max_abs_log_ratio_*]:.2f} of theory."
+)
 
 N = 4          # input = hidden = output width
 S = 2.0        # every singular value of Syx

@@ -17,6 +17,13 @@ from theory.deep_linear import DeepLinearTheory, learning_time
 
 NAME = "deep_linear_loss"
 TITLE = "Training loss: plateaus and sudden drops, depth 1-4 (decoupled init)"
+SECTION = "Deep linear networks (Saxe, McClelland & Ganguli 2014)"
+CAPTION = (
+    "**Training loss** with plateaus and sudden drops, one per mode; within "
+    "{agreement[max_rel_dev_D2]:.1%} (D=2), {agreement[max_rel_dev_D3]:.1%} (D=3) and "
+    "{agreement[max_rel_dev_D4]:.1%} (D=4); {agreement[max_rel_dev_D1]:.1%} for D=1, a "
+    "discretisation error at late times."
+)
 
 DEPTHS = (1, 2, 3, 4)
 U0 = 1e-3     # initial product strength of every mode

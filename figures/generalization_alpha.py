@@ -12,6 +12,12 @@ from ._generalization import SIGMA_W, sigma_eps_for_snr
 
 NAME = "generalization_alpha"
 TITLE = "Test error vs alpha: divergence at alpha=1, cured by early stopping or weight decay"
+SECTION = "Teacher-student generalisation, linear students (Advani & Saxe 2017; Krogh & Hertz 1992; seed review Fig. 4e-f)"
+CAPTION = (
+    "**Test error vs alpha = P/N**: the divergence at alpha = 1 when trained to convergence, "
+    "cured by optimal early stopping (within {agreement[max_rel_dev_early_stopped]:.1%}) or "
+    "Krogh-Hertz weight decay (within {agreement[max_rel_dev_weight_decay]:.1%})."
+)
 SNR = 4.0
 
 

@@ -12,6 +12,12 @@ from ._generalization import SIGMA_W, sigma_eps_for_snr
 
 NAME = "generalization_deep"
 TITLE = "Deep linear students: depth slows learning and shifts the overtraining"
+SECTION = "Teacher-student generalisation, linear students (Advani & Saxe 2017; Krogh & Hertz 1992; seed review Fig. 4e-f)"
+CAPTION = (
+    "**Deep linear students** (D = 1, 2, 3): the reduced mode theory vs mode-diagonal students "
+    "(within {max_of[rel_dev_diag_*]:.1%}), with dense networks shown for contrast (not "
+    "mode-decoupled; {min_of[rel_dev_dense_*]:.0%}-{max_of[rel_dev_dense_*]:.0%} off)."
+)
 ALPHAS = (0.5, 2.0)
 DEPTHS = (1, 2, 3)
 SNR = 4.0

@@ -12,6 +12,13 @@ from ._generalization import SIGMA_W, sigma_eps_for_snr
 
 NAME = "generalization_dynamics"
 TITLE = "Linear student: train/test error over time (overtraining), theory vs GD"
+SECTION = "Teacher-student generalisation, linear students (Advani & Saxe 2017; Krogh & Hertz 1992; seed review Fig. 4e-f)"
+CAPTION = (
+    "**Train and test error over time** at alpha = 0.5, 1, 2, 4 and two SNRs: N -> infinity "
+    "theory (Marchenko-Pastur averaged) vs gradient descent at N = {params[N]}; overtraining, and"
+    " unbounded growth at alpha = 1. Test error within "
+    "{min_of[rel_dev_test_*]:.1%}-{max_of[rel_dev_test_*]:.1%}."
+)
 ALPHAS = (0.5, 1.0, 2.0, 4.0)
 SNRS = (4.0, 1.0)
 

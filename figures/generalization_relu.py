@@ -11,6 +11,13 @@ from ._generalization import SIGMA_W, log_argmin, sigma_eps_for_snr
 
 NAME = "generalization_relu"
 TITLE = "Two-layer ReLU students: test-error peak where parameters match samples"
+SECTION = "Teacher-student generalisation, linear students (Advani & Saxe 2017; Krogh & Hertz 1992; seed review Fig. 4e-f)"
+CAPTION = (
+    "**Two-layer ReLU students**: test error vs parameters/samples, peaking where they match (at "
+    "{min_of[peak_params_per_sample_frozen_*]:.2f}-{max_of[peak_params_per_sample_frozen_*]:.2f} "
+    "with the first layer frozen, predicted {agreement[predicted_peak]:.2f}; at about "
+    "{agreement[peak_params_per_sample_trained]:.1f} with both layers trained)."
+)
 SNR = 4.0
 
 

@@ -9,6 +9,12 @@ from theory.lambda_balanced import kernel_distance, lazy_map, ntk, representatio
 
 NAME = "lambda_balanced_lazy_rich"
 TITLE = "Lazy versus rich learning across lambda"
+SECTION = "Exact dynamics from lambda-balanced initialisation (Braun et al. 2022; Dominé et al. 2025)"
+CAPTION = (
+    "**Lazy vs rich**: loss curves across lambda with the frozen-kernel prediction, and how far "
+    "the tangent kernel and the hidden kernel W1^T W1 move, as a function of lambda; trained "
+    "losses within {max_of[loss_max_abs_dev_lam*]:.1e} of the exact solution."
+)
 
 N_IN = N_HIDDEN = N_OUT = 4
 S = (3.0, 2.0, 1.0)

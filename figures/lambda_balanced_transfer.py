@@ -9,6 +9,12 @@ from theory.lambda_balanced import task_loss, whitened_task
 
 NAME = "lambda_balanced_transfer"
 TITLE = "Learning with prior knowledge: task A, then task B (mode 2's output turned by 150 deg)"
+SECTION = "Exact dynamics from lambda-balanced initialisation (Braun et al. 2022; Dominé et al. 2025)"
+CAPTION = (
+    "**Learning with prior knowledge**: task A, then task B; exact transfer (loss on B) and "
+    "forgetting (loss on A) against trained networks at lambda = 0 and 1 (losses within "
+    "{max_of[loss_*_max_abs_dev_lam*]:.1e})."
+)
 
 N_IN = N_HIDDEN = N_OUT = 4
 S_A = (3.0, 2.0, 1.0)

@@ -12,6 +12,11 @@ from ._ntk import ARCH, B_STD, W_STD, guide, loglog_slope, task
 
 NAME = "ntk_kernel_motion"
 TITLE = "Relative change of the empirical NTK during training versus width"
+SECTION = "Infinite width (Jacot et al. 2018; Lee et al. 2019; seed review Fig. 4d)"
+CAPTION = (
+    "**How far the NTK moves during training** vs width: {agreement[motion_relu_width4096]:.1%} "
+    "(ReLU) and {agreement[motion_erf_width4096]:.1%} (erf) at width 4096."
+)
 
 WIDTHS = [64, 128, 256, 512, 1024, 2048, 4096]
 N_NETWORKS = 8

@@ -12,6 +12,12 @@ from ._ntk import ARCH, B_STD, PURPLE_DARK, PURPLE_LIGHT, RED, W_STD, task
 
 NAME = "ntk_loss_trajectories"
 TITLE = "Training loss of many small and many wide networks against the infinite-width curve"
+SECTION = "Infinite width (Jacot et al. 2018; Lee et al. 2019; seed review Fig. 4d)"
+CAPTION = (
+    "**Seed review Fig. 4d**: small networks stall on scattered trajectories "
+    "({agreement[small_fraction_stalled]:.0%} of width-{params[small_width]} networks), wide ones"
+    " follow the analytic infinite-width curve."
+)
 
 SMALL, WIDE = 4, 2048
 N_SMALL, N_WIDE = 40, 16

@@ -12,6 +12,12 @@ from ._ntk import ARCH, B_STD, W_STD, guide, loglog_slope, task
 
 NAME = "ntk_mean_output"
 TITLE = "Mean output during training: wide ensembles vs the NTK prediction"
+SECTION = "Infinite width (Jacot et al. 2018; Lee et al. 2019; seed review Fig. 4d)"
+CAPTION = (
+    "**Mean output over training**: wide ensembles follow mu_t(x) at every time; max deviation "
+    "{agreement[max_abs_dev_width64]:.3f} at width 64 down to "
+    "{agreement[max_abs_dev_width4096]:.3f} at 4096."
+)
 
 WIDTHS = [64, 256, 1024, 4096]
 N_NETWORKS = {64: 16, 256: 16, 1024: 16, 4096: 8}

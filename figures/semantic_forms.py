@@ -17,6 +17,14 @@ from theory.semantic import STRUCTURES, procrustes_align, structure
 
 NAME = "semantic_forms"
 TITLE = "Structural forms and their singular value spectra (Saxe et al. 2019)"
+SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; seed review Fig. 5)"
+CAPTION = (
+    "**Structural forms** (hierarchy, ring, chain, grid, clusters): analytic spectra and modes vs"
+    " sampled data; sampled singular values within {agreement[hierarchy_s_max_rel_dev]:.0%} "
+    "(hierarchy), {agreement[ring_s_max_rel_dev]:.0%} (ring), "
+    "{agreement[chain_s_max_rel_dev]:.0%} (chain), {agreement[grid_s_max_rel_dev]:.0%} (grid) and"
+    " {agreement[clusters_s_max_rel_dev]:.0%} (clusters)."
+)
 N_ITEMS = 16
 N_FEATURES = 2000
 N_MODES_SHOWN = 3

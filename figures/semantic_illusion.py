@@ -16,6 +16,12 @@ from figures._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers,
 
 NAME = "semantic_illusion"
 TITLE = "Illusory correlations in deep but not shallow networks (seed review Fig. 5e)"
+SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; seed review Fig. 5)"
+CAPTION = (
+    "**Illusory correlations**: \"pine has leaves\" rises to {agreement[illusion1_peak_theory]:.2f}"
+    " and falls back in deep networks (trained peak {agreement[illusion1_D2_peak_sim]:.3f}), "
+    "never in shallow ones."
+)
 N_SHOW = 2
 
 

@@ -17,6 +17,11 @@ from theory.semantic import joint_embedding, procrustes_align
 
 NAME = "semantic_mds"
 TITLE = "MDS of hidden representations over learning (seed review Fig. 5b)"
+SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; seed review Fig. 5)"
+CAPTION = (
+    "**MDS trajectories** of hidden representations, theory vs aligned trained networks "
+    "({agreement[ensemble_mean_rel_err]:.1%} for the ensemble mean)."
+)
 
 
 def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:

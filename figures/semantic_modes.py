@@ -16,6 +16,12 @@ from theory.semantic import crossing_times
 
 NAME = "semantic_modes"
 TITLE = "Progressive differentiation: mode strengths over learning"
+SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; seed review Fig. 5)"
+CAPTION = (
+    "**Progressive differentiation**: deep networks learn broad distinctions first, in stages; "
+    "shallow ones learn all modes in one exponential. Half-learning times within "
+    "{agreement[D2_half_time_max_rel_dev]:.1%}."
+)
 LABELS = ["1 living thing", "2 animal / plant", "3 bird/fish, tree/flower", "4 (3 and 4 mixed)", "5", "6", "7",
           "8 (individual items)"]
 

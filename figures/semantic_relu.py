@@ -21,6 +21,16 @@ from theory.semantic import crossing_times, rsa_correlation
 
 NAME = "semantic_relu"
 TITLE = "Nonlinear networks: the linear theory as a qualitative prediction"
+SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; seed review Fig. 5)"
+CAPTION = (
+    "**Nonlinear networks**: ReLU and tanh networks learn the modes in the theory's order "
+    "(Spearman {agreement[relu1_mode_order_spearman]:.2f} for ReLU, "
+    "{agreement[tanh1_mode_order_spearman]:.2f} for tanh, one hidden layer); tanh half-learning "
+    "times are {agreement[tanh1_vs_linear1_half_time_ratio_min]:.2f}-{agreement[tanh1_vs_linear1_"
+    "half_time_ratio_max]:.2f} times the linear ones, ReLU's {agreement[relu1_vs_linear1_half_tim"
+    "e_ratio_min]:.2f}-{agreement[relu1_vs_linear1_half_time_ratio_max]:.2f} (ReLU compresses the"
+    " stages)."
+)
 INIT2 = 0.1  # init scale of the two-hidden-layer networks (all three activations)
 
 

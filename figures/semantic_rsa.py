@@ -16,6 +16,11 @@ from theory.semantic import rsa_correlation
 
 NAME = "semantic_rsa"
 TITLE = "Hidden-layer similarity (RSA): theory (top) vs trained deep linear networks (bottom)"
+SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; seed review Fig. 5)"
+CAPTION = (
+    "**Representational similarity** at early, middle and late times, theory vs trained "
+    "(correlation >= {agreement[corr_min_after_first_mode]:.4f} once the first mode is learned)."
+)
 
 
 def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:

@@ -15,6 +15,12 @@ from figures._common import COLORS, DEFAULT_OUT, max_rel_dev, save, sim_markers,
 
 NAME = "semantic_svd"
 TITLE = "SVD of the living-things environment (Saxe et al. 2019, Fig. 2)"
+SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; seed review Fig. 5)"
+CAPTION = (
+    "**SVD of the living-things data**: feature and item patterns of each mode; trained networks "
+    "recover the singular values to {agreement[final_singular_values_max_rel_dev]:.1e} "
+    "(relative)."
+)
 N_SHOW = 5  # modes drawn as patterns
 
 

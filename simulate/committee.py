@@ -134,14 +134,20 @@ def train_from(W0: torch.Tensor, W_star: torch.Tensor, lr: float, alpha_max: flo
                record_linear: int = 0, progress_bar: bool | None = None) -> CommitteeRun:
     """Online SGD from given weights ``W0 (E, K, N)`` and teachers ``W_star (E, M, N)``.
 
+    Parameters
+    ----------
     lr, lr_v : learning rates (lr_v defaults to lr; used if ``train_second_layer``); a
         float, or one value per network (E,) to scan rates in one batched run.
     train_mask : (K,) or (E, K) 0/1, which second-layer weights train (default all);
         units with v = 0 that do not train are exact padding (no output, no gradient),
         so students of different widths K <= K_max can share one batched run.
     alpha_max : training time in units of N samples (``steps = round(alpha_max N)``).
-    noise : output-noise standard deviation sigma. record : number of log-spaced
-    recording points, plus ``record_linear`` linearly spaced ones. n_test : test inputs (shared by the seeds) for ``eps_test``.
+    noise : output-noise standard deviation sigma.
+    record : number of log-spaced recording points, plus ``record_linear`` linearly spaced ones.
+    n_test : test inputs (shared by the seeds) for ``eps_test``.
+
+    Notes
+    -----
     Divergence raises :class:`~simulate._common.DivergenceError` naming ``lr``
     and ``lr_max`` (or, with ``raise_on_divergence=False``, leaves NaN records
     and flags the seed in ``diverged``).

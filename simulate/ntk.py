@@ -76,6 +76,8 @@ class MLP:
 class NTKRun:
     """Result of :func:`train`.
 
+    Attributes
+    ----------
     times : (R,) gradient-flow times ``lr * step``; steps : (R,) step indices
     f_train : (E, R, N_out, P) outputs on the training inputs
     f_test : (E, R, N_out, P_test) outputs on the test inputs (None without ``x_test``)

@@ -1,4 +1,5 @@
-"""Every figure runs in quick mode and writes a PNG and a JSON with finite agreement measures."""
+"""Every figure runs in quick mode and writes a PNG and a JSON with finite agreement measures
+and define the README gallery's SECTION/CAPTION (see figures/gallery.py)."""
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ import math
 import pytest
 
 import figures
+from figures.gallery import check_module
 
 NAMES = list(figures.available())
 
@@ -27,3 +29,6 @@ def test_figure_quick(name, tmp_path):
         if isinstance(v, float):
             assert math.isfinite(v), k
     assert rec["name"] == name
+    # SECTION and a well-formed CAPTION (rendered from the committed full-size record in
+    # tests/test_gallery.py; quick records may name other sizes in their keys)
+    check_module(figures.get(name))

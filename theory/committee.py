@@ -316,8 +316,10 @@ class CommitteeODE:
     r"""Order-parameter ODE of online SGD in a K-unit student learning an M-unit teacher.
 
     See the module docstring for the equations (Saad & Solla 1995;
-    Goldt et al. 2019). Parameters:
+    Goldt et al. 2019).
 
+    Parameters
+    ----------
     K, M : student and teacher widths (>= 1).
     lr : first-layer learning rate eta (> 0); ``lr_v`` the second layer's
         (default ``lr``), used only when ``train_second_layer``.
@@ -326,6 +328,8 @@ class CommitteeODE:
     T : (M, M) teacher overlaps (default identity); v_star : (M,) teacher
         second layer (default ones).
 
+    Notes
+    -----
     Assumes N -> infinity (finite-N corrections are O(1/sqrt N) per sample
     path) and Gaussian i.i.d. inputs. The integrator is SciPy's adaptive
     8th-order Dormand-Prince (DOP853) with ``rtol=ODE_RTOL``, ``atol=ODE_ATOL``.
@@ -463,10 +467,15 @@ class CommitteeODE:
                   atol: float = ODE_ATOL) -> CommitteeTrajectory:
         """Integrate from ``(Q0, R0, v0)`` and return the solution at ``alpha_eval``.
 
+        Parameters
+        ----------
         alpha_eval : array of times of any shape, all in ``[0, alpha_max]``
             (default: 200 log-spaced points up to ``alpha_max`` plus 0);
             ``np.inf`` entries return the long-time limit (see :meth:`fixed_point`).
         alpha_max : last time (default ``max(finite alpha_eval)``).
+
+        Notes
+        -----
         Accuracy: adaptive DOP853, ``rtol``/``atol`` per component (defaults
         ``ODE_RTOL=1e-9``, ``ODE_ATOL=1e-11``).
         Raises FloatingPointError if the order parameters blow up (lr too large).

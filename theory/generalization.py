@@ -289,6 +289,8 @@ class LinearStudentTheory:
     sigma_w, sigma_eps, sigma_0 : teacher, label-noise and initial-weight standard deviations.
     tau : time constant of ``tau dw/dt = -dL/dw``.
 
+    Notes
+    -----
     Every method accepts times of any shape (``np.inf`` the converged value) and returns
     that shape. Accuracy ~1e-10 relative (tested), except that ``alpha = 1``, ``t = inf``,
     ``gamma = 0`` is ``inf``.

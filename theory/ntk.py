@@ -361,7 +361,10 @@ def gradient_descent_mse(ntk_train_train, y_train, ntk_test_train=None, *, lr: f
     f0_train, f0_test : initial outputs ``(N_out, P)`` / ``(N_out, P_test)``; default 0
         (the mean over initialisations, or a centred network ``f - f_0``).
 
-    Returns a :class:`GradientDescentMSE`; see it for the formulas.
+    Returns
+    -------
+    GradientDescentMSE
+        The factory; see it for the formulas.
     """
     theta = _check_gram(ntk_train_train, "ntk_train_train")
     P = theta.shape[0]
@@ -411,12 +414,19 @@ def gradient_flow_mean(x_train, y_train, x_test, t, lr: float = 1.0, *, depth: i
 
     Parameters
     ----------
-    x_train : (N_in, P), y_train : (N_out, P) (or (P,)), x_test : (N_in, P_test).
+    x_train : (N_in, P)
+        Training inputs.
+    y_train : (N_out, P) or (P,)
+        Targets.
+    x_test : (N_in, P_test)
+        Test inputs.
     t : times of any shape.
     depth, activation, W_std, b_std : the architecture, as in :func:`kernels`.
 
-    Returns ``(f_train, f_test)`` with shapes ``t.shape + (N_out, P)`` and
-    ``t.shape + (N_out, P_test)``.
+    Returns
+    -------
+    (f_train, f_test)
+        Shapes ``t.shape + (N_out, P)`` and ``t.shape + (N_out, P_test)``.
     """
     x_train = _check_inputs(x_train, "x_train")
     x_test = _check_inputs(x_test, "x_test")

@@ -106,7 +106,7 @@ def derive_time_integral(D: int) -> dict:
 def check_partial_fractions(D: int) -> sp.Expr:
     """``a/(s - a^D) + (1/(D s)) sum_k r_k^2/(a - r_k)``, which must vanish, with s = 1 (scale out s).
 
-    Proof (for the reader): for |a| < 1, ``1/(a - w) = -sum_n a^n w^{-n-1}`` and
+    Proof (for the reader): for ``|a| < 1``, ``1/(a - w) = -sum_n a^n w^{-n-1}`` and
     ``sum_k w_k^{1-n} = D [n = 1 mod D]``, so ``sum_k w_k^2/(a - w_k) = -D a/(1 - a^D)``.
     SymPy simplifies the residual exactly for D <= 4; for D >= 5 the radicals of the
     roots of unity make ``simplify`` impractically slow, so the residual is evaluated

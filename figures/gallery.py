@@ -1,0 +1,434 @@
+"""Numbers that cannot drift: the README gallery and the paper's numbers, generated.
+
+Every agreement number quoted in ``README.md`` and in ``paper/`` comes from the
+figures' JSON records in ``figures/out/`` (written by ``make figures``):
+
+* **README gallery.** Each figure module defines ``SECTION`` (the gallery
+  heading it belongs under) and ``CAPTION``, a Markdown :meth:`str.format`
+  template rendered with the record's ``agreement`` and ``params`` dicts, e.g.
+  ``"max deviation {agreement[max_dev_D1]:.2g} s"``. Two helpers take a
+  shell-style pattern over agreement keys: ``{max_of[rel_dev_test_*]:.1%}``
+  and ``{min_of[rel_dev_test_*]:.1%}`` (largest / smallest matching value), so a
+  caption can quote a range without naming which condition is the worst. The
+  gallery is written between ``<!-- gallery:begin -->`` and
+  ``<!-- gallery:end -->`` in the README, grouped by ``SECTION``.
+* **Paper macros.** ``paper/generated/numbers.tex`` defines, for every agreement
+  value of every record, ``\\agr{figure}{key}`` (3 significant digits; a power of
+  ten outside ``[1e-4, 1e4)``) and ``\\agrpct{figure}{key}`` (the value times
+  100, 2 significant digits, for "within 2.2\\%"). An unknown figure/key prints
+  a bold ``??`` and a LaTeX warning; the test suite fails on it first.
+* **Paper table.** ``paper/generated/agreement_table.tex`` is the closing
+  summary table: per section, each figure's title and the agreement values its
+  caption quotes.
+
+``python -m figures.gallery`` (``make gallery``) rewrites all three;
+``python -m figures.gallery --check`` exits 1 and names what differs.
+``tests/test_gallery.py`` runs the check in the default suite, so a README or
+paper number that disagrees with a committed record fails the tests. New
+figure modules need no change here: they appear under their ``SECTION``
+(sections and figures not in the preferred order below follow it, sorted).
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import fnmatch
+import json
+import math
+import re
+import string
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterable, Mapping
+
+from figures import available
+from figures._common import DEFAULT_OUT
+
+__all__ = [
+    "BEGIN",
+    "END",
+    "GalleryError",
+    "agreement_table_tex",
+    "check",
+    "check_module",
+    "format_number",
+    "gallery_markdown",
+    "gallery_myst",
+    "load_records",
+    "numbers_tex",
+    "render_caption",
+    "write",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+GENERATED = ROOT / "paper" / "generated"
+BEGIN, END = "<!-- gallery:begin -->", "<!-- gallery:end -->"
+
+# Preferred order of the gallery sections and of figures within them (the order
+# the README has always had). Anything else follows, sorted by name.
+SECTION_ORDER = (
+    "Deep linear networks",
+    "Semantic development",
+    "Exact dynamics from lambda-balanced initialisation",
+    "Teacher-student generalisation",
+    "Online SGD in two-layer committee machines",
+    "Infinite width",
+)
+FIGURE_ORDER = (
+    "deep_linear_modes", "deep_linear_loss", "deep_linear_depth", "deep_linear_weights",
+    "semantic_svd", "semantic_modes", "semantic_mds", "semantic_rsa", "semantic_illusion",
+    "semantic_hierarchy", "semantic_forms", "semantic_relu",
+    "lambda_balanced_trajectories", "lambda_balanced_lazy_rich", "lambda_balanced_transfer",
+    "generalization_dynamics", "generalization_alpha", "generalization_stopping",
+    "generalization_deep", "generalization_relu",
+    "committee_learning_curves", "committee_order_parameters", "committee_learning_rate",
+    "committee_overparameterised",
+    "ntk_kernel_convergence", "ntk_mean_output", "ntk_loss_trajectories", "ntk_kernel_motion",
+)
+
+SIG_DIGITS = 3      # \agr: significant digits
+PCT_DIGITS = 2      # \agrpct: significant digits of the percentage
+
+
+class GalleryError(ValueError):
+    """A figure module or record cannot be rendered (missing constant, key or record)."""
+
+
+# ---------------------------------------------------------------------------- records
+
+
+def load_records(out: str | Path = DEFAULT_OUT) -> dict[str, dict]:
+    """Every full-size JSON record in ``out`` (not its subfolders), by figure name."""
+    out = Path(out)
+    recs: dict[str, dict] = {}
+    for js in sorted(out.glob("*.json")):
+        rec = json.loads(js.read_text(encoding="utf-8"))
+        if rec.get("quick"):
+            raise GalleryError(f"{js} is a quick-mode record; the gallery and paper quote full-size "
+                               f"figures only (make figures FIGS={js.stem})")
+        if not isinstance(rec.get("agreement"), dict):
+            raise GalleryError(f"{js} has no 'agreement' dict")
+        recs[js.stem] = rec
+    return recs
+
+
+# ---------------------------------------------------------------------------- captions
+
+
+class _Extreme(Mapping):
+    """``max_of[pattern]`` / ``min_of[pattern]`` over the agreement keys matching a glob."""
+
+    def __init__(self, agreement: Mapping[str, Any], fn, figure: str):
+        self._a, self._fn, self._fig = agreement, fn, figure
+
+    def __getitem__(self, pattern: str) -> float:
+        vals = [v for k, v in self._a.items()
+                if fnmatch.fnmatchcase(k, pattern) and isinstance(v, (int, float))
+                and not isinstance(v, bool) and v is not None]
+        if not vals:
+            raise GalleryError(f"figure {self._fig}: no numeric agreement key matches {pattern!r}")
+        return self._fn(vals)
+
+    def __iter__(self):
+        return iter(self._a)
+
+    def __len__(self):
+        return len(self._a)
+
+
+class _Strict(dict):
+    """A dict whose missing keys raise a GalleryError naming the figure and the key."""
+
+    def __init__(self, d: Mapping, what: str, figure: str):
+        super().__init__(d)
+        self._what, self._fig = what, figure
+
+    def __missing__(self, key):
+        raise GalleryError(f"figure {self._fig}: CAPTION references {self._what}[{key}], which its "
+                           f"JSON record lacks (keys: {', '.join(sorted(self)) or 'none'})")
+
+
+def caption_fields(template: str) -> list[str]:
+    """The replacement fields of a caption template, e.g. ``agreement[max_dev_D1]``."""
+    return [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+
+
+def check_module(mod: ModuleType) -> None:
+    """Raise :class:`GalleryError` unless ``mod`` defines SECTION and a well-formed CAPTION."""
+    name = getattr(mod, "NAME", mod.__name__)
+    for const in ("SECTION", "CAPTION"):
+        v = getattr(mod, const, None)
+        if not isinstance(v, str) or not v.strip():
+            raise GalleryError(f"figure module {mod.__name__} must define {const} as a non-empty "
+                               f"string (see figures/gallery.py)")
+    for f in caption_fields(mod.CAPTION):
+        if not re.fullmatch(r"(agreement|params|max_of|min_of)\[[^\]]+\](\[[^\]]+\])*", f):
+            raise GalleryError(f"figure {name}: CAPTION field {{{f}}} must be agreement[key], "
+                               f"params[key], max_of[pattern] or min_of[pattern]")
+
+
+def render_caption(mod: ModuleType, record: Mapping) -> str:
+    """The module's ``CAPTION`` formatted with ``record``'s agreement and params."""
+    check_module(mod)
+    name = mod.NAME
+    agreement = record.get("agreement", {})
+    try:
+        return mod.CAPTION.format(
+            agreement=_Strict(agreement, "agreement", name),
+            params=_Strict(record.get("params", {}) or {}, "params", name),
+            max_of=_Extreme(agreement, max, name),
+            min_of=_Extreme(agreement, min, name),
+        )
+    except GalleryError:
+        raise
+    except (KeyError, IndexError, ValueError, TypeError) as e:
+        raise GalleryError(f"figure {name}: CAPTION does not render with its record: "
+                           f"{type(e).__name__}: {e}") from e
+
+
+# ---------------------------------------------------------------------------- ordering
+
+
+def _rank(value: str, preferred: Iterable[str]) -> tuple:
+    for i, p in enumerate(preferred):
+        if value.startswith(p):
+            return (0, i, value)
+    return (1, 0, value)
+
+
+@dataclass
+class _Entry:
+    name: str
+    module: ModuleType
+    record: dict
+
+
+def _sections(modules: Mapping[str, ModuleType], records: Mapping[str, dict]) -> list[tuple[str, list[_Entry]]]:
+    groups: dict[str, list[_Entry]] = {}
+    for name, mod in modules.items():
+        check_module(mod)
+        if name not in records:
+            raise GalleryError(f"figure {name} has no JSON record in figures/out/; run "
+                               f"`make figures FIGS={name}` and commit its PNG + JSON")
+        groups.setdefault(mod.SECTION, []).append(_Entry(name, mod, records[name]))
+    out = []
+    for sec in sorted(groups, key=lambda s: _rank(s, SECTION_ORDER)):
+        ents = sorted(groups[sec], key=lambda e: (FIGURE_ORDER.index(e.name), "")
+                      if e.name in FIGURE_ORDER else (len(FIGURE_ORDER), e.name))
+        out.append((sec, ents))
+    return out
+
+
+# ---------------------------------------------------------------------------- README
+
+
+def gallery_markdown(modules: Mapping[str, ModuleType] | None = None,
+                     records: Mapping[str, dict] | None = None,
+                     image_dir: str = "figures/out") -> str:
+    """The README gallery: one table per SECTION, image and rendered caption per figure."""
+    modules = available() if modules is None else modules
+    records = load_records() if records is None else records
+    lines = [f"<!-- Generated by `make gallery` (python -m figures.gallery) from the figure modules'",
+             "     SECTION/CAPTION and figures/out/*.json. Do not edit by hand. -->"]
+    for sec, ents in _sections(modules, records):
+        lines += ["", f"### {sec}", "", "| | |", "|---|---|"]
+        for e in ents:
+            cap = " ".join(render_caption(e.module, e.record).split()).replace("|", "\\|")
+            png = e.record.get("png", f"{e.name}.png")
+            lines.append(f"| ![]({image_dir}/{png}) | {cap} |")
+    return "\n".join(lines) + "\n"
+
+
+def gallery_myst(modules: Mapping[str, ModuleType] | None = None,
+                 records: Mapping[str, dict] | None = None,
+                 image_dir: str = "../figures/out") -> str:
+    """The same gallery for the documentation site (MyST): one figure with its caption per record."""
+    modules = available() if modules is None else modules
+    records = load_records() if records is None else records
+    lines = ["# Gallery", "",
+             "Every figure is produced by `make figures` and stored with its JSON record in",
+             "`figures/out/`. Lines are theory, markers are trained ensembles (mean, with a band or bars",
+             "for the spread over networks); the numbers in the captions are generated from the records",
+             "(`make gallery`), as in the README."]
+    for sec, ents in _sections(modules, records):
+        lines += ["", f"## {sec}"]
+        for e in ents:
+            cap = " ".join(render_caption(e.module, e.record).split())
+            png = e.record.get("png", f"{e.name}.png")
+            lines += ["", f"```{{figure}} {image_dir}/{png}", f":name: fig-{e.name}", "",
+                      f"{cap} (`{e.name}`)", "```"]
+    return "\n".join(lines) + "\n"
+
+
+def render_readme(text: str, gallery: str) -> str:
+    """``text`` with everything between the gallery markers replaced by ``gallery``."""
+    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
+        raise GalleryError(f"README.md must contain {BEGIN} ... {END} exactly once, in that order")
+    head, rest = text.split(BEGIN)
+    _, tail = rest.split(END)
+    return f"{head}{BEGIN}\n{gallery}{END}{tail}"
+
+
+# ---------------------------------------------------------------------------- LaTeX
+
+
+def format_number(v: Any, digits: int = SIG_DIGITS) -> str:
+    r"""A LaTeX number with ``digits`` significant digits.
+
+    Significant trailing zeros are kept (``2.00``, ``0.0950``). Plain decimals for
+    ``1e-4 <= |v| < 1e4`` (``0.00795``, ``82.6``, ``1230``), ``m\times10^{e}``
+    outside; integers and booleans as they are.
+    """
+    if isinstance(v, bool):
+        return r"\text{true}" if v else r"\text{false}"
+    if isinstance(v, int):
+        return str(v)
+    if v is None or not math.isfinite(float(v)):
+        raise GalleryError(f"agreement value {v!r} is not a finite number")
+    v = float(v)
+    if v == 0.0:
+        return "0"
+    m, e = f"{v:.{digits - 1}e}".split("e")   # rounds first: 9.996 -> 1.00e+01
+    rounded, exp = float(f"{m}e{e}"), int(e)
+    if 1e-4 <= abs(rounded) < 1e4:
+        return f"{rounded:.{max(digits - 1 - exp, 0)}f}"
+    return rf"{m.rstrip('.')}\times10^{{{int(e)}}}"
+
+
+def tex_escape(s: str) -> str:
+    """Escape LaTeX specials in plain text."""
+    rep = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+           "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+    return "".join(rep.get(c, c) for c in s)
+
+
+_HEADER = (
+    "% Generated by `make gallery` (python -m figures.gallery) from figures/out/*.json.\n"
+    "% Do not edit by hand: change the figure, run `make figures FIGS=...`, then `make gallery`.\n"
+)
+
+
+def numbers_tex(records: Mapping[str, dict] | None = None) -> str:
+    r"""``\agr{fig}{key}`` and ``\agrpct{fig}{key}`` for every agreement value of every record."""
+    records = load_records() if records is None else records
+    lines = [_HEADER.rstrip("\n"),
+             f"% \\agr: {SIG_DIGITS} significant digits; \\agrpct: value x 100, {PCT_DIGITS} significant "
+             "digits (write \\agrpct{fig}{key}\\%).",
+             r"\makeatletter",
+             r"\DeclareRobustCommand{\agr}[2]{\@ifundefined{agr@#1@#2}{\textbf{??}\PackageWarning{numbers}"
+             r"{Unknown agreement #1/#2}}{\ensuremath{\@nameuse{agr@#1@#2}}}}",
+             r"\DeclareRobustCommand{\agrpct}[2]{\@ifundefined{agrpct@#1@#2}{\textbf{??}\PackageWarning{numbers}"
+             r"{Unknown agreement #1/#2}}{\ensuremath{\@nameuse{agrpct@#1@#2}}}}"]
+    for fig in sorted(records):
+        lines.append(f"% {fig}")
+        for key, v in records[fig]["agreement"].items():
+            if v is None:
+                raise GalleryError(f"figure {fig}: agreement {key} is null (NaN/inf in the record)")
+            lines.append(rf"\@namedef{{agr@{fig}@{key}}}{{{format_number(v)}}}")
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                lines.append(rf"\@namedef{{agrpct@{fig}@{key}}}{{{format_number(100.0 * v, PCT_DIGITS)}}}")
+    lines.append(r"\makeatother")
+    return "\n".join(lines) + "\n"
+
+
+def _quoted(mod: ModuleType, record: Mapping) -> list[tuple[str, Any]]:
+    """(label, value) for each number the caption quotes."""
+    agreement = record.get("agreement", {})
+    out = []
+    for f in caption_fields(mod.CAPTION):
+        kind, key = re.match(r"(\w+)\[([^\]]+)\]", f).groups()
+        if kind == "agreement":
+            out.append((key, agreement[key]))
+        elif kind in ("max_of", "min_of"):
+            out.append((f"{kind[:3]} {key}", _Extreme(agreement, max if kind == "max_of" else min,
+                                                      mod.NAME)[key]))
+    seen, uniq = set(), []
+    for lab, v in out:
+        if lab not in seen:
+            seen.add(lab)
+            uniq.append((lab, v))
+    return uniq
+
+
+def agreement_table_tex(modules: Mapping[str, ModuleType] | None = None,
+                        records: Mapping[str, dict] | None = None) -> str:
+    """The paper's closing table: per section, each figure and the agreement its caption quotes."""
+    modules = available() if modules is None else modules
+    records = load_records() if records is None else records
+    lines = [_HEADER.rstrip("\n"),
+             "% Per figure: the agreement values its README caption quotes (key = value; max/min: over",
+             "% the keys matching the pattern). All values: figures/out/NAME.json.",
+             r"{\small"]
+    for sec, ents in _sections(modules, records):
+        lines += [r"\par\medskip\noindent\textbf{" + tex_escape(sec) + r"}\par\nopagebreak",
+                  r"\noindent\begin{tabular}{@{}p{0.36\linewidth}p{0.6\linewidth}@{}}", r"\hline"]
+        for e in ents:
+            quoted = _quoted(e.module, e.record)
+            cell = "; ".join(rf"\texttt{{{tex_escape(k)}}} = ${format_number(v)}$" for k, v in quoted)
+            lines.append(rf"\raggedright {tex_escape(e.module.TITLE)} (\texttt{{{tex_escape(e.name)}}}) & "
+                         rf"\raggedright {cell or 'see the JSON record'} \tabularnewline")
+        lines += [r"\hline", r"\end{tabular}"]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------- files
+
+
+def _targets(readme: Path = README, generated: Path = GENERATED, out: str | Path = DEFAULT_OUT):
+    modules, records = available(), load_records(out)
+    text = readme.read_text(encoding="utf-8")
+    return {
+        readme: render_readme(text, gallery_markdown(modules, records)),
+        generated / "numbers.tex": numbers_tex(records),
+        generated / "agreement_table.tex": agreement_table_tex(modules, records),
+    }
+
+
+def check(readme: Path = README, generated: Path = GENERATED, out: str | Path = DEFAULT_OUT) -> list[str]:
+    """Unified diffs of every generated file that differs from what the records give (empty: all true)."""
+    problems = []
+    for path, want in _targets(readme, generated, out).items():
+        have = path.read_text(encoding="utf-8") if path.exists() else ""
+        if have != want:
+            diff = "".join(difflib.unified_diff(have.splitlines(True), want.splitlines(True),
+                                                f"{path} (committed)", f"{path} (from the records)", n=0))
+            problems.append(diff or f"{path} differs")
+    return problems
+
+
+def write(readme: Path = README, generated: Path = GENERATED, out: str | Path = DEFAULT_OUT) -> list[Path]:
+    """Rewrite the README gallery and the generated paper files; return the paths that changed."""
+    changed = []
+    for path, want in _targets(readme, generated, out).items():
+        if not path.exists() or path.read_text(encoding="utf-8") != want:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(want, encoding="utf-8")
+            changed.append(path)
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m figures.gallery", description=__doc__.splitlines()[0])
+    p.add_argument("--check", action="store_true", help="exit 1 if a generated file is out of date")
+    p.add_argument("--out", default=str(DEFAULT_OUT), help="folder of the JSON records")
+    a = p.parse_args(argv)
+    if a.check:
+        problems = check(out=a.out)
+        for d in problems:
+            print(d)
+        if problems:
+            print("out of date: run `make gallery` and commit the result", file=sys.stderr)
+            return 1
+        print("README gallery and paper/generated/ match figures/out/*.json")
+        return 0
+    for path in write(out=a.out):
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
