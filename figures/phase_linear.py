@@ -112,7 +112,7 @@ def build(*, size: str = "full", processes: bool = False, scheduler=None, cache=
     ax.set_xlabel(r"$\alpha = P/N$")
     ax.set_ylabel("test error")
     ax.set_title("cuts (lines: theory; o: GD at $t^*$, s: converged)")
-    ax.legend(fontsize=7, ncol=1, loc="upper right")
+    ax.legend(fontsize=7, ncol=1, loc="lower left")
     fig.suptitle(TITLE, y=1.02)
     fig.tight_layout()
     rel_stop = np.abs(S_stop / th_pts - 1)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["toy", "sleepy", "noop", "fail_at", "die_once"]
+__all__ = ["toy", "sleepy", "noop", "busy", "fail_at", "die_once"]
 
 
 def toy(a: float, b: int, seed: int) -> dict:
@@ -31,6 +31,16 @@ def sleepy(a: float, seed: int, delay: float = 0.05) -> dict:
 def noop(i: int, seed: int) -> dict:
     """Returns at once: the per-task overhead of the runner."""
     return {"y": float(i + seed)}
+
+
+def busy(i: int, seed: int, work: int = 200) -> dict:
+    """CPU-bound work: ``work`` rounds of a 20 000-element NumPy sin/cumsum (about 0.1 ms each)."""
+    x = np.linspace(0.0, 1.0 + i + seed, 20_000)
+    acc = 0.0
+    for _ in range(int(work)):
+        x = np.sin(x) + 0.5
+        acc += float(np.cumsum(x)[-1])
+    return {"y": acc}
 
 
 def fail_at(a: float, seed: int, bad: float = 2.0) -> dict:

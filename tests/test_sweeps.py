@@ -303,13 +303,31 @@ def test_corrupted_cache_entry_is_recomputed(cluster, tmp_path):
     assert third.attrs["n_from_cache"] == 6 and third.attrs["n_damaged"] == 0
 
 
-@pytest.mark.parametrize("package", ["theory", "simulate"])
-def test_lower_layers_do_not_import_the_runner(package):
+def test_lower_layers_do_not_import_the_runner():
     """sweeps is a layer above theory and simulate: neither pulls in sweeps, dask, distributed or xarray."""
-    code = (f"import sys, pkgutil, importlib, {package}\n"
-            f"for m in pkgutil.iter_modules({package}.__path__):\n"
-            f"    importlib.import_module('{package}.' + m.name)\n"
+    code = ("import sys, pkgutil, importlib, theory, simulate\n"
+            "for p in (theory, simulate):\n"
+            "    for m in pkgutil.iter_modules(p.__path__):\n"
+            "        importlib.import_module(p.__name__ + '.' + m.name)\n"
             "bad = [m for m in ('sweeps', 'dask', 'distributed', 'xarray') if m in sys.modules]\n"
             "print(bad); sys.exit(int(bool(bad)))\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_phase_cli_runs_and_resumes_from_cache(tmp_path, monkeypatch):
+    """The phase-diagram command (quick size, in process) writes its figure; a rerun reads every point from cache."""
+    import json
+
+    from sweeps.phase import main
+
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    args = ["phase_deep_linear", "--size", "quick", "--serial", "--cache", str(tmp_path / "c"), "--out", str(tmp_path)]
+    assert main(args) == 0
+    first = json.loads((tmp_path / "phase_deep_linear.json").read_text())
+    assert int(first["params"]["sweep_attrs"]["theory"]["n_computed"]) > 0
+    assert main(args) == 0
+    again = json.loads((tmp_path / "phase_deep_linear.json").read_text())
+    for part in ("theory", "sim"):
+        assert int(again["params"]["sweep_attrs"][part]["n_computed"]) == 0
+    assert again["agreement"] == first["agreement"]
