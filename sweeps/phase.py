@@ -48,8 +48,8 @@ SIZES = {
     "phase_committee": {
         "quick": dict(Ks=(2, 4), noises=(0.0, 0.4), n_lr=8, alpha_final=80.0, N=40, n_nets=2, sim_lr=(3, 5),
                       sim_K=(2,), K_noise=0.1, noise_K=2, sim_noise=(0.4,)),
-        "full": dict(Ks=(2, 3, 4, 6, 8), noises=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5), n_lr=24, alpha_final=150.0, N=100,
-                     n_nets=4, sim_lr=(3, 8, 13, 18), sim_K=(2, 4), K_noise=0.1, noise_K=2, sim_noise=(0.3,)),
+        "full": dict(Ks=(2, 3, 4, 6), noises=(0.0, 0.15, 0.3, 0.45), n_lr=20, alpha_final=150.0, N=100,
+                     n_nets=4, sim_lr=(3, 7, 11, 15), sim_K=(2, 4), K_noise=0.1, noise_K=2, sim_noise=(0.3,)),
         "large": dict(Ks=tuple(range(2, 13)), noises=tuple(np.round(np.linspace(0, 0.6, 13), 3)), n_lr=60,
                       alpha_final=500.0, N=2000, n_nets=16, sim_lr=tuple(range(4, 60, 5)), sim_K=(2, 4, 8),
                       K_noise=0.1, noise_K=2, sim_noise=(0.2, 0.5)),
