@@ -30,7 +30,7 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sweeps import local_workers, sweep  # noqa: E402
+from sweeps import local_cluster, local_workers, sweep  # noqa: E402
 from sweeps._testing import busy, noop  # noqa: E402
 
 
@@ -47,15 +47,12 @@ def main(argv=None) -> int:
     p.add_argument("--n-noop", type=int, default=400, help="empty tasks for the overhead")
     p.add_argument("--out", default=None)
     a = p.parse_args(argv)
-    from distributed import LocalCluster
-
     n_workers = local_workers()
     grid = {"i": list(range(a.n)), "work": [a.work]}
     _, t_loop = wall(lambda: [busy(i, seed=0, work=a.work) for i in range(a.n)])
     _, t_inproc = wall(lambda: sweep(busy, grid, processes=False))
     ds_local, t_local = wall(lambda: sweep(busy, grid))  # starts and stops its own LocalCluster
-    (cluster, t_start) = wall(lambda: LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                                     dashboard_address=None, silence_logs=40))
+    (cluster, t_start) = wall(lambda: local_cluster(n_workers))
     try:
         addr = cluster.scheduler_address
         sweep(noop, {"i": [0, 1]}, scheduler=addr)  # warm the workers (imports)

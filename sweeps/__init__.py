@@ -11,6 +11,7 @@ from .runner import (
     SweepError,
     function_name,
     function_version,
+    local_cluster,
     local_workers,
     sweep,
     task_key,
@@ -27,4 +28,5 @@ __all__ = [
     "function_version",
     "task_key",
     "local_workers",
+    "local_cluster",
 ]
