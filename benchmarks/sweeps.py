@@ -45,36 +45,50 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=64, help="CPU-bound tasks")
     p.add_argument("--work", type=int, default=200, help="work units per task (~0.1 ms each)")
     p.add_argument("--n-noop", type=int, default=400, help="empty tasks for the overhead")
+    p.add_argument("--repeat", type=int, default=3, help="interleaved repetitions; the minimum is reported")
     p.add_argument("--out", default=None)
     a = p.parse_args(argv)
     n_workers = local_workers()
     grid = {"i": list(range(a.n)), "work": [a.work]}
-    _, t_loop = wall(lambda: [busy(i, seed=0, work=a.work) for i in range(a.n)])
-    _, t_inproc = wall(lambda: sweep(busy, grid, processes=False))
-    ds_local, t_local = wall(lambda: sweep(busy, grid))  # starts and stops its own LocalCluster
+    noop_grid = {"i": list(range(a.n_noop))}
+    T: dict[str, list[float]] = {}
+
+    def rec(name, f):
+        out, t = wall(f)
+        T.setdefault(name, []).append(t)
+        return out
+
     (cluster, t_start) = wall(lambda: local_cluster(n_workers))
     try:
         addr = cluster.scheduler_address
         sweep(noop, {"i": [0, 1]}, scheduler=addr)  # warm the workers (imports)
-        _, t_cluster = wall(lambda: sweep(busy, grid, scheduler=addr))
-        noop_grid = {"i": list(range(a.n_noop))}
-        _, t_noop_loop = wall(lambda: [noop(i, seed=0) for i in range(a.n_noop)])
-        _, t_noop_inproc = wall(lambda: sweep(noop, noop_grid, processes=False))
-        _, t_noop_cluster = wall(lambda: sweep(noop, noop_grid, scheduler=addr))
-        with tempfile.TemporaryDirectory() as d:
-            _, t_noop_cache = wall(lambda: sweep(noop, noop_grid, processes=False, cache=d))
-            _, t_noop_reread = wall(lambda: sweep(noop, noop_grid, processes=False, cache=d))
-        with tempfile.TemporaryDirectory() as d:
-            _, t_noop_cluster_cache = wall(lambda: sweep(noop, noop_grid, scheduler=addr, cache=d))
+        for _ in range(a.repeat):  # interleaved, so load changes on a shared machine hit all variants alike
+            rec("loop", lambda: [busy(i, seed=0, work=a.work) for i in range(a.n)])
+            rec("inproc", lambda: sweep(busy, grid, processes=False))
+            rec("cluster", lambda: sweep(busy, grid, scheduler=addr))
+            rec("noop_loop", lambda: [noop(i, seed=0) for i in range(a.n_noop)])
+            rec("noop_inproc", lambda: sweep(noop, noop_grid, processes=False))
+            rec("noop_cluster", lambda: sweep(noop, noop_grid, scheduler=addr))
+            with tempfile.TemporaryDirectory() as d:
+                rec("noop_cache", lambda: sweep(noop, noop_grid, processes=False, cache=d))
+                rec("noop_reread", lambda: sweep(noop, noop_grid, processes=False, cache=d))
+            with tempfile.TemporaryDirectory() as d:
+                rec("noop_cluster_cache", lambda: sweep(noop, noop_grid, scheduler=addr, cache=d))
     finally:
         cluster.close()
+    rec("local", lambda: sweep(busy, grid))  # starts and stops its own LocalCluster (once)
+    m = {k: min(v) for k, v in T.items()}
+    t_loop, t_inproc, t_local, t_cluster = m["loop"], m["inproc"], m["local"], m["cluster"]
+    t_noop_loop, t_noop_inproc, t_noop_cluster = m["noop_loop"], m["noop_inproc"], m["noop_cluster"]
+    t_noop_cache, t_noop_reread, t_noop_cluster_cache = m["noop_cache"], m["noop_reread"], m["noop_cluster_cache"]
     load = os.getloadavg()
     per = lambda t: 1e3 * (t - t_noop_loop) / a.n_noop  # noqa: E731
     lines = [
         f"## Sweep runner on this machine ({os.cpu_count()} CPUs, {n_workers} workers; load average "
         f"{load[0]:.1f} / {load[1]:.1f} during the run)",
         "",
-        f"Throughput: {a.n} CPU-bound tasks of ~{t_loop / a.n * 1e3:.0f} ms each.",
+        f"Throughput: {a.n} CPU-bound tasks of ~{t_loop / a.n * 1e3:.0f} ms each; each time is the minimum of "
+        f"{a.repeat} interleaved repetitions.",
         "",
         "| how | wall s | speed-up vs serial loop |",
         "|---|---:|---:|",
