@@ -140,7 +140,7 @@ def build(*, size: str = "full", processes: bool = False, scheduler=None, cache=
     agreement = {
         "eps_final_median_abs_log_ratio": float(np.median(np.abs(le))) if le.size else float("nan"),
         "eps_final_max_abs_log_ratio": float(np.max(np.abs(le))) if le.size else float("nan"),
-        "plateau_median_log_ratio": float(np.median(lp)) if lp.size else 0.0,
+        "plateau_median_log_ratio": float(np.median(lp)) if lp.size else float("nan"),
         "n_plateau_compared": int(lp.size),
         "n_eps_compared": int(le.size),
     }

@@ -46,7 +46,7 @@ __all__ = [
 #: ``make figures`` (well under a minute of CPU), "large" is for a cluster (minutes to hours of CPU).
 SIZES = {
     "phase_committee": {
-        "quick": dict(Ks=(2, 4), noises=(0.0, 0.4), n_lr=8, alpha_final=80.0, N=40, n_nets=2, sim_lr=(3, 5),
+        "quick": dict(Ks=(2, 3), noises=(0.0, 0.4), n_lr=6, alpha_final=70.0, N=40, n_nets=2, sim_lr=(2, 4),
                       sim_K=(2,), K_noise=0.1, noise_K=2, sim_noise=(0.4,)),
         "full": dict(Ks=(2, 3, 4, 6), noises=(0.0, 0.15, 0.3, 0.45), n_lr=20, alpha_final=150.0, N=100,
                      n_nets=4, sim_lr=(3, 7, 11, 15), sim_K=(2, 4), K_noise=0.1, noise_K=2, sim_noise=(0.3,)),
