@@ -271,9 +271,22 @@ def main(argv=None) -> int:
     fig = importlib.import_module(f"figures.{a.name}")  # the figure layer draws; imported only here
     from figures import DEFAULT_OUT
 
-    out = a.out or str(DEFAULT_OUT / a.size) if a.size != "full" else (a.out or str(DEFAULT_OUT))
+    out = a.out or (str(DEFAULT_OUT) if a.size == "full" else str(DEFAULT_OUT / a.size))
+    import os
+
+    from .runner import SCHEDULER_ENV, local_cluster
+
     t0 = time.perf_counter()
-    rec = fig.build(size=a.size, processes=not a.serial, scheduler=a.scheduler, cache=a.cache, out=out, seed=a.seed)
+    scheduler, cluster = a.scheduler, None
+    if not a.serial and scheduler is None and not os.environ.get(SCHEDULER_ENV):
+        cluster = local_cluster()  # one cluster for all the sweeps of the figure
+        scheduler = cluster.scheduler_address
+    try:
+        rec = fig.build(size=a.size, processes=not a.serial, scheduler=scheduler, cache=a.cache, out=out,
+                        seed=a.seed)
+    finally:
+        if cluster is not None:
+            cluster.close()
     agree = ", ".join(f"{k}={v:.3g}" for k, v in rec["agreement"].items() if isinstance(v, float))
     print(f"[{a.name} {a.size}] {time.perf_counter() - t0:.1f}s -> {rec['png_path']}  agreement: {agree}")
     return 0
