@@ -17,7 +17,7 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.10",
-    packages=["theory", "simulate", "figures"],
+    packages=["theory", "simulate", "figures", "sweeps"],
     install_requires=[
         "numpy>=1.23",
         "scipy>=1.9",
@@ -25,6 +25,9 @@ setup(
         "torch>=2.1",
         "matplotlib>=3.6",
         "tqdm>=4.60",
+        "dask>=2023.1",
+        "distributed>=2023.1",
+        "xarray>=2023.1",
     ],
     extras_require={
         # the default test suite builds and executes the tutorials (tests/test_tutorials.py)

@@ -1,0 +1,296 @@
+"""Phase diagrams as parameter sweeps: the point functions, the grid sizes, and a command line.
+
+Each phase diagram is a theory grid (a heat map) and a simulation subgrid
+(markers on cuts through it), both computed with :func:`sweeps.sweep`, so
+they run unchanged in one process (``processes=False``, the figures' quick
+and default sizes), on a local cluster, or on a remote Dask cluster, with
+every point cached and resumable. The point functions below are importable
+by workers; each takes scalars and a ``seed`` and returns a dict of floats or
+arrays.
+
+Command line (the figure is written as PNG + JSON, as ``python -m figures``)::
+
+    python -m sweeps.phase NAME [--size quick|full|large] [--scheduler ADDR] [--cache DIR] [--out DIR]
+
+with NAME one of ``phase_committee``, ``phase_linear``, ``phase_deep_linear``.
+``--scheduler`` (or the environment variable ``IDEALNETS_SCHEDULER``) runs on
+an existing Dask cluster; without it a LocalCluster sized to the machine is
+started (``--serial`` runs in this process instead). ``--cache DIR`` makes a
+rerun (or a resumed, interrupted run) read every finished point from DIR.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from theory import committee as _committee
+from theory.committee_grid import CommitteeGrid
+from theory.deep_linear import learning_time
+from theory.generalization import LinearStudentTheory
+
+__all__ = [
+    "SIZES",
+    "committee_initial",
+    "committee_theory",
+    "committee_sim",
+    "linear_theory",
+    "linear_sim",
+    "deep_theory",
+    "deep_sim",
+    "escape_alpha",
+    "main",
+]
+
+#: Grid sizes per figure: "quick" runs in seconds in one process (the test suite), "full" is
+#: ``make figures`` (well under a minute of CPU), "large" is for a cluster (minutes to hours of CPU).
+SIZES = {
+    "phase_committee": {
+        "quick": dict(Ks=(2, 3), noises=(0.0, 0.4), n_lr=6, alpha_final=70.0, N=40, n_nets=2, sim_lr=(2, 4),
+                      sim_K=(2,), K_noise=0.1, noise_K=2, sim_noise=(0.4,)),
+        "full": dict(Ks=(2, 3, 4, 6), noises=(0.0, 0.15, 0.3, 0.45), n_lr=20, alpha_final=150.0, N=100,
+                     n_nets=4, sim_lr=(3, 7, 11, 15), sim_K=(2, 4), K_noise=0.1, noise_K=2, sim_noise=(0.3,)),
+        "large": dict(Ks=tuple(range(2, 13)), noises=tuple(np.round(np.linspace(0, 0.6, 13), 3)), n_lr=60,
+                      alpha_final=500.0, N=2000, n_nets=16, sim_lr=tuple(range(4, 60, 5)), sim_K=(2, 4, 8),
+                      K_noise=0.1, noise_K=2, sim_noise=(0.2, 0.5)),
+    },
+    "phase_linear": {
+        "quick": dict(n_alpha=8, n_snr=6, N=60, n_inputs=3, sim_alpha=(0.4, 2.5), sim_snr=(1.0, 8.0)),
+        "full": dict(n_alpha=24, n_snr=16, N=100, n_inputs=6, sim_alpha=(0.3, 0.6, 1.6, 2.5, 4.0),
+                     sim_snr=(1.0, 4.0, 16.0)),
+        "large": dict(n_alpha=80, n_snr=60, N=1000, n_inputs=32, sim_alpha=tuple(np.round(np.geomspace(0.2, 5, 12), 3)),
+                      sim_snr=(0.5, 1.0, 2.0, 4.0, 8.0, 16.0)),
+    },
+    "phase_deep_linear": {
+        "quick": dict(depths=(1, 2, 3, 4), n_scale=8, sim_depths=(1, 2, 3), sim_scales=(0.2, 0.4), n_nets=2,
+                      t_cap=60.0),
+        "full": dict(depths=tuple(range(1, 9)), n_scale=30, sim_depths=(1, 2, 3, 4, 5),
+                     sim_scales=(0.12, 0.2, 0.3, 0.45), n_nets=4, t_cap=250.0),
+        "large": dict(depths=tuple(range(1, 17)), n_scale=120, sim_depths=tuple(range(1, 11)),
+                      sim_scales=tuple(np.round(np.geomspace(0.08, 0.45, 10), 4)), n_nets=16, t_cap=5000.0),
+    },
+}
+
+# ---------------------------------------------------------------------------
+# Committee machines: plateau length and final eps_g over (lr, K) and (lr, noise)
+# ---------------------------------------------------------------------------
+
+#: Teacher width, learning-rate range of the committee diagrams, and the initial overlaps:
+#: ``R0_km = R0_BASE + R0_BIAS [k mod M == m]`` (a small deterministic asymmetry, so that
+#: the plateau's escape is set by the initial condition, not by rounding), ``Q0 = 0.25 I + R0 R0^T``,
+#: second layer frozen at ``v = M/K`` (the teacher is realisable by K/M copies of each unit).
+COMMITTEE_M = 2
+COMMITTEE_LR = (0.2, 2.6)
+R0_BASE, R0_BIAS = 0.02, 0.01
+#: the plateau ends when the specialisation index first exceeds this value
+SPEC_THRESHOLD = 0.5
+
+
+def committee_initial(K: int, M: int = COMMITTEE_M):
+    """``(Q0, R0, v0)`` of the committee phase diagrams (see ``R0_BASE``)."""
+    R0 = R0_BASE + R0_BIAS * (np.arange(K)[:, None] % M == np.arange(M)[None, :])
+    return 0.25 * np.eye(K) + R0 @ R0.T, R0, np.full(K, M / K)
+
+
+def _alpha_grid(alpha_final: float) -> np.ndarray:
+    return np.concatenate([[0.0], np.geomspace(0.1, alpha_final, 80)])
+
+
+def escape_alpha(alpha, Q, R) -> float:
+    """First alpha at which the specialisation index (theory.committee.specialisation_index)
+    exceeds ``SPEC_THRESHOLD``, linearly interpolated; NaN if never (or if the curve is NaN)."""
+    si = _committee.specialisation_index(Q, R)
+    above = np.nonzero(si > SPEC_THRESHOLD)[0]
+    if above.size == 0 or not np.isfinite(si[: above[0] + 1]).all():
+        return float("nan")
+    i = int(above[0])
+    if i == 0:
+        return float(alpha[0])
+    f = (SPEC_THRESHOLD - si[i - 1]) / (si[i] - si[i - 1])
+    return float(alpha[i - 1] + f * (alpha[i] - alpha[i - 1]))
+
+
+def committee_theory(K: int, noise: float, n_lr: int, alpha_final: float, seed: int = 0) -> dict:
+    """One row of the theory heat map: ``n_lr`` learning rates at (K, noise) in ONE CommitteeGrid integration.
+
+    Returns ``plateau`` (n_lr,) escape times (NaN: not escaped by ``alpha_final`` or diverged),
+    ``eps_final`` (n_lr,) eps_g at ``alpha_final`` (NaN where the ODE diverges), ``lr`` (n_lr,).
+    The seed is unused (the ODE is deterministic).
+    """
+    lr = np.linspace(*COMMITTEE_LR, int(n_lr))
+    Q0, R0, v0 = committee_initial(int(K))
+    alpha = _alpha_grid(alpha_final)
+    tr = CommitteeGrid(int(K), COMMITTEE_M, lr, noise=float(noise)).integrate(alpha, Q0, R0, v0)
+    plateau = np.array([escape_alpha(alpha, *tr.member(b)[:2]) for b in range(lr.size)])
+    return {"lr": lr, "plateau": plateau, "eps_final": tr.eps_g[:, -1]}
+
+
+def committee_sim(lr: float, K: int, noise: float, N: int, alpha_final: float, n_nets: int, seed: int) -> dict:
+    """Online SGD (simulate.committee.train_from) of ``n_nets`` students started exactly at the
+    theory's ``(Q0, R0)`` (orthonormal teacher, ``W0 = R0 W*  + sqrt(N) 0.5 * orthonormal complement``).
+
+    Returns per network: ``plateau`` (escape time of the specialisation index, NaN if none),
+    ``eps_final`` (eps_g at ``alpha_final`` from its measured order parameters) and ``diverged``.
+    """
+    import torch
+
+    from simulate.committee import train_from
+
+    K, N, M = int(K), int(N), COMMITTEE_M
+    Q0, R0, v0 = committee_initial(K)
+    g = torch.Generator().manual_seed(int(seed))
+    E = int(n_nets)
+    A = torch.randn(E, N, M + K, generator=g, dtype=torch.float64)
+    basis, _ = torch.linalg.qr(A)  # (E, N, M+K) orthonormal columns
+    Ws = basis[:, :, :M].transpose(1, 2) * math.sqrt(N)  # T = I exactly
+    comp = basis[:, :, M:].transpose(1, 2) * math.sqrt(N)  # orthogonal to the teacher and to each other
+    R0_t = torch.as_tensor(R0)
+    W0 = R0_t @ Ws + 0.5 * comp  # Q0 = R0 R0^T + 0.25 I, R = R0 exactly
+    run = train_from(W0, Ws, float(lr), float(alpha_final), v0=v0, noise=float(noise), record=60, n_test=10,
+                     seed=int(seed) + 1, raise_on_divergence=False, progress_bar=False)
+    plateau = np.array([escape_alpha(run.alpha, run.Q[e], run.R[e]) for e in range(E)])
+    eps = _committee.generalisation_error(run.Q[:, -1], run.R[:, -1], np.eye(M), run.v[:, -1], np.ones(M))
+    return {"plateau": plateau, "eps_final": np.asarray(eps, dtype=float), "diverged": run.diverged.astype(float)}
+
+
+# ---------------------------------------------------------------------------
+# Linear teacher-student: test error at the optimal stopping time and at convergence over (alpha, SNR)
+# ---------------------------------------------------------------------------
+
+LINEAR_ALPHA = (0.15, 5.0)
+LINEAR_SNR = (0.25, 32.0)
+
+
+def linear_theory(alpha: float, snr: float, seed: int = 0) -> dict:
+    """``E_g(t*)``, ``E_g(inf)`` and ``t*`` of theory.generalization.LinearStudentTheory
+    (sigma_w = 1, sigma_eps = 1/sqrt(SNR), sigma_0 = 0)."""
+    th = LinearStudentTheory(float(alpha), sigma_w=1.0, sigma_eps=1.0 / math.sqrt(float(snr)))
+    t_star = th.optimal_stopping_time()
+    return {"E_stop": float(th.test_error(t_star)), "E_conv": float(th.test_error(np.inf)), "t_stop": float(t_star)}
+
+
+def linear_sim(alpha: float, snr: float, N: int, n_inputs: int, seed: int) -> dict:
+    """Full-batch GD of linear students (simulate.generalization.train_linear) on ``n_inputs`` data sets.
+
+    Returns the data-set mean test error at its minimum over time (``E_stop``, the best early-stopping
+    error of the mean curve, comparable with theory's E_g(t*)) and at convergence (``E_conv``: trained
+    to t = 20 / smallest non-zero eigenvalue of X X^T, where every mode has converged to < e^-20),
+    with their standard errors over data sets.
+    """
+    import torch
+
+    from simulate.generalization import linear_stable_lr, sample_data, train_linear
+
+    N = int(N)
+    P = max(1, int(round(float(alpha) * N)))
+    data = sample_data(N, P, int(n_inputs), sigma_w=1.0, sigma_eps=1.0 / math.sqrt(float(snr)), device="cpu",
+                       seed=int(seed))
+    ev = torch.linalg.eigvalsh(data.X @ data.X.transpose(1, 2))
+    lam_min = float(ev[ev > 1e-9 * ev.max()].min())
+    lr = 0.25 * linear_stable_lr(data)  # lr * lambda_max = 0.5: GD's minimum over t within ~1% of gradient flow's
+    steps = int(min(60_000, math.ceil(20.0 / lam_min / lr)))
+    run = train_linear(data, lr=lr, steps=steps, record=120)
+    curves = run.test_error[:, 0, :]  # (n_inputs, R)
+    mean = curves.mean(0)
+    i = int(np.argmin(mean))
+    se = lambda x: float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else 0.0  # noqa: E731
+    return {"E_stop": float(mean[i]), "E_stop_se": se(curves[:, i]), "E_conv": float(mean[-1]),
+            "E_conv_se": se(curves[:, -1]), "t_stop": float(run.times[i])}
+
+
+# ---------------------------------------------------------------------------
+# Deep linear networks: learning time over (depth, initial scale)
+# ---------------------------------------------------------------------------
+
+#: singular values of the task (whitened input, Syx = diag(S)); the learning time is that of the top mode
+DEEP_S = (1.0, 0.5)
+DEEP_SCALE = (0.05, 0.45)
+#: gradient-descent learning rate of the trained networks (time t = lr * steps): small against the
+#: stable limit, so GD follows gradient flow to O(lr) (checked in tests/test_deep_linear.py)
+DEEP_LR = 0.05
+
+
+def deep_theory(depth: int, scale: float, seed: int = 0) -> dict:
+    """Time for the top mode (s = DEEP_S[0]) to reach half its final strength from u0 = scale^depth
+    (theory.deep_linear.learning_time; decoupled, balanced initial condition with per-layer scale ``scale``)."""
+    s = DEEP_S[0]
+    u0 = float(scale) ** int(depth)
+    return {"t_learn": float(learning_time(s, u0, 0.5 * s, depth=int(depth)))}
+
+
+def deep_sim(depth: int, scale: float, n_nets: int, t_cap: float, seed: int) -> dict:
+    """Full-batch GD (simulate.deep_linear.train, ``init="decoupled"``, product strength scale^depth) of
+    ``n_nets`` depth-``depth`` networks of width 2 on a whitened 2-mode task; the time at which the
+    top mode's strength ``U_1^T W_D...W_1 V_1`` first reaches s/2 (interpolated in log t). Trained to
+    1.5 times the predicted time plus 1 (at most ``t_cap``); NaN if the crossing is not reached.
+    """
+    from simulate.deep_linear import train
+
+    D = int(depth)
+    P = len(DEEP_S)
+    X = math.sqrt(P) * np.eye(P)
+    rng = np.random.default_rng(int(seed) + 1000)
+    U = np.linalg.qr(rng.normal(size=(P, P)))[0]
+    Y = math.sqrt(P) * U @ np.diag(DEEP_S)  # Syx = U diag(S) I
+    # run to 1.5x the predicted time (+1), at most t_cap: the crossing itself is measured, not assumed
+    t_run = min(float(t_cap), 1.5 * deep_theory(D, scale)["t_learn"] + 1.0)
+    steps = int(math.ceil(t_run / DEEP_LR))
+    run = train(X, Y, D, P, int(n_nets), "decoupled", float(scale) ** D, DEEP_LR, steps, record=200, seed=int(seed))
+    u = np.einsum("i,erij,j->er", U[:, 0], run.maps, np.eye(P)[:, 0])  # (E, R)
+    half = 0.5 * DEEP_S[0]
+    t_learn = np.full(u.shape[0], np.nan)
+    for e in range(u.shape[0]):
+        above = np.nonzero(u[e] >= half)[0]
+        if above.size and above[0] > 0:
+            i = int(above[0])
+            t0, t1 = run.times[i - 1], run.times[i]
+            f = (half - u[e, i - 1]) / (u[e, i] - u[e, i - 1])
+            t_learn[e] = t0 + f * (t1 - t0) if t0 == 0 else math.exp(math.log(t0) + f * math.log(t1 / t0))
+    return {"t_learn": t_learn}
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+def main(argv=None) -> int:
+    import argparse
+    import importlib
+    import time
+
+    p = argparse.ArgumentParser(prog="python -m sweeps.phase", description="Phase diagrams on a Dask cluster.")
+    p.add_argument("name", choices=sorted(SIZES), help="which phase diagram")
+    p.add_argument("--size", default="large", choices=("quick", "full", "large"))
+    p.add_argument("--scheduler", default=None,
+                   help="address of a Dask scheduler (default: $IDEALNETS_SCHEDULER, else a LocalCluster)")
+    p.add_argument("--serial", action="store_true", help="run in this process (no Dask)")
+    p.add_argument("--cache", default=None, help="cache directory: reruns and interrupted runs resume from it")
+    p.add_argument("--out", default=None, help="output folder for PNG + JSON (default figures/out/<size>)")
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    fig = importlib.import_module(f"figures.{a.name}")  # the figure layer draws; imported only here
+    from figures import DEFAULT_OUT
+
+    out = a.out or (str(DEFAULT_OUT) if a.size == "full" else str(DEFAULT_OUT / a.size))
+    import os
+
+    from .runner import SCHEDULER_ENV, local_cluster
+
+    t0 = time.perf_counter()
+    scheduler, cluster = a.scheduler, None
+    if not a.serial and scheduler is None and not os.environ.get(SCHEDULER_ENV):
+        cluster = local_cluster()  # one cluster for all the sweeps of the figure
+        scheduler = cluster.scheduler_address
+    try:
+        rec = fig.build(size=a.size, processes=not a.serial, scheduler=scheduler, cache=a.cache, out=out,
+                        seed=a.seed)
+    finally:
+        if cluster is not None:
+            cluster.close()
+    agree = ", ".join(f"{k}={v:.3g}" for k, v in rec["agreement"].items() if isinstance(v, float))
+    print(f"[{a.name} {a.size}] {time.perf_counter() - t0:.1f}s -> {rec['png_path']}  agreement: {agree}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
