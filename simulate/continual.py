@@ -1,0 +1,207 @@
+"""Batched full-batch gradient descent through a curriculum of tasks (continual learning).
+
+Trains ensembles of two-layer linear networks (and, as a qualitative check, two-layer ReLU/tanh
+networks) on the schedules of :mod:`theory.continual`, and shallow linear students on sequences
+of regression tasks (Evron et al. 2022). Weights are batched (E, out, in) tensors; one Python loop
+over steps; recordings at chosen steps only; divergence checked there (simulate/_common.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from theory import validation as _v
+from theory.continual import _check_order, _check_regression, _parse_schedule, _parse_tasks, mixture_correlations
+
+from ._common import DivergenceMonitor, as_input, progress, record_steps, resolve_device, resolve_dtype
+
+__all__ = ["CurriculumRun", "train_curriculum", "train_sequential_regression"]
+
+
+@dataclass
+class CurriculumRun:
+    """Result of :func:`train_curriculum` (NumPy arrays).
+
+    ``times`` (R,) global time ``lr * step``; ``steps`` (R,); ``losses`` (E, R, n_tasks) the loss
+    of every task (order of ``tasks``) at each record; ``W1`` (E, R, N_h, N_in), ``W2`` (E, R,
+    N_out, N_h); ``task_names``; ``switch_steps`` the steps at which the phase changes; ``lr``.
+    """
+
+    times: np.ndarray
+    steps: np.ndarray
+    losses: np.ndarray
+    W1: np.ndarray
+    W2: np.ndarray
+    task_names: list
+    switch_steps: np.ndarray
+    lr: float
+    activation: str = "linear"
+
+
+def train_curriculum(tasks, schedule, W1_0, W2_0, *, lr: float, record: int = 50, activation: str = "linear",
+                     device=None, dtype=None, show_progress: bool | None = None) -> CurriculumRun:
+    r"""Full-batch gradient descent of ``yhat = W2 f(W1 x)`` through a curriculum.
+
+    ``tasks`` dict name -> (X (N_in, P), Y (N_out, P)); ``schedule`` list of (name, duration), a name
+    may be a tuple of task names (their interleaved mixture: the gradient of the mean of their
+    losses). Phase k runs ``round(duration_k / lr)`` steps of ``W <- W - lr dL/dW``; the global time is
+    ``lr * step`` (compare with gradient flow at the same t). ``W1_0`` (E, N_h, N_in) and ``W2_0``
+    (E, N_out, N_h) stack the ensemble's initial weights (2-D arrays: one network, E = 1).
+    NumPy inputs train in float64 (``dtype`` overrides; a tensor keeps its dtype unless given).
+    ``record``: the number of (linearly spaced) recording steps; every phase boundary is
+    recorded as well. ``activation``: ``"linear"`` (the theory's network; uses the correlations
+    only), ``"relu"`` or ``"tanh"`` (per-sample forward pass, qualitative comparisons).
+    Unknown task names or negative durations raise ValueError; divergence raises DivergenceError.
+    """
+    names, stats, n_in, n_out = _parse_tasks(tasks)
+    lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
+    activation = _v.as_choice(activation, "activation", ("linear", "relu", "tanh"))
+    if isinstance(record, (bool, np.bool_)) or not isinstance(record, (int, np.integer)):
+        raise TypeError(f"record must be an int (number of recording points), got {_v.describe(record)}")
+    record = _v.as_int(record, "record", low=2)
+    phases = _parse_schedule(schedule, names)
+    if any(not np.isfinite(d) for _, d in phases):
+        raise ValueError("train_curriculum needs finite durations")
+    device = resolve_device(device)
+    if dtype is None:
+        dtype = W1_0.dtype if isinstance(W1_0, torch.Tensor) else torch.float64
+    dtype = resolve_dtype(dtype)
+    W1 = as_input(W1_0, "W1_0", device=device, dtype=dtype, ndim=(2, 3)).clone()
+    W2 = as_input(W2_0, "W2_0", device=device, dtype=dtype, ndim=(2, 3)).clone()
+    if W1.ndim != W2.ndim:
+        raise ValueError(f"W1_0 and W2_0 must both be 2-D (one network) or both 3-D (an ensemble); got "
+                         f"{tuple(W1.shape)}, {tuple(W2.shape)}")
+    if W1.ndim == 2:
+        W1, W2 = W1[None], W2[None]
+    E, n_h = W1.shape[0], W1.shape[1]
+    _v.check_same("W1_0", W1.shape[2], "the tasks' X", n_in, "input size")
+    _v.check_same("W2_0", W2.shape[1], "the tasks' Y", n_out, "output size")
+    _v.check_same("W1_0", n_h, "W2_0", W2.shape[2], "hidden size")
+    _v.check_same("W1_0", E, "W2_0", W2.shape[0], "ensemble size")
+
+    steps_per = [int(round(d / lr)) for _, d in phases]
+    bounds = np.concatenate([[0], np.cumsum(steps_per)]).astype(int)
+    total = int(bounds[-1])
+    rec = record_steps(total, record, log=False)
+    rec = np.unique(np.concatenate([rec, bounds]))
+    R = rec.size
+
+    def T(a):
+        return torch.as_tensor(a, device=device, dtype=dtype)
+
+    # loss of every task from the correlations: L = trSyy/2 - <W, Syx> + <W Sxx, W>/2 (linear network)
+    Sxx_t = torch.stack([T(stats[n].Sxx) for n in names])
+    Syx_t = torch.stack([T(stats[n].Syx) for n in names])
+    trSyy_t = T([stats[n].trSyy for n in names])
+    task_data = {}
+    if activation != "linear":
+        for n in names:
+            X, Y = tasks[n]
+            task_data[n] = (T(_v.as_array(X, "X")), T(_v.as_array(Y, "Y")))
+    act = {"relu": torch.relu, "tanh": torch.tanh}.get(activation)
+    dact = {"relu": lambda z: (z > 0).to(z.dtype), "tanh": lambda z: 1 - torch.tanh(z) ** 2}.get(activation)
+
+    def all_losses(W1, W2):
+        if activation == "linear":
+            W = W2 @ W1
+            lin = torch.einsum("eij,kij->ek", W, Syx_t)
+            quad = torch.einsum("eij,kjl,eil->ek", W, Sxx_t, W)
+            return 0.5 * trSyy_t - lin + 0.5 * quad
+        out = []
+        for n in names:
+            X, Y = task_data[n]
+            err = W2 @ act(W1 @ X) - Y
+            out.append(0.5 * (err**2).sum(dim=(1, 2)) / X.shape[1])
+        return torch.stack(out, dim=1)
+
+    losses = torch.empty((E, R, len(names)), device=device, dtype=dtype)
+    W1_rec = torch.empty((E, R, n_h, n_in), device=device, dtype=dtype)
+    W2_rec = torch.empty((E, R, n_out, n_h), device=device, dtype=dtype)
+    monitor = DivergenceMonitor(lr=lr, what="the summed task loss")
+    ri = 0
+
+    def do_record(step):
+        nonlocal ri
+        L = all_losses(W1, W2)
+        losses[:, ri] = L
+        W1_rec[:, ri], W2_rec[:, ri] = W1, W2
+        monitor(step, L.sum(dim=1))
+        ri += 1
+
+    bar = progress(total, "curriculum", disable=show_progress if show_progress is not None else total < 20000)
+    step = 0
+    with torch.no_grad():
+        do_record(0)
+        for k, (key, _) in enumerate(phases):
+            if activation == "linear":
+                st = mixture_correlations(stats, key)
+                Sxx, Syx = T(st.Sxx), T(st.Syx)
+            else:
+                # mixture: each task's samples weighted 1/(n_tasks * P_task), i.e. the mean of the task losses
+                Xs = [task_data[n][0] for n in key]
+                Ys = [task_data[n][1] for n in key]
+                wts = torch.cat([torch.full((x.shape[1],), 1.0 / (len(key) * x.shape[1]), device=device, dtype=dtype)
+                                 for x in Xs])
+                Xc, Yc = torch.cat(Xs, dim=1), torch.cat(Ys, dim=1)
+            nxt = rec[ri] if ri < R else total + 1
+            for _ in range(steps_per[k]):
+                if activation == "linear":
+                    Err = Syx - (W2 @ W1) @ Sxx  # -(dL/dW) for the map
+                    g1 = W2.transpose(1, 2) @ Err
+                    g2 = Err @ W1.transpose(1, 2)
+                else:
+                    Z = W1 @ Xc
+                    H = act(Z)
+                    D = (Yc - W2 @ H) * wts  # weighted residual
+                    g2 = D @ H.transpose(1, 2)
+                    g1 = ((W2.transpose(1, 2) @ D) * dact(Z)) @ Xc.transpose(0, 1)
+                W1 += lr * g1
+                W2 += lr * g2
+                step += 1
+                if step == nxt:
+                    do_record(step)
+                    nxt = rec[ri] if ri < R else total + 1
+                bar.update(1)
+    bar.close()
+    return CurriculumRun(times=lr * rec.astype(float), steps=rec, losses=losses.cpu().numpy(),
+                         W1=W1_rec.cpu().numpy(), W2=W2_rec.cpu().numpy(), task_names=list(names),
+                         switch_steps=bounds[1:-1].copy(), lr=lr, activation=activation)
+
+
+def train_sequential_regression(Xs, ys, w0, order, *, lr: float | None = None, steps: int = 2000, device=None,
+                                dtype=torch.float64) -> np.ndarray:
+    r"""Gradient descent on each task of ``order`` in turn, ``steps`` full-batch steps per task on
+    ``L_m = (1/2P_m)||X_m^T w - y_m||^2``, from the previous task's weights. ``w0`` (N,) or an ensemble
+    (E, N) of starting weights. ``lr`` defaults to ``1/max_m lambda_max(X_m X_m^T/P_m)`` (stable: the
+    limit is twice that). Returns the weights after each task, (E, len(order), N) (E = 1 for 1-D w0)."""
+    w0a = np.asarray(w0)
+    single = w0a.ndim == 1
+    Xs_c, ys_c, _ = _check_regression(Xs, ys, w0a if single else _v.as_array(w0, "w0", ndim=2)[0])
+    o = _check_order(order, len(Xs_c))
+    steps = _v.as_int(steps, "steps", low=1)
+    lam_max = max(float(np.linalg.eigvalsh(X @ X.T / X.shape[1])[-1]) for X in Xs_c)
+    lr = 1.0 / lam_max if lr is None else _v.as_float(lr, "lr", low=0.0, open_low=True)
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
+    w = as_input(w0, "w0", device=device, dtype=dtype, ndim=(1, 2)).clone()
+    if w.ndim == 1:
+        w = w[None]
+    Sxx = {m: torch.as_tensor(Xs_c[m] @ Xs_c[m].T / Xs_c[m].shape[1], device=device, dtype=dtype) for m in set(o)}
+    Sxy = {m: torch.as_tensor(Xs_c[m] @ ys_c[m] / Xs_c[m].shape[1], device=device, dtype=dtype) for m in set(o)}
+    yy = {m: float(ys_c[m] @ ys_c[m] / ys_c[m].size) for m in set(o)}
+    out = torch.empty((w.shape[0], o.size, w.shape[1]), device=device, dtype=dtype)
+    monitor = DivergenceMonitor(lr=lr, lr_max=2.0 / lam_max, what="the summed task loss")
+
+    def total_loss(w):
+        return sum(0.5 * yy[m] - w @ Sxy[m] + 0.5 * ((w @ Sxx[m]) * w).sum(dim=1) for m in Sxx)
+
+    with torch.no_grad():
+        monitor(0, total_loss(w))
+        for k, m in enumerate(o):
+            A, b = Sxx[int(m)], Sxy[int(m)]
+            for _ in range(steps):
+                w += lr * (b - w @ A)
+            out[:, k] = w
+            monitor(k + 1, total_loss(w))
+    return out.cpu().numpy()
