@@ -17,7 +17,8 @@ from theory.continual import _check_order, _check_regression, _parse_schedule, _
 
 from ._common import DivergenceMonitor, as_input, progress, record_steps, resolve_device, resolve_dtype
 
-__all__ = ["CurriculumRun", "train_curriculum", "train_sequential_regression"]
+__all__ = ["CurriculumRun", "ShallowRun", "train_curriculum", "train_shallow_curriculum",
+           "train_sequential_regression"]
 
 
 @dataclass
@@ -168,6 +169,78 @@ def train_curriculum(tasks, schedule, W1_0, W2_0, *, lr: float, record: int = 50
     return CurriculumRun(times=lr * rec.astype(float), steps=rec, losses=losses.cpu().numpy(),
                          W1=W1_rec.cpu().numpy(), W2=W2_rec.cpu().numpy(), task_names=list(names),
                          switch_steps=bounds[1:-1].copy(), lr=lr, activation=activation)
+
+
+@dataclass
+class ShallowRun:
+    """Result of :func:`train_shallow_curriculum`: ``times`` (R,), ``steps`` (R,), ``losses`` (E, R, n_tasks),
+    ``W`` (E, R, N_out, N_in), ``task_names``, ``switch_steps``, ``lr``."""
+
+    times: np.ndarray
+    steps: np.ndarray
+    losses: np.ndarray
+    W: np.ndarray
+    task_names: list
+    switch_steps: np.ndarray
+    lr: float
+
+
+def train_shallow_curriculum(tasks, schedule, W0, *, lr: float, record: int = 50, device=None,
+                             dtype=None) -> ShallowRun:
+    r"""Full-batch GD of a shallow linear network ``yhat = W x`` through a curriculum:
+    ``W <- W + lr (Syx - W Sxx)`` with the phase's (mixture) correlations, ``round(duration/lr)`` steps per
+    phase. ``W0`` (E, N_out, N_in) or (N_out, N_in); conventions as :func:`train_curriculum`."""
+    names, stats, n_in, n_out = _parse_tasks(tasks)
+    lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
+    if isinstance(record, (bool, np.bool_)) or not isinstance(record, (int, np.integer)):
+        raise TypeError(f"record must be an int (number of recording points), got {_v.describe(record)}")
+    record = _v.as_int(record, "record", low=2)
+    phases = _parse_schedule(schedule, names)
+    if any(not np.isfinite(d) for _, d in phases):
+        raise ValueError("train_shallow_curriculum needs finite durations")
+    device = resolve_device(device)
+    dtype = resolve_dtype(W0.dtype if (dtype is None and isinstance(W0, torch.Tensor)) else (dtype or torch.float64))
+    W = as_input(W0, "W0", device=device, dtype=dtype, ndim=(2, 3)).clone()
+    if W.ndim == 2:
+        W = W[None]
+    _v.check_same("W0", W.shape[2], "the tasks' X", n_in, "input size")
+    _v.check_same("W0", W.shape[1], "the tasks' Y", n_out, "output size")
+    steps_per = [int(round(d / lr)) for _, d in phases]
+    bounds = np.concatenate([[0], np.cumsum(steps_per)]).astype(int)
+    total = int(bounds[-1])
+    rec = np.unique(np.concatenate([record_steps(total, record, log=False), bounds]))
+
+    def T(a):
+        return torch.as_tensor(a, device=device, dtype=dtype)
+
+    Sxx_t = torch.stack([T(stats[n].Sxx) for n in names])
+    Syx_t = torch.stack([T(stats[n].Syx) for n in names])
+    trSyy_t = T([stats[n].trSyy for n in names])
+    losses = torch.empty((W.shape[0], rec.size, len(names)), device=device, dtype=dtype)
+    W_rec = torch.empty((W.shape[0], rec.size, n_out, n_in), device=device, dtype=dtype)
+    lam_max = max(float(np.linalg.eigvalsh(mixture_correlations(stats, key).Sxx)[-1]) for key, _ in phases)
+    monitor = DivergenceMonitor(lr=lr, lr_max=2.0 / max(lam_max, 1e-300), what="the summed task loss")
+    ri, step = 0, 0
+
+    def do_record():
+        nonlocal ri
+        L = 0.5 * trSyy_t - torch.einsum("eij,kij->ek", W, Syx_t) + 0.5 * torch.einsum("eij,kjl,eil->ek", W, Sxx_t, W)
+        losses[:, ri], W_rec[:, ri] = L, W
+        monitor(step, L.sum(dim=1))
+        ri += 1
+
+    with torch.no_grad():
+        do_record()
+        for k, (key, _) in enumerate(phases):
+            st = mixture_correlations(stats, key)
+            Sxx, Syx = T(st.Sxx), T(st.Syx)
+            for _ in range(steps_per[k]):
+                W += lr * (Syx - W @ Sxx)
+                step += 1
+                if ri < rec.size and step == rec[ri]:
+                    do_record()
+    return ShallowRun(times=lr * rec.astype(float), steps=rec, losses=losses.cpu().numpy(), W=W_rec.cpu().numpy(),
+                      task_names=list(names), switch_steps=bounds[1:-1].copy(), lr=lr)
 
 
 def train_sequential_regression(Xs, ys, w0, order, *, lr: float | None = None, steps: int = 2000, device=None,
