@@ -41,6 +41,21 @@ class CurriculumRun:
     activation: str = "linear"
 
 
+def _check_record(record):
+    """An int >= 2 (number of linearly spaced records) or an explicit sequence of step indices."""
+    if isinstance(record, (bool, np.bool_)):
+        raise TypeError("record must be an int (number of recording points) or a sequence of steps, got a bool")
+    if isinstance(record, (int, np.integer)):
+        return _v.as_int(record, "record", low=2)
+    if isinstance(record, (list, tuple, np.ndarray)):
+        arr = np.asarray(record)
+        if arr.ndim != 1 or arr.dtype.kind not in "iu":
+            raise TypeError(f"record steps must be a 1-D sequence of ints, got {_v.describe(record)}")
+        return arr
+    raise TypeError(f"record must be an int (number of recording points) or a sequence of steps, "
+                    f"got {_v.describe(record)}")
+
+
 def train_curriculum(tasks, schedule, W1_0, W2_0, *, lr: float, record: int = 50, activation: str = "linear",
                      device=None, dtype=None, show_progress: bool | None = None) -> CurriculumRun:
     r"""Full-batch gradient descent of ``yhat = W2 f(W1 x)`` through a curriculum.
@@ -51,17 +66,15 @@ def train_curriculum(tasks, schedule, W1_0, W2_0, *, lr: float, record: int = 50
     ``lr * step`` (compare with gradient flow at the same t). ``W1_0`` (E, N_h, N_in) and ``W2_0``
     (E, N_out, N_h) stack the ensemble's initial weights (2-D arrays: one network, E = 1).
     NumPy inputs train in float64 (``dtype`` overrides; a tensor keeps its dtype unless given).
-    ``record``: the number of (linearly spaced) recording steps; every phase boundary is
-    recorded as well. ``activation``: ``"linear"`` (the theory's network; uses the correlations
+    ``record``: the number of (linearly spaced) recording steps, or explicit step indices; every
+    phase boundary is recorded as well. ``activation``: ``"linear"`` (the theory's network; uses the correlations
     only), ``"relu"`` or ``"tanh"`` (per-sample forward pass, qualitative comparisons).
     Unknown task names or negative durations raise ValueError; divergence raises DivergenceError.
     """
     names, stats, n_in, n_out = _parse_tasks(tasks)
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
     activation = _v.as_choice(activation, "activation", ("linear", "relu", "tanh"))
-    if isinstance(record, (bool, np.bool_)) or not isinstance(record, (int, np.integer)):
-        raise TypeError(f"record must be an int (number of recording points), got {_v.describe(record)}")
-    record = _v.as_int(record, "record", low=2)
+    record = _check_record(record)
     phases = _parse_schedule(schedule, names)
     if any(not np.isfinite(d) for _, d in phases):
         raise ValueError("train_curriculum needs finite durations")
@@ -192,9 +205,7 @@ def train_shallow_curriculum(tasks, schedule, W0, *, lr: float, record: int = 50
     phase. ``W0`` (E, N_out, N_in) or (N_out, N_in); conventions as :func:`train_curriculum`."""
     names, stats, n_in, n_out = _parse_tasks(tasks)
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
-    if isinstance(record, (bool, np.bool_)) or not isinstance(record, (int, np.integer)):
-        raise TypeError(f"record must be an int (number of recording points), got {_v.describe(record)}")
-    record = _v.as_int(record, "record", low=2)
+    record = _check_record(record)
     phases = _parse_schedule(schedule, names)
     if any(not np.isfinite(d) for _, d in phases):
         raise ValueError("train_shallow_curriculum needs finite durations")

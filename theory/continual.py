@@ -83,6 +83,8 @@ __all__ = [
     "random_order",
     "new_item_tasks",
     "FEATURES_NEW_ITEM",
+    "crossing_time",
+    "out_of_span_fraction",
 ]
 
 #: A phase counts as isotropic (closed form applies) when ``max|Sxx - c I| <= ISOTROPY_RTOL * c``.
@@ -223,9 +225,14 @@ class _CurriculumBase:
     def loss(self, t, task) -> np.ndarray:
         r"""Loss of ``task`` (a name, or a tuple = the mean over those tasks) at times ``t``, shape ``t.shape``:
         ``L = tr(Syy)/2 - tr(W Syx^T) + tr(W Sxx W^T)/2`` with the task's correlations (THEORY.md section 0)."""
+        return self.loss_of_map(self.map(t), task)
+
+    def loss_of_map(self, W, task) -> np.ndarray:
+        """The same loss for given map(s) ``W`` (..., N_out, N_in), e.g. one :meth:`map` call reused
+        for several tasks (an integrated phase is integrated once)."""
         key = _task_key(task, self.task_names, "task")
         st = mixture_correlations(self._stats, key)
-        W = self.map(t)
+        W = _v.as_array(W, "W", shape=None)
         return (0.5 * st.trSyy - np.einsum("...ij,ij->...", W, st.Syx)
                 + 0.5 * np.einsum("...ij,jk,...ik->...", W, st.Sxx, W))
 
@@ -561,3 +568,31 @@ def new_item_tasks(kind: str) -> tuple[dict, list[str], list[str]]:
     Y_all = np.hstack([Y, y_new[:, None]])
     tasks = {"old": (X[:, :8], Y), "new": (X[:, 8:], y_new[:, None]), "all": (X, Y_all)}
     return tasks, items + [kind], features
+
+
+def crossing_time(t, L, level: float) -> float:
+    r"""First time at which the sampled curve ``L(t)`` falls to ``level`` (linear interpolation in
+    ``log L`` between samples; ``t`` increasing). ``np.inf`` if it never does within ``t``."""
+    t = _v.as_times(t, "t", allow_inf=False, increasing=True)
+    L = _v.as_array(L, "L", shape=t.shape)
+    level = _v.as_float(level, "level", low=0.0, open_low=True)
+    below = np.nonzero(L <= level)[0]
+    if below.size == 0:
+        return float("inf")
+    k = int(below[0])
+    if k == 0:
+        return float(t[0])
+    a, b = np.log(max(L[k - 1], 1e-300)), np.log(max(L[k], 1e-300))
+    f = (a - np.log(level)) / (a - b) if a != b else 1.0
+    return float(t[k - 1] + f * (t[k] - t[k - 1]))
+
+
+def out_of_span_fraction(Y, y) -> float:
+    r"""``||(I - P_Y) y||^2 / ||y||^2``: the part of a new item's targets ``y`` (N_out,) outside the span of
+    the old items' targets ``Y`` (N_out, P). 0 means the new item is a combination of the existing output
+    modes (schema-consistent in the linear sense); what lies outside needs a new mode, learned from scratch."""
+    Y = _v.as_array(Y, "Y", ndim=2)
+    y = _v.as_array(y, "y", ndim=1, shape=(Y.shape[0],))
+    coef = np.linalg.lstsq(Y, y, rcond=None)[0]
+    r = y - Y @ coef
+    return float(r @ r / (y @ y)) if y @ y > 0 else 0.0
