@@ -41,8 +41,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     import matplotlib.pyplot as plt
 
     style()
-    E = 3 if quick else 8
-    lr = 0.005 if quick else 0.0025
+    E = 2 if quick else 8
+    lr = 0.01 if quick else 0.0025
     tasks = whitened_pair(N, S_A, S_B, ANGLE, ANGLE)
     W1, W2 = lambda_balanced_init(N, N, N, 0.0, SCALE, seed=seed + 11, size=E)
     T = T_A + T_B
@@ -50,7 +50,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
                  f"alternating $\\tau_b$={TAU_B_SHOW:g}": alternating(["A", "B"], TAU_B_SHOW, T),
                  "interleaved": [(("A", "B"), T)]}
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.8), gridspec_kw={"width_ratios": [1, 1, 1, 0.9]})
-    t_line = np.linspace(0, T, 400)
+    t_line = np.linspace(0, T, 100 if quick else 400)
     data, agreement, devs = {}, {}, []
     for ax, (label, sched) in zip(axes[:3], schedules.items()):
         curs = [Curriculum(tasks, sched, W1[e], W2[e]) for e in range(E)]
@@ -80,7 +80,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax = axes[3]
     inter = [Curriculum(tasks, [(("A", "B"), T)], W1[e], W2[e]) for e in range(E)]
     gaps_th, gaps_sim = [], []
-    tau_bs = TAU_BS[:4] if quick else TAU_BS
+    tau_bs = TAU_BS[:3] if quick else TAU_BS
     run_i = train_curriculum(tasks, [(("A", "B"), T)], W1, W2, lr=lr, record=3, device=device)
     for tau_b in tau_bs:
         g = [np.max(np.abs(Curriculum(tasks, alternating(["A", "B"], tau_b, T), W1[e], W2[e]).map(T)

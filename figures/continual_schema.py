@@ -46,7 +46,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     import matplotlib.pyplot as plt
 
     style()
-    E = 2 if quick else 5
+    E = 1 if quick else 5
     lr = 0.04 if quick else 0.01
     t_old = 30.0 if quick else T_OLD
     t_new = 20.0 if quick else T_NEW

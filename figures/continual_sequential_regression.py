@@ -87,7 +87,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     theory_line(ax, np.rad2deg(th_line), np.cos(th_line) ** 2 * np.sin(th_line) ** 2 / 2, color=COLORS[2],
                 label=r"$E\,F = \cos^2\theta \sin^2\theta / 2$")
     th_mark = np.linspace(0, np.pi / 2, 7)
-    n_w = 40 if quick else 300
+    n_w = 20 if quick else 300
     W_star = rng.standard_normal((n_w, N))
     x1 = np.zeros(N)
     x1[0] = 1.0

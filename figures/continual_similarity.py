@@ -55,10 +55,10 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     import matplotlib.pyplot as plt
 
     style()
-    E = 2 if quick else 4
+    E = 1 if quick else 4
     lr = 0.02 if quick else 0.005
-    n_line = 4 if quick else 13
-    n_mark = 3 if quick else 5
+    n_line = 3 if quick else 13
+    n_mark = 2 if quick else 5
     W1, W2 = lambda_balanced_init(N, N, N, 0.0, SCALE, seed=seed + 3, size=E)
     # task A is the same in every condition: learn it once per init (exact), then branch
     base = item_tasks(N, N, S_A, S_A, 0.0, 0.0)
@@ -124,7 +124,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     rho_line = np.geomspace(RATIOS[0], RATIOS[-1], 60)
     F_sh = [float(shallow_item_forgetting(S_A, r * S_A, np.cos(RATIO_THETA_U), np.cos(RATIO_THETA_V))) for r in rho_line]
     theory_line(ax, rho_line, F_sh, color=COLORS[3], label="shallow (closed form)")
-    ratios = RATIOS[::2] if quick else RATIOS
+    ratios = RATIOS[::4] if quick else RATIOS
     Fr_th, Fr_sim = [], []
     for r in ratios:
         tasks = item_tasks(N, N, S_A, r * S_A, RATIO_THETA_U, RATIO_THETA_V)

@@ -15,10 +15,11 @@ import torch
 from theory import validation as _v
 from theory.continual import _check_order, _check_regression, _parse_schedule, _parse_tasks, mixture_correlations
 
-from ._common import DivergenceMonitor, as_input, progress, record_steps, resolve_device, resolve_dtype
+from ._common import (DivergenceMonitor, as_input, make_generator, progress, record_steps, resolve_device,
+                      resolve_dtype)
 
-__all__ = ["CurriculumRun", "ShallowRun", "train_curriculum", "train_shallow_curriculum",
-           "train_sequential_regression"]
+__all__ = ["CurriculumRun", "ShallowRun", "TwoTeacherRun", "train_curriculum", "train_shallow_curriculum",
+           "train_sequential_regression", "teacher_pair_weights", "train_two_teachers"]
 
 
 @dataclass
@@ -289,3 +290,116 @@ def train_sequential_regression(Xs, ys, w0, order, *, lr: float | None = None, s
             out[:, k] = w
             monitor(k + 1, total_loss(w))
     return out.cpu().numpy()
+
+
+# ----------------------------------------------------------------------------- two teachers, two heads
+def teacher_pair_weights(N: int, M: int, feature_similarity: float, E: int, *, seed: int = 0, device=None,
+                         dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Teachers ``W*1, W*2`` (E, M, N) with exactly ``W*1 W*1^T/N = W*2 W*2^T/N = I`` and ``W*1 W*2^T/N = gamma I``
+    (theory.continual.teacher_pair): orthonormal rows scaled by sqrt(N), ``W*2 = gamma W*1 + sqrt(1-gamma^2) W_perp``."""
+    N, M, E = _v.as_int(N, "N", low=1), _v.as_int(M, "M", low=1), _v.as_int(E, "E", low=1)
+    if 2 * M > N:
+        raise ValueError(f"need N >= 2M for two teachers, got N = {N}, M = {M}")
+    g = _v.as_float(feature_similarity, "feature_similarity", low=-1.0, high=1.0)
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
+    gen = make_generator(_v.as_seed(seed), device)
+    A = torch.randn(E, N, 2 * M, generator=gen, device=device, dtype=dtype)
+    O, _ = torch.linalg.qr(A)  # (E, N, 2M) orthonormal columns
+    B = O.transpose(1, 2) * np.sqrt(N)
+    W1s = B[:, :M]
+    W2s = g * W1s + np.sqrt(max(1 - g * g, 0.0)) * B[:, M:]
+    return W1s, W2s
+
+
+@dataclass
+class TwoTeacherRun:
+    """Result of :func:`train_two_teachers` (NumPy): ``alpha`` (R,), ``steps`` (R,), ``Q`` (E, R, K, K),
+    ``R`` (E, R, K, 2M) (overlaps with teacher 1's then teacher 2's units), ``h1``, ``h2`` (E, R, K),
+    ``alpha_switch``, ``N``, ``lr``."""
+
+    alpha: np.ndarray
+    steps: np.ndarray
+    Q: np.ndarray
+    R: np.ndarray
+    h1: np.ndarray
+    h2: np.ndarray
+    alpha_switch: float
+    N: int
+    lr: float
+
+
+def train_two_teachers(W0, h1_0, h2_0, W_star1, W_star2, v_star1, v_star2, *, lr: float, alpha_1: float,
+                       alpha_2: float, record: int = 40, activation: str = "erf", seed: int = 0, lr_v=None,
+                       device=None, dtype=torch.float64) -> TwoTeacherRun:
+    r"""Online SGD of a committee with a shared first layer and two heads, on teacher 1 then teacher 2
+    (Lee, Goldt & Saxe 2021). Conventions of THEORY.md 4b / :mod:`simulate.committee`: ``lambda = W x/sqrt(N)``,
+    ``w_k <- w_k - (lr/sqrt N) h_k Delta g'(lambda_k) x``, ``h_k <- h_k - (lr_v/N) Delta g(lambda_k)`` for the head of
+    the current task, ``Delta = phi_t(x) - y_t(x)``. ``W0`` (E, K, N), heads (E, K) or (K,), teachers (E, M, N),
+    readouts (M,). Phase t runs ``round(alpha_t N)`` steps. Records the order parameters at ``record``
+    log-spaced steps per phase (plus the switch)."""
+    from theory.committee import ACTIVATIONS
+
+    activation = _v.as_choice(activation, "activation", ACTIVATIONS)
+    lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
+    lr_v = lr if lr_v is None else _v.as_float(lr_v, "lr_v", low=0.0)
+    alpha_1 = _v.as_float(alpha_1, "alpha_1", low=0.0, open_low=True)
+    alpha_2 = _v.as_float(alpha_2, "alpha_2", low=0.0, open_low=True)
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
+    W = as_input(W0, "W0", device=device, dtype=dtype, ndim=3).clone()
+    E, K, N = W.shape
+    Ws1 = as_input(W_star1, "W_star1", device=device, dtype=dtype, ndim=3)
+    Ws2 = as_input(W_star2, "W_star2", device=device, dtype=dtype, ndim=3)
+    if Ws1.shape[0] != E or Ws1.shape[2] != N or Ws2.shape != Ws1.shape:
+        raise ValueError(f"teachers must be (E, M, N) = ({E}, M, {N}) and equal in shape, got "
+                         f"{tuple(Ws1.shape)}, {tuple(Ws2.shape)}")
+    M = Ws1.shape[1]
+    heads = [as_input(h, name, device=device, dtype=dtype, ndim=(1, 2)).expand(E, K).clone()
+             for h, name in ((h1_0, "h1_0"), (h2_0, "h2_0"))]
+    vs = [as_input(v, name, device=device, dtype=dtype, shape=(M,)) for v, name in ((v_star1, "v_star1"),
+                                                                                     (v_star2, "v_star2"))]
+    g = {"erf": lambda z: torch.erf(z / np.sqrt(2.0)), "linear": lambda z: z}[activation]
+    dg = {"erf": lambda z: np.sqrt(2.0 / np.pi) * torch.exp(-0.5 * z * z), "linear": torch.ones_like}[activation]
+    n1, n2 = int(round(alpha_1 * N)), int(round(alpha_2 * N))
+    rec1 = record_steps(n1, record)
+    rec2 = n1 + record_steps(n2, record)[1:]
+    rec = np.concatenate([rec1, rec2])
+    Wst = torch.cat([Ws1, Ws2], dim=1)
+    Q_r = torch.empty(E, rec.size, K, K, device=device, dtype=dtype)
+    R_r = torch.empty(E, rec.size, K, 2 * M, device=device, dtype=dtype)
+    h_r = [torch.empty(E, rec.size, K, device=device, dtype=dtype) for _ in range(2)]
+    gen = make_generator(_v.as_seed(seed), device)
+    sqN = float(np.sqrt(N))
+    monitor = DivergenceMonitor(lr=lr, what="|Q|")
+    ri = 0
+
+    def snap(step):
+        nonlocal ri
+        Q_r[:, ri] = W @ W.transpose(1, 2) / N
+        R_r[:, ri] = W @ Wst.transpose(1, 2) / N
+        h_r[0][:, ri], h_r[1][:, ri] = heads[0], heads[1]
+        monitor(step, torch.diagonal(Q_r[:, ri], dim1=1, dim2=2).sum(1))
+        ri += 1
+
+    chunk = 256
+    step = 0
+    with torch.no_grad():
+        snap(0)
+        for t, (n_steps, Ws) in enumerate(((n1, Ws1), (n2, Ws2))):
+            h, v = heads[t], vs[t]
+            end = step + n_steps
+            while step < end:
+                c = min(chunk, end - step)
+                X = torch.randn(c, E, N, generator=gen, device=device, dtype=dtype)
+                Y = (g(torch.einsum("cen,emn->cem", X, Ws) / sqN) * v).sum(-1)  # (c, E)
+                for i in range(c):
+                    x = X[i]
+                    lam = torch.einsum("ekn,en->ek", W, x) / sqN
+                    gl = g(lam)
+                    delta = (h * gl).sum(-1) - Y[i]  # (E,)
+                    W -= (lr / sqN) * (h * delta[:, None] * dg(lam))[:, :, None] * x[:, None, :]
+                    h -= (lr_v / N) * delta[:, None] * gl
+                    step += 1
+                    if ri < rec.size and step == rec[ri]:
+                        snap(step)
+    return TwoTeacherRun(alpha=rec / N, steps=rec, Q=Q_r.cpu().numpy(), R=R_r.cpu().numpy(),
+                         h1=h_r[0].cpu().numpy(), h2=h_r[1].cpu().numpy(), alpha_switch=n1 / N, N=N, lr=lr)
