@@ -58,7 +58,7 @@ def _check_record(record):
 
 
 def train_curriculum(tasks, schedule, W1_0, W2_0, *, lr: float, record: int = 50, activation: str = "linear",
-                     device=None, dtype=None, show_progress: bool | None = None) -> CurriculumRun:
+                     gates=None, device=None, dtype=None, show_progress: bool | None = None) -> CurriculumRun:
     r"""Full-batch gradient descent of ``yhat = W2 f(W1 x)`` through a curriculum.
 
     ``tasks`` dict name -> (X (N_in, P), Y (N_out, P)); ``schedule`` list of (name, duration), a name
@@ -70,6 +70,9 @@ def train_curriculum(tasks, schedule, W1_0, W2_0, *, lr: float, record: int = 50
     ``record``: the number of (linearly spaced) recording steps, or explicit step indices; every
     phase boundary is recorded as well. ``activation``: ``"linear"`` (the theory's network; uses the correlations
     only), ``"relu"`` or ``"tanh"`` (per-sample forward pass, qualitative comparisons).
+    ``gates`` (linear only): dict task name -> boolean mask (N_h,), the context gate of each task
+    (``yhat = W2 G_k W1 x`` on task k; theory.continual.GatedCurriculum); the losses are then each task's
+    loss through its own gate.
     Unknown task names or negative durations raise ValueError; divergence raises DivergenceError.
     """
     names, stats, n_in, n_out = _parse_tasks(tasks)
@@ -96,6 +99,17 @@ def train_curriculum(tasks, schedule, W1_0, W2_0, *, lr: float, record: int = 50
     _v.check_same("W1_0", n_h, "W2_0", W2.shape[2], "hidden size")
     _v.check_same("W1_0", E, "W2_0", W2.shape[0], "ensemble size")
 
+    if gates is not None:
+        if activation != "linear":
+            raise ValueError("gates are supported for linear networks only")
+        G_t = {}
+        for n in names:
+            if n not in gates:
+                raise ValueError(f"gates has no mask for task {n!r}")
+            g = np.asarray(gates[n])
+            if g.shape != (n_h,) or g.dtype != bool:
+                raise ValueError(f"gates[{n!r}] must be a boolean mask of shape ({n_h},)")
+            G_t[n] = torch.as_tensor(g, device=device, dtype=dtype)
     steps_per = [int(round(d / lr)) for _, d in phases]
     bounds = np.concatenate([[0], np.cumsum(steps_per)]).astype(int)
     total = int(bounds[-1])
@@ -119,6 +133,11 @@ def train_curriculum(tasks, schedule, W1_0, W2_0, *, lr: float, record: int = 50
     dact = {"relu": lambda z: (z > 0).to(z.dtype), "tanh": lambda z: 1 - torch.tanh(z) ** 2}.get(activation)
 
     def all_losses(W1, W2):
+        if gates is not None:
+            W = torch.stack([(W2 * G_t[n]) @ W1 for n in names], dim=1)  # (E, n_tasks, out, in)
+            lin = torch.einsum("ekij,kij->ek", W, Syx_t)
+            quad = torch.einsum("ekij,kjl,ekil->ek", W, Sxx_t, W)
+            return 0.5 * trSyy_t - lin + 0.5 * quad
         if activation == "linear":
             W = W2 @ W1
             lin = torch.einsum("eij,kij->ek", W, Syx_t)
@@ -161,8 +180,17 @@ def train_curriculum(tasks, schedule, W1_0, W2_0, *, lr: float, record: int = 50
                                  for x in Xs])
                 Xc, Yc = torch.cat(Xs, dim=1), torch.cat(Ys, dim=1)
             nxt = rec[ri] if ri < R else total + 1
+            if gates is not None:
+                gated = [(T(stats[n].Sxx), T(stats[n].Syx), G_t[n]) for n in key]
             for _ in range(steps_per[k]):
-                if activation == "linear":
+                if gates is not None:  # mean over the phase's tasks, each through its own gate
+                    g1 = torch.zeros_like(W1)
+                    g2 = torch.zeros_like(W2)
+                    for Sxx_k, Syx_k, G in gated:
+                        Err = Syx_k - ((W2 * G) @ W1) @ Sxx_k
+                        g1 += G[:, None] * (W2.transpose(1, 2) @ Err) / len(gated)
+                        g2 += (Err @ W1.transpose(1, 2)) * G / len(gated)
+                elif activation == "linear":
                     Err = Syx - (W2 @ W1) @ Sxx  # -(dL/dW) for the map
                     g1 = W2.transpose(1, 2) @ Err
                     g2 = Err @ W1.transpose(1, 2)

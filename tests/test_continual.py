@@ -433,3 +433,76 @@ def test_two_head_sgd_matches_ode_and_gap_shrinks_with_N():
         gaps.append(np.sqrt(np.mean((th - e1) ** 2)))
     # N^-1/2: quadrupling N halves the rms gap (ratio 2; allow 1.3-3.5 for 4 seeds)
     assert 1.3 < gaps[0] / gaps[1] < 3.5
+
+
+# ----------------------------------------------------------------------------- gating
+from theory.continual import GatedCurriculum, overlapping_gates  # noqa: E402
+
+
+def test_gating_disjoint_no_interference_identical_equals_ungated():
+    tasks = whitened_pair(3, 2.0, 1.5, np.pi / 2, np.pi / 3)
+    n_h, gates = overlapping_gates(3, 0)
+    W1, W2 = lambda_balanced_init(3, n_h, 3, 0.0, 0.2, seed=1)
+    cur = GatedCurriculum(tasks, [("A", 5.0), ("B", 5.0)], gates, W1, W2)
+    assert cur.methods == ["closed form", "closed form"]
+    L = cur.loss(np.linspace(5.0, 10.0, 6), "A")
+    assert np.max(np.abs(L - L[0])) < ATOL_ZERO
+    n_h, gates = overlapping_gates(3, 3)
+    W1, W2 = lambda_balanced_init(3, n_h, 3, 0.0, 0.2, seed=1)
+    t = np.linspace(0, 10, 9)
+    g = GatedCurriculum(tasks, [("A", 5.0), ("B", 5.0)], gates, W1, W2)
+    u = Curriculum(tasks, [("A", 5.0), ("B", 5.0)], W1, W2)
+    assert np.max(np.abs(g.map(t, "A") - u.map(t))) < ATOL_ODE
+
+
+def test_gating_partial_overlap_matches_reference_and_training():
+    tasks = whitened_pair(3, 2.0, 2.0, np.pi / 2, np.pi / 2)
+    n_h, gates = overlapping_gates(3, 1)
+    W1, W2 = lambda_balanced_init(3, n_h, 3, 0.0, 0.2, seed=2)
+    sched = [("A", 3.0), ("B", 2.0)]
+    cur = GatedCurriculum(tasks, sched, gates, W1, W2)
+    assert cur.methods == ["integrated", "integrated"]
+    # independent reference: the gated weight ODE on the full weights, tau dW1 = G W2^T E, tau dW2 = E W1^T G
+    from scipy.integrate import solve_ivp
+
+    def chain(W1, W2, task, g, T):
+        X, Y = tasks[task]
+        Sxx, Syx = X @ X.T / X.shape[1], Y @ X.T / X.shape[1]
+        G = np.diag(g.astype(float))
+
+        def rhs(_, z):
+            a, b = z[:W1.size].reshape(W1.shape), z[W1.size:].reshape(W2.shape)
+            E = Syx - b @ G @ a @ Sxx
+            return np.concatenate([(G @ b.T @ E).ravel(), (E @ a.T @ G).ravel()])
+
+        z = solve_ivp(rhs, (0, T), np.concatenate([W1.ravel(), W2.ravel()]), method="DOP853", rtol=1e-12,
+                      atol=1e-14).y[:, -1]
+        return z[:W1.size].reshape(W1.shape), z[W1.size:].reshape(W2.shape)
+
+    a, b = chain(W1, W2, "A", gates["A"], 3.0)
+    a, b = chain(a, b, "B", gates["B"], 2.0)
+    for task in ("A", "B"):
+        g = gates[task]
+        assert np.max(np.abs(cur.map(5.0, task) - b[:, g] @ a[g])) < ATOL_ODE
+    gaps = []
+    for lr in (0.004, 0.002):
+        run = train_curriculum(tasks, sched, W1, W2, lr=lr, record=10, gates=gates)
+        th = np.stack([cur.loss(run.times, n) for n in run.task_names], -1)
+        gaps.append(np.max(np.abs(th - run.losses[0])))
+    assert GD_RATIO[0] < gaps[0] / gaps[1] < GD_RATIO[1]
+
+
+def test_gating_bad_input():
+    tasks = whitened_pair(3, 2.0, 1.5, 0.5, 0.5)
+    n_h, gates = overlapping_gates(3, 1)
+    W1, W2 = lambda_balanced_init(3, n_h, 3, 0.0, 0.2, seed=1)
+    with pytest.raises(ValueError):
+        GatedCurriculum(tasks, [("A", 1.0)], {"A": gates["A"]}, W1, W2)
+    with pytest.raises(ValueError):
+        GatedCurriculum(tasks, [(("A", "B"), 1.0)], gates, W1, W2)
+    with pytest.raises(ValueError):
+        GatedCurriculum(tasks, [("A", 1.0)], {"A": gates["A"][:2], "B": gates["B"]}, W1, W2)
+    with pytest.raises(ValueError):
+        overlapping_gates(3, 4)
+    with pytest.raises(ValueError):
+        train_curriculum(tasks, [("A", 1.0)], W1, W2, lr=0.1, record=3, gates={"A": gates["A"]})
