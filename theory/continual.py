@@ -52,6 +52,11 @@ readout ``W2`` unless the outputs are orthogonal too; alternating blocks of leng
 (Lie-Trotter splitting of the two flows: ``e^{tau_b A} e^{tau_b B} = e^{tau_b (A+B)} + O(tau_b^2)``
 per cycle, ``1/tau_b`` cycles); sequential regression to convergence is a chain of
 projections (Evron et al. 2022).
+
+**Also here.** Schema-consistent vs inconsistent new items in the living-things environment
+(:func:`new_item_tasks`); sequential regression (:func:`sequential_regression`); teacher-student
+continual learning with two teachers and two heads (:class:`TwoTeacherODE`, a reduction to the
+committee ODE of :mod:`theory.committee`); context-dependent gating (:class:`GatedCurriculum`).
 """
 from __future__ import annotations
 
