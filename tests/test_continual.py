@@ -413,6 +413,8 @@ def test_teacher_pair_overlaps_and_bad_input():
 
 @pytest.mark.slow
 def test_two_head_sgd_matches_ode_and_gap_shrinks_with_N():
+    # linear units: no plateau, so the fixed-alpha deviation is the clean N^-1/2 of the fluctuations (with erf
+    # units the plateau-escape time itself fluctuates and the deviation at fixed alpha is not monotone in N)
     import torch
 
     from simulate.continual import teacher_pair_weights, train_two_teachers
@@ -420,19 +422,19 @@ def test_two_head_sgd_matches_ode_and_gap_shrinks_with_N():
     K = M = 2
     g, eta = 0.5, 1.0
     T, v1, v2 = teacher_pair(M, g, eta)
-    ode = TwoTeacherODE(K, M, 1.0, T, v1, v2)
+    ode = TwoTeacherODE(K, M, 0.5, T, v1, v2, activation="linear")
     gaps = []
     for N in (100, 400):
-        W1s, W2s = teacher_pair_weights(N, M, g, 4, seed=1)
-        W0 = torch.randn(4, K, N, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
-        run = train_two_teachers(W0, 0.1 * np.ones(K), 0.1 * np.ones(K), W1s, W2s, v1, v2, lr=1.0, alpha_1=10,
-                                 alpha_2=10, record=10)
-        e1, e2 = ode.errors(run.Q, run.R, run.h1, run.h2)
-        th = np.stack([ode.integrate(run.Q[e, 0], run.R[e, 0], run.h1[e, 0], run.h2[e, 0], 10, 10,
-                                     alpha_eval=run.alpha).eps1 for e in range(4)])
+        W1s, W2s = teacher_pair_weights(N, M, g, 8, seed=1)
+        W0 = torch.randn(8, K, N, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+        run = train_two_teachers(W0, 0.1 * np.ones(K), 0.1 * np.ones(K), W1s, W2s, v1, v2, lr=0.5, alpha_1=5,
+                                 alpha_2=5, record=10, activation="linear")
+        e1, _ = ode.errors(run.Q, run.R, run.h1, run.h2)
+        th = np.stack([ode.integrate(run.Q[e, 0], run.R[e, 0], run.h1[e, 0], run.h2[e, 0], 5, 5,
+                                     alpha_eval=run.alpha).eps1 for e in range(8)])
         gaps.append(np.sqrt(np.mean((th - e1) ** 2)))
-    # N^-1/2: quadrupling N halves the rms gap (ratio 2; allow 1.3-3.5 for 4 seeds)
-    assert 1.3 < gaps[0] / gaps[1] < 3.5
+    # N^-1/2: quadrupling N halves the rms gap (measured ratio 2.1 over 8 seeds; allow 1.4-3.2)
+    assert 1.4 < gaps[0] / gaps[1] < 3.2
 
 
 # ----------------------------------------------------------------------------- gating
