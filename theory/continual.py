@@ -142,7 +142,9 @@ def _task_key(name, names: Sequence[str], where: str) -> tuple[str, ...]:
     for n in key:
         if not isinstance(n, str) or n not in names:
             raise ValueError(f"{where} names an unknown task {n!r}; the tasks are {list(names)}")
-    return key
+    if len(set(key)) != len(key):
+        raise ValueError(f"{where} names a task twice in the mixture {name!r}; a mixture weights each task equally")
+    return tuple(n for n in names if n in key)  # canonical order: ("B", "A") is the same mixture as ("A", "B")
 
 
 def mixture_correlations(stats: Mapping[str, _Stats], key: tuple[str, ...]) -> _Stats:
