@@ -95,22 +95,25 @@ def aligned_init(b0, a0, c0, U, V, *, n_hidden: int, n_networks: int, seed: int 
                  dtype=torch.float64):
     r"""Mode-aligned weights ``W_x = R diag(b0) V^T``, ``W_h = R diag(a0) R^T``, ``W_y = U diag(c0) R^T``.
 
-    A Haar-random ``R`` (N_h, r) with orthonormal columns per network (the theory does not
-    depend on it); ``U`` (N_out, r), ``V`` (N_in, r) from :func:`theory.recurrent.mode_reduction`.
+    ``b0, a0, c0`` scalars, (r,) or (n_networks, r) (one start per network). A Haar-random
+    ``R`` (N_h, r) with orthonormal columns per network (the theory does not depend on it); ``U`` (N_out, r), ``V`` (N_in, r) from :func:`theory.recurrent.mode_reduction`.
     """
     U = _v.as_array(U, "U", ndim=2)
     V = _v.as_array(V, "V", ndim=2)
     r = U.shape[1]
-    b0, a0, c0 = (np.broadcast_to(_v.as_array(v, n, ndim=(0, 1)), (r,)) for v, n in ((b0, "b0"), (a0, "a0"),
-                                                                                      (c0, "c0")))
     n_hidden = _v.as_int(n_hidden, "n_hidden", low=r)
     E = _v.as_int(n_networks, "n_networks", low=1)
+    try:
+        b0, a0, c0 = (np.broadcast_to(_v.as_array(v, n, ndim=(0, 1, 2)), (E, r)) for v, n in
+                      ((b0, "b0"), (a0, "a0"), (c0, "c0")))
+    except ValueError as err:
+        raise ValueError(f"b0, a0, c0 must broadcast to (n_networks, r) = ({E}, {r}): {err}") from None
     rng = np.random.default_rng(_v.as_seed(seed))
     Q, Rr = np.linalg.qr(rng.standard_normal((E, n_hidden, r)))
     R = Q * np.sign(np.diagonal(Rr, axis1=-2, axis2=-1))[:, None, :]
-    Wx = np.einsum("ehr,r,ir->ehi", R, b0, V)
-    Wh = np.einsum("ehr,r,egr->ehg", R, a0, R)
-    Wy = np.einsum("or,r,ehr->eoh", U, c0, R)
+    Wx = np.einsum("ehr,er,ir->ehi", R, b0, V)
+    Wh = np.einsum("ehr,er,egr->ehg", R, a0, R)
+    Wy = np.einsum("or,er,ehr->eoh", U, c0, R)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
     return tuple(torch.as_tensor(w, device=device, dtype=dtype) for w in (Wx, Wh, Wy))
 

@@ -100,7 +100,11 @@ the ``min(l, k)`` with ``j < k`` (the step-``(T-k+1)`` term uses the *value* of
 ``h_{T-k}``). The dropped terms are :func:`tbptt_bias`. In the mode frame
 ``tau db/dt = c sum_{l<k} w_l a^l e_l`` and ``tau da/dt = c b sum_l w_l min(l,k) a^{l-1} e_l``
 (``dc/dt`` unchanged), so a task whose only signal is at lags ``>= k`` has ``db/dt <= 0``:
-``b`` decays and nothing is learned (:func:`tbptt_learnable`). ``k >= T`` is BPTT.
+``b`` decays and nothing is learned (:func:`tbptt_learnable`). ``k >= T`` is BPTT. For
+``k < T`` the truncated flow is no gradient flow and does not conserve ``c^2 - b^2``: where
+it learns, ``u = c b`` and ``a`` settle while ``b`` grows without bound (~ sqrt(t)) and
+``c = u/b`` shrinks (our finding; :class:`LinearRNNTheory` returns NaN for ``b, c`` after
+the rest point of ``(u, a)`` and exact maps and losses).
 
 **Gradients through time.** ``dL/dh_{T-k} = (W_h^T)^k dL/dh_T``, so its norm is bounded
 by ``||W_h^k||``, which equals ``rho^k`` for normal ``W_h`` (spectral radius rho) and
@@ -699,6 +703,7 @@ class _ModeSolution:
         self.r = S.shape[1]
         self.z0 = np.asarray(z0, dtype=float).reshape(3, self.r)
         self.closed = np.asarray(closed, dtype=bool)
+        self.truncated = k is not None and k < S.shape[0]
         scale = max(float(np.max(np.abs(S))), float(np.max(np.abs(self.z0))), 1e-300)
         f = _fast_rhs(S, w, k)
         self.chunks = []  # (t0, t1, dense)
@@ -706,7 +711,11 @@ class _ModeSolution:
         horizon = 1.0
         self.converged = False
         while True:
-            rn = np.max(np.abs(f(0, z).reshape(3, self.r)), axis=0)
+            d, zz = f(0, z).reshape(3, self.r), z.reshape(3, self.r)
+            if self.truncated:  # only u = c b and a settle; b, c drift (see __call__)
+                rn = np.maximum(np.abs(zz[2] * d[0] + zz[0] * d[2]), np.abs(d[1]))
+            else:
+                rn = np.max(np.abs(d), axis=0)
             done = (rn == 0.0) | ((rn < _FIX_TOL * scale**3) & self._is_min(z)) | self.closed
             if done.all():
                 self.converged = True
@@ -722,29 +731,42 @@ class _ModeSolution:
             t0, z = t1, sol.y[:, -1]
             horizon *= 2.0
         self.t_end, self.z_end = t0, z.reshape(3, self.r)
+        self.d_end, self.scale = f(0, z).reshape(3, self.r), scale
 
     def _is_min(self, z):
         zz = z.reshape(3, self.r)
-        if self.k is not None and self.k < self.S.shape[0]:  # TBPTT is no gradient flow: any rest point
+        if self.truncated:  # TBPTT is no gradient flow: any rest point
             return np.ones(self.r, dtype=bool)
         return np.array([np.linalg.eigvalsh(mode_hessian(zz[0, m], zz[1, m], zz[2, m], self.S[:, m], self.w))[0]
                          >= -1e-9 for m in range(self.r)])
 
     def __call__(self, t: np.ndarray) -> np.ndarray:
-        """State (3, *t.shape, r) at times t (in units of tau)."""
+        """State ``(b, a, c, u = c b)`` (4, *t.shape, r) at times t (in units of tau).
+
+        Under TBPTT (k < T) the truncated ``db/dt`` breaks the conservation of ``c^2 - b^2``:
+        at the rest point of ``(u, a)`` the input strength keeps growing (~ sqrt(t)) while
+        ``c = u / b`` shrinks, so ``b`` and ``c`` have no limit. After the convergence time
+        they are NaN there; ``u``, ``a`` (hence the maps and the loss) are exact.
+        """
         flat = t.ravel()
-        res = np.empty((3, flat.size, self.r))
+        res = np.empty((4, flat.size, self.r))
         late = flat >= self.t_end
         if (flat > self.t_end).any() and not self.converged:
             raise ValueError(
                 f"the mode flow has not reached a fixed point by t = {self.t_end:.3g} tau (a recurrent eigenvalue "
                 "keeps growing: the profile's best geometric fit has |a| -> inf); ask for earlier times")
-        res[:, late] = self.z_end[:, None, :]
+        res[:3, late] = self.z_end[:, None, :]
+        if self.truncated:
+            moving = np.abs(self.d_end[0]) > _FIX_TOL * self.scale**3  # b still drifting at the rest point
+            res[0][np.ix_(late & (flat > self.t_end), moving)] = np.nan
+            res[2][np.ix_(late & (flat > self.t_end), moving)] = np.nan
         for (c0, c1, dense) in self.chunks:
             sel = ~late & (flat >= c0) & (flat <= c1)
             if sel.any():
-                res[:, sel] = dense(flat[sel]).reshape(3, self.r, -1).transpose(0, 2, 1)
-        res[:, flat == 0.0] = self.z0[:, None, :]
+                res[:3, sel] = dense(flat[sel]).reshape(3, self.r, -1).transpose(0, 2, 1)
+        res[:3, flat == 0.0] = self.z0[:, None, :]
+        res[3] = res[0] * res[2]
+        res[3][late] = (self.z_end[0] * self.z_end[2])[None, :]
         if self.closed.any():  # T = 1, b0 = c0 > 0, s_0 > 0: Saxe's two-layer mode, b = c = sqrt(u)
             from .deep_linear import mode_strength
 
@@ -752,7 +774,8 @@ class _ModeSolution:
             u = mode_strength(flat[:, None], self.S[0, m], self.z0[0, m] * self.z0[2, m], depth=2)
             res[0][:, m] = res[2][:, m] = np.sqrt(u)
             res[1][:, m] = self.z0[1, m]
-        return res.reshape(3, *t.shape, self.r)
+            res[3][:, m] = u
+        return res.reshape(4, *t.shape, self.r)
 
 
 class LinearRNNTheory:
@@ -826,7 +849,7 @@ class LinearRNNTheory:
     def modes(self, t) -> ModeState:
         """``(b, a, c)`` per mode, each ``(*t.shape, r)``."""
         t = as_times(t) / self.tau
-        z = self._sol(t)  # (3, *t.shape, r)
+        z = self._sol(t)  # (4, *t.shape, r)
         return ModeState(z[0], z[1], z[2])
 
     def recurrent_eigenvalues(self, t) -> np.ndarray:
@@ -836,9 +859,9 @@ class LinearRNNTheory:
     def mode_maps(self, t, n_lags=None) -> np.ndarray:
         """Lag-map strengths ``c a^k b`` (..., n_lags, r), ``n_lags`` defaulting to T."""
         n = self.T if n_lags is None else as_int(n_lags, "n_lags", low=1)
-        st = self.modes(t)
+        _, a, _, u = self._sol(as_times(t) / self.tau)
         k = np.arange(n)[:, None]
-        return st.c[..., None, :] * st.a[..., None, :] ** k * st.b[..., None, :]
+        return u[..., None, :] * a[..., None, :] ** k
 
     def loss(self, t) -> np.ndarray:
         """``L(t) = L_res + sum_alpha ell_alpha(t)`` (shape of t)."""
