@@ -44,7 +44,8 @@ RTOL_GRAD = 1e-12
 RTOL_ODE = 1e-8
 # Two integrations of the same 3-d flow (or the T = 1 closed form vs the integrator): ~1e-11.
 RTOL_FLOW = 1e-9
-# GD with step lr vs gradient flow: the error is O(lr); halving lr must halve it (ratio 2 +- 20 %).
+# GD with step lr vs gradient flow: the error is O(lr); halving lr must halve it (ratio 2 +- 20 %;
+# measured 2.55 between lr = 0.02 and 0.01, where the O(lr^2) term still shows, so we use 0.01 and 0.005).
 GD_RATIO = (1.6, 2.4)
 # GD vs flow at lr = 0.01 on the task below: measured max |lag-map error| 0.03 (modes of
 # strength 2 rising within ~1 tau); allow 0.06 (= 6 lr in units of the mode scale).
@@ -220,7 +221,7 @@ def _weight_ode(W0, X, Y, times, grad):
     return out
 
 
-@pytest.mark.parametrize("case", ["bptt", "tbptt2", "all"])
+@pytest.mark.parametrize("case", ["bptt", "tbptt2", pytest.param("all", marks=pytest.mark.slow)])
 def test_mode_flow_matches_full_weight_ode(case, seed):
     rng = np.random.default_rng(seed)
     readout = "all" if case == "all" else "final"
@@ -341,7 +342,11 @@ def test_tbptt_cannot_learn_lags_beyond_the_window():
             assert linf == pytest.approx(0.5, abs=1e-6)  # nothing learned: (1/2) s_d^2
             assert linf > l0 - 1e-12 or abs(linf - l0) < 1e-3
         else:
-            assert linf < 0.5 * l0
+            assert linf < 0.9 * l0  # learned (one geometric mode fits a pure delay only partly: BPTT 0.4)
+            if k < T:  # the truncated flow approaches its limit algebraically (b drifts, c b settles)
+                l_mid, l_late = th.loss(np.array([100.0, 1000.0]))
+                assert abs(l_late - linf) < 0.3 * abs(l_mid - linf) + 1e-12
+                assert np.isnan(th.modes(np.inf).b[0])
     # k >= T is exactly BPTT
     a = LinearRNNTheory.from_profiles(s, b0=0.05, a0=0.3, c0=0.05, truncation=T)
     b = LinearRNNTheory.from_profiles(s, b0=0.05, a0=0.3, c0=0.05)
@@ -382,9 +387,10 @@ def test_trained_ensemble_matches_theory_gap_linear_in_lr():
     X, Y = lag_task(PROFILES[:3], seed=2)
     red = mode_reduction(X, Y)
     th = LinearRNNTheory(X, Y, b0=0.1, a0=0.2, c0=0.15)
-    e1, run = _gd_error(0.02, X, Y, red, th)
-    e2, _ = _gd_error(0.01, X, Y, red, th)
-    assert e2 < GD_ABS
+    e2, run = _gd_error(0.01, X, Y, red, th)
+    e1, _ = _gd_error(0.005, X, Y, red, th)
+    e1, e2 = e2, e1  # e1 at lr, e2 at lr/2
+    assert e1 < GD_ABS
     assert GD_RATIO[0] < e1 / e2 < GD_RATIO[1]
     np.testing.assert_allclose(run.losses.mean(0), th.loss(run.times), atol=2 * GD_ABS)
     # the hidden frame R is arbitrary: W_h's learned eigenvalues are the theory's a (plus zeros)

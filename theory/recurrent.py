@@ -103,8 +103,9 @@ the ``min(l, k)`` with ``j < k`` (the step-``(T-k+1)`` term uses the *value* of
 ``b`` decays and nothing is learned (:func:`tbptt_learnable`). ``k >= T`` is BPTT. For
 ``k < T`` the truncated flow is no gradient flow and does not conserve ``c^2 - b^2``: where
 it learns, ``u = c b`` and ``a`` settle while ``b`` grows without bound (~ sqrt(t)) and
-``c = u/b`` shrinks (our finding; :class:`LinearRNNTheory` returns NaN for ``b, c`` after
-the rest point of ``(u, a)`` and exact maps and losses).
+``c = u/b`` shrinks, and ``(u, a)`` reach their limit only algebraically (our finding;
+:class:`LinearRNNTheory` integrates finite times on demand and gives ``t = inf`` as the
+algebraic limit, with ``b, c`` NaN there).
 
 **Gradients through time.** ``dL/dh_{T-k} = (W_h^T)^k dL/dh_T``, so its norm is bounded
 by ``||W_h^k||``, which equals ``rho^k`` for normal ``W_h`` (spectral radius rho) and
@@ -694,79 +695,118 @@ def _fast_rhs(S, w, k):
 
 
 class _ModeSolution:
-    """All modes integrated together until every one is at a fixed point (or ``_T_CAP``); dense output per chunk."""
+    """All modes integrated together until each is at rest (or ``_T_CAP``); dense output per chunk.
+
+    Under TBPTT (k < T) a mode that learns has no rest point in ``(b, a, c)``: the truncated
+    ``db/dt`` breaks the conservation of ``c^2 - b^2``, ``b`` grows without bound and
+    ``c = u/b`` shrinks, and ``(u = c b, a)`` approach their limit only algebraically (the
+    weight ``c^2/b^2`` of the truncated sum in ``du/dt = c^2 sum_{l<k} + b^2 sum_l`` decays).
+    Such a mode is integrated until ``c^2 < 1e-4 b^2`` ("drift regime"); later finite times
+    are integrated on demand, and ``t = inf`` is the algebraic limit: the root of
+    ``sum_l w_l a^l e_l = 0`` (exact c-gradient) and ``sum_l w_l min(l,k) a^{l-1} e_l = 0``
+    (our derivation), with ``b, c`` NaN there.
+    """
 
     def __init__(self, z0, S, w, k, closed):
-        from scipy.integrate import solve_ivp
-
         self.S, self.w, self.k = S, w, k
         self.r = S.shape[1]
         self.z0 = np.asarray(z0, dtype=float).reshape(3, self.r)
         self.closed = np.asarray(closed, dtype=bool)
         self.truncated = k is not None and k < S.shape[0]
-        scale = max(float(np.max(np.abs(S))), float(np.max(np.abs(self.z0))), 1e-300)
-        f = _fast_rhs(S, w, k)
+        self.scale = max(float(np.max(np.abs(S))), float(np.max(np.abs(self.z0))), 1e-300)
+        self.f = _fast_rhs(S, w, k)
         self.chunks = []  # (t0, t1, dense)
-        t0, z = 0.0, self.z0.ravel().copy()
+        self.t_end, self.z_end = 0.0, self.z0.copy()
         horizon = 1.0
         self.converged = False
         while True:
-            d, zz = f(0, z).reshape(3, self.r), z.reshape(3, self.r)
-            if self.truncated:  # only u = c b and a settle; b, c drift (see __call__)
-                rn = np.maximum(np.abs(zz[2] * d[0] + zz[0] * d[2]), np.abs(d[1]))
-            else:
-                rn = np.max(np.abs(d), axis=0)
-            done = (rn == 0.0) | ((rn < _FIX_TOL * scale**3) & self._is_min(z)) | self.closed
-            if done.all():
+            rest, drift = self._status(self.z_end)
+            if np.all(rest | drift | self.closed):
                 self.converged = True
                 break
-            if t0 >= _T_CAP:
+            if self.t_end >= _T_CAP or not self._advance(min(self.t_end + horizon, _T_CAP)):
                 break
-            t1 = min(t0 + horizon, _T_CAP)
-            sol = solve_ivp(f, (t0, t1), z, method="LSODA", rtol=_ODE_RTOL, atol=_ODE_ATOL * scale,
-                            dense_output=True)
-            if not sol.success or not np.all(np.isfinite(sol.y[:, -1])):
-                break
-            self.chunks.append((t0, t1, sol.sol))
-            t0, z = t1, sol.y[:, -1]
             horizon *= 2.0
-        self.t_end, self.z_end = t0, z.reshape(3, self.r)
-        self.d_end, self.scale = f(0, z).reshape(3, self.r), scale
+        self.drift = drift & ~rest
+        self.limit = self._drift_limit() if self.drift.any() else None
 
-    def _is_min(self, z):
-        zz = z.reshape(3, self.r)
+    def _advance(self, t1) -> bool:
+        from scipy.integrate import solve_ivp
+
+        sol = solve_ivp(self.f, (self.t_end, t1), self.z_end.ravel(), method="LSODA", rtol=_ODE_RTOL,
+                        atol=_ODE_ATOL * self.scale, dense_output=True)
+        if not sol.success or not np.all(np.isfinite(sol.y[:, -1])):
+            return False
+        self.chunks.append((self.t_end, t1, sol.sol))
+        self.t_end, self.z_end = t1, sol.y[:, -1].reshape(3, self.r)
+        return True
+
+    def _status(self, zz):
+        d = self.f(0, zz.ravel()).reshape(3, self.r)
+        if self.truncated:  # only u = c b and a matter for the function
+            rn = np.maximum(np.abs(zz[2] * d[0] + zz[0] * d[2]), np.abs(d[1]))
+            drift = (zz[2] ** 2 < 1e-4 * zz[0] ** 2) & (zz[0] * d[0] > 0)
+        else:
+            rn = np.max(np.abs(d), axis=0)
+            drift = np.zeros(self.r, dtype=bool)
+        rest = (rn == 0.0) | ((rn < _FIX_TOL * self.scale**3) & self._is_min(zz))
+        return rest, drift
+
+    def _is_min(self, zz):
         if self.truncated:  # TBPTT is no gradient flow: any rest point
             return np.ones(self.r, dtype=bool)
         return np.array([np.linalg.eigvalsh(mode_hessian(zz[0, m], zz[1, m], zz[2, m], self.S[:, m], self.w))[0]
                          >= -1e-9 for m in range(self.r)])
 
-    def __call__(self, t: np.ndarray) -> np.ndarray:
-        """State ``(b, a, c, u = c b)`` (4, *t.shape, r) at times t (in units of tau).
+    def _drift_limit(self):
+        from scipy.optimize import root_scalar
 
-        Under TBPTT (k < T) the truncated ``db/dt`` breaks the conservation of ``c^2 - b^2``:
-        at the rest point of ``(u, a)`` the input strength keeps growing (~ sqrt(t)) while
-        ``c = u / b`` shrinks, so ``b`` and ``c`` have no limit. After the convergence time
-        they are NaN there; ``u``, ``a`` (hence the maps and the loss) are exact.
-        """
+        T = self.S.shape[0]
+        lag = np.arange(T)
+        out = np.full((2, self.r), np.nan)  # (u, a)
+        for m in np.flatnonzero(self.drift):
+            s = self.S[:, m]
+
+            def u_of(a):
+                p = a**lag
+                return np.sum(self.w * s * p) / np.sum(self.w * p * p)
+
+            def g(a):
+                e = s - u_of(a) * a**lag
+                return np.sum(self.w * np.minimum(lag, self.k) * np.where(lag > 0, a ** np.maximum(lag - 1, 0), 0) * e)
+
+            a_end = float(self.z_end[1, m])
+            sol = root_scalar(g, x0=a_end, x1=a_end * (1 + 1e-3) + 1e-4, method="secant", xtol=1e-15, maxiter=200)
+            if sol.converged:
+                out[:, m] = u_of(sol.root), sol.root
+        return out
+
+    def __call__(self, t: np.ndarray) -> np.ndarray:
+        """State ``(b, a, c, u = c b)`` (4, *t.shape, r) at times t (in units of tau)."""
         flat = t.ravel()
-        res = np.empty((4, flat.size, self.r))
-        late = flat >= self.t_end
+        fin = flat[np.isfinite(flat)]
+        if self.drift.any() and fin.size and fin.max() > self.t_end:
+            if not self._advance(float(fin.max())):
+                raise ValueError(f"the TBPTT mode flow failed to integrate to t = {fin.max():.3g}")
         if (flat > self.t_end).any() and not self.converged:
             raise ValueError(
                 f"the mode flow has not reached a fixed point by t = {self.t_end:.3g} tau (a recurrent eigenvalue "
                 "keeps growing: the profile's best geometric fit has |a| -> inf); ask for earlier times")
+        res = np.empty((4, flat.size, self.r))
+        late = flat >= self.t_end
         res[:3, late] = self.z_end[:, None, :]
-        if self.truncated:
-            moving = np.abs(self.d_end[0]) > _FIX_TOL * self.scale**3  # b still drifting at the rest point
-            res[0][np.ix_(late & (flat > self.t_end), moving)] = np.nan
-            res[2][np.ix_(late & (flat > self.t_end), moving)] = np.nan
         for (c0, c1, dense) in self.chunks:
             sel = ~late & (flat >= c0) & (flat <= c1)
             if sel.any():
                 res[:3, sel] = dense(flat[sel]).reshape(3, self.r, -1).transpose(0, 2, 1)
         res[:3, flat == 0.0] = self.z0[:, None, :]
         res[3] = res[0] * res[2]
-        res[3][late] = (self.z_end[0] * self.z_end[2])[None, :]
+        if self.drift.any():
+            inf = np.isinf(flat)
+            m = np.flatnonzero(self.drift)
+            res[0][np.ix_(inf, m)] = res[2][np.ix_(inf, m)] = np.nan
+            res[3][np.ix_(inf, m)] = self.limit[0, m]
+            res[1][np.ix_(inf, m)] = self.limit[1, m]
         if self.closed.any():  # T = 1, b0 = c0 > 0, s_0 > 0: Saxe's two-layer mode, b = c = sqrt(u)
             from .deep_linear import mode_strength
 
