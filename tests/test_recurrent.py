@@ -378,7 +378,8 @@ def test_gradient_norm_law(rng):
 # ----------------------------------------------------------------------------- trained ensembles
 def _gd_error(lr, X, Y, red, th, t_end=8.0):
     W0 = sr.aligned_init(th.b0, th.a0, th.c0, red.U, red.V, n_hidden=5, n_networks=4, seed=3)
-    run = sr.train(W0, X, Y, lr=lr, steps=int(round(t_end / lr)), record=25)
+    steps = int(round(t_end / lr))
+    run = sr.train(W0, X, Y, lr=lr, steps=steps, record=np.arange(0, steps + 1, steps // 40))  # same times for every lr
     m = sr.lag_map_strengths(run.weights, red.U, red.V, th.T)
     return np.max(np.abs(m - th.mode_maps(run.times)[None])), run
 
