@@ -27,7 +27,7 @@ CAPTION = ("**tanh RNNs** on the same task: learning order and timing follow the
 
 B0 = 0.05
 LR, LR_QUICK = 0.02, 0.05
-T_END = 30.0
+T_END, T_END_QUICK = 30.0, 15.0
 
 
 def _t_half(t, x, target):
@@ -44,13 +44,14 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
 
     style()
     lr = LR_QUICK if quick else LR
+    t_end = T_END_QUICK if quick else T_END
     E, rec = (3, 30) if quick else (12, 60)
     X, Y, red = modes_task(seed=0)
     r = red.s.shape[1]
     th = LinearRNNTheory(X, Y, b0=B0, a0=0.0, c0=B0)
-    run = aligned_run(X, Y, red, b0=B0, a0=0.0, c0=B0, n_hidden=r, n_networks=E, lr=lr, t_end=T_END, record=rec,
+    run = aligned_run(X, Y, red, b0=B0, a0=0.0, c0=B0, n_hidden=r, n_networks=E, lr=lr, t_end=t_end, record=rec,
                       seed=seed, device=device, nonlinearity="tanh")
-    _, rrun = random_run(X, Y, n_hidden=16, n_networks=E, scale=0.1, lr=lr, t_end=T_END, record=rec, seed=seed + 1,
+    _, rrun = random_run(X, Y, n_hidden=16, n_networks=E, scale=0.1, lr=lr, t_end=t_end, record=rec, seed=seed + 1,
                          device=device, nonlinearity="tanh")
     t = run.times
     tt = np.where(t > 0, t, np.nan)
@@ -90,7 +91,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
                  "final_loss_tanh": float(run.losses[:, -1].mean()),
                  "final_loss_tanh_random": float(rrun.losses[:, -1].mean()),
                  "final_loss_linear_theory": float(th.loss(t[-1]))}
-    params = {"T": T_MODES, "modes_gain_leak": MODES, "b0": B0, "lr": lr, "n_networks": E, "t_end": T_END,
+    params = {"T": T_MODES, "modes_gain_leak": MODES, "b0": B0, "lr": lr, "n_networks": E, "t_end": t_end,
               "seed": seed}
     data = {"t": t, "strength_theory": m_th, "strength_tanh_mean": m.mean(0), "t_random": rrun.times,
             "strength_tanh_random_mean": mr.mean(0), "loss_theory": th.loss(t),
