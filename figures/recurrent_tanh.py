@@ -26,7 +26,7 @@ CAPTION = ("**tanh RNNs** on the same task: learning order and timing follow the
            "the curves (final loss {agreement[final_loss_tanh]:.3f} vs 0 for the linear network).")
 
 B0 = 0.05
-LR, LR_QUICK = 0.02, 0.05
+LR, LR_QUICK = 0.02, 0.075
 T_END, T_END_QUICK = 30.0, 15.0
 
 

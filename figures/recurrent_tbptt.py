@@ -30,8 +30,8 @@ CAPTION = ("**Truncated BPTT** on a delayed copy at lag d = {params[d]} (T = {pa
            "{agreement[max_dev_loss]:.2g}.")
 
 T, D = 5, 2
-LR, LR_QUICK = 0.02, 0.05
-T_END, T_END_QUICK = 40.0, 20.0
+LR, LR_QUICK = 0.02, 0.06
+T_END, T_END_QUICK = 40.0, 12.0
 
 
 def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:
