@@ -35,8 +35,9 @@ SLICES = (0.5, 1.0, 2.0)
 
 def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:
     style()
-    n_r, n_t = (15, 25) if quick else (45, 61)
-    ratios = np.unique(np.concatenate([np.logspace(-1, 1, n_r), np.logspace(-0.12, 0.12, n_r // 3), SLICES]))
+    n_r, n_t = (6, 25) if quick else (45, 61)
+    dense = np.logspace(-0.12, 0.12, 15) if not quick else np.array([])
+    ratios = np.unique(np.concatenate([np.logspace(-1, 1, n_r), dense, SLICES]))
     t_max = 1e7
     times = np.logspace(-1, np.log10(t_max), n_t)
     err = np.empty((len(ratios), len(times)))

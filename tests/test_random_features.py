@@ -72,7 +72,8 @@ def test_gaussian_equivalent_coefficients_closed_forms_match_quadrature():
     # relu: adaptive quadrature on the half line (the kink at 0 is an endpoint there)
     phi = lambda x: np.exp(-x * x / 2) / np.sqrt(2 * np.pi)  # noqa: E731
     m = [quad(lambda x, k=k: x**k * phi(x), 0, np.inf, epsabs=1e-14)[0] for k in (1, 2)]
-    np.testing.assert_allclose(gaussian_equivalent_coefficients("relu"), [m[0], m[1], np.sqrt(m[1] - m[0]**2 - m[1]**2)],
+    np.testing.assert_allclose(gaussian_equivalent_coefficients("relu"),
+                               [m[0], m[1], np.sqrt(m[1] - m[0]**2 - m[1]**2)],
                                rtol=RTOL_HERMITE_SMOOTH)
     # tanh: two quadrature orders agree (the rule has converged)
     np.testing.assert_allclose(gaussian_equivalent_quadrature("tanh", 180), gaussian_equivalent_quadrature("tanh", 160),

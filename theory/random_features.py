@@ -89,7 +89,8 @@ contour ``Re z > 0``, so ``|e^{-zt}| <= 1`` for every t, including ``t = 10^6`` 
 
 **How it is evaluated.** The continuous spectrum of ``H`` lies in
 ``[c_min (1 - sqrt g)^2, c_max (1 + sqrt g)^2]`` (``g = K_eff/P``; from ``c_min S <= H <= c_max S``
-with ``S`` the white sample covariance and its Bai-Yin edges ``(1 -/+ sqrt g)^2``). The contour is ``z = exp(w)``, ``w`` an
+with ``S`` the white sample covariance and its Bai-Yin edges ``(1 -/+ sqrt g)^2``). The contour is
+``z = exp(w)``, ``w`` an
 ellipse around ``[log lo - 0.7, log hi + 0.7]`` with imaginary half-axis 1 (so
 ``|arg z| <= 1 < pi/2``); the trapezoid rule on ``n_contour`` equispaced angles (offset by half a
 step, so no node is on the real axis) converges geometrically (``n_contour`` doubled changes the
@@ -104,7 +105,8 @@ once; each time then costs one quadratic form, so ``t = 10^12`` costs what ``t =
 
 At the interpolation threshold ``K_eff = P`` (``|K_eff/P - 1| < THRESHOLD_GAP``) the spectrum
 touches 0; then the contour is shifted left by ``1/t_max`` (``t_max`` the largest finite time
-asked for), which keeps ``|e^{-zt}| <= e`` for every ``t <= t_max``, and ``t = inf`` without ridge returns ``inf`` (test) and ``0`` (train).
+asked for), which keeps ``|e^{-zt}| <= e`` for every ``t <= t_max``, and ``t = inf`` without ridge
+returns ``inf`` (test) and ``0`` (train).
 
 **Limits tied to tests.** ``t = 0``: both errors ``1 + 1/snr``. Linear activation
 (``mu1 = 1, mu* = 0``) with ``psi1 -> inf`` is :class:`~theory.generalization.LinearStudentTheory`
