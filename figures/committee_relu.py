@@ -42,7 +42,7 @@ LR = 0.5
 INIT_STD = 1.0
 K = M = 2
 FULL = dict(Ns=(500, 2000), seeds={500: 4, 2000: 2}, alpha_max=100.0)
-QUICK = dict(Ns=(100, 400), seeds={100: 1, 400: 1}, alpha_max=20.0)
+QUICK = dict(Ns=(100, 400), seeds={100: 1, 400: 1}, alpha_max=12.0)
 PRE_ESCAPE = 25.0  # alpha up to which every run is still on (or before) the plateau
 PLATEAU_GUESS = 0.095  # plateau height used only to locate the plateau / escape in the curves
 ODE_RTOL, ODE_ATOL = 1e-6, 1e-8  # 3 decades below the finite-N deviations shown
