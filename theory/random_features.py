@@ -25,7 +25,8 @@ with learning rate ``lr`` is compared at ``t = lr * steps``. In this unit the bu
 ``H``'s spectrum is O(1) (``H``'s entries are averages over K features), so the
 ``t = 10^2, 10^4, 10^6`` of the figure are the same times here.
 
-**Gaussian equivalence** (Mei & Montanari 2019, eqs. (4)-(5) and their Theorem 1;
+**Gaussian equivalence** (Mei & Montanari 2019, the coefficients mu0, mu1, mu* of their main theorem;
+equation numbers not cited because we did not check them against the published version;
 Goldt et al. 2020, "The Gaussian equivalence of generative models"; Gerace et al. 2020).
 For the errors the features behave as
 
@@ -179,7 +180,7 @@ def gaussian_equivalent_quadrature(activation: str, nodes: int = HERMITE_NODES) 
 
 
 def gaussian_equivalent_coefficients(activation: str) -> GaussianEquivalent:
-    r"""Coefficients of the Gaussian-equivalent feature ``mu0 + mu1 G + mu* Z`` (Mei & Montanari 2019, eq. (5)).
+    r"""Coefficients of the Gaussian-equivalent feature ``mu0 + mu1 G + mu* Z`` (the mu0, mu1, mu* of Mei & Montanari 2019).
 
     Closed forms (ours, elementary Gaussian integrals):
 
