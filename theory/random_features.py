@@ -57,7 +57,7 @@ with ``r_t(z) = 1 - z g_t(z)``:
 
 **Deterministic equivalents.** With ``Q(z) = (H - z)^{-1}`` and ``gamma_K = K/P = psi1/psi2``,
 the resolvent of the sample covariance is replaced by (Silverstein & Bai 1995; Couillet &
-Liao 2022, Thm. 2.6)
+Liao 2022, chapter 2)
 
 .. math:: \bar Q(z) = \mathrm{diag}(q_j),\quad q_j = \frac{1}{c_j/(1+\delta) - z},\qquad
           \delta = \gamma_K \sum_j \rho_j\, c_j\, q_j(z),
@@ -180,7 +180,7 @@ def gaussian_equivalent_quadrature(activation: str, nodes: int = HERMITE_NODES) 
 
 
 def gaussian_equivalent_coefficients(activation: str) -> GaussianEquivalent:
-    r"""Coefficients of the Gaussian-equivalent feature ``mu0 + mu1 G + mu* Z`` (the mu0, mu1, mu* of Mei & Montanari 2019).
+    r"""Coefficients of the Gaussian-equivalent feature ``mu0 + mu1 G + mu* Z`` (Mei & Montanari 2019).
 
     Closed forms (ours, elementary Gaussian integrals):
 
