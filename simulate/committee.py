@@ -32,7 +32,7 @@ from ._common import as_tensor, check_finite, make_generator, progress, record_s
 
 __all__ = ["CommitteeRun", "init_weights", "train", "train_from", "ACTIVATIONS"]
 
-ACTIVATIONS = ("erf", "linear")
+ACTIVATIONS = ("erf", "linear", "relu")
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _CHUNK_ELEMENTS = 2_000_000  # inputs drawn per chunk (E * N * steps), ~16 MB in float64
@@ -80,10 +80,14 @@ class CommitteeRun:
 
 
 def _g(z: torch.Tensor, activation: str) -> torch.Tensor:
+    if activation == "relu":
+        return torch.relu(z)
     return torch.erf(z * _INV_SQRT2) if activation == "erf" else z
 
 
 def _gprime(z: torch.Tensor, activation: str) -> torch.Tensor:
+    if activation == "relu":
+        return (z > 0).to(z.dtype)
     return _SQRT_2_OVER_PI * torch.exp(-0.5 * z * z) if activation == "erf" else torch.ones_like(z)
 
 
@@ -210,6 +214,7 @@ def train_from(W0: torch.Tensor, W_star: torch.Tensor, lr: float, alpha_max: flo
     # g = erf(z), g' = sqrt(2/pi) exp(-z^2), and the first-layer step
     # (lr/sqrt N) v Delta g' x = lr * 2/sqrt(pi) * v Delta exp(-z^2) * (x / sqrt(2N)).
     erf_act = activation == "erf"
+    relu_act = activation == "relu"
     x_scale = 1.0 / (sqN * math.sqrt(2.0)) if erf_act else 1.0 / sqN
     w_step = float(lr_arr[0]) * (2.0 / math.sqrt(math.pi) if erf_act else 1.0)
     snapshot(0)
@@ -228,11 +233,13 @@ def train_from(W0: torch.Tensor, W_star: torch.Tensor, lr: float, alpha_max: flo
         Xr = X[:, :, None, :]  # (c, E, 1, N)
         for j in range(c):
             z = torch.bmm(W, Xc[j]).squeeze_(2)  # (E, K): lambda/sqrt2 (erf) or lambda (linear)
-            gl = torch.erf(z) if erf_act else z
+            gl = torch.erf(z) if erf_act else (torch.relu(z) if relu_act else z)
             delta = torch.linalg.vecdot(v, gl).sub_(Y[j])  # (E,)
             coef = delta[:, None] * v
             if erf_act:
                 coef.mul_(torch.exp(z.square().neg_()))
+            elif relu_act:  # g'(z) = 1[z > 0]
+                coef.mul_((z > 0).to(dtype))
             if not uniform_lr:
                 coef.mul_(lr_t)
             W.baddbmm_(coef[:, :, None], Xr[j], alpha=-w_step)

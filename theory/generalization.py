@@ -87,6 +87,7 @@ __all__ = [
     "FiniteSizeErrors",
     "finite_size_errors",
     "DeepLinearStudentTheory",
+    "RandomFeaturesTheory",
 ]
 
 QUAD_STEP = 1.0 / 64  # tanh-sinh step in the edge-clustering variable
@@ -587,3 +588,6 @@ class DeepLinearStudentTheory:
         """``E_train(t)`` of the reduced deep student, shape ``t.shape``."""
         t, _, res = self._moments(t)
         return res @ self._w / self.alpha + max(0.0, 1.0 - 1.0 / self.alpha) * self.sigma_eps**2
+
+
+from .random_features import RandomFeaturesTheory  # noqa: E402
