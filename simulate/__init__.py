@@ -1,5 +1,22 @@
 """Batched PyTorch ensembles that check the theory (never imports matplotlib)."""
-from . import committee, deep_linear, generalization, ntk, semantic
+from . import (
+    committee,
+    continual,
+    deep_linear,
+    feedback_alignment,
+    generalization,
+    ntk,
+    perturbation,
+    random_features,
+    recurrent,
+    semantic,
+)
+from .continual import train_curriculum, train_sequential_regression, train_shallow_curriculum, train_two_teachers
+from .feedback_alignment import train_linear as train_linear_fa
+from .perturbation import PerturbationRun, train_perturbation
+from .random_features import RandomFeaturesRun, train_random_features
+from .recurrent import RNNRun
+from .recurrent import train as train_rnn
 from ._common import DivergenceError, resolve_device
 from .committee import CommitteeRun
 from .deep_linear import EnsembleRun, init_weights, pretrain_layerwise, stable_lr, train, train_from
@@ -16,6 +33,26 @@ from .ntk import train as train_ntk
 from .semantic import MLPRun, train_mlp
 
 __all__ = [
+    "continual",
+    "feedback_alignment",
+    "perturbation",
+    "random_features",
+    "recurrent",
+    # continual learning (simulate.continual)
+    "train_curriculum",
+    "train_sequential_regression",
+    "train_shallow_curriculum",
+    "train_two_teachers",
+    # learning rules (simulate.feedback_alignment, simulate.perturbation)
+    "train_linear_fa",
+    "PerturbationRun",
+    "train_perturbation",
+    # random features (simulate.random_features)
+    "RandomFeaturesRun",
+    "train_random_features",
+    # recurrent networks (simulate.recurrent.train)
+    "RNNRun",
+    "train_rnn",
     "DivergenceError",
     "resolve_device",
     "committee",

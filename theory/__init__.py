@@ -15,8 +15,52 @@ One module per idea:
   online SGD in two-layer committee machines.
 * :mod:`theory.ntk` -- Jacot et al. (2018), Lee et al. (2019): NNGP/NTK kernels and the
   training dynamics of infinitely wide networks.
+* :mod:`theory.feedback_alignment` -- Lillicrap et al. (2016): feedback alignment in
+  two-layer linear networks (conserved quantity, exact aligned modes, reachable maps).
+* :mod:`theory.perturbation` -- Werfel, Xie & Seung (2005): node and weight perturbation
+  learning curves for linear students.
+* :mod:`theory.continual` -- catastrophic interference, interleaving, schemas, sequential
+  regression (Evron et al. 2022), two-teacher ODEs (Lee, Goldt & Saxe 2021), gating.
+* :mod:`theory.recurrent` -- linear RNNs: BPTT/TBPTT/RTRL gradients and the mode theory of
+  their learning dynamics (Proca et al. 2025).
+* :mod:`theory.random_features` -- random-features students (Mei & Montanari 2019; Goldt
+  et al. 2020): test and training error at every gradient-flow time.
+* :mod:`theory.committee_grid` -- a whole grid of committee ODEs in one batched integration.
+* :mod:`theory.validation` -- the shared input checks behind every public entry point.
 """
-from . import committee, deep_linear, generalization, lambda_balanced, ntk, semantic, symbolic, validation
+from . import (
+    committee,
+    committee_grid,
+    continual,
+    deep_linear,
+    feedback_alignment,
+    generalization,
+    lambda_balanced,
+    ntk,
+    perturbation,
+    random_features,
+    recurrent,
+    semantic,
+    symbolic,
+    validation,
+)
+from .committee_grid import CommitteeGrid, GridTrajectory
+from .continual import (
+    Curriculum,
+    GatedCurriculum,
+    ShallowCurriculum,
+    TwoTeacherODE,
+    sequential_forgetting,
+    sequential_regression,
+)
+from .feedback_alignment import (
+    FeedbackAlignmentFlow,
+    aligned_mode,
+    fa_fixed_point_map,
+    fa_invariant,
+)
+from .random_features import RandomFeaturesTheory, gaussian_equivalent_coefficients
+from .recurrent import LinearRNNTheory, bptt_gradient, rtrl_gradient, tbptt_gradient
 from .committee import (
     CommitteeODE,
     CommitteeTrajectory,
@@ -76,6 +120,30 @@ from .semantic import (
 )
 
 __all__ = [
+    "committee_grid",
+    "continual",
+    "feedback_alignment",
+    "perturbation",
+    "random_features",
+    "recurrent",
+    "CommitteeGrid",
+    "GridTrajectory",
+    "Curriculum",
+    "GatedCurriculum",
+    "ShallowCurriculum",
+    "TwoTeacherODE",
+    "sequential_forgetting",
+    "sequential_regression",
+    "FeedbackAlignmentFlow",
+    "aligned_mode",
+    "fa_fixed_point_map",
+    "fa_invariant",
+    "RandomFeaturesTheory",
+    "gaussian_equivalent_coefficients",
+    "LinearRNNTheory",
+    "bptt_gradient",
+    "rtrl_gradient",
+    "tbptt_gradient",
     "committee",
     "deep_linear",
     "generalization",
