@@ -24,7 +24,7 @@ from ._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 
 NAME = "committee_relu"
 TITLE = "Online SGD in two-layer ReLU networks: eps_g(alpha), ODE vs simulation (N = 500, 2000)"
-SECTION = "Online SGD in soft committee machines (Saad & Solla 1995; Goldt et al. 2019)"
+SECTION = "Online SGD in two-layer committee machines (Saad & Solla 1995; Goldt et al. 2019)"
 CAPTION = (
     "**ReLU committee machines** (K = M = 2, lr = {params[lr]}): generalisation error of online SGD "
     "(markers, N = {params[Ns][0]} and {params[Ns][1]}) against the order-parameter ODE with ReLU Gaussian "

@@ -22,7 +22,7 @@ from simulate.feedback_alignment import init_mlp, random_binary_task, train_mlp
 
 NAME = "feedback_alignment_experiment"
 TITLE = "Feedback alignment on 1000 random binary patterns (784-400-10 tanh): BP, FA, FA with a frozen top layer"
-SECTION = "Feedback alignment (Lillicrap et al. 2016)"
+SECTION = "Learning rules other than backprop: feedback alignment and perturbation (Lillicrap et al. 2016; Werfel, Xie & Seung 2005)"
 CAPTION = ("**The lecture's experiment** ({params[widths]}, {params[n_samples]} random binary patterns in 10 classes, "
            "SGD lr {params[lr]}, batch {params[batch]}, {params[n_networks]} seeds). Final loss: BP "
            "{agreement[final_loss_bp]:.3g}, FA {agreement[final_loss_fa]:.3g}, FA frozen-then-both "

@@ -26,7 +26,7 @@ from theory.lambda_balanced import whitened_task
 
 NAME = "feedback_alignment_modes"
 TITLE = "Feedback alignment vs backprop in a two-layer linear network: modes, loss, learning time"
-SECTION = "Feedback alignment (Lillicrap et al. 2016)"
+SECTION = "Learning rules other than backprop: feedback alignment and perturbation (Lillicrap et al. 2016; Werfel, Xie & Seung 2005)"
 CAPTION = ("**Feedback alignment in a linear network.** (a) Mode strengths and (b) loss under FA (solid) and "
            "backprop (dashed), theory lines vs GD-trained ensembles (markers, mean $\\pm$ sd over "
            "{params[n_networks]} networks, lr = {params[lr]}): FA has no plateau, its onset is a power law "

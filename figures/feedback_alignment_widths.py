@@ -22,7 +22,7 @@ from theory.lambda_balanced import whitened_task
 
 NAME = "feedback_alignment_widths"
 TITLE = "Feedback alignment with random B: alignment and loss for several hidden widths"
-SECTION = "Feedback alignment (Lillicrap et al. 2016)"
+SECTION = "Learning rules other than backprop: feedback alignment and perturbation (Lillicrap et al. 2016; Werfel, Xie & Seung 2005)"
 CAPTION = ("**Alignment with a random feedback matrix.** (a) $\\cos(W_2^\\top, B)$ and (b) loss for hidden widths "
            "{params[widths]} (N_out = 4, rank-4 task), integrated FA flow per network (lines: ensemble mean) vs "
            "GD-trained networks (markers, mean $\\pm$ sd over {params[n_networks]} networks, lr = {params[lr]}). "

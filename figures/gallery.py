@@ -76,6 +76,10 @@ SECTION_ORDER = (
     "Teacher-student generalisation",
     "Online SGD in two-layer committee machines",
     "Infinite width",
+    "Learning rules other than backprop",
+    "Continual learning",
+    "Learning through time",
+    "Phase diagrams",
 )
 FIGURE_ORDER = (
     "deep_linear_modes", "deep_linear_loss", "deep_linear_depth", "deep_linear_weights",
@@ -83,10 +87,16 @@ FIGURE_ORDER = (
     "semantic_hierarchy", "semantic_forms", "semantic_relu",
     "lambda_balanced_trajectories", "lambda_balanced_lazy_rich", "lambda_balanced_transfer",
     "generalization_dynamics", "generalization_alpha", "generalization_stopping",
-    "generalization_deep", "generalization_relu",
+    "generalization_deep", "generalization_relu", "random_features_heatmap",
     "committee_learning_curves", "committee_order_parameters", "committee_learning_rate",
-    "committee_overparameterised",
+    "committee_overparameterised", "committee_relu", "committee_feedback_alignment",
     "ntk_kernel_convergence", "ntk_mean_output", "ntk_loss_trajectories", "ntk_kernel_motion",
+    "feedback_alignment_modes", "feedback_alignment_widths", "feedback_alignment_experiment",
+    "perturbation_learning",
+    "continual_curricula", "continual_similarity", "continual_schema", "continual_sequential_regression",
+    "continual_teacher_student", "continual_gating", "continual_relu",
+    "recurrent_modes", "recurrent_tbptt", "recurrent_gradient_norm", "recurrent_tanh",
+    "phase_committee", "phase_linear", "phase_deep_linear",
 )
 
 SIG_DIGITS = 3      # \agr: significant digits

@@ -12,7 +12,7 @@ from ._generalization import SIGMA_W, sigma_eps_for_snr
 
 NAME = "generalization_alpha"
 TITLE = "Test error vs alpha: divergence at alpha=1, cured by early stopping or weight decay"
-SECTION = "Teacher-student generalisation, linear students (Advani & Saxe 2017; Krogh & Hertz 1992; seed review Fig. 4e-f)"
+SECTION = "Teacher-student generalisation: linear and random-features students (Advani & Saxe 2017; Krogh & Hertz 1992; Mei & Montanari 2019; seed review Fig. 4e-f)"
 CAPTION = (
     "**Test error vs alpha = P/N**: the divergence at alpha = 1 when trained to convergence, "
     "cured by optimal early stopping (within {agreement[max_rel_dev_early_stopped]:.1%}) or "

@@ -24,7 +24,7 @@ from ._generalization import SIGMA_W, log_argmin, sigma_eps_for_snr
 
 NAME = "generalization_relu"
 TITLE = "Two-layer ReLU students: test-error peak where parameters match samples, with the random-features theory"
-SECTION = "Teacher-student generalisation, linear students (Advani & Saxe 2017; Krogh & Hertz 1992; seed review Fig. 4e-f)"
+SECTION = "Teacher-student generalisation: linear and random-features students (Advani & Saxe 2017; Krogh & Hertz 1992; Mei & Montanari 2019; seed review Fig. 4e-f)"
 CAPTION = (
     "**Random-features ReLU students** (left): test error vs parameters/samples K/P at training times "
     "t = 10^2, 10^4, 10^6 and with optimal early stopping, theory (lines, Gaussian-equivalent deterministic "

@@ -19,7 +19,7 @@ from theory.perturbation import RULES, learning_curve, noise_factor, optimal_lea
 
 NAME = "perturbation_learning"
 TITLE = "Gradient descent vs node and weight perturbation: learning curves and their scaling with size"
-SECTION = "Learning without backprop: perturbation (Werfel et al. 2005)"
+SECTION = "Learning rules other than backprop: feedback alignment and perturbation (Lillicrap et al. 2016; Werfel, Xie & Seung 2005)"
 CAPTION = ("**The continuum of learning rules.** (a) Error of a linear student (N = {params[N]} inputs, "
            "M = {params[M]} outputs) under online GD, node and weight perturbation at their optimal learning rates "
            "(sigma = {params[sigma]}): exact expected curves (lines) vs {params[n_networks]} simulated networks "

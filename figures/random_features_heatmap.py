@@ -19,7 +19,7 @@ from ._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 
 NAME = "random_features_heatmap"
 TITLE = "Random-features regression: test error over parameters/samples and training time"
-SECTION = "Generalisation in teacher-student networks (Advani & Saxe 2017)"
+SECTION = "Teacher-student generalisation: linear and random-features students (Advani & Saxe 2017; Krogh & Hertz 1992; Mei & Montanari 2019; seed review Fig. 4e-f)"
 CAPTION = (
     "**Random-features test error over K/P and training time** (theory, ReLU features, P/N = 2, SNR 4): "
     "the ridge of high error at K = P appears only after t ~ 10^2 and keeps growing (E_g = "
