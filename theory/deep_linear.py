@@ -116,10 +116,7 @@ def time_integral(a, s, depth: int):
     c = s ** (1.0 / D)
     out = a ** (2.0 - D) / (2.0 - D)
     acc = -(c**2) * np.log(np.abs(a - c))  # k = 0
-    for k in range(1, D):
-        root = c * np.exp(2j * np.pi * k / D)
-        acc = acc - np.real(root**2 * np.log(a - root + 0j))
-    return (out + acc / (D * s)) / s
+    return (out + (acc + _complex_root_terms(a, c, D)) / (D * s)) / s
 
 
 def _strength_deep_s0(t, u0, D, tau):
@@ -179,6 +176,7 @@ def mode_strength(t, s, u0, depth: int = 2, tau: float = 1.0):
 #: is below this (a relative change of ``a - c`` of ~1e-15, far below one ulp of ``a``).
 NEWTON_YTOL = 1e-15
 NEWTON_MAXITER = 100
+NEWTON_LAST_STEP = 1e-9
 _EPS = np.finfo(float).eps
 
 
@@ -187,10 +185,67 @@ def _time_integral_y(y, side, s, c, D):
     a = c - side * np.exp(y)
     out = a ** (2.0 - D) / (2.0 - D)
     acc = -(c**2) * y  # k = 0, log|a - c| known exactly
-    for k in range(1, D):
-        root = c * np.exp(2j * np.pi * k / D)
-        acc = acc - np.real(root**2 * np.log(a - root + 0j))
-    return (out + acc / (D * s)) / s, a
+    return (out + (acc + _complex_root_terms(a, c, D)) / (D * s)) / s, a
+
+
+def _complex_root_terms(a, c, D):
+    """``-sum_{k=1}^{D-1} Re[(c w_k)^2 log(a - c w_k)]`` of :func:`time_integral`, in real arithmetic.
+
+    Roots k and D-k are conjugate, so each pair gives twice the real part of one term,
+    ``Re[r^2 log(a - r)] = Re(r^2) log|a - r| - Im(r^2) arg(a - r)``; for even D the
+    root ``-c`` (k = D/2) is real and ``a + c > 0``.
+    """
+    acc = np.zeros(np.broadcast(a, c).shape)
+    for k in range(1, (D + 1) // 2):
+        th = 2.0 * np.pi * k / D
+        re, im = c * np.cos(th), c * np.sin(th)
+        r2re, r2im = re * re - im * im, 2.0 * re * im
+        dx, dy = a - re, -im
+        acc = acc - 2.0 * (r2re * 0.5 * np.log(dx * dx + dy * dy) - r2im * np.arctan2(dy, dx))
+    if D % 2 == 0:
+        acc = acc - c**2 * np.log(a + c)
+    return acc
+
+
+_GUESS_GRID = 48  # points per trajectory in the table of T that seeds Newton (see _tabulated_guess)
+
+
+def _tabulated_guess(y, lo, hi, s, c, side, T0, tgt, D):
+    """Seed Newton from a table of ``T(y)`` per distinct mode (many times share one mode).
+
+    For each distinct ``(s, side, T0, y_hi)`` the time integral is tabulated at
+    ``_GUESS_GRID`` points of ``y``: half equally spaced in ``a`` from ``a0`` towards
+    ``c`` (the plateau, where ``T`` is steep in ``y``) and half equally spaced in ``y``
+    down to ``lo`` (the approach to the fixed point, where ``T`` is linear in ``y``).
+    Each target then gets the bracket of its two neighbouring table points and the
+    linear interpolation between them as first guess. Pure speed: the bracket is
+    exact (``T`` is monotone), so Newton's result does not depend on it.
+    """
+    key = np.stack([s, side, T0, hi, lo], axis=1)
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    if uniq.shape[0] * 4 > y.size:
+        return y, lo, hi
+    us, uside, uT0, uhi, ulo = uniq.T
+    uc = us ** (1.0 / D)
+    half = _GUESS_GRID // 2
+    gap = np.exp(uhi)  # |c - a0|
+    frac = np.linspace(0.0, 1.0, half + 1)[:-1]  # a from a0 towards c, in equal steps of a
+    y_a = np.log(gap[:, None] * (1.0 - frac[None, :] * 0.9))
+    y_y = np.linspace(0.0, 1.0, _GUESS_GRID - half)[None, :] * (ulo - y_a[:, -1])[:, None] + y_a[:, -1:]
+    yg = np.concatenate([y_a, y_y[:, 1:]], axis=1)  # decreasing in y, (n_uniq, G - 1)
+    Tg, _ = _time_integral_y(yg, uside[:, None], us[:, None], uc[:, None], D)
+    Fg = Tg[inv] - (T0 + tgt)[:, None]  # increasing along the table (F decreases with y)
+    j = np.clip(np.sum(Fg < 0, axis=1), 1, yg.shape[1] - 1)  # first table point with F >= 0
+    rows = np.arange(y.size)
+    y_hi_b, y_lo_b = yg[inv, j - 1], yg[inv, j]
+    F_hi, F_lo = Fg[rows, j - 1], Fg[rows, j]
+    ok = (F_hi < 0) & (F_lo >= 0)
+    w = np.where(ok, -F_hi / np.where(ok, F_lo - F_hi, 1.0), 0.5)
+    guess = y_hi_b + w * (y_lo_b - y_hi_b)
+    hi = np.where(ok, np.minimum(hi, y_hi_b), hi)
+    lo = np.where(ok, np.maximum(lo, y_lo_b), lo)
+    return np.where(ok, guess, y), lo, hi
 
 
 def _invert_time_integral(target, s, a0, D):
@@ -232,28 +287,41 @@ def _invert_time_integral(target, s, a0, D):
         Tlo, _ = _time_integral_y(lo, side, s, c, D)
         beyond = active & (Tlo - T0 - tgt < 0)  # the solution is closer to c than one ulp
         active &= ~beyond
+        # iterate on the unconverged entries only (flat indices), so the cost follows the hard ones
+        idx = np.flatnonzero(active)
+        yf, lof, hif = y.ravel()[idx], lo.ravel()[idx], hi.ravel()[idx]
+        sf, cf, sidef, T0f, tgtf = (v.ravel()[idx] for v in (s, c, side, T0, tgt))
+        if idx.size >= 4 * _GUESS_GRID:
+            yf, lof, hif = _tabulated_guess(yf, lof, hif, sf, cf, sidef, T0f, tgtf, D)
+        y = y.ravel().copy()
         for _ in range(NEWTON_MAXITER):
-            if not active.any():
+            if idx.size == 0:
                 break
-            T, a = _time_integral_y(y, side, s, c, D)
-            F = T - T0 - tgt
+            T, a = _time_integral_y(yf, sidef, sf, cf, D)
+            F = T - T0f - tgtf
             # dT/dy = -side e^y / (a^{D-1} (s - a^D)), with s - a^D = (c - a) sum_k c^{D-1-k} a^k
             # written without the cancellation of s - a^D near the fixed point
-            dF = -1.0 / (a ** (D - 1) * sum(c ** (D - 1 - k) * a**k for k in range(D)))
-            hi = np.where(active & (F < 0), y, hi)
-            lo = np.where(active & (F > 0), y, lo)
+            dF = -1.0 / (a ** (D - 1) * sum(cf ** (D - 1 - k) * a**k for k in range(D)))
+            hif = np.where(F < 0, yf, hif)
+            lof = np.where(F > 0, yf, lof)
             step = F / dF
             # converged when the Newton step is below rounding of y (checked before the
             # safeguard: at the root a step of rounding size may point just outside the bracket)
-            done = ((np.abs(step) <= NEWTON_YTOL * np.maximum(1.0, np.abs(y)))
-                    | (np.abs(F) <= 16 * _EPS * (np.abs(T) + np.abs(T0) + tgt))  # F is rounding noise
-                    | (hi - lo <= NEWTON_YTOL * np.maximum(1.0, np.abs(y))))
-            y_new = y - step
-            bad = ~np.isfinite(y_new) | (y_new <= lo) | (y_new >= hi)
-            y_new = np.where(bad & ~done, 0.5 * (lo + hi), np.where(done, y, y_new))
-            y = np.where(active, y_new, y)
-            active &= ~done
-    if active.any():  # cannot happen for finite input (the bracket halves at least every other step)
+            scale = np.maximum(1.0, np.abs(yf))
+            noise = np.abs(F) <= 16 * _EPS * (np.abs(T) + np.abs(T0f) + tgtf)  # F is rounding noise
+            y_new = yf - step
+            bad = ~np.isfinite(y_new) | (y_new <= lof) | (y_new >= hif)
+            # Newton converges quadratically: after a step below NEWTON_LAST_STEP the error is
+            # ~ (curvature) * step^2 < 1e-15, so that step is taken and the entry is done
+            last = ~bad & (np.abs(step) <= NEWTON_LAST_STEP * scale)
+            done = noise | last | (hif - lof <= NEWTON_YTOL * scale)
+            yf = np.where(noise, yf, np.where(bad & ~done, 0.5 * (lof + hif), np.where(bad, yf, y_new)))
+            y[idx[done]] = yf[done]
+            keep = ~done
+            idx, yf, lof, hif = idx[keep], yf[keep], lof[keep], hif[keep]
+            sf, cf, sidef, T0f, tgtf = sf[keep], cf[keep], sidef[keep], T0f[keep], tgtf[keep]
+        y = y.reshape(s.shape)
+    if idx.size:  # cannot happen for finite input (the bracket halves at least every other step)
         raise RuntimeError("time-integral inversion did not converge")
     a = c - side * np.exp(y)
     a = np.where(tgt > 0, a, a0)  # t = 0: the initial condition exactly
@@ -397,7 +465,7 @@ class DeepLinearTheory:
     def map(self, t) -> np.ndarray:
         """Total map ``W_D...W_1(t) = U diag(u(t)) V^T``, shape ``t.shape + (N_out, N_in)``."""
         u = self.mode_strengths(t)
-        return np.einsum("ia,...a,ja->...ij", self.U, u, self.V)
+        return (self.U * u[..., None, :]) @ self.V.T
 
     def loss(self, t) -> np.ndarray:
         r"""Training loss ``L(t) = tr(Syy)/2 - sum_a s_a u_a + (c/2) sum_a u_a^2`` (exact for W = U A V^T)."""
