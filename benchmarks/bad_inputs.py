@@ -36,7 +36,7 @@ CASES: list[tuple[str, object, str]] = []  # (name, thunk, expect) expect: refus
 
 
 def case(name, fn, expect="refuse"):
-    CASES.append((name, fn, expect))
+    CASES.append((name, fn, "either" if name in VALID_BY_API else expect))
 
 
 NAN, INF = float("nan"), float("inf")
@@ -52,6 +52,25 @@ def arr_bad(a):
     i = a.copy(); i.flat[0] = INF
     return [("nan", n), ("inf", i), ("1d", a.ravel()), ("3d", a[None]), ("empty", np.zeros((0,) * a.ndim)),
             ("str", "abc"), ("None", None), ("bool", a > 0), ("complex", a + 0j)]
+
+
+# (case name) -> expectation for substitutions that look bad but are valid by the documented API:
+# vectorised arguments take lists (they broadcast), None is a documented default, a (P,) target
+# vector is one output, a stack of matrices broadcasts in rsa_correlation, device names are
+# case-insensitive, crossing_times documents NaN for a level that is never reached, and runs just
+# above an *approximate* stable limit may converge (deep linear networks find flatter minima; wide
+# finite networks "catapult", Lewkowycz et al. 2020) -- they must not return NaN, but need not raise.
+VALID_BY_API = {
+    "learning_time(s=list)", "learning_time(u_final=list)", "time_integral(a=list)", "time_integral(s=list)",
+    "mode_rate(s=list)", "DeepLinearTheory(u0=list)", "DeepLinearTheory.weights(hidden=None)",
+    "u0_through(t1=list)", "whitened_task(n_samples=None)", "converged_test_error(alpha=list)",
+    "converged_train_error(alpha=list)", "finite_size_errors(y=1d)", "finite_size_errors(w0=1d)",
+    "finite_size_errors(lr=None)", "rsa_correlation(K1=3d)", "crossing_times(u_final=zero)",
+    "SemanticTheory.inductive_projection(item)(layer=None)", "gradient_descent_mse(y_train=1d)",
+    "gradient_flow_mean(y_train=1d)", "sim.deep_linear.train(device=CPU)", "sim.sample_data(device=CPU)",
+    "sim.train_deep_linear(hidden=None)", "sim.train_relu(lr=None)", "sim.ntk.train(y_train=1d)",
+    "sim.deep_linear.train(lr=1.1 stable)", "sim.ntk.train(lr=1.5 max)",
+}
 
 
 def mutate(name, fn, base: dict, bad: dict[str, list], expect="refuse"):
@@ -316,6 +335,9 @@ def build():
     mutate("sim.ntk.forward", snt.forward, dict(net=net, x=xk), {"x": arr_bad(xk)[:6]})
 
 
+SLOW = {"sim.ntk.train(lr=1.5 max)", "sim.deep_linear.train(lr=1.1 stable)"}
+
+
 def _run(fn, conn):
     try:
         out = fn()
@@ -345,7 +367,7 @@ def _run(fn, conn):
         conn.send(("exc", type(e).__name__, str(e).splitlines()[0][:200] if str(e) else ""))
 
 
-def classify(expect, res):
+def classify(expect, res, name_nan_ok=False):
     kind, what, msg = res
     if kind == "timeout":
         return "hang"
@@ -355,13 +377,13 @@ def classify(expect, res):
         if what == "DivergenceError":
             return None if expect == "diverge" else f"DivergenceError on {expect} input"
         return f"raised {what}"
-    if what == "nan":
+    if what == "nan" and not (expect == "either" and name_nan_ok):
         return "NaN returned"
     if expect == "refuse":
         return f"accepted bad input ({what})"
     if expect == "diverge":
         return f"silent divergence ({what})"
-    if what in ("inf", "huge"):
+    if what in ("inf", "huge") and expect != "either":
         return f"{what} returned"
     return None
 
@@ -380,13 +402,13 @@ def main():
         a, b = ctx.Pipe(duplex=False)
         p = ctx.Process(target=_run, args=(fn, b))
         p.start()
-        if a.poll(args.timeout):
+        if a.poll(args.timeout * (8 if name in SLOW else 1)):
             res = a.recv()
         else:
             res = ("timeout", "", "")
         p.kill()
         p.join()
-        verdict = classify(expect, res)
+        verdict = classify(expect, res, name_nan_ok=name.startswith("crossing_times"))
         if verdict:
             bad.append((name, verdict, res))
             print(f"MISBEHAVED {name}: {verdict} [{res[1]}: {res[2]}]", flush=True)

@@ -111,8 +111,8 @@ def time_integral(a, s, depth: int):
     D = _check_depth(depth)
     if D < 3:
         raise ValueError("time_integral is for depth >= 3; depth 1 and 2 have explicit forms")
-    a = as_array(a, "a", low=0.0, open_low=True)
-    s = as_array(s, "s", low=0.0, open_low=True)
+    a = as_array(a, "a", low=0.0, open_low=True, allow_empty=True)
+    s = as_array(s, "s", low=0.0, open_low=True, allow_empty=True)
     c = s ** (1.0 / D)
     out = a ** (2.0 - D) / (2.0 - D)
     acc = -(c**2) * np.log(np.abs(a - c))  # k = 0
@@ -165,6 +165,8 @@ def mode_strength(t, s, u0, depth: int = 2, tau: float = 1.0):
         out[m] = sm / (1.0 - (1.0 - sm / um) * decay)
         return out
     # D >= 3: invert t/tau = T(a) - T(a0), a = u^{1/D}, by safeguarded Newton (:func:`_invert_time_integral`)
+    if not m.any():
+        return out
     a = _invert_time_integral(np.where(np.isinf(tm), np.inf, tm / tau), sm, um ** (1.0 / D), D)
     up = um < sm
     # a^D can overshoot s by an ulp: keep u on its side of the fixed point
