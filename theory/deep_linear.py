@@ -269,7 +269,8 @@ def _invert_time_integral(target, s, a0, D):
     y_hi = np.log(np.where(at_c, 1.0, gap))
     y_lo = np.log(c) - 60.0 * np.log(2.0)
     tgt = np.where(np.isinf(target), 0.0, target)
-    T0 = time_integral(a0, s, D)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a0 = c (already at the fixed point) gives -inf
+        T0 = time_integral(a0, s, D)
     lo = np.minimum(y_lo, y_hi)  # F(lo) >= 0 or a = c to machine precision
     hi = y_hi.copy()  # F(hi) = -target <= 0
     # First guess from the two asymptotic regimes of tau da/dt = a^{D-1}(s - a^D): far below c,
