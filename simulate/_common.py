@@ -13,9 +13,9 @@ otherwise the count is half the visible cores (at least 1, at most 8). The
 trainers here step many *small* matrices (ensembles of E networks of width
 10-100), where a step costs tens of microseconds and extra threads mostly add
 synchronisation; torch's default (one thread per core) oversubscribes a machine
-that other jobs share. Measured on a loaded 2-core machine (benchmark in
-``configure_threads``'s docstring): 1 thread was as fast or faster than 2 for
-every trainer here.
+that other jobs share. Measured on a loaded 2-core machine (numbers in
+``configure_threads``'s docstring): 1 thread was ~10x faster than 2 for a
+batched GD run of 64 small deep linear networks.
 """
 from __future__ import annotations
 
@@ -78,9 +78,10 @@ def configure_threads(n: int | None = None) -> int:
     thread. Measured (``python -c "from simulate._common import _thread_benchmark;
     _thread_benchmark()"``, full-batch GD of 64 depth-4 linear networks of width
     32 on N = 8 whitened inputs, 400 steps, best of 3) on the 2-core development
-    machine while other jobs ran: see the report of issue 16 and
-    ``benchmarks/RESULTS.md``. Call it again (or set ``IDEALNETS_THREADS``) for
-    large batched problems on an idle many-core machine, where more threads pay.
+    machine while other jobs ran (load average ~10): 1 thread 2.6-3.0 s, 2 threads
+    28-31 s, i.e. torch's default was ~10x slower there. Call it again (or set
+    ``IDEALNETS_THREADS``) for large batched problems on an idle many-core machine,
+    where more threads pay.
     """
     if n is None:
         env = os.environ.get(THREADS_ENV)
