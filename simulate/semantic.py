@@ -99,7 +99,9 @@ def train_mlp(
     :class:`~simulate.DivergenceError` (naming lr and the linear stable limit) on blow-up.
     """
     X, Y = _v.as_array(X, "X", ndim=2), _v.as_array(Y, "Y", ndim=2)
-    _v.check_same("X", X.shape[1], "Y", Y.shape[1], "number of samples (columns)")
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(f"X (N_in, P) and Y (N_out, P) must have the same P (samples, columns); "
+                         f"got {X.shape} and {Y.shape}")
     if not np.any(X):
         raise ValueError("X is all zeros: the inputs carry no signal (and no stable learning rate exists)")
     activation = _v.as_choice(activation, "activation", ACTIVATIONS)
