@@ -3,9 +3,36 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from . import DEFAULT_OUT, available
+
+
+def _fail(msg: str) -> int:
+    """One line on stderr, exit status 2 (a usage error), no traceback."""
+    print(f"python -m figures: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _check_out(out: str) -> str | None:
+    """Create ``out`` if needed and prove it writable; an error message, or None when fine."""
+    path = Path(out).expanduser()
+    if path.exists() and not path.is_dir():
+        return f"--out {out!r} exists and is not a directory"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        return f"--out {out!r} cannot be created ({e.strerror or e})"
+    if not path.is_dir():
+        return f"--out {out!r} is not a directory"
+    try:
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        return f"--out {out!r} is not writable ({e.strerror or e})"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,8 +53,20 @@ def main(argv: list[str] | None = None) -> int:
     names = list(figs) if a.names == ["all"] else a.names
     unknown = [n for n in names if n not in figs]
     if unknown:
-        p.error(f"unknown figure(s) {', '.join(unknown)}; use --list")
-    device = None if a.device == "auto" else a.device
+        return _fail(f"unknown figure(s) {', '.join(unknown)}; use --list")
+    # everything that can be checked is checked before any figure is computed
+    from simulate._common import resolve_device
+
+    try:
+        resolve_device(a.device)
+    except (ValueError, TypeError) as e:
+        return _fail(f"--device: {e}")
+    if a.seed < 0:
+        return _fail(f"--seed must be a non-negative integer, got {a.seed}")
+    msg = _check_out(a.out)
+    if msg:
+        return _fail(msg)
+    device = None if a.device.strip().lower() == "auto" else a.device
     for n in names:
         t0 = time.perf_counter()
         rec = figs[n].make(quick=a.quick, device=device, out=a.out, seed=a.seed)

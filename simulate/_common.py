@@ -5,10 +5,22 @@ tensor program. The helpers here fix the conventions they share: the device
 (``cuda`` when available, else ``cpu``), explicit randomness through a seeded
 ``torch.Generator``, log-spaced recording steps, progress bars, and a loud
 failure when training diverges.
+
+**CPU threads.** Importing ``simulate`` calls :func:`configure_threads` once:
+the environment variable ``IDEALNETS_THREADS`` sets torch's intra-op thread
+count; without it, an ``OMP_NUM_THREADS`` set by the user is respected, and
+otherwise the count is half the visible cores (at least 1, at most 8). The
+trainers here step many *small* matrices (ensembles of E networks of width
+10-100), where a step costs tens of microseconds and extra threads mostly add
+synchronisation; torch's default (one thread per core) oversubscribes a machine
+that other jobs share. Measured on a loaded 2-core machine (numbers in
+``configure_threads``'s docstring): 1 thread was ~10x faster than 2 for a
+batched GD run of 64 small deep linear networks.
 """
 from __future__ import annotations
 
 import math
+import os
 from typing import Iterable
 
 import numpy as np
@@ -17,6 +29,7 @@ import torch
 from theory import validation as _validation
 
 __all__ = [
+    "configure_threads",
     "DivergenceError",
     "DivergenceMonitor",
     "DIVERGENCE_FACTOR",
@@ -46,6 +59,70 @@ DIVERGENCE_FACTOR = 1e6
 #: Absolute floor of the reference loss, so a run started at the solution
 #: (initial loss ~ 0) is not flagged for reaching an O(1e-2) noise floor.
 DIVERGENCE_FLOOR = 1e-6
+
+
+THREADS_ENV = "IDEALNETS_THREADS"
+
+
+def configure_threads(n: int | None = None) -> int:
+    """Set torch's CPU intra-op thread count deliberately; returns the count in use.
+
+    ``n`` given: use it. Otherwise the environment variable ``IDEALNETS_THREADS``
+    (an integer >= 1) wins; else, when the user set ``OMP_NUM_THREADS``, torch
+    already follows it and nothing is changed; else ``max(1, min(8, cores // 2))``.
+
+    Why not torch's default (one thread per core): every trainer here steps an
+    ensemble of small matrices, a few to a few hundred microseconds of work per
+    step, so extra threads buy little and cost a barrier per operation -- and
+    when the cores are shared with other jobs, a barrier waits for a descheduled
+    thread. Measured (``python -c "from simulate._common import _thread_benchmark;
+    _thread_benchmark()"``, full-batch GD of 64 depth-4 linear networks of width
+    32 on N = 8 whitened inputs, 400 steps, best of 3) on the 2-core development
+    machine while other jobs ran (load average ~10): 1 thread 2.6-3.0 s, 2 threads
+    28-31 s, i.e. torch's default was ~10x slower there. Call it again (or set
+    ``IDEALNETS_THREADS``) for large batched problems on an idle many-core machine,
+    where more threads pay.
+    """
+    if n is None:
+        env = os.environ.get(THREADS_ENV)
+        if env is not None and env.strip():
+            try:
+                n = int(env)
+            except ValueError:
+                raise ValueError(f"{THREADS_ENV} must be an integer >= 1, got {env!r}") from None
+        elif os.environ.get("OMP_NUM_THREADS"):
+            return torch.get_num_threads()
+        else:
+            n = max(1, min(8, (os.cpu_count() or 1) // 2))
+    n = _validation.as_int(n, "n (threads)", low=1)
+    torch.set_num_threads(n)
+    return n
+
+
+def _thread_benchmark(threads=(1, 2), steps: int = 400, repeat: int = 3) -> dict[int, float]:
+    """Seconds (best of ``repeat``) of a small batched GD run at each thread count; prints them."""
+    import time
+
+    from .deep_linear import init_weights, train_from
+
+    rng = np.random.default_rng(0)
+    N = 8
+    X = math.sqrt(N) * np.linalg.qr(rng.standard_normal((N, N)))[0]
+    Y = rng.standard_normal((N, N)) @ X / N
+    W0 = init_weights(X, Y, depth=4, width=32, n_networks=64, init="small", init_scale=0.05, device="cpu")
+    before = torch.get_num_threads()
+    out = {}
+    for n in threads:
+        torch.set_num_threads(n)
+        best = math.inf
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            train_from(W0, X, Y, lr=0.05, steps=steps, record=2)
+            best = min(best, time.perf_counter() - t0)
+        out[n] = best
+        print(f"{n} thread(s): {best:.3f} s for {steps} steps of 64 networks")
+    torch.set_num_threads(before)
+    return out
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -125,9 +202,8 @@ def as_input(a, name: str, *, device: torch.device, dtype: torch.dtype, ndim=Non
 
 
 def make_generator(seed: int, device: torch.device) -> torch.Generator:
-    """A seeded generator on ``device`` (randomness is always explicit)."""
-    if not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    """A seeded generator on ``device`` (randomness is always explicit); ``seed`` a non-negative int."""
+    seed = _validation.as_seed(seed)
     g = torch.Generator(device=device)
     g.manual_seed(int(seed))
     return g
@@ -139,10 +215,11 @@ def record_steps(steps: int, record: int | Iterable[int] | None = 50, *, log: bo
     ``record`` is either a number of (log-spaced, or linear with ``log=False``)
     points, or an explicit iterable of step indices in ``[0, steps]``.
     """
-    if not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+    steps = _validation.as_int(steps, "steps", low=0)
     if record is None:
         record = 50
+    if isinstance(record, (bool, np.bool_, str, bytes, float)):
+        raise TypeError(f"record must be a number of points (int >= 2) or an iterable of steps, got {record!r}")
     if isinstance(record, (int, np.integer)):
         if record < 2:
             raise ValueError(f"record must ask for at least 2 points, got {record}")
@@ -152,7 +229,11 @@ def record_steps(steps: int, record: int | Iterable[int] | None = 50, *, log: bo
         else:
             pts = np.round(np.linspace(0, steps, int(record))).astype(int)
     else:
-        pts = np.asarray(list(record), dtype=int)
+        try:
+            pts = np.asarray([_validation.as_int(r, "record step") for r in record], dtype=int)
+        except TypeError:
+            raise TypeError(f"record must be a number of points (int >= 2) or an iterable of steps, "
+                            f"got {record!r}") from None
         if pts.size and (pts.min() < 0 or pts.max() > steps):
             raise ValueError(f"record steps must lie in [0, {steps}]")
     return np.unique(np.concatenate([[0, steps], pts])).astype(int)
@@ -251,3 +332,6 @@ def as_tensor(a, *, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     if isinstance(a, torch.Tensor):
         return a.to(device=device, dtype=dtype)
     return torch.as_tensor(np.asarray(a), device=device, dtype=dtype)
+
+
+configure_threads()

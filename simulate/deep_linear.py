@@ -21,7 +21,19 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-from ._common import DivergenceError, as_tensor, check_finite, make_generator, progress, record_steps, resolve_device
+from theory import validation as _v
+
+from ._common import (
+    DivergenceMonitor,
+    as_input,
+    as_tensor,
+    check_finite,
+    make_generator,
+    progress,
+    record_steps,
+    resolve_device,
+    resolve_dtype,
+)
 
 __all__ = ["EnsembleRun", "train", "train_from", "init_weights", "stable_lr", "pretrain_layerwise", "INITS"]
 
@@ -47,14 +59,13 @@ class EnsembleRun:
 
 
 def _widths(n_in: int, n_out: int, depth: int, width) -> list[int]:
-    if not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
+    depth = _v.as_int(depth, "depth", low=1)
     if depth == 1:
         return [n_in, n_out]
-    if isinstance(width, (int, np.integer)):
-        hidden = [int(width)] * (depth - 1)
+    if isinstance(width, (int, np.integer, float, np.floating)) or width is None or isinstance(width, (str, bool)):
+        hidden = [_v.as_int(width, "width", low=1)] * (depth - 1)
     else:
-        hidden = [int(w) for w in width]
+        hidden = [_v.as_int(w, "width", low=1) for w in width]
         if len(hidden) != depth - 1:
             raise ValueError(f"width must be an int or a list of depth-1 = {depth - 1} hidden sizes")
     if min(hidden) < 1:
@@ -63,13 +74,10 @@ def _widths(n_in: int, n_out: int, depth: int, width) -> list[int]:
 
 
 def _check_data(X, Y) -> tuple[np.ndarray, np.ndarray]:
-    X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
-    if X.ndim != 2 or Y.ndim != 2:
-        raise ValueError(f"X and Y must be 2-D (features x samples); got shapes {X.shape} and {Y.shape}")
-    if X.shape[1] != Y.shape[1]:
-        raise ValueError(f"X has {X.shape[1]} samples (columns) but Y has {Y.shape[1]}")
-    if not (np.isfinite(X).all() and np.isfinite(Y).all()):
-        raise ValueError("X and Y must be finite")
+    X, Y = _v.as_array(X, "X", ndim=2), _v.as_array(Y, "Y", ndim=2)
+    _v.check_same("X", X.shape[1], "Y", Y.shape[1], "number of samples (columns)")
+    if not np.any(X):
+        raise ValueError("X is all zeros: the inputs carry no signal (and no stable learning rate exists)")
     return X, Y
 
 
@@ -129,13 +137,11 @@ def init_weights(
         of pretraining steps.
     """
     X, Y = _check_data(X, Y)
-    if init not in INITS:
-        raise ValueError(f"init must be one of {INITS}, got {init!r}")
-    if not init_scale > 0:
-        raise ValueError(f"init_scale must be positive, got {init_scale}")
-    if not isinstance(n_networks, (int, np.integer)) or n_networks < 1:
-        raise ValueError(f"n_networks must be a positive int, got {n_networks!r}")
+    init = _v.as_choice(init, "init", INITS)
+    init_scale = _v.as_float(init_scale, "init_scale", low=0.0, open_low=True)
+    n_networks = _v.as_int(n_networks, "n_networks", low=1)
     device = resolve_device(device)
+    dtype = resolve_dtype(dtype)
     sizes = _widths(X.shape[0], Y.shape[0], depth, width)
     g = make_generator(seed, device)
     E = int(n_networks)
@@ -200,22 +206,21 @@ def pretrain_layerwise(
     Raises :class:`DivergenceError` if a stage diverges and RuntimeError if it does not
     converge within ``max_steps``.
     """
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or not np.isfinite(X).all():
-        raise ValueError(f"X must be a finite 2-D array (features x samples), got shape {X.shape}")
-    sizes = [int(n) for n in sizes]
-    if len(sizes) < 2 or sizes[0] != X.shape[0] or min(sizes) < 1:
+    X = _v.as_array(X, "X", ndim=2)
+    sizes = [_v.as_int(n, "sizes entry", low=1) for n in sizes]
+    if len(sizes) < 2 or sizes[0] != X.shape[0]:
         raise ValueError(f"sizes must start with N_in = {X.shape[0]} and be positive, got {sizes}")
-    if not init_scale > 0:
-        raise ValueError(f"init_scale must be positive, got {init_scale}")
-    if not 0 < kappa < 1:
-        raise ValueError(f"kappa must lie in (0, 1), got {kappa}")
-    if ae_init not in ("gaussian", "orthogonal"):
-        raise ValueError(f"ae_init must be 'gaussian' or 'orthogonal', got {ae_init!r}")
+    init_scale = _v.as_float(init_scale, "init_scale", low=0.0, open_low=True)
+    kappa = _v.as_float(kappa, "kappa", low=0.0, high=1.0, open_low=True, open_high=True)
+    tol = _v.as_float(tol, "tol", low=0.0, open_low=True)
+    max_steps = _v.as_int(max_steps, "max_steps", low=1)
+    check_every = _v.as_int(check_every, "check_every", low=1)
+    ae_init = _v.as_choice(ae_init, "ae_init", ("gaussian", "orthogonal"))
     device = resolve_device(device)
+    dtype = resolve_dtype(dtype)
     g = generator if generator is not None else make_generator(seed, device)
-    ae_scale = init_scale if ae_scale is None else float(ae_scale)
-    E = int(n_networks)
+    ae_scale = init_scale if ae_scale is None else _v.as_float(ae_scale, "ae_scale", low=0.0, open_low=True)
+    E = _v.as_int(n_networks, "n_networks", low=1)
     D = len(sizes) - 1
     P = X.shape[1]
     Sigma = as_tensor(X @ X.T / P, device=device, dtype=dtype).expand(E, -1, -1)
@@ -320,10 +325,10 @@ def train_from(
     to those of the first weight tensor.
     """
     X, Y = _check_data(X, Y)
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr}")
-    if len(weights) < 1:
-        raise ValueError("weights must hold at least one matrix")
+    lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
+    steps = _v.as_int(steps, "steps", low=0)
+    if weights is None or isinstance(weights, (str, bytes, torch.Tensor, np.ndarray)) or len(weights) < 1:
+        raise TypeError("weights must be a non-empty list of D arrays (E, n_l, n_(l-1)), one per layer")
     W0 = weights[0]
     if device is None:
         device = W0.device if isinstance(W0, torch.Tensor) else resolve_device(None)
@@ -331,9 +336,10 @@ def train_from(
         device = resolve_device(device)
     if dtype is None:
         dtype = W0.dtype if isinstance(W0, torch.Tensor) and W0.is_floating_point() else torch.float64
+    dtype = resolve_dtype(dtype)
     Ws = []
-    for w in weights:
-        w = as_tensor(w, device=device, dtype=dtype).clone()
+    for l, w in enumerate(weights):
+        w = as_input(w, f"weights[{l}]", device=device, dtype=dtype, ndim=(2, 3)).clone()
         if w.ndim == 2:
             w = w.unsqueeze(0)
         if w.ndim != 3:
@@ -373,6 +379,7 @@ def train_from(
         # L = tr(Syy)/2 - tr(M Syx^T) + tr(M Sxx M^T)/2
         return 0.5 * trSyy - (M * Syx).sum((-2, -1)) + 0.5 * (torch.matmul(M, Sxx) * M).sum((-2, -1))
 
+    monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training loss")
     r_i = 0
     bar = progress(int(steps), desc)
     with torch.no_grad():
@@ -384,9 +391,9 @@ def train_from(
                 below[l] = M
                 M = Ws[l] if M is None else torch.bmm(Ws[l], M)
             if step == rec[r_i]:
-                check_finite(M, lr=lr, lr_max=lr_max, step=step, what="the network map")
                 maps[:, r_i] = M
                 losses[:, r_i] = loss_of(M)
+                monitor(step, losses[:, r_i])  # named DivergenceError on growth, at recording steps only
                 if wrec is not None:
                     for l in range(D):
                         wrec[l][:, r_i] = Ws[l]
@@ -406,8 +413,6 @@ def train_from(
             if (step & 1023) == 1023:
                 bar.update(1024)
         bar.close()
-    if not torch.isfinite(losses).all():
-        raise DivergenceError(f"training diverged with lr={lr:.4g} (the stable limit is about {lr_max:.4g})")
     return EnsembleRun(
         times=lr * rec.astype(float),
         steps=rec,

@@ -29,7 +29,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ._common import DivergenceError, check_finite, make_generator, progress, record_steps, resolve_device
+from theory import validation as _v
+
+from ._common import DivergenceMonitor, make_generator, progress, record_steps, resolve_device, resolve_dtype
 
 __all__ = [
     "TeacherStudentData",
@@ -46,10 +48,19 @@ ARCHS = ("diagonal", "dense")
 
 
 def _pos(name, v, allow_zero=False):
-    v = float(v)
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'}, got {v}")
-    return v
+    return _v.as_float(v, name, low=0.0, open_low=not allow_zero)
+
+
+def _datas(datas) -> list:
+    """One :class:`TeacherStudentData` or a non-empty sequence of them."""
+    if isinstance(datas, TeacherStudentData):
+        return [datas]
+    if isinstance(datas, (str, bytes)) or not hasattr(datas, "__iter__"):
+        raise TypeError(f"datas must be a TeacherStudentData or a list of them, got {type(datas).__name__}")
+    out = list(datas)
+    if not out or not all(isinstance(d, TeacherStudentData) for d in out):
+        raise TypeError("datas must be a TeacherStudentData or a non-empty list of them (see sample_data)")
+    return out
 
 
 @dataclass
@@ -85,15 +96,18 @@ def sample_data(N: int, P: int, n_inputs: int, *, n_teachers: int = 1, sigma_w: 
 
     ``sigma_eps`` is a scalar or one value per teacher (e.g. two SNRs on the same inputs).
     """
-    for name, v in (("N", N), ("P", P), ("n_inputs", n_inputs), ("n_teachers", n_teachers)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive int, got {v!r}")
-    _pos("sigma_w", sigma_w, allow_zero=True)
-    _pos("sigma_0", sigma_0, allow_zero=True)
-    se = np.broadcast_to(np.asarray(sigma_eps, dtype=float), (n_teachers,)).copy()
-    if np.any(~np.isfinite(se)) or np.any(se < 0):
-        raise ValueError(f"sigma_eps must be non-negative, got {sigma_eps}")
+    N, P, n_inputs, n_teachers = (_v.as_int(v, name, low=1) for name, v in
+                                  (("N", N), ("P", P), ("n_inputs", n_inputs), ("n_teachers", n_teachers)))
+    sigma_w = _pos("sigma_w", sigma_w, allow_zero=True)
+    sigma_0 = _pos("sigma_0", sigma_0, allow_zero=True)
+    se = _v.as_array(sigma_eps, "sigma_eps", ndim=(0, 1), low=0.0)
+    try:
+        se = np.broadcast_to(se, (n_teachers,)).copy()
+    except ValueError:
+        raise ValueError(f"sigma_eps must be a scalar or one value per teacher ({n_teachers}), "
+                         f"got shape {se.shape}") from None
     device = resolve_device(device)
+    dtype = resolve_dtype(dtype)
     g = make_generator(seed, device)
     E, k = int(n_inputs), int(n_teachers)
     X = torch.randn(E, N, P, generator=g, device=device, dtype=dtype) / math.sqrt(N)
@@ -138,7 +152,8 @@ def _stats(datas: Sequence[TeacherStudentData]):
 
 def linear_stable_lr(datas: TeacherStudentData | Sequence[TeacherStudentData], weight_decay: float = 0.0) -> float:
     """``2 / (lambda_max(X X^T) + gamma)`` over all data sets: GD diverges above it."""
-    datas = [datas] if isinstance(datas, TeacherStudentData) else list(datas)
+    datas = _datas(datas)
+    weight_decay = _pos("weight_decay", weight_decay, allow_zero=True)
     lmax = max(float(torch.linalg.eigvalsh(d.X @ d.X.transpose(1, 2))[..., -1].max()) for d in datas)
     return 2.0 / (lmax + weight_decay)
 
@@ -160,8 +175,9 @@ def train_linear(datas: TeacherStudentData | Sequence[TeacherStudentData], *, lr
     ``test_error = |w - wbar|^2/N + sigma_eps^2`` and ``train_error = |y - X^T w|^2/P``.
     """
     single = isinstance(datas, TeacherStudentData)
-    datas = [datas] if single else list(datas)
+    datas = _datas(datas)
     lr = _pos("lr", lr)
+    steps = _v.as_int(steps, "steps", low=0)
     gamma = _pos("weight_decay", weight_decay, allow_zero=True)
     lr_max = linear_stable_lr(datas, gamma)
     C, b, yy, wbar, w0, se2, P = _stats(datas)
@@ -172,6 +188,7 @@ def train_linear(datas: TeacherStudentData | Sequence[TeacherStudentData], *, lr
     test = torch.empty(E, k, R, dtype=C.dtype, device=C.device)
     train = torch.empty_like(test)
     w = w0.clone()
+    monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training error")
     r_i = 0
     bar = progress(int(steps), desc)
     with torch.no_grad():
@@ -180,6 +197,7 @@ def train_linear(datas: TeacherStudentData | Sequence[TeacherStudentData], *, lr
             if step == rec[r_i]:
                 test[:, :, r_i] = ((w - wbar) ** 2).sum(1) / N + se2
                 train[:, :, r_i] = (yy - 2 * (w * b).sum(1) + (w * Cw).sum(1)) / P
+                monitor(step, train[:, :, r_i])  # recording steps only: no sync in the step loop
                 r_i += 1
                 if r_i == R:
                     break
@@ -187,7 +205,6 @@ def train_linear(datas: TeacherStudentData | Sequence[TeacherStudentData], *, lr
             if (step & 1023) == 1023:
                 bar.update(1024)
         bar.close()
-    check_finite(test, lr=lr, lr_max=lr_max, step=int(steps), what="the test error")
     times = lr * rec.astype(float)
     tr, te = train.cpu().numpy(), test.cpu().numpy()
     runs = [GeneralizationRun(times, rec, a, c, lr, lr_max) for a, c in zip(_split(tr, datas) if not single else [tr],
@@ -214,12 +231,14 @@ def train_deep_linear(data: TeacherStudentData, *, depth: int, lr: float, steps:
 
     Returns test/train errors of shape (E, k, R).
     """
-    if not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise ValueError(f"depth must be a positive int, got {depth!r}")
-    if arch not in ARCHS:
-        raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+    if not isinstance(data, TeacherStudentData):
+        raise TypeError(f"data must be a TeacherStudentData (see sample_data), got {type(data).__name__}")
+    depth = _v.as_int(depth, "depth", low=1)
+    arch = _v.as_choice(arch, "arch", ARCHS)
     lr = _pos("lr", lr)
+    steps = _v.as_int(steps, "steps", low=0)
     init_scale = _pos("init_scale", init_scale)
+    hidden = None if hidden is None else _v.as_int(hidden, "hidden", low=1)
     D = int(depth)
     C, b, yy, wbar, _, se2, P = _stats([data])
     N = data.N
@@ -239,6 +258,7 @@ def train_deep_linear(data: TeacherStudentData, *, depth: int, lr: float, steps:
     test = torch.empty(E, k, R, dtype=dtype, device=device)
     train = torch.empty_like(test)
     bar = progress(int(steps), desc or f"deep linear students D={D} ({arch})")
+    monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training error")
     r_i = 0
     with torch.no_grad():
         if arch == "diagonal":
@@ -251,6 +271,7 @@ def train_deep_linear(data: TeacherStudentData, *, depth: int, lr: float, steps:
                 if step == rec[r_i]:
                     test[:, :, r_i] = ((z - wbv) ** 2).sum(1) / N + se2
                     train[:, :, r_i] = (yy - 2 * (z * st).sum(1) + (lam * z * z).sum(1)) / P
+                    monitor(step, train[:, :, r_i])
                     r_i += 1
                     if r_i == R:
                         break
@@ -286,6 +307,7 @@ def train_deep_linear(data: TeacherStudentData, *, depth: int, lr: float, steps:
                 if step == rec[r_i]:
                     test[:, :, r_i] = ((w - wbk) ** 2).sum(-1) / N + se2
                     train[:, :, r_i] = (yy - 2 * (w * bk).sum(-1) + (w * Cw).sum(-1)) / P
+                    monitor(step, train[:, :, r_i])
                     r_i += 1
                     if r_i == R:
                         break
@@ -297,7 +319,6 @@ def train_deep_linear(data: TeacherStudentData, *, depth: int, lr: float, steps:
                 if (step & 1023) == 1023:
                     bar.update(1024)
         bar.close()
-    check_finite(test, lr=lr, lr_max=lr_max, step=int(steps), what="the test error")
     return GeneralizationRun(lr * rec.astype(float), rec, train.cpu().numpy(), test.cpu().numpy(), lr, lr_max)
 
 
@@ -328,8 +349,8 @@ def relu_test_error(W, v, scale, seg, n_nets: int, w_teacher, sigma_eps: float) 
     c = v * scale
     M = torch.zeros(n_nets, U, dtype=W.dtype, device=W.device)
     M[seg, torch.arange(U, device=W.device)] = 1.0
-    ff = torch.einsum("su,suv,sv->s", c, Kmat, c) if n_nets == 1 else \
-        torch.einsum("nu,su,suv,sv->sn", M, c, Kmat, c)
+    ff = torch.einsum("su,suv,sv->s", c, Kmat, c)[:, None] if n_nets == 1 else \
+        torch.einsum("nu,su,suv,sv->sn", M, c, Kmat, c)  # (S, n_nets) either way
     R = (W @ w_teacher.unsqueeze(-1)).squeeze(-1) / N
     fy = (c * R / 2) @ M.T
     yy = (w_teacher**2).sum(-1, keepdim=True) / N
@@ -359,9 +380,15 @@ def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_f
     (``steps`` ~ 1e6, needed near the interpolation threshold) costs nothing extra; it is
     the same trajectory to rounding (checked in the tests).
     """
-    sizes = [int(K) for K in hidden_sizes]
-    if not sizes or min(sizes) < 1:
-        raise ValueError(f"hidden_sizes must be positive ints, got {hidden_sizes}")
+    if not isinstance(data, TeacherStudentData):
+        raise TypeError(f"data must be a TeacherStudentData (see sample_data), got {type(data).__name__}")
+    if isinstance(hidden_sizes, (str, bytes)) or not hasattr(hidden_sizes, "__iter__"):
+        raise TypeError(f"hidden_sizes must be a sequence of positive ints, got {hidden_sizes!r}")
+    sizes = [_v.as_int(K, "hidden_sizes entry", low=1) for K in hidden_sizes]
+    if not sizes:
+        raise ValueError("hidden_sizes must name at least one hidden size")
+    train_first_layer = _v.as_bool(train_first_layer, "train_first_layer")
+    steps = _v.as_int(steps, "steps", low=0)
     init_scale = _pos("init_scale", init_scale)
     X, y, wbar = data.X, data.y[..., 0], data.w_teacher[..., 0]
     se = float(data.sigma_eps[0])
@@ -393,7 +420,7 @@ def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_f
     R = rec.size
     test = torch.empty(S, n, R, dtype=dtype, device=device)
     train = torch.empty_like(test)
-    exact = (not train_first_layer) if exact is None else bool(exact)
+    exact = (not train_first_layer) if exact is None else _v.as_bool(exact, "exact")
     if exact and train_first_layer:
         raise ValueError("exact=True needs a frozen first layer (train_first_layer=False)")
     if not train_first_layer:  # frozen features: the unit kernel is fixed
@@ -426,9 +453,12 @@ def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_f
             ck = vk * scale
             ff = torch.einsum("sru,suv,srv->sru", ck, Kfix, ck) @ M.T  # (S, R, n)
             test = (yyN.unsqueeze(1) - 2 * (ck * Rfix.unsqueeze(1)) @ M.T + ff + se**2).transpose(1, 2)
-        check_finite(test, lr=lr, lr_max=lr_max, step=int(steps), what="the test error")
+        monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training error")
+        for r_i in range(R):  # the closed form gives every record at once; check them in order
+            monitor(int(rec[r_i]), train[:, :, r_i])
         return GeneralizationRun(lr * rec.astype(float), rec, train.cpu().numpy(), test.cpu().numpy(), lr, lr_max)
     bar = progress(int(steps), desc or f"ReLU students ({'both layers' if train_first_layer else 'readout only'})")
+    monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training error")
     r_i = 0
     with torch.no_grad():
         for step in range(int(steps) + 1):
@@ -440,6 +470,7 @@ def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_f
             r = y.unsqueeze(1) - F
             if step == rec[r_i]:
                 train[:, :, r_i] = (r**2).sum(-1) / P
+                monitor(step, train[:, :, r_i])
                 if train_first_layer:
                     test[:, :, r_i] = relu_test_error(W, v, scale, seg, n, wbar, se)
                 else:
@@ -457,5 +488,4 @@ def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_f
             if (step & 255) == 255:
                 bar.update(256)
         bar.close()
-    check_finite(test, lr=lr, lr_max=lr_max, step=int(steps), what="the test error")
     return GeneralizationRun(lr * rec.astype(float), rec, train.cpu().numpy(), test.cpu().numpy(), lr, lr_max)

@@ -41,7 +41,9 @@ from typing import Iterable
 import numpy as np
 import torch
 
-from ._common import as_tensor, check_finite, make_generator, progress, record_steps, resolve_device
+from theory import validation as _v
+
+from ._common import DivergenceMonitor, as_tensor, make_generator, progress, record_steps, resolve_device, resolve_dtype
 
 __all__ = ["ACTIVATIONS", "MLP", "NTKRun", "init_mlp", "forward", "empirical_kernels", "train", "train_from"]
 
@@ -116,27 +118,31 @@ def _dphi(z: torch.Tensor, activation: str) -> torch.Tensor:
 
 
 def _check_x(x, name: str) -> np.ndarray:
-    x = np.asarray(x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x, dtype=float)
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (N_in features x P samples), got shape {x.shape}")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{name} must be finite")
-    return x
+    """(N_in, P) finite real inputs (tensors are copied to NumPy first)."""
+    return _v.as_array(x, name, ndim=2)
+
+
+def _check_net(net) -> "MLP":
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be an MLP (see init_mlp), got {type(net).__name__}")
+    return net
 
 
 def init_mlp(n_in: int, width: int, depth: int = 1, n_out: int = 1, *, n_networks: int = 1,
              activation: str = "relu", W_std: float = 1.0, b_std: float = 0.0, seed: int = 0,
              device=None, dtype: torch.dtype = torch.float64) -> MLP:
     """E = ``n_networks`` MLPs with ``depth`` hidden layers of ``width`` units, standard-normal weights."""
-    if activation not in ACTIVATIONS:
+    if isinstance(activation, str) and activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {ACTIVATIONS}")
-    for name, v, lo in (("n_in", n_in, 1), ("width", width, 1), ("depth", depth, 0), ("n_out", n_out, 1),
-                        ("n_networks", n_networks, 1)):
-        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
-    if not W_std > 0 or not b_std >= 0:
-        raise ValueError(f"need W_std > 0 and b_std >= 0, got {W_std}, {b_std}")
+    activation = _v.as_choice(activation, "activation", ACTIVATIONS)
+    n_in, width, depth, n_out, n_networks = (
+        _v.as_int(v, name, low=lo) for name, v, lo in
+        (("n_in", n_in, 1), ("width", width, 1), ("depth", depth, 0), ("n_out", n_out, 1),
+         ("n_networks", n_networks, 1)))
+    W_std = _v.as_float(W_std, "W_std", low=0.0, open_low=True)
+    b_std = _v.as_float(b_std, "b_std", low=0.0)
     device = resolve_device(device)
+    dtype = resolve_dtype(dtype)
     g = make_generator(seed, device)
     sizes = [int(n_in)] + [int(width)] * int(depth) + [int(n_out)]
     E = int(n_networks)
@@ -188,7 +194,8 @@ def empirical_kernels(net: MLP, x1, x2=None, *, output: int = 0) -> tuple[torch.
     Exact for each finite network (module docstring); both converge to
     :func:`theory.ntk.kernels` as the width grows, with fluctuations ~ 1/sqrt(width).
     """
-    W0 = net.Ws[0]
+    W0 = _check_net(net).Ws[0]
+    output = _v.as_int(output, "output", low=0, high=net.Ws[-1].shape[1] - 1)
     x1t = as_tensor(_check_x(x1, "x1"), device=W0.device, dtype=W0.dtype)
     x2t = x1t if x2 is None else as_tensor(_check_x(x2, "x2"), device=W0.device, dtype=W0.dtype)
     for x in (x1t, x2t):
@@ -221,7 +228,7 @@ def train(x_train, y_train, *, width: int, depth: int = 1, activation: str = "re
     x_train : (N_in, P), y_train : (N_out, P) (or (P,)), x_test : (N_in, P_test) or None.
     """
     x_train = _check_x(x_train, "x_train")
-    y = np.asarray(y_train, dtype=float)
+    y = _v.as_array(y_train, "y_train", ndim=(1, 2))
     y = y[None, :] if y.ndim == 1 else y
     net = init_mlp(x_train.shape[0], width, depth, y.shape[0], n_networks=n_networks, activation=activation,
                    W_std=W_std, b_std=b_std, seed=seed, device=device, dtype=dtype)
@@ -239,20 +246,19 @@ def train_from(net: MLP, x_train, y_train, *, lr: float, steps: int, x_test=None
     ``2P/lambda_max`` of the mean empirical NTK at initialisation, when a recorded
     output is not finite or the loss exceeds ``BLOWUP`` times its initial value.
     """
-    W0 = net.Ws[0]
+    W0 = _check_net(net).Ws[0]
     device, dtype = W0.device, W0.dtype
     x_train = _check_x(x_train, "x_train")
-    y = np.asarray(y_train, dtype=float)
+    y = _v.as_array(y_train, "y_train", ndim=(1, 2))
     y = y[None, :] if y.ndim == 1 else y
-    if y.ndim != 2 or y.shape[1] != x_train.shape[1]:
+    if y.shape[1] != x_train.shape[1]:
         raise ValueError(f"y_train must be (N_out, P) with P = {x_train.shape[1]}, got shape {np.shape(y_train)}")
     if x_train.shape[0] != W0.shape[-1] or y.shape[0] != net.Ws[-1].shape[1]:
         raise ValueError(f"the networks map {W0.shape[-1]} -> {net.Ws[-1].shape[1]} but the data are "
                          f"{x_train.shape[0]} -> {y.shape[0]}")
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be positive, got {lr}")
-    if not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+    lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
+    steps = _v.as_int(steps, "steps", low=0)
+    centered = _v.as_bool(centered, "centered")
     P = x_train.shape[1]
     xt = as_tensor(x_train, device=device, dtype=dtype)
     yt = as_tensor(y, device=device, dtype=dtype)
@@ -275,6 +281,9 @@ def train_from(net: MLP, x_train, y_train, *, lr: float, steps: int, x_test=None
         f0_tr = _forward(net, xt)[0][-1] if centered else 0.0
         f0_te = _forward(net, xs)[0][-1] if (centered and xs is not None) else 0.0
         L = len(net.Ws)
+        # named DivergenceError once the recorded loss grows by BLOWUP (not only on overflow);
+        # checked at recording steps only, so the step loop never waits for the device
+        monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training loss", factor=BLOWUP)
         r_i = 0
         bar = progress(int(steps), desc)
         for step in range(int(steps) + 1):
@@ -284,6 +293,7 @@ def train_from(net: MLP, x_train, y_train, *, lr: float, steps: int, x_test=None
             if step == rec[r_i]:
                 f_tr[:, r_i] = f
                 loss[:, r_i] = 0.5 * (res * res).sum((-2, -1)) / P
+                monitor(step, loss[:, r_i])
                 if xs is not None:
                     f_te[:, r_i] = _forward(net, xs)[0][-1] - f0_te
                 r_i += 1
@@ -303,11 +313,6 @@ def train_from(net: MLP, x_train, y_train, *, lr: float, steps: int, x_test=None
                 bar.update(256)
         bar.close()
     loss_np = loss.cpu().numpy()
-    bad = ~np.isfinite(loss_np) | (loss_np > BLOWUP * np.maximum(loss_np[:, :1], 1e-300))
-    if bad.any():
-        first = int(rec[np.argmax(bad.any(0))])
-        check_finite(torch.tensor(float("nan")), lr=lr, lr_max=lr_max, step=first,
-                     what="the training loss (non-finite or grown by > 1e8)")
     _, ntk1 = empirical_kernels(net, x_train)
     return NTKRun(
         times=lr * rec.astype(float),

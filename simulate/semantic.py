@@ -26,7 +26,9 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-from ._common import DivergenceError, as_tensor, check_finite, make_generator, progress, record_steps, resolve_device
+from theory import validation as _v
+
+from ._common import DivergenceMonitor, as_tensor, make_generator, progress, record_steps, resolve_device, resolve_dtype
 
 __all__ = ["ACTIVATIONS", "MLPRun", "train_mlp", "stable_lr_mlp"]
 
@@ -96,21 +98,25 @@ def train_mlp(
     log-spaced recording points or explicit steps. Raises ValueError on bad input and
     :class:`~simulate.DivergenceError` (naming lr and the linear stable limit) on blow-up.
     """
-    X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
-    if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
-        raise ValueError(f"X (N_in, P) and Y (N_out, P) must be 2-D with the same P; got {X.shape}, {Y.shape}")
-    if not (np.isfinite(X).all() and np.isfinite(Y).all()):
-        raise ValueError("X and Y must be finite")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    widths = [int(hidden)] if isinstance(hidden, (int, np.integer)) else [int(h) for h in hidden]
-    if not widths or min(widths) < 1:
+    X, Y = _v.as_array(X, "X", ndim=2), _v.as_array(Y, "Y", ndim=2)
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(f"X (N_in, P) and Y (N_out, P) must have the same P (samples, columns); "
+                         f"got {X.shape} and {Y.shape}")
+    if not np.any(X):
+        raise ValueError("X is all zeros: the inputs carry no signal (and no stable learning rate exists)")
+    activation = _v.as_choice(activation, "activation", ACTIVATIONS)
+    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+        widths = [_v.as_int(hidden, "hidden", low=1)]
+    else:
+        widths = [_v.as_int(h, "hidden entry", low=1) for h in hidden]
+    if not widths:
         raise ValueError(f"hidden must be a positive int or a non-empty list of them, got {hidden!r}")
-    if not isinstance(n_networks, (int, np.integer)) or n_networks < 1:
-        raise ValueError(f"n_networks must be a positive int, got {n_networks!r}")
-    if not init_scale > 0 or not lr > 0:
-        raise ValueError(f"init_scale and lr must be positive, got {init_scale}, {lr}")
+    n_networks = _v.as_int(n_networks, "n_networks", low=1)
+    init_scale = _v.as_float(init_scale, "init_scale", low=0.0, open_low=True)
+    lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
+    steps = _v.as_int(steps, "steps", low=0)
     device = resolve_device(device)
+    dtype = resolve_dtype(dtype)
     g = make_generator(seed, device)
     E, P = int(n_networks), X.shape[1]
     sizes = [X.shape[0], *widths, Y.shape[0]]
@@ -127,6 +133,7 @@ def train_mlp(
     outputs = torch.empty(E, R, Y.shape[0], P, device=device, dtype=dtype)
     hid = [torch.empty(E, R, w, P, device=device, dtype=dtype) for w in widths]
     losses = torch.empty(E, R, device=device, dtype=dtype)
+    monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training loss")
     r_i = 0
     bar = progress(int(steps), desc or f"MLP {activation} {widths}")
     with torch.no_grad():
@@ -139,11 +146,11 @@ def train_mlp(
             out = torch.bmm(Ws[-1], acts[-1])
             err = out - Yt
             if step == rec[r_i]:
-                check_finite(out, lr=lr, lr_max=lr_max, step=step, what="the network outputs")
                 outputs[:, r_i] = out
                 for l in range(D - 1):
                     hid[l][:, r_i] = acts[l + 1]
                 losses[:, r_i] = 0.5 * (err * err).sum((-2, -1)) / P
+                monitor(step, losses[:, r_i])  # recording steps only
                 r_i += 1
                 if r_i == R:
                     break
@@ -156,7 +163,5 @@ def train_mlp(
             if (step & 1023) == 1023:
                 bar.update(1024)
         bar.close()
-    if not torch.isfinite(losses).all():
-        raise DivergenceError(f"training diverged with lr={lr:.4g} (the linear stable limit is about {lr_max:.4g})")
     return MLPRun(times=lr * rec.astype(float), steps=rec, outputs=outputs.cpu().numpy(),
                   hidden=[h.cpu().numpy() for h in hid], losses=losses.cpu().numpy())

@@ -213,7 +213,12 @@ def test_max_learning_rate_threshold_linearised():
     lm = max_learning_rate(T)
     g = gradient_descent_mse(T, y, lr=0.99 * lm).residual_factors(0.99 * lm * 2000)
     assert np.all(np.abs(g) < 1)
-    g = gradient_descent_mse(T, y, lr=1.01 * lm).residual_factors(1.01 * lm * 2000)
+    # above the limit the factory refuses (GD diverges at every t) unless asked for the growing dynamics
+    with pytest.raises(ValueError, match="stable limit"):
+        gradient_descent_mse(T, y, lr=1.01 * lm)
+    with pytest.raises(ValueError, match="stable limit"):
+        expected_loss(kernels(x, x, **ARCH).nngp, T, y, np.inf, lr=1.01 * lm)
+    g = gradient_descent_mse(T, y, lr=1.01 * lm, allow_unstable=True).residual_factors(1.01 * lm * 2000)
     assert np.max(np.abs(g)) > 1e8
 
 

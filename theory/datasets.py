@@ -20,15 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .validation import as_float, as_int, as_seed
+
 __all__ = ["Tree", "HierarchicalData", "living_things", "hierarchical_data", "one_hot", "check_branching",
            "check_flip_prob"]
 
 
 def one_hot(n_items: int) -> np.ndarray:
     """One-hot item inputs ``X = I``, shape ``(n_items, n_items)`` (columns are items)."""
-    if not isinstance(n_items, (int, np.integer)) or n_items < 1:
-        raise ValueError(f"n_items must be a positive int, got {n_items!r}")
-    return np.eye(int(n_items))
+    return np.eye(as_int(n_items, "n_items", low=1))
 
 
 # ---------------------------------------------------------------- living things
@@ -85,6 +85,8 @@ def living_things() -> tuple[list[str], list[str], np.ndarray]:
 # ---------------------------------------------------------------- hierarchy
 def check_branching(branching) -> tuple[int, ...]:
     """Validate branching factors: a non-empty sequence of ints >= 2 (one per level below the root)."""
+    if isinstance(branching, (str, bytes)):
+        raise TypeError(f"branching must be a sequence of ints >= 2, one per level; got {branching!r}")
     try:
         b = tuple(branching)
     except TypeError:
@@ -99,10 +101,7 @@ def check_branching(branching) -> tuple[int, ...]:
 
 def check_flip_prob(flip_prob) -> float:
     """Validate a flip probability in [0, 0.5] (0.5 makes children independent of their parent)."""
-    e = float(flip_prob)
-    if not (0.0 <= e <= 0.5):
-        raise ValueError(f"flip_prob must lie in [0, 0.5], got {flip_prob!r}")
-    return e
+    return as_float(flip_prob, "flip_prob", low=0.0, high=0.5)
 
 
 @dataclass(frozen=True)
@@ -176,9 +175,8 @@ def hierarchical_data(branching=(2, 2, 2), n_features: int = 1000, flip_prob: fl
     """
     tree = Tree.uniform(branching)
     eps = check_flip_prob(flip_prob)
-    if not isinstance(n_features, (int, np.integer)) or n_features < 1:
-        raise ValueError(f"n_features must be a positive int, got {n_features!r}")
-    rng = np.random.default_rng(seed)
+    n_features = as_int(n_features, "n_features", low=1)
+    rng = np.random.default_rng(as_seed(seed))
     vals = rng.choice([-1.0, 1.0], size=(n_features, 1))
     for b in tree.branching:
         vals = np.repeat(vals, b, axis=1)

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .validation import as_array, as_float, as_int, as_seed, as_times, check_same
+
 __all__ = [
     "mode_strength",
     "learning_time",
@@ -51,16 +53,43 @@ ISOTROPY_RTOL = 1e-8  # Sxx must equal c*I to this relative accuracy
 
 
 def _check_depth(depth) -> int:
-    if not isinstance(depth, (int, np.integer)) or isinstance(depth, bool) or depth < 1:
-        raise ValueError(f"depth must be an integer >= 1 (number of weight matrices), got {depth!r}")
-    return int(depth)
+    """The number of weight matrices D: an integer >= 1."""
+    return as_int(depth, "depth", low=1)
 
 
 def _check_tau(tau) -> float:
-    tau = float(tau)
-    if not tau > 0:
-        raise ValueError(f"tau must be positive, got {tau}")
-    return tau
+    """A positive, finite time constant."""
+    return as_float(tau, "tau", low=0.0, open_low=True)
+
+
+def _check_weights(weights) -> list[np.ndarray]:
+    """A non-empty sequence of finite real arrays (one per layer)."""
+    if weights is None or isinstance(weights, (str, bytes)) or not hasattr(weights, "__len__") or len(weights) < 1:
+        raise TypeError(f"weights must be a non-empty sequence of arrays (one per layer), got {weights!r:.60}")
+    return [as_array(w, f"weights[{l}]", ndim=range(2, 64)) for l, w in enumerate(weights)]
+
+
+def _check_eigenvalues(lam0) -> np.ndarray:
+    """Complex eigenvalues: non-empty, finite."""
+    if lam0 is None or isinstance(lam0, (str, bytes)):
+        raise TypeError(f"lam0 must be an array of (complex) eigenvalues, got {lam0!r}")
+    try:
+        lam = np.asarray(lam0, dtype=complex)
+    except (TypeError, ValueError):
+        raise TypeError(f"lam0 must be an array of (complex) eigenvalues, got {type(lam0).__name__}") from None
+    if lam.size == 0:
+        raise ValueError("lam0 must hold at least one eigenvalue")
+    if not np.isfinite(lam).all():
+        raise ValueError("lam0 must be finite")
+    return lam
+
+
+def _check_flow_times(t) -> np.ndarray:
+    """1-D, finite, non-negative, non-decreasing times for the reference integrator (repeats allowed)."""
+    t = as_times(t, allow_inf=False, increasing=True)
+    if t.ndim != 1:
+        raise ValueError(f"t must be a 1-D array of times, got shape {t.shape}")
+    return t
 
 
 def time_integral(a, s, depth: int):
@@ -82,15 +111,12 @@ def time_integral(a, s, depth: int):
     D = _check_depth(depth)
     if D < 3:
         raise ValueError("time_integral is for depth >= 3; depth 1 and 2 have explicit forms")
-    a = np.asarray(a, dtype=float)
-    s = np.asarray(s, dtype=float)
+    a = as_array(a, "a", low=0.0, open_low=True, allow_empty=True)
+    s = as_array(s, "s", low=0.0, open_low=True, allow_empty=True)
     c = s ** (1.0 / D)
     out = a ** (2.0 - D) / (2.0 - D)
     acc = -(c**2) * np.log(np.abs(a - c))  # k = 0
-    for k in range(1, D):
-        root = c * np.exp(2j * np.pi * k / D)
-        acc = acc - np.real(root**2 * np.log(a - root + 0j))
-    return (out + acc / (D * s)) / s
+    return (out + (acc + _complex_root_terms(a, c, D)) / (D * s)) / s
 
 
 def _strength_deep_s0(t, u0, D, tau):
@@ -116,13 +142,13 @@ def mode_strength(t, s, u0, depth: int = 2, tau: float = 1.0):
     """
     D = _check_depth(depth)
     tau = _check_tau(tau)
-    t, s, u0 = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (t, s, u0)))
-    if np.any(t < 0) or np.any(np.isnan(t)):
-        raise ValueError("times must be non-negative")
-    if np.any(s < 0):
-        raise ValueError("singular values s must be non-negative")
-    if D >= 2 and np.any(u0 < 0):
-        raise ValueError("for depth >= 2 the initial mode strength u0 must be non-negative")
+    t = as_times(t)
+    s = as_array(s, "s (singular values)", low=0.0)
+    u0 = as_array(u0, "u0", low=0.0 if D >= 2 else None)
+    try:
+        t, s, u0 = np.broadcast_arrays(t, s, u0)
+    except ValueError:
+        raise ValueError(f"t, s and u0 must broadcast together, got shapes {t.shape}, {s.shape}, {u0.shape}") from None
     if D == 1:
         with np.errstate(over="ignore", invalid="ignore"):
             return np.where(np.isinf(t), s, s + (u0 - s) * np.exp(-t / tau))
@@ -138,26 +164,171 @@ def mode_strength(t, s, u0, depth: int = 2, tau: float = 1.0):
             decay = np.exp(-2.0 * sm * tm / tau)
         out[m] = sm / (1.0 - (1.0 - sm / um) * decay)
         return out
-    # D >= 3: bisection on a = u^{1/D} between a0 and c = s^{1/D}
-    c, a0 = sm ** (1.0 / D), um ** (1.0 / D)
-    target = np.where(np.isinf(tm), 0.0, tm / tau)
-    T0 = time_integral(a0, sm, D)
-    lo, hi = np.minimum(a0, c), np.maximum(a0, c)
-    up = a0 < c  # a increases towards c
-    for _ in range(64):  # halves [a0, c] to below one ulp
-        mid = 0.5 * (lo + hi)
-        with np.errstate(divide="ignore"):
-            elapsed = time_integral(mid, sm, D) - T0
-        # for up: elapsed increases with mid; for down: elapsed increases as mid decreases
-        too_far = np.where(up, elapsed > target, elapsed > target)
-        go_low = np.where(up, too_far, ~too_far)
-        hi = np.where(go_low, mid, hi)
-        lo = np.where(go_low, lo, mid)
-    a = 0.5 * (lo + hi)
-    a = np.where(np.isinf(tm) | (a0 == c), np.where(np.isinf(tm), c, a0), a)
+    # D >= 3: invert t/tau = T(a) - T(a0), a = u^{1/D}, by safeguarded Newton (:func:`_invert_time_integral`)
+    if not m.any():
+        return out
+    a = _invert_time_integral(np.where(np.isinf(tm), np.inf, tm / tau), sm, um ** (1.0 / D), D)
+    up = um < sm
     # a^D can overshoot s by an ulp: keep u on its side of the fixed point
     out[m] = np.where(up, np.minimum(a**D, sm), np.maximum(a**D, sm))
     return out
+
+
+#: Newton iterations of :func:`_invert_time_integral` stop when the step in ``y = log|c - a|``
+#: is below this (a relative change of ``a - c`` of ~1e-15, far below one ulp of ``a``).
+NEWTON_YTOL = 1e-15
+NEWTON_MAXITER = 100
+NEWTON_LAST_STEP = 1e-9
+_EPS = np.finfo(float).eps
+
+
+def _time_integral_y(y, side, s, c, D):
+    """``T(a)`` of :func:`time_integral` at ``a = c - side e^y`` with the singular term ``log|a - c| = y`` exact."""
+    a = c - side * np.exp(y)
+    out = a ** (2.0 - D) / (2.0 - D)
+    acc = -(c**2) * y  # k = 0, log|a - c| known exactly
+    return (out + (acc + _complex_root_terms(a, c, D)) / (D * s)) / s, a
+
+
+def _complex_root_terms(a, c, D):
+    """``-sum_{k=1}^{D-1} Re[(c w_k)^2 log(a - c w_k)]`` of :func:`time_integral`, in real arithmetic.
+
+    Roots k and D-k are conjugate, so each pair gives twice the real part of one term,
+    ``Re[r^2 log(a - r)] = Re(r^2) log|a - r| - Im(r^2) arg(a - r)``; for even D the
+    root ``-c`` (k = D/2) is real and ``a + c > 0``.
+    """
+    acc = np.zeros(np.broadcast(a, c).shape)
+    for k in range(1, (D + 1) // 2):
+        th = 2.0 * np.pi * k / D
+        re, im = c * np.cos(th), c * np.sin(th)
+        r2re, r2im = re * re - im * im, 2.0 * re * im
+        dx, dy = a - re, -im
+        acc = acc - 2.0 * (r2re * 0.5 * np.log(dx * dx + dy * dy) - r2im * np.arctan2(dy, dx))
+    if D % 2 == 0:
+        acc = acc - c**2 * np.log(a + c)
+    return acc
+
+
+_GUESS_GRID = 48  # points per trajectory in the table of T that seeds Newton (see _tabulated_guess)
+
+
+def _tabulated_guess(y, lo, hi, s, c, side, T0, tgt, D):
+    """Seed Newton from a table of ``T(y)`` per distinct mode (many times share one mode).
+
+    For each distinct ``(s, side, T0, y_hi)`` the time integral is tabulated at
+    ``_GUESS_GRID`` points of ``y``: half equally spaced in ``a`` from ``a0`` towards
+    ``c`` (the plateau, where ``T`` is steep in ``y``) and half equally spaced in ``y``
+    down to ``lo`` (the approach to the fixed point, where ``T`` is linear in ``y``).
+    Each target then gets the bracket of its two neighbouring table points and the
+    linear interpolation between them as first guess. Pure speed: the bracket is
+    exact (``T`` is monotone), so Newton's result does not depend on it.
+    """
+    key = np.stack([s, side, T0, hi, lo], axis=1)
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    if uniq.shape[0] * 4 > y.size:
+        return y, lo, hi
+    us, uside, uT0, uhi, ulo = uniq.T
+    uc = us ** (1.0 / D)
+    half = _GUESS_GRID // 2
+    gap = np.exp(uhi)  # |c - a0|
+    frac = np.linspace(0.0, 1.0, half + 1)[:-1]  # a from a0 towards c, in equal steps of a
+    y_a = np.log(gap[:, None] * (1.0 - frac[None, :] * 0.9))
+    y_y = np.linspace(0.0, 1.0, _GUESS_GRID - half)[None, :] * (ulo - y_a[:, -1])[:, None] + y_a[:, -1:]
+    yg = np.concatenate([y_a, y_y[:, 1:]], axis=1)  # decreasing in y, (n_uniq, G - 1)
+    Tg, _ = _time_integral_y(yg, uside[:, None], us[:, None], uc[:, None], D)
+    Fg = Tg[inv] - (T0 + tgt)[:, None]  # increasing along the table (F decreases with y)
+    j = np.clip(np.sum(Fg < 0, axis=1), 1, yg.shape[1] - 1)  # first table point with F >= 0
+    rows = np.arange(y.size)
+    y_hi_b, y_lo_b = yg[inv, j - 1], yg[inv, j]
+    F_hi, F_lo = Fg[rows, j - 1], Fg[rows, j]
+    ok = (F_hi < 0) & (F_lo >= 0)
+    w = np.where(ok, -F_hi / np.where(ok, F_lo - F_hi, 1.0), 0.5)
+    guess = y_hi_b + w * (y_lo_b - y_hi_b)
+    hi = np.where(ok, np.minimum(hi, y_hi_b), hi)
+    lo = np.where(ok, np.maximum(lo, y_lo_b), lo)
+    return np.where(ok, guess, y), lo, hi
+
+
+def _invert_time_integral(target, s, a0, D):
+    r"""Solve ``T(a) - T(a0) = target`` for ``a`` between ``a0`` and ``c = s^{1/D}`` (D >= 3), vectorised.
+
+    Works in ``y = log|c - a|``: near the fixed point ``T ~ -(c^2/(D s^2)) y`` is linear in
+    ``y``, so Newton converges fast at every time, and far from it the iteration is
+    kept inside a bracket ``[y_lo, y_hi]`` (bisection whenever a Newton step leaves it).
+    ``y_hi = log|c - a0|`` (t = 0); ``y_lo = log c - 60 ln 2`` (``a`` equals ``c`` to
+    double precision below it). ``dT/dy = -side e^y / (a^{D-1} (s - a^D))`` is negative
+    in both directions of approach (``side = +1`` from below, ``-1`` from above), so
+    ``F(y) = T - T0 - target`` decreases with ``y`` and the bracket update is one rule.
+    Returns ``a`` (same shape); ``target = inf`` gives ``c``; ``a0 = c`` stays there.
+    """
+    c = s ** (1.0 / D)
+    side = np.where(a0 < c, 1.0, -1.0)
+    at_c = (a0 == c) | np.isinf(target)
+    gap = np.abs(c - a0)
+    y_hi = np.log(np.where(at_c, 1.0, gap))
+    y_lo = np.log(c) - 60.0 * np.log(2.0)
+    tgt = np.where(np.isinf(target), 0.0, target)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a0 = c (already at the fixed point) gives -inf
+        T0 = time_integral(a0, s, D)
+    lo = np.minimum(y_lo, y_hi)  # F(lo) >= 0 or a = c to machine precision
+    hi = y_hi.copy()  # F(hi) = -target <= 0
+    # First guess from the two asymptotic regimes of tau da/dt = a^{D-1}(s - a^D): far below c,
+    # a^{2-D} = a0^{2-D} - (D-2) s t; near c, y = log|c - a| falls at the rate D s^2/c^2.
+    rate = D * s * s / (c * c)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        half = np.where(side > 0, np.maximum(a0, 0.5 * c), a0)
+        t_half = np.where(side > 0, (a0 ** (2.0 - D) - half ** (2.0 - D)) / ((D - 2.0) * s), 0.0)
+        base = a0 ** (2.0 - D) - (D - 2.0) * s * tgt
+        a_far = np.where(base > 0, base, np.inf) ** (1.0 / (2.0 - D))
+        y_far = np.log(np.abs(c - a_far))
+        y_near = np.log(np.abs(c - half)) - rate * (tgt - t_half)
+        y = np.where((side > 0) & (tgt < t_half), y_far, y_near)
+    y = np.clip(np.where(np.isfinite(y), y, hi), lo, hi)
+    active = ~at_c & (tgt > 0)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        Tlo, _ = _time_integral_y(lo, side, s, c, D)
+        beyond = active & (Tlo - T0 - tgt < 0)  # the solution is closer to c than one ulp
+        active &= ~beyond
+        # iterate on the unconverged entries only (flat indices), so the cost follows the hard ones
+        idx = np.flatnonzero(active)
+        yf, lof, hif = y.ravel()[idx], lo.ravel()[idx], hi.ravel()[idx]
+        sf, cf, sidef, T0f, tgtf = (v.ravel()[idx] for v in (s, c, side, T0, tgt))
+        if idx.size >= 4 * _GUESS_GRID:
+            yf, lof, hif = _tabulated_guess(yf, lof, hif, sf, cf, sidef, T0f, tgtf, D)
+        y = y.ravel().copy()
+        for _ in range(NEWTON_MAXITER):
+            if idx.size == 0:
+                break
+            T, a = _time_integral_y(yf, sidef, sf, cf, D)
+            F = T - T0f - tgtf
+            # dT/dy = -side e^y / (a^{D-1} (s - a^D)), with s - a^D = (c - a) sum_k c^{D-1-k} a^k
+            # written without the cancellation of s - a^D near the fixed point
+            dF = -1.0 / (a ** (D - 1) * sum(cf ** (D - 1 - k) * a**k for k in range(D)))
+            hif = np.where(F < 0, yf, hif)
+            lof = np.where(F > 0, yf, lof)
+            step = F / dF
+            # converged when the Newton step is below rounding of y (checked before the
+            # safeguard: at the root a step of rounding size may point just outside the bracket)
+            scale = np.maximum(1.0, np.abs(yf))
+            noise = np.abs(F) <= 16 * _EPS * (np.abs(T) + np.abs(T0f) + tgtf)  # F is rounding noise
+            y_new = yf - step
+            bad = ~np.isfinite(y_new) | (y_new <= lof) | (y_new >= hif)
+            # Newton converges quadratically: after a step below NEWTON_LAST_STEP the error is
+            # ~ (curvature) * step^2 < 1e-15, so that step is taken and the entry is done
+            last = ~bad & (np.abs(step) <= NEWTON_LAST_STEP * scale)
+            done = noise | last | (hif - lof <= NEWTON_YTOL * scale)
+            yf = np.where(noise, yf, np.where(bad & ~done, 0.5 * (lof + hif), np.where(bad, yf, y_new)))
+            y[idx[done]] = yf[done]
+            keep = ~done
+            idx, yf, lof, hif = idx[keep], yf[keep], lof[keep], hif[keep]
+            sf, cf, sidef, T0f, tgtf = sf[keep], cf[keep], sidef[keep], T0f[keep], tgtf[keep]
+        y = y.reshape(s.shape)
+    if idx.size:  # cannot happen for finite input (the bracket halves at least every other step)
+        raise RuntimeError("time-integral inversion did not converge")
+    a = c - side * np.exp(y)
+    a = np.where(tgt > 0, a, a0)  # t = 0: the initial condition exactly
+    return np.where(np.isinf(target) | beyond | (a0 == c), np.where(a0 == c, a0, c), a)
 
 
 def learning_time(s, u0, u_final, depth: int = 2, tau: float = 1.0):
@@ -172,7 +343,14 @@ def learning_time(s, u0, u_final, depth: int = 2, tau: float = 1.0):
     """
     D = _check_depth(depth)
     tau = _check_tau(tau)
-    s, u0, uf = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (s, u0, u_final)))
+    s = as_array(s, "s", low=0.0, open_low=True)
+    u0 = as_array(u0, "u0")
+    uf = as_array(u_final, "u_final")
+    try:
+        s, u0, uf = np.broadcast_arrays(s, u0, uf)
+    except ValueError:
+        raise ValueError(f"s, u0 and u_final must broadcast together, got shapes {s.shape}, {u0.shape}, "
+                         f"{uf.shape}") from None
     if np.any(s <= 0):
         raise ValueError("learning_time needs positive singular values s")
     if D >= 2 and np.any(u0 <= 0):
@@ -198,7 +376,7 @@ def mode_rate(s, depth: int = 2, tau: float = 1.0):
     descent on a decoupled mode is stable for ``lr * rate < 2``.
     """
     D = _check_depth(depth)
-    return D * np.asarray(s, dtype=float) ** (2.0 - 2.0 / D) / _check_tau(tau)
+    return D * as_array(s, "s", low=0.0) ** (2.0 - 2.0 / D) / _check_tau(tau)
 
 
 @dataclass(frozen=True)
@@ -210,8 +388,11 @@ def _isotropy(X: np.ndarray) -> float:
     P = X.shape[1]
     Sxx = X @ X.T / P
     c = float(np.trace(Sxx) / Sxx.shape[0])
+    if not c > 0:
+        raise ValueError("X is all zeros (Sxx = 0): there is nothing to learn from; DeepLinearTheory needs "
+                         "whitened (Sxx = I) or isotropic (Sxx = c I, c > 0) input")
     dev = np.max(np.abs(Sxx - c * np.eye(Sxx.shape[0])))
-    if not c > 0 or dev > ISOTROPY_RTOL * c:
+    if not np.isfinite(c) or dev > ISOTROPY_RTOL * c:
         raise ValueError(
             "DeepLinearTheory needs whitened (Sxx = X X^T/P = I) or isotropic (Sxx = c I) input; "
             f"here max|Sxx - cI| = {dev:.3g} with c = {c:.3g}. Whiten first: with "
@@ -244,12 +425,9 @@ class DeepLinearTheory:
     """
 
     def __init__(self, X, Y, depth: int = 2, u0=1e-3, tau: float = 1.0):
-        X = np.asarray(X, dtype=float)
-        Y = np.asarray(Y, dtype=float)
-        if X.ndim != 2 or Y.ndim != 2:
-            raise ValueError(f"X and Y must be 2-D (features x samples); got {X.shape} and {Y.shape}")
-        if X.shape[1] != Y.shape[1]:
-            raise ValueError(f"X has {X.shape[1]} samples (columns) but Y has {Y.shape[1]}")
+        X = as_array(X, "X", ndim=2)  # finite: a NaN/inf here would hang LAPACK's SVD
+        Y = as_array(Y, "Y", ndim=2)
+        check_same("X", X.shape[1], "Y", Y.shape[1], "number of samples (columns)")
         self.depth = _check_depth(depth)
         self.tau = _check_tau(tau)
         self.c = _isotropy(X)
@@ -260,9 +438,9 @@ class DeepLinearTheory:
         U, s, Vt = np.linalg.svd(self.Syx, full_matrices=False)
         self.U, self.s, self.V = U, s, Vt.T
         self.n_modes = s.size
-        u0 = np.asarray(u0, dtype=float)
-        if u0.ndim > 1 or (u0.ndim == 1 and u0.size != self.n_modes):
-            raise ValueError(f"u0 must be a scalar or have one entry per mode ({self.n_modes})")
+        u0 = as_array(u0, "u0", ndim=(0, 1), low=0.0 if self.depth >= 2 else None)
+        if u0.ndim == 1 and u0.size != self.n_modes:
+            raise ValueError(f"u0 must be a scalar or have one entry per mode ({self.n_modes}), got {u0.size}")
         self.u0 = np.broadcast_to(u0, (self.n_modes,)).copy()
 
     # -- mode level -------------------------------------------------------
@@ -273,11 +451,12 @@ class DeepLinearTheory:
 
     def mode_strengths(self, t) -> np.ndarray:
         """``u_alpha(t)``, shape ``t.shape + (n_modes,)`` (:func:`mode_strength`, rescaled by c)."""
-        t = np.asarray(t, dtype=float)
+        t = as_times(t)
         return mode_strength(self.c * t[..., None], self.s / self.c, self.u0, self.depth, self.tau)
 
     def learning_times(self, fraction: float = 0.5) -> np.ndarray:
         """Time for each mode to reach ``fraction`` of its final strength (:func:`learning_time`)."""
+        fraction = as_float(fraction, "fraction", low=0.0, high=1.0, open_low=True, open_high=True)
         uf = fraction * self.u_final
         return learning_time(self.s / self.c, self.u0, uf, self.depth, self.tau) / self.c
 
@@ -289,7 +468,7 @@ class DeepLinearTheory:
     def map(self, t) -> np.ndarray:
         """Total map ``W_D...W_1(t) = U diag(u(t)) V^T``, shape ``t.shape + (N_out, N_in)``."""
         u = self.mode_strengths(t)
-        return np.einsum("ia,...a,ja->...ij", self.U, u, self.V)
+        return (self.U * u[..., None, :]) @ self.V.T
 
     def loss(self, t) -> np.ndarray:
         r"""Training loss ``L(t) = tr(Syy)/2 - sum_a s_a u_a + (c/2) sum_a u_a^2`` (exact for W = U A V^T)."""
@@ -303,10 +482,10 @@ class DeepLinearTheory:
         rotations of the hidden layers (``hidden >= n_modes``, default n_modes).
         Returns D arrays of shape ``t.shape + (n_l, n_{l-1})``.
         """
-        hidden = self.n_modes if hidden is None else int(hidden)
+        hidden = self.n_modes if hidden is None else as_int(hidden, "hidden", low=1)
         if hidden < self.n_modes:
             raise ValueError(f"hidden width {hidden} < number of modes {self.n_modes}")
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(as_seed(seed))
         frames = [self.V]
         for _ in range(self.depth - 1):
             q, _ = np.linalg.qr(rng.standard_normal((hidden, self.n_modes)))
@@ -348,8 +527,8 @@ def effective_u0_two_layer(W1, W2, U, V):
     Shapes: ``W1 (..., h, N_in)``, ``W2 (..., N_out, h)``, ``U (N_out, r)``, ``V (N_in, r)``;
     returns ``(..., r)``.
     """
-    W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
-    U, V = np.asarray(U, dtype=float), np.asarray(V, dtype=float)
+    W1, W2 = as_array(W1, "W1", ndim=range(2, 64)), as_array(W2, "W2", ndim=range(2, 64))
+    U, V = as_array(U, "U", ndim=2), as_array(V, "V", ndim=2)
     if W1.shape[-1] != V.shape[0] or W2.shape[-2] != U.shape[0] or W1.shape[-2] != W2.shape[-1]:
         raise ValueError(f"shapes do not chain: W1 {W1.shape}, W2 {W2.shape}, U {U.shape}, V {V.shape}")
     p = W1 @ V  # (..., h, r)
@@ -369,7 +548,8 @@ def u0_through(s, t1, u1, depth: int, tau: float = 1.0):
 
     D = _check_depth(depth)
     tau = _check_tau(tau)
-    s, t1, u1 = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (s, t1, u1)))
+    s, t1, u1 = np.broadcast_arrays(as_array(s, "s", low=0.0, open_low=True), as_times(t1, "t1", allow_inf=False),
+                                    as_array(u1, "u1"))
     if np.any(u1 <= 0) or np.any(u1 >= s) or np.any(t1 < 0):
         raise ValueError("u0_through needs 0 < u1 < s and t1 >= 0")
     out = np.empty(s.shape)
@@ -399,7 +579,7 @@ def balancedness(weights) -> list[np.ndarray]:
     2018, Thm. 1). Decoupled and orthogonal initialisations have it zero; small random
     ones have it small. ``weights``: D arrays ``(..., n_l, n_{l-1})``.
     """
-    Ws = [np.asarray(w, dtype=float) for w in weights]
+    Ws = _check_weights(weights)
     return [np.swapaxes(Ws[l + 1], -1, -2) @ Ws[l + 1] - Ws[l] @ np.swapaxes(Ws[l], -1, -2)
             for l in range(len(Ws) - 1)]
 
@@ -418,9 +598,10 @@ def depth_learning_rate(s_max, depth: int, kappa: float = 0.5, tau: float = 1.0)
     learning rate scales as O(1/N_l)"). ``kappa`` in (0, 1) is the fraction of that
     limit, held fixed across depths. Whitened input.
     """
-    if not 0 < kappa < 1:
-        raise ValueError(f"kappa must lie in (0, 1) (a fraction of the stable limit), got {kappa}")
-    return float(kappa * 2.0 / mode_rate(float(s_max), depth, tau))
+    kappa = as_float(kappa, "kappa (a fraction of the stable limit)", low=0.0, high=1.0, open_low=True,
+                     open_high=True)
+    s_max = as_float(s_max, "s_max", low=0.0, open_low=True)
+    return float(kappa * 2.0 / mode_rate(s_max, depth, tau))
 
 
 def _chain_final_c(u_final: float, D: int, k: float) -> float:
@@ -457,7 +638,9 @@ def pretrained_learning_time(s, u_final, depth: int, c0=0.0, b0: float = 1.0, ta
 
     D = _check_depth(depth)
     tau = _check_tau(tau)
-    s, uf, c0 = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (s, u_final, c0)))
+    b0 = as_float(b0, "b0", low=0.0, open_low=True)
+    s, uf, c0 = np.broadcast_arrays(as_array(s, "s", low=0.0, open_low=True), as_array(u_final, "u_final"),
+                                    as_array(c0, "c0"))
     out = np.empty(s.shape)
     for i in np.ndindex(s.shape):
         si, ufi, ci = float(s[i]), float(uf[i]), float(c0[i])
@@ -505,10 +688,9 @@ def orthogonal_eigen_trajectory(t, lam0, s: float, depth: int, tau: float = 1.0)
 
     D = _check_depth(depth)
     tau = _check_tau(tau)
-    t = np.asarray(t, dtype=float)
-    lam0 = np.asarray(lam0, dtype=complex)
-    if np.any(t < 0):
-        raise ValueError("times must be non-negative")
+    t = as_times(t)
+    lam0 = _check_eigenvalues(lam0)
+    s = as_float(s, "s", low=0.0, open_low=True)
     d = (lam0 - s).ravel()
     p = 2.0 - 2.0 / D
     tf = t[np.isfinite(t)]
@@ -541,7 +723,9 @@ def orthogonal_learning_time(lam0, s: float, depth: int, delta: float = 0.01, ta
 
     D = _check_depth(depth)
     tau = _check_tau(tau)
-    d = np.asarray(lam0, dtype=complex).ravel() - s
+    s = as_float(s, "s", low=0.0, open_low=True)
+    delta = as_float(delta, "delta", low=0.0, high=1.0, open_low=True, open_high=True)
+    d = _check_eigenvalues(lam0).ravel() - s
     N = d.size
     if np.sum(np.abs(d) ** 2) / (N * s * s) <= delta:
         return 0.0
@@ -599,11 +783,18 @@ def depth_learning_steps(
 
     Returns an array of steps, one per depth (``t / lr(D)``).
     """
-    if init not in DEPTH_INITS:
-        raise ValueError(f"init must be one of {DEPTH_INITS}, got {init!r}")
-    if not 0 < delta < 1:
-        raise ValueError(f"delta must lie in (0, 1), got {delta}")
-    depths = [_check_depth(int(D)) for D in np.atleast_1d(depths)]
+    from .validation import as_choice
+
+    init = as_choice(init, "init", DEPTH_INITS)
+    delta = as_float(delta, "delta", low=0.0, high=1.0, open_low=True, open_high=True)
+    s = as_float(s, "s", low=0.0, open_low=True)
+    kappa = as_float(kappa, "kappa", low=0.0, high=1.0, open_low=True, open_high=True)
+    gain = as_float(gain, "gain", low=0.0, open_low=True)
+    c0 = as_float(c0, "c0")
+    ae_u0 = as_float(ae_u0, "ae_u0", low=0.0, open_low=True)
+    ae_fraction = as_float(ae_fraction, "ae_fraction", low=0.0, high=1.0, open_low=True, open_high=True)
+    dep = as_array(depths, "depths", ndim=(0, 1))
+    depths = [_check_depth(D) for D in np.atleast_1d(dep)]
     uf = (1.0 - np.sqrt(delta)) * s
     out = []
     for D in depths:
@@ -650,12 +841,15 @@ def integrate_gradient_flow(weights, Sxx, Syx, t, *, tau: float = 1.0, rtol: flo
     """
     from scipy.integrate import solve_ivp
 
-    Ws0 = [np.asarray(w, dtype=float) for w in weights]
-    Sxx, Syx = np.asarray(Sxx, dtype=float), np.asarray(Syx, dtype=float)
-    t = np.asarray(t, dtype=float)
+    Ws0 = _check_weights(weights)
+    if any(w.ndim != 2 for w in Ws0):
+        raise ValueError(f"weights must be 2-D matrices (n_l, n_(l-1)), got shapes {[w.shape for w in Ws0]}")
+    Sxx = as_array(Sxx, "Sxx", ndim=2)  # finite: NaN/inf would make the integrator step forever
+    Syx = as_array(Syx, "Syx", ndim=2)
+    t = _check_flow_times(t)
     tau = _check_tau(tau)
-    if t.ndim != 1 or np.any(t < 0) or np.any(np.diff(t) < 0):
-        raise ValueError("t must be a 1-D array of increasing non-negative times")
+    rtol = as_float(rtol, "rtol", low=0.0, high=1.0, open_low=True)
+    atol = as_float(atol, "atol", low=0.0, open_low=True)
     if Syx.shape != (Ws0[-1].shape[0], Ws0[0].shape[1]) or Sxx.shape != (Ws0[0].shape[1],) * 2:
         raise ValueError(f"Sxx {Sxx.shape} / Syx {Syx.shape} do not fit weights mapping "
                          f"{Ws0[0].shape[1]} -> {Ws0[-1].shape[0]}")
@@ -679,8 +873,19 @@ def integrate_gradient_flow(weights, Sxx, Syx, t, *, tau: float = 1.0, rtol: flo
         return np.concatenate([g.ravel() for g in grads]) / tau
 
     z0 = np.concatenate([w.ravel() for w in Ws0])
-    sol = solve_ivp(rhs, (0.0, float(t[-1]) if t.size else 0.0), z0, t_eval=t, method="DOP853",
-                    rtol=rtol, atol=atol)
-    if not sol.success:
-        raise RuntimeError(f"solve_ivp failed: {sol.message}")
-    return [p.T.reshape(-1, *sh) for p, sh in zip(np.split(sol.y, splits, axis=0), shapes)]
+    # repeated times are allowed: integrate to the distinct ones, then index back
+    t_eval, back = np.unique(t, return_inverse=True)
+    if t_eval.size == 0 or t_eval[-1] == 0:
+        Z = np.repeat(z0[:, None], t.size, axis=1)
+    else:
+        with np.errstate(over="raise", invalid="raise"):
+            try:
+                sol = solve_ivp(rhs, (0.0, float(t_eval[-1])), z0, t_eval=t_eval, method="DOP853",
+                                rtol=rtol, atol=atol)
+            except FloatingPointError:
+                raise FloatingPointError("integrate_gradient_flow: the weights overflowed (the flow diverges "
+                                         "from these initial weights and data)") from None
+        if not sol.success:
+            raise RuntimeError(f"solve_ivp failed: {sol.message}")
+        Z = sol.y[:, back.ravel()]
+    return [p.T.reshape(-1, *sh) for p, sh in zip(np.split(Z, splits, axis=0), shapes)]

@@ -75,6 +75,7 @@ import numpy as np
 from scipy import optimize, special
 
 from .deep_linear import mode_strength
+from .validation import as_array, as_float, as_int, as_times
 
 __all__ = [
     "MarchenkoPastur",
@@ -96,33 +97,26 @@ HALF_NORMAL_NODES = 160  # Gauss-Legendre nodes for the deep student's average o
 HALF_NORMAL_CUT = 9.0  # half-normal integrated on [0, 9] sd (tail ~ 1e-19)
 
 
-# ---------------------------------------------------------------- checks
+# ---------------------------------------------------------------- checks (theory.validation)
 def _check_alpha(alpha) -> float:
-    alpha = float(alpha)
-    if not (np.isfinite(alpha) and alpha > 0):
-        raise ValueError(f"alpha = P/N must be positive and finite, got {alpha}")
-    return alpha
+    return as_float(alpha, "alpha (= P/N)", low=0.0, open_low=True)
 
 
 def _check_nonneg(name: str, v) -> float:
-    v = float(v)
-    if not (np.isfinite(v) and v >= 0):
-        raise ValueError(f"{name} must be a non-negative finite number, got {v}")
-    return v
+    return as_float(v, name, low=0.0)
 
 
 def _check_tau(tau) -> float:
-    tau = float(tau)
-    if not (np.isfinite(tau) and tau > 0):
-        raise ValueError(f"tau must be positive, got {tau}")
-    return tau
+    return as_float(tau, "tau", low=0.0, open_low=True)
 
 
 def _check_times(t) -> np.ndarray:
-    t = np.asarray(t, dtype=float)
-    if np.any(np.isnan(t)) or np.any(t < 0):
-        raise ValueError("times must be non-negative (np.inf for the converged value)")
-    return t
+    """Non-negative times of any shape, ``np.inf`` the converged value."""
+    return as_times(t)
+
+
+def _check_gamma(gamma, allow_inf: bool = False) -> np.ndarray:
+    return as_array(gamma, "weight decay gamma", low=0.0, allow_inf=allow_inf)
 
 
 # ---------------------------------------------------------------- Marchenko-Pastur
@@ -224,8 +218,11 @@ def mode_weight_error(lam, t, *, sigma_w: float, sigma_eps: float, sigma_0: floa
     ``lam`` and ``t`` broadcast. ``lam = 0``, ``gamma = 0``: the frozen value
     ``sigma_w^2 + sigma_0^2``.
     """
-    lam = np.asarray(lam, dtype=float)
-    t = np.asarray(t, dtype=float)
+    lam = as_array(lam, "lam", low=0.0)
+    t = _check_times(t)
+    sigma_w, sigma_eps, sigma_0 = (_check_nonneg(n, v) for n, v in
+                                   (("sigma_w", sigma_w), ("sigma_eps", sigma_eps), ("sigma_0", sigma_0)))
+    gamma, tau = _check_nonneg("gamma", gamma), _check_tau(tau)
     r, a, q = _decay(lam, t, gamma, tau)
     with np.errstate(invalid="ignore"):
         noise = np.where(lam > 0, lam * q**2, 0.0)
@@ -243,8 +240,11 @@ def mode_train_residual(lam, t, *, sigma_w: float, sigma_eps: float, sigma_0: fl
 
     for ``gamma = 0`` it is ``e^{-2 lambda t/tau} (sigma_eps^2 + lambda (sigma_w^2 + sigma_0^2))``.
     """
-    lam = np.asarray(lam, dtype=float)
-    t = np.asarray(t, dtype=float)
+    lam = as_array(lam, "lam", low=0.0)
+    t = _check_times(t)
+    sigma_w, sigma_eps, sigma_0 = (_check_nonneg(n, v) for n, v in
+                                   (("sigma_w", sigma_w), ("sigma_eps", sigma_eps), ("sigma_0", sigma_0)))
+    gamma, tau = _check_nonneg("gamma", gamma), _check_tau(tau)
     r, a, q = _decay(lam, t, gamma, tau)
     with np.errstate(invalid="ignore"):
         fit = np.where(lam > 0, 1.0 - lam * q, 1.0)
@@ -261,9 +261,9 @@ def converged_test_error(alpha, *, sigma_w: float = 1.0, sigma_eps: float = 0.5,
     for ``alpha > 1`` and ``alpha/(1-alpha)`` for the continuous part when ``alpha < 1``).
     Vectorised over ``alpha``.
     """
-    alpha = np.asarray(alpha, dtype=float)
-    if np.any(~(alpha > 0)):
-        raise ValueError("alpha must be positive")
+    alpha = as_array(alpha, "alpha", low=0.0, open_low=True)
+    sigma_w, sigma_eps, sigma_0 = (_check_nonneg(n, v) for n, v in
+                                   (("sigma_w", sigma_w), ("sigma_eps", sigma_eps), ("sigma_0", sigma_0)))
     with np.errstate(divide="ignore", invalid="ignore"):
         over = sigma_eps**2 * alpha / (alpha - 1)
         under = sigma_eps**2 / (1 - alpha) + (1 - alpha) * (sigma_w**2 + sigma_0**2)
@@ -272,9 +272,8 @@ def converged_test_error(alpha, *, sigma_w: float = 1.0, sigma_eps: float = 0.5,
 
 def converged_train_error(alpha, *, sigma_eps: float = 0.5):
     """Closed-form ``E_train(t = inf)`` without weight decay: ``sigma_eps^2 (1 - 1/alpha)_+``."""
-    alpha = np.asarray(alpha, dtype=float)
-    if np.any(~(alpha > 0)):
-        raise ValueError("alpha must be positive")
+    alpha = as_array(alpha, "alpha", low=0.0, open_low=True)
+    sigma_eps = _check_nonneg("sigma_eps", sigma_eps)
     return sigma_eps**2 * np.maximum(0.0, 1.0 - 1.0 / alpha)
 
 
@@ -387,15 +386,17 @@ class LinearStudentTheory:
                   {(\lambda+\gamma)^2} + (1-\alpha)_+\sigma_w^2 + \sigma_\epsilon^2
 
         (Krogh & Hertz 1992 in these conventions; independent of ``sigma_0``). Minimal at
-        :attr:`optimal_weight_decay`; ``gamma -> 0`` gives ``test_error(inf)`` with ``sigma_0 = 0``.
+        :attr:`optimal_weight_decay`; ``gamma -> 0`` gives ``test_error(inf)`` with ``sigma_0 = 0``;
+        ``gamma = inf`` is its limit, the zero student: ``sigma_w^2 + sigma_eps^2``.
         """
-        g = np.asarray(gamma, dtype=float)
-        if np.any(np.isnan(g)) or np.any(g < 0):
-            raise ValueError("weight decay gamma must be non-negative")
+        g = _check_gamma(gamma, allow_inf=True)
         lam = self._lam
         gg = g[..., None]
         with np.errstate(divide="ignore", invalid="ignore"):
-            bulk = ((gg**2 * self.sigma_w**2 + lam * self.sigma_eps**2) / (lam + gg) ** 2) @ self._w
+            # gamma/(lam+gamma) and 1/(lam+gamma) written so that gamma = inf gives their limits 1 and 0
+            shrink = np.where(np.isinf(gg), 1.0, gg / (lam + gg))
+            inv = np.where(np.isinf(gg), 0.0, 1.0 / (lam + gg))
+            bulk = (shrink**2 * self.sigma_w**2 + lam * self.sigma_eps**2 * inv**2) @ self._w
         out = bulk + self.mp.atom * self.sigma_w**2 + self.sigma_eps**2
         if self.alpha == 1.0 and self.sigma_eps > 0:
             out = np.where(g == 0, np.inf, out)
@@ -404,12 +405,12 @@ class LinearStudentTheory:
     def ridge_train_error(self, gamma) -> np.ndarray:
         r"""Converged train error with weight decay:
         ``(1/alpha) int rho gamma^2 (sigma_eps^2 + lambda sigma_w^2)/(lambda+gamma)^2 + (1-1/alpha)_+ sigma_eps^2``."""
-        g = np.asarray(gamma, dtype=float)
-        if np.any(np.isnan(g)) or np.any(g < 0):
-            raise ValueError("weight decay gamma must be non-negative")
+        g = _check_gamma(gamma, allow_inf=True)
         lam = self._lam
         gg = g[..., None]
-        bulk = (gg**2 * (self.sigma_eps**2 + lam * self.sigma_w**2) / (lam + gg) ** 2) @ self._w
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shrink = np.where(np.isinf(gg), 1.0, gg / (lam + gg))  # gamma = inf: the zero student
+        bulk = (shrink**2 * (self.sigma_eps**2 + lam * self.sigma_w**2)) @ self._w
         return bulk / self.alpha + max(0.0, 1.0 - 1.0 / self.alpha) * self.sigma_eps**2
 
     def optimal_ridge_test_error(self) -> float:
@@ -461,12 +462,10 @@ def finite_size_errors(X, y, w_teacher, w0, t, sigma_eps, *, weight_decay: float
     (``a = (1 - lr r)^k``); it converges to the gradient-flow result as ``lr -> 0``
     with an ``O(lr)`` gap.
     """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    wbar = np.asarray(w_teacher, dtype=float)
-    w0 = np.asarray(w0, dtype=float)
-    if X.ndim < 2:
-        raise ValueError(f"X must be (..., N, P), got shape {X.shape}")
+    X = as_array(X, "X", ndim=range(2, 64))  # finite: NaN/inf would stall LAPACK's eigh
+    y = as_array(y, "y", ndim=range(1, 64))
+    wbar = as_array(w_teacher, "w_teacher", ndim=range(1, 64))
+    w0 = as_array(w0, "w0", ndim=range(1, 64))
     N, P = X.shape[-2:]
     batch = X.shape[:-2]
     if y.shape != batch + (P,) or wbar.shape != batch + (N,) or w0.shape != batch + (N,):
@@ -488,7 +487,13 @@ def finite_size_errors(X, y, w_teacher, w0, t, sigma_eps, *, weight_decay: float
     if lr is None:
         _, a, q = _decay(lam, tt, gamma, tau)
     else:
-        _, a, q = _decay_gd(lam, tt, gamma, _check_tau(lr))
+        lr = as_float(lr, "lr", low=0.0, open_low=True)
+        lr_max = 2.0 / (float(np.max(lam)) + gamma) if np.max(lam) + gamma > 0 else np.inf
+        if lr >= lr_max:
+            raise ValueError(f"lr={lr:.4g} is at or above the stable limit 2/(lambda_max + gamma) = {lr_max:.4g} "
+                             "of gradient descent on these data: GD diverges there, at every time. Pass a smaller "
+                             "lr, or lr=None for gradient flow.")
+        _, a, q = _decay_gd(lam, tt, gamma, lr)
     with np.errstate(invalid="ignore"):
         w = w0v * a + np.where(b == 0, 0.0, b * q)
     test = np.sum((w - wbv) ** 2, axis=-1) / N + sigma_eps**2
@@ -544,9 +549,7 @@ class DeepLinearStudentTheory:
     def __init__(self, alpha, depth: int = 2, sigma_w: float = 1.0, sigma_eps: float = 0.5,
                  u0: float = 1e-3, tau: float = 1.0):
         self.alpha = _check_alpha(alpha)
-        if not isinstance(depth, (int, np.integer)) or isinstance(depth, bool) or depth < 1:
-            raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
-        self.depth = int(depth)
+        self.depth = as_int(depth, "depth", low=1)
         self.sigma_w = _check_nonneg("sigma_w", sigma_w)
         self.sigma_eps = _check_nonneg("sigma_eps", sigma_eps)
         self.u0 = _check_nonneg("u0", u0)
@@ -562,7 +565,8 @@ class DeepLinearStudentTheory:
 
     def mode_strengths(self, t, s_abs, lam) -> np.ndarray:
         """``u(t)`` for ``|s~|`` and ``lambda`` (broadcast): :func:`mode_strength` in time ``lambda t``."""
-        t, s_abs, lam = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (t, s_abs, lam)))
+        t, s_abs, lam = np.broadcast_arrays(_check_times(t), as_array(s_abs, "s_abs", low=0.0),
+                                            as_array(lam, "lam", low=0.0, open_low=True))
         with np.errstate(invalid="ignore", divide="ignore"):
             lt = np.where(np.isinf(t), np.inf, lam * t)
         return mode_strength(lt, s_abs / lam, self.u0, self.depth, self.tau)

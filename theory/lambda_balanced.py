@@ -43,11 +43,15 @@ layers narrower or wider than ``min(N_in, N_out)``. Where a paper writes the
 lambda term with another sign, the sign here follows from ``B = W2^T W2 - W1 W1^T``
 and is checked against ``solve_ivp`` of the weight ODE in the tests.
 
-**Evaluation.** The Riccati flow is a semigroup, so :class:`TwoLayerExact`
-evaluates the closed form over consecutive sub-intervals ``dt`` with
-``max|f| dt <= 2`` (each step is the formula above, not a numerical
-integration); this keeps every Cholesky solve well conditioned at any time
-instead of forming ``e^{2 f t}`` for large ``t``. ``t = inf`` is the fixed point
+**Evaluation.** :class:`TwoLayerExact` evaluates the closed form at each time
+on its own, in O(1) operations (``t = 1e12`` costs what ``t = 10`` does). Up to
+``max|f| t/tau = 2`` the formula above is used as written (one Cholesky solve,
+well conditioned). Beyond, ``e^{2 f t}`` would overflow and the solve lose all
+precision, so the same formula is rearranged (ours): ``M = diag(r) B B^T diag(r)``
+with bounded ``r = e^{f t/tau} / g^{1/2}`` and ``B`` the lower block of an
+orthonormal basis of ``range([I; diag(g)^{1/2} Q_0])``, built level by level of
+``g`` in the log domain (:meth:`TwoLayerExact._graded_basis`); it agrees with
+composing short steps of the semigroup to ~1e-14 (tested). ``t = inf`` is the fixed point
 ``M* = 2 F_l P`` with ``P`` the projector onto the limit of ``range(e^{F t} Q0)``
 within the eigenvectors of positive ``f`` (the top ``N_h`` of them generically).
 
@@ -61,6 +65,7 @@ import numpy as np
 from scipy import linalg
 
 from .deep_linear import balancedness as _balancedness_chain
+from .validation import as_array, as_float, as_int, as_seed, as_times, check_same
 
 __all__ = [
     "balancedness",
@@ -82,7 +87,8 @@ __all__ = [
 
 BALANCE_RTOL = 1e-8  # |B - lambda I| allowed, relative to the weights' squared scale
 WHITENING_ATOL = 1e-8  # max |Sxx - I| allowed
-_STEP = 2.0  # max |f| dt per closed-form sub-step (each step solves with cond <~ e^4 |M|)
+_STEP = 2.0  # max |f| t up to which the plain closed form is used (its solve has cond <~ e^4 |M|)
+_RANK_TOL = 1e-12  # singular values below this * max|q0| count as zero in the graded evaluation
 
 
 # ----------------------------------------------------------------------------- small formulas
@@ -94,7 +100,7 @@ def balancedness(W1, W2) -> np.ndarray:
     ``W2`` (..., N_out, N_h) -> (..., N_h, N_h); leading (ensemble/time) axes broadcast.
     Under gradient *descent* with step ``lr`` it drifts by ``O(lr^2)`` per step.
     """
-    W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
+    W1, W2 = _check_pair(W1, W2)
     if W1.shape[-2] != W2.shape[-1]:
         raise ValueError(f"W1 has {W1.shape[-2]} hidden units but W2 has {W2.shape[-1]}")
     return _balancedness_chain([W1, W2])[0]
@@ -107,6 +113,11 @@ def balance_parameter(W1, W2) -> tuple[np.ndarray, np.ndarray]:
     lam = np.trace(B, axis1=-2, axis2=-1) / h
     dev = np.max(np.abs(B - lam[..., None, None] * np.eye(h)), axis=(-2, -1))
     return lam, dev
+
+
+def _check_pair(W1, W2) -> tuple[np.ndarray, np.ndarray]:
+    """Finite weight matrices (or stacks of them), W1 (..., N_h, N_in) and W2 (..., N_out, N_h)."""
+    return as_array(W1, "W1", ndim=range(2, 64)), as_array(W2, "W2", ndim=range(2, 64))
 
 
 def _weight_scale(W1, W2) -> np.ndarray:
@@ -123,7 +134,7 @@ def is_lambda_balanced(W1, W2, lam: float | None = None, atol: float | None = No
     best, dev = balance_parameter(W1, W2)
     if lam is not None:
         h = np.asarray(W1).shape[-2]
-        dev = np.max(np.abs(balancedness(W1, W2) - float(lam) * np.eye(h)), axis=(-2, -1))
+        dev = np.max(np.abs(balancedness(W1, W2) - as_float(lam, "lam") * np.eye(h)), axis=(-2, -1))
     tol = BALANCE_RTOL * np.maximum(_weight_scale(W1, W2), 1.0) if atol is None else atol
     out = dev <= tol
     return bool(out) if np.ndim(out) == 0 else out
@@ -151,12 +162,12 @@ def lambda_balanced_init(n_in: int, n_hidden: int, n_out: int, lam: float, scale
     rank), lam < 0 needs ``n_hidden <= n_in``; lam = 0 allows any width.
     ``size`` = E returns stacked (E, ...) arrays. Returns ``W1`` (N_h, N_in), ``W2`` (N_out, N_h).
     """
-    for name, v in (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive int, got {v!r}")
-    lam, scale = float(lam), float(scale)
-    if not scale >= 0:
-        raise ValueError(f"scale must be non-negative, got {scale}")
+    n_in, n_hidden, n_out = (as_int(v, name, low=1) for name, v in
+                             (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out)))
+    lam = as_float(lam, "lam")
+    scale = as_float(scale, "scale", low=0.0)
+    seed = as_seed(seed)
+    size = None if size is None else as_int(size, "size", low=1)
     if lam > 0 and n_hidden > n_out:
         raise ValueError(f"lam = {lam} > 0 needs n_hidden <= n_out (W2^T W2 = W1 W1^T + lam I has full rank "
                          f"{n_hidden}), got n_hidden = {n_hidden}, n_out = {n_out}")
@@ -195,9 +206,8 @@ def free_scale(lam: float, map_scale: float) -> float:
     the same size for every lambda, so that lambda only sets the *relative* scale of the
     layers (the lazy limit is then clean: see ``tests/test_lambda_balanced.py``).
     """
-    lam, map_scale = abs(float(lam)), float(map_scale)
-    if not map_scale >= 0:
-        raise ValueError(f"map_scale must be non-negative, got {map_scale}")
+    lam = abs(as_float(lam, "lam"))
+    map_scale = as_float(map_scale, "map_scale", low=0.0)
     return float(np.sqrt(2 * map_scale**2 / (np.sqrt(lam**2 + 4 * map_scale**2) + lam))) if map_scale else 0.0
 
 
@@ -209,16 +219,17 @@ def whitened_task(n_in: int, n_out: int, s, seed: int = 0, n_samples: int | None
     N_in), ``Y = Syx X``. ``U`` (N_out, r), ``V`` (N_in, r) default to random
     orthonormal frames (r = len(s) <= min(N_in, N_out)).
     """
-    s = np.atleast_1d(np.asarray(s, dtype=float))
+    n_in, n_out = as_int(n_in, "n_in", low=1), as_int(n_out, "n_out", low=1)
+    s = np.atleast_1d(as_array(s, "s", ndim=(0, 1), low=0.0))
     r = s.size
     if r > min(n_in, n_out):
         raise ValueError(f"{r} singular values do not fit a {n_out} x {n_in} map")
-    P = n_in if n_samples is None else int(n_samples)
+    P = n_in if n_samples is None else as_int(n_samples, "n_samples", low=1)
     if P < n_in:
         raise ValueError(f"whitening needs n_samples >= n_in, got {P} < {n_in}")
-    rng = np.random.default_rng(seed)
-    U = _haar(n_out, rng)[:, :r] if U is None else np.asarray(U, dtype=float)
-    V = _haar(n_in, rng)[:, :r] if V is None else np.asarray(V, dtype=float)
+    rng = np.random.default_rng(as_seed(seed))
+    U = _haar(n_out, rng)[:, :r] if U is None else as_array(U, "U", shape=(n_out, r))
+    V = _haar(n_in, rng)[:, :r] if V is None else as_array(V, "V", shape=(n_in, r))
     R = _haar(P, rng)[:n_in]
     X = np.sqrt(P) * R
     return X, (U * s) @ V.T @ X
@@ -227,8 +238,11 @@ def whitened_task(n_in: int, n_out: int, s, seed: int = 0, n_samples: int | None
 def task_loss(W, X, Y) -> np.ndarray:
     r"""Mean squared loss of map(s) ``W`` (..., N_out, N_in) on (X, Y):
     ``L = tr(Syy)/2 - tr(W Syx^T) + tr(W Sxx W^T)/2`` (THEORY.md section 0)."""
-    W = np.asarray(W, dtype=float)
-    X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
+    W = as_array(W, "W", ndim=range(2, 64))
+    X, Y = as_array(X, "X", ndim=2), as_array(Y, "Y", ndim=2)
+    check_same("X", X.shape[1], "Y", Y.shape[1], "number of samples (columns)")
+    if W.shape[-2:] != (Y.shape[0], X.shape[0]):
+        raise ValueError(f"W must end in (N_out, N_in) = {(Y.shape[0], X.shape[0])}, got shape {W.shape}")
     P = X.shape[1]
     Sxx, Syx = X @ X.T / P, Y @ X.T / P
     return (0.5 * np.sum(Y * Y) / P - np.einsum("...ij,ij->...", W, Syx)
@@ -237,7 +251,8 @@ def task_loss(W, X, Y) -> np.ndarray:
 
 def riccati_matrix(Syx, lam: float) -> np.ndarray:
     r"""``F_lambda = [[-lam/2 I_in, Syx^T], [Syx, lam/2 I_out]]`` (module docstring), shape (N_in+N_out,)*2."""
-    Syx = np.asarray(Syx, dtype=float)
+    Syx = as_array(Syx, "Syx", ndim=2)
+    lam = as_float(lam, "lam")
     n_out, n_in = Syx.shape
     F = np.zeros((n_in + n_out, n_in + n_out))
     F[:n_in, n_in:] = Syx.T
@@ -248,9 +263,8 @@ def riccati_matrix(Syx, lam: float) -> np.ndarray:
 
 
 def _check_whitened(X, Y) -> tuple[np.ndarray, np.ndarray]:
-    X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
-    if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
-        raise ValueError(f"X (N_in, P) and Y (N_out, P) must be 2-D with equal P; got {X.shape}, {Y.shape}")
+    X, Y = as_array(X, "X", ndim=2), as_array(Y, "Y", ndim=2)  # finite before any eigendecomposition
+    check_same("X", X.shape[1], "Y", Y.shape[1], "number of samples (columns)")
     P = X.shape[1]
     dev = np.max(np.abs(X @ X.T / P - np.eye(X.shape[0])))
     if dev > WHITENING_ATOL:
@@ -259,10 +273,8 @@ def _check_whitened(X, Y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_times(t) -> np.ndarray:
-    t = np.asarray(t, dtype=float)
-    if np.any(np.isnan(t)) or np.any(t < 0):
-        raise ValueError("times must be non-negative (np.inf is the fixed point)")
-    return t
+    """Non-negative times of any shape, ``np.inf`` the fixed point."""
+    return as_times(t)
 
 
 # ----------------------------------------------------------------------------- builder
@@ -287,7 +299,7 @@ class TwoLayerExact:
     """
 
     def __init__(self, W1_0, W2_0, X, Y, tau: float = 1.0):
-        W1_0, W2_0 = np.asarray(W1_0, dtype=float), np.asarray(W2_0, dtype=float)
+        W1_0, W2_0 = as_array(W1_0, "W1_0", ndim=2), as_array(W2_0, "W2_0", ndim=2)
         X, Y = _check_whitened(X, Y)
         if W1_0.ndim != 2 or W2_0.ndim != 2:
             raise ValueError("W1_0 and W2_0 must be single 2-D weight matrices")
@@ -304,9 +316,7 @@ class TwoLayerExact:
         self._setup(Y @ X.T / P, float(np.sum(Y * Y) / P), np.vstack([W1_0.T, W2_0]), float(lam), tau)
 
     def _setup(self, Syx, trSyy, Q0, lam, tau):
-        tau = float(tau)
-        if not tau > 0:
-            raise ValueError(f"tau must be positive, got {tau}")
+        tau = as_float(tau, "tau", low=0.0, open_low=True)
         self.tau, self.lam, self.Syx, self.trSyy = tau, lam, Syx, trSyy
         self.n_out, self.n_in = Syx.shape
         self.n_hidden = Q0.shape[1]
@@ -322,7 +332,8 @@ class TwoLayerExact:
         r"""Start from any factor ``Q0`` (N_in+N_out, N_h) with ``Q0^T J Q0 = -lam I``
         (the trajectory depends on the weights only through ``Q0 Q0^T``)."""
         X, Y = _check_whitened(X, Y)
-        Q0 = np.asarray(Q0, dtype=float)
+        Q0 = as_array(Q0, "Q0", ndim=2)
+        lam = as_float(lam, "lam")
         n_in = X.shape[0]
         if Q0.ndim != 2 or Q0.shape[0] != n_in + Y.shape[0]:
             raise ValueError(f"Q0 must be (N_in + N_out, N_h) = ({n_in + Y.shape[0]}, N_h), got {Q0.shape}")
@@ -377,6 +388,82 @@ class TwoLayerExact:
             self._Minf = factor
         return self._Minf
 
+    def _graded_basis(self, L: np.ndarray) -> np.ndarray:
+        r"""Rows ``A`` of an orthonormal basis of ``range([I_h; diag(e^L) q0])``, for any ``L`` (log domain).
+
+        Rows are processed in levels of equal ``L``, largest first. A level pins the
+        column directions its rows see (SVD of its rows restricted to the directions
+        not pinned yet; singular values below ``_RANK_TOL * max|q0|`` count as zero);
+        the remaining directions pass to lower levels. The basis is then built from the
+        lowest level up: each level's columns ``[V1 e^{-L_k}; e^{L - L_k} q0 V1]`` (rows
+        of higher levels exactly 0) are orthogonalised against those below, so every
+        number formed is at most O(max|q0|) and no ``e^{L}`` overflows, whatever ``t``.
+        """
+        q = self._q0
+        n, h = q.shape
+        order = np.argsort(-L, kind="stable")
+        levels, i = [], 0
+        while i < n:
+            j = i + 1
+            while j < n and L[order[i]] - L[order[j]] <= 1e-13 * max(1.0, abs(L[order[i]])):
+                j += 1
+            levels.append(order[i:j])
+            i = j
+        tol = _RANK_TOL * max(float(np.max(np.abs(q))), 1e-300)
+        C = np.eye(h)
+        pinned = []
+        for rows in levels:
+            if C.shape[1] == 0:
+                break
+            Lk = float(np.max(L[rows]))
+            S = np.exp(L[rows] - Lk)[:, None] * (q[rows] @ C)
+            _, sv, Vt = np.linalg.svd(S, full_matrices=True)
+            r = int(np.sum(sv > tol))
+            if r:
+                pinned.append((Lk, C @ Vt[:r].T))
+            C = C @ Vt[r:].T
+        BI, BA = C, np.zeros((n, C.shape[1]))
+        for Lk, V1 in reversed(pinned):
+            XI = V1 * np.exp(-Lk)
+            with np.errstate(under="ignore"):
+                XA = np.where((L > Lk)[:, None], 0.0, np.exp(np.minimum(L - Lk, 0.0))[:, None] * (q @ V1))
+            for _ in range(2):  # twice is enough (Kahan): orthogonal to the lower levels' columns
+                coef = BI.T @ XI + BA.T @ XA
+                XI, XA = XI - BI @ coef, XA - BA @ coef
+            Qx, _ = np.linalg.qr(np.vstack([XI, XA]))
+            BI, BA = np.hstack([BI, Qx[:h]]), np.hstack([BA, Qx[h:]])
+        return BA
+
+    def _at(self, t: float) -> np.ndarray:
+        r"""The factor ``q(t)`` in the eigenbasis at one finite time, in O(1) operations.
+
+        Up to ``max|f| t/tau = _STEP`` it is one step of :meth:`_step` from ``q0``. Beyond,
+        the same closed form is evaluated in the stable (graded) way: with
+        ``g = (e^{2 f t/tau} - 1)/(2 f)`` (``t/tau`` where ``f = 0``) and ``A = diag(g)^{1/2} q0``,
+        ``M(t) = diag(e^{f t/tau}) q0 (I + A^T A)^{-1} q0^T diag(e^{f t/tau})
+        = diag(r) P diag(r)``, where ``r = e^{f t/tau}/g^{1/2}`` (bounded: -> sqrt(2f) for f > 0,
+        -> 0 for f < 0, ``(tau/t)^{1/2}`` for f = 0) and ``P = A (I + A^T A)^{-1} A^T`` is the
+        ``A``-block of the projector onto ``range([I; A])``, i.e. ``B B^T`` with ``B`` from
+        :meth:`_graded_basis` (derived here). So ``q(t) = diag(r) B``.
+        """
+        if t == 0:
+            return self._q0
+        if np.max(np.abs(self.f)) * t / self.tau <= _STEP:
+            return self._step(self._q0, t)
+        f = self.f
+        x = f * t / self.tau
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+            pos = np.where(f > 0, f, 1.0)
+            neg = np.where(f < 0, -f, 1.0)
+            logg = np.where(f > 0, 2.0 * x + np.log(-np.expm1(-2.0 * np.abs(x))) - np.log(2.0 * pos),
+                            np.where(f < 0, np.log(-np.expm1(-2.0 * np.abs(x))) - np.log(2.0 * neg),
+                                     np.log(t / self.tau)))
+            L = 0.5 * logg
+            # log r = x - L, written without the cancellation of two O(f t) numbers for f > 0
+            log_r = np.where(f > 0, 0.5 * (np.log(2.0 * pos) - np.log(-np.expm1(-2.0 * np.abs(x)))), x - L)
+            r = np.exp(log_r)
+        return r[:, None] * self._graded_basis(L)
+
     def _march(self, t: np.ndarray):
         """Yield ``(k, q(t_k))`` for the finite times of the flat array ``t`` in increasing order,
         composing exact sub-steps (each time is reached exactly, never overshot)."""
@@ -400,8 +487,8 @@ class TwoLayerExact:
         Q = np.empty((flat.size, self.f.size, self.n_hidden))
         if np.any(np.isinf(flat)):
             Q[np.isinf(flat)] = self.O @ self._fixed_point()
-        for k, q in self._march(flat):
-            Q[k] = self.O @ q
+        for k in np.flatnonzero(np.isfinite(flat)):  # each time on its own: cost independent of t
+            Q[k] = self.O @ self._at(float(flat[k]))
         return Q.reshape(*t.shape, *Q.shape[1:])
 
     def _blocks(self, t, rows: slice, cols: slice) -> np.ndarray:
@@ -444,9 +531,7 @@ class TwoLayerExact:
         r"""The trajectory after switching, at time ``t_switch``, to a new task (X, Y)
         (prior knowledge / transfer, Braun et al. 2022): the new solution starts from
         ``Q(t_switch)``, lambda is conserved. Its clock restarts at 0."""
-        t_switch = float(t_switch)
-        if not (np.isfinite(t_switch) and t_switch >= 0):
-            raise ValueError("t_switch must be finite and non-negative")
+        t_switch = as_float(t_switch, "t_switch", low=0.0)
         W1, W2 = self.weights(np.array(t_switch))
         return TwoLayerExact.from_factor(np.vstack([W1.T, W2]), X, Y, self.lam, self.tau)
 
@@ -468,7 +553,10 @@ def lazy_map(t, W1_0, W2_0, X, Y, tau: float = 1.0) -> np.ndarray:
     """
     t = _check_times(t)
     X, Y = _check_whitened(X, Y)
-    W1_0, W2_0 = np.asarray(W1_0, dtype=float), np.asarray(W2_0, dtype=float)
+    W1_0, W2_0 = as_array(W1_0, "W1_0", ndim=2), as_array(W2_0, "W2_0", ndim=2)
+    tau = as_float(tau, "tau", low=0.0, open_low=True)
+    if W1_0.shape[1] != X.shape[0] or W2_0.shape[0] != Y.shape[0] or W1_0.shape[0] != W2_0.shape[1]:
+        raise ValueError(f"weights {W1_0.shape}, {W2_0.shape} do not fit data {X.shape[0]} -> {Y.shape[0]}")
     Syx = Y @ X.T / X.shape[1]
     a, Ua = np.linalg.eigh(W2_0 @ W2_0.T)
     c, Uc = np.linalg.eigh(W1_0.T @ W1_0)
@@ -482,16 +570,16 @@ def ntk(W1, W2) -> np.ndarray:
     r"""Neural tangent kernel of ``x -> W2 W1 x`` on whitened inputs as a (N_out N_in)^2 matrix:
     ``Theta = W2 W2^T (x) I_in + I_out (x) W1^T W1`` (row-major vec of the map), so that
     ``tau d vec(W)/dt = Theta vec(Syx - W)``. Single networks: W1 (N_h, N_in), W2 (N_out, N_h)."""
-    W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
-    if W1.ndim != 2 or W2.ndim != 2:
-        raise ValueError("ntk takes single 2-D weight matrices")
+    W1, W2 = as_array(W1, "W1", ndim=2), as_array(W2, "W2", ndim=2)
+    if W1.shape[0] != W2.shape[1]:
+        raise ValueError(f"W1 has {W1.shape[0]} hidden units but W2 has {W2.shape[1]}")
     return np.kron(W2 @ W2.T, np.eye(W1.shape[1])) + np.kron(np.eye(W2.shape[0]), W1.T @ W1)
 
 
 def kernel_distance(K0, K1) -> np.ndarray:
     r"""``1 - <K0, K1>_F / (||K0||_F ||K1||_F)`` (Fort et al. 2020): 0 when the kernel keeps its
     shape, up to 1 when it turns orthogonal. Broadcasts over leading axes; 0 for a zero kernel."""
-    K0, K1 = np.asarray(K0, dtype=float), np.asarray(K1, dtype=float)
+    K0, K1 = as_array(K0, "K0", ndim=range(2, 64)), as_array(K1, "K1", ndim=range(2, 64))
     num = np.sum(K0 * K1, axis=(-2, -1))
     den = np.sqrt(np.sum(K0**2, axis=(-2, -1)) * np.sum(K1**2, axis=(-2, -1)))
     return np.where(den > 0, 1.0 - num / np.where(den > 0, den, 1.0), 0.0)

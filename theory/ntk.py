@@ -64,6 +64,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from .validation import as_array, as_bool, as_choice, as_float, as_int, as_times
+
 __all__ = [
     "ACTIVATIONS",
     "Kernels",
@@ -155,35 +157,23 @@ _EXPECTATIONS: dict[str, Callable] = {
 # Input checks
 # ---------------------------------------------------------------------------
 def _check_activation(activation) -> str:
-    if activation not in _EXPECTATIONS:
+    if isinstance(activation, str) and activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {ACTIVATIONS}")
-    return activation
+    return as_choice(activation, "activation", ACTIVATIONS)
 
 
 def _check_depth(depth) -> int:
-    if not isinstance(depth, (int, np.integer)) or isinstance(depth, bool) or depth < 0:
-        raise ValueError(f"depth must be an integer >= 0 (number of hidden layers), got {depth!r}")
-    return int(depth)
+    """The number of hidden layers L >= 0."""
+    return as_int(depth, "depth (number of hidden layers)", low=0)
 
 
 def _check_inputs(x, name: str) -> np.ndarray:
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (N_in features x P samples), got shape {x.shape}")
-    if x.shape[0] < 1 or x.shape[1] < 1:
-        raise ValueError(f"{name} must have at least one feature and one sample, got shape {x.shape}")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{name} must be finite")
-    return x
+    """(N_in, P) finite inputs with at least one feature and one sample."""
+    return as_array(x, name, ndim=2)
 
 
 def _check_std(W_std, b_std) -> tuple[float, float]:
-    W_std, b_std = float(W_std), float(b_std)
-    if not (np.isfinite(W_std) and W_std > 0):
-        raise ValueError(f"W_std must be positive and finite, got {W_std}")
-    if not (np.isfinite(b_std) and b_std >= 0):
-        raise ValueError(f"b_std must be non-negative and finite, got {b_std}")
-    return W_std, b_std
+    return as_float(W_std, "W_std", low=0.0, open_low=True), as_float(b_std, "b_std", low=0.0)
 
 
 # ---------------------------------------------------------------------------
@@ -258,11 +248,9 @@ def max_learning_rate(ntk_train_train) -> float:
 
 
 def _check_gram(theta, name: str) -> np.ndarray:
-    theta = np.asarray(theta, dtype=float)
-    if theta.ndim != 2 or theta.shape[0] != theta.shape[1]:
+    theta = as_array(theta, name, ndim=2)
+    if theta.shape[0] != theta.shape[1]:
         raise ValueError(f"{name} must be a square (P, P) matrix, got shape {theta.shape}")
-    if not np.isfinite(theta).all():
-        raise ValueError(f"{name} must be finite")
     if not np.allclose(theta, theta.T, rtol=1e-10, atol=1e-12 * np.abs(theta).max()):
         raise ValueError(f"{name} must be symmetric")
     return 0.5 * (theta + theta.T)
@@ -307,9 +295,7 @@ class GradientDescentMSE:
 
     def residual_factors(self, t) -> np.ndarray:
         """``g(t)`` per eigenmode, shape ``t.shape + (P,)``; 0 at ``t = inf`` for positive eigenvalues."""
-        t = np.asarray(t, dtype=float)
-        if np.any(np.isnan(t)) or np.any(t < 0):
-            raise ValueError("times must be non-negative")
+        t = as_times(t)
         lam = self.evals
         tt = t[..., None]
         if self.lr == 0.0:
@@ -348,7 +334,7 @@ class GradientDescentMSE:
 
 
 def gradient_descent_mse(ntk_train_train, y_train, ntk_test_train=None, *, lr: float = 0.0,
-                         f0_train=None, f0_test=None) -> GradientDescentMSE:
+                         f0_train=None, f0_test=None, allow_unstable: bool = False) -> GradientDescentMSE:
     r"""Factory for the linearised training dynamics on the mean squared loss (Lee et al. 2019, Eqs. 9-11).
 
     Parameters
@@ -360,6 +346,10 @@ def gradient_descent_mse(ntk_train_train, y_train, ntk_test_train=None, *, lr: f
         exact discrete dynamics of the linearised network, compared at ``t = lr * steps``).
     f0_train, f0_test : initial outputs ``(N_out, P)`` / ``(N_out, P_test)``; default 0
         (the mean over initialisations, or a centred network ``f - f_0``).
+    allow_unstable : ``lr`` at or above :func:`max_learning_rate` is refused (a ValueError,
+        at every ``t``: gradient descent diverges there, and ``t = inf`` has no fixed point),
+        unless this is True, which returns the exact but growing discrete dynamics
+        (e.g. to show the growth past the threshold); ``t = inf`` is then inf.
 
     Returns
     -------
@@ -368,29 +358,36 @@ def gradient_descent_mse(ntk_train_train, y_train, ntk_test_train=None, *, lr: f
     """
     theta = _check_gram(ntk_train_train, "ntk_train_train")
     P = theta.shape[0]
-    y = np.asarray(y_train, dtype=float)
+    y = as_array(y_train, "y_train", ndim=(1, 2))
     if y.ndim == 1:
         y = y[None, :]
-    if y.ndim != 2 or y.shape[1] != P:
+    if y.shape[1] != P:
         raise ValueError(f"y_train must be (N_out, P) with P = {P} samples, got shape {np.shape(y_train)}")
     if ntk_test_train is not None:
-        ntk_test_train = np.asarray(ntk_test_train, dtype=float)
-        if ntk_test_train.ndim != 2 or ntk_test_train.shape[1] != P:
+        ntk_test_train = as_array(ntk_test_train, "ntk_test_train", ndim=2)
+        if ntk_test_train.shape[1] != P:
             raise ValueError(f"ntk_test_train must be (P_test, {P}), got shape {ntk_test_train.shape}")
-    lr = float(lr)
-    if not (np.isfinite(lr) and lr >= 0):
-        raise ValueError(f"lr must be >= 0 (0 = gradient flow), got {lr}")
+    lr = as_float(lr, "lr (0 = gradient flow)", low=0.0)
+    allow_unstable = as_bool(allow_unstable, "allow_unstable")
     evals, evecs = np.linalg.eigh(theta)
     tol = P * np.finfo(float).eps * max(abs(evals).max(), 1e-300)
     evals = np.where(np.abs(evals) < tol, 0.0, evals)
     if np.any(evals < 0):
         raise ValueError("ntk_train_train must be positive semi-definite")
-    f0_train = np.zeros_like(y) if f0_train is None else np.broadcast_to(np.asarray(f0_train, float), y.shape)
+    if lr > 0 and evals[-1] > 0 and not allow_unstable:
+        lr_max = 2.0 * P / evals[-1]
+        if lr >= lr_max:
+            raise ValueError(f"lr={lr:.4g} is at or above the stable limit 2P/lambda_max = {lr_max:.4g} of this "
+                             "kernel: gradient descent diverges there, at every time. Pass a smaller lr, or lr=0 "
+                             "for gradient flow.")
+    f0_train = (np.zeros_like(y) if f0_train is None
+                else np.broadcast_to(as_array(f0_train, "f0_train", ndim=(1, 2)), y.shape))
     if ntk_test_train is None:
         f0_test = None
     else:
         shape = (y.shape[0], ntk_test_train.shape[0])
-        f0_test = np.zeros(shape) if f0_test is None else np.broadcast_to(np.asarray(f0_test, float), shape)
+        f0_test = (np.zeros(shape) if f0_test is None
+                   else np.broadcast_to(as_array(f0_test, "f0_test", ndim=(1, 2)), shape))
     return GradientDescentMSE(evals, evecs, y, ntk_test_train, lr, np.array(f0_train), f0_test)
 
 
@@ -433,6 +430,7 @@ def gradient_flow_mean(x_train, y_train, x_test, t, lr: float = 1.0, *, depth: i
     if x_train.shape[0] != x_test.shape[0]:
         raise ValueError(f"x_train has {x_train.shape[0]} features (rows) but x_test has {x_test.shape[0]}")
     kw = dict(depth=depth, activation=activation, W_std=W_std, b_std=b_std)
+    lr = as_float(lr, "lr (0 = gradient flow)", low=0.0)
     theta = kernels(x_train, x_train, **kw).ntk
     theta_test = kernels(x_test, x_train, **kw).ntk
     lr_max = max_learning_rate(theta)
@@ -458,6 +456,7 @@ def expected_loss(nngp_train_train, ntk_train_train, y_train, t, *, lr: float = 
     deterministic. Returns an array of shape ``t.shape``.
     """
     K = _check_gram(nngp_train_train, "nngp_train_train")
+    centered = as_bool(centered, "centered")
     gd = gradient_descent_mse(ntk_train_train, y_train, lr=lr)
     if K.shape != (gd.P, gd.P):
         raise ValueError("nngp_train_train and ntk_train_train must have the same shape")

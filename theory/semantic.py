@@ -34,6 +34,7 @@ import numpy as np
 
 from .datasets import Tree, check_branching, check_flip_prob, hierarchical_data, living_things, one_hot
 from .deep_linear import DeepLinearTheory, learning_time
+from .validation import as_array, as_choice, as_float, as_int, as_seed, as_times
 
 __all__ = [
     "living_things",
@@ -153,8 +154,7 @@ def hierarchy_spectrum(branching=(2, 2, 2), flip_prob: float = 0.1, n_features: 
     """
     tree = Tree.uniform(branching)
     eps = check_flip_prob(flip_prob)
-    if not isinstance(n_features, (int, np.integer)) or n_features < 1:
-        raise ValueError(f"n_features must be a positive int, got {n_features!r}")
+    n_features = as_int(n_features, "n_features", low=1)
     L = tree.n_levels - 1
     P = tree.n_items
     q = (1.0 - 2.0 * eps) ** (2.0 * (L - np.arange(L + 1)))
@@ -199,13 +199,12 @@ class Structure:
 
     def singular_values(self, n_features: int) -> np.ndarray:
         """Expected singular values of ``Syx = Y/P`` for ``n_features`` features, ``sqrt(N eig)/P``."""
-        return np.sqrt(n_features * self.eig) / self.n
+        return np.sqrt(as_int(n_features, "n_features", low=1) * self.eig) / self.n
 
     def sample(self, n_features: int, seed: int = 0) -> np.ndarray:
         """Features ``Y`` of shape ``(n_features, P)``, rows i.i.d. ``N(0, C)``."""
-        if not isinstance(n_features, (int, np.integer)) or n_features < 1:
-            raise ValueError(f"n_features must be a positive int, got {n_features!r}")
-        rng = np.random.default_rng(seed)
+        n_features = as_int(n_features, "n_features", low=1)
+        rng = np.random.default_rng(as_seed(seed))
         root = self.modes * np.sqrt(np.maximum(self.eig, 0.0))
         return rng.standard_normal((n_features, self.n)) @ root.T
 
@@ -267,13 +266,9 @@ def structure(kind: str, n: int, *, sigma2: float = 4.0, shape: tuple[int, int] 
 
     Returns a :class:`Structure` with modes sorted by decreasing eigenvalue.
     """
-    if kind not in STRUCTURES:
-        raise ValueError(f"kind must be one of {STRUCTURES}, got {kind!r}")
-    if not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n (number of items) must be an int >= 2, got {n!r}")
-    n = int(n)
-    if not sigma2 > 0:
-        raise ValueError(f"sigma2 must be positive, got {sigma2}")
+    kind = as_choice(kind, "kind", STRUCTURES)
+    n = as_int(n, "n (number of items)", low=2)
+    sigma2 = as_float(sigma2, "sigma2", low=0.0, open_low=True)
     adjacency = None
     params: dict = {"sigma2": float(sigma2)}
     if kind == "hierarchy":
@@ -363,11 +358,11 @@ def category_coherence(p: float, q: float, k_items: int, k_features: int, n_item
     (Benaych-Georges & Nadakuditi 2012); derived here, same form as the paper's.
     Requires ``0 < q < 1``, ``0 <= p <= 1``, ``1 <= k <= n``.
     """
-    for name, k, nn in (("k_items", k_items, n_items), ("k_features", k_features, n_features)):
-        if not (1 <= k <= nn):
-            raise ValueError(f"{name} must lie in [1, {nn}], got {k}")
-    if not (0 < q < 1) or not (0 <= p <= 1):
-        raise ValueError(f"need 0 < q < 1 and 0 <= p <= 1, got p={p}, q={q}")
+    n_items, n_features = as_int(n_items, "n_items", low=1), as_int(n_features, "n_features", low=1)
+    k_items = as_int(k_items, "k_items", low=1, high=n_items)
+    k_features = as_int(k_features, "k_features", low=1, high=n_features)
+    q = as_float(q, "q", low=0.0, high=1.0, open_low=True, open_high=True)
+    p = as_float(p, "p", low=0.0, high=1.0)
     snr = (p - q) ** 2 / (q * (1 - q))
     return float(snr * k_items * k_features / np.sqrt(n_items * n_features))
 
@@ -409,11 +404,9 @@ def joint_embedding(H, dims: int = 2, center: str = "time") -> np.ndarray:
     axes, so every time shares one frame (for Euclidean distances classical MDS
     equals PCA). Returns ``(T, P, dims)``.
     """
-    H = np.asarray(H, dtype=float)
-    if H.ndim != 3:
-        raise ValueError(f"H must be (T, n_hidden, P), got shape {H.shape}")
-    if center not in ("time", "all"):
-        raise ValueError(f"center must be 'time' or 'all', got {center!r}")
+    H = as_array(H, "H (T, n_hidden, P)", ndim=3)  # finite before the SVD
+    center = as_choice(center, "center", ("time", "all"))
+    dims = as_int(dims, "dims", low=1)
     if center == "time":
         H = H - H.mean(axis=2, keepdims=True)
     pts = np.swapaxes(H, 1, 2).reshape(-1, H.shape[1])
@@ -434,9 +427,11 @@ def procrustes_align(A, B) -> tuple[np.ndarray, float]:
     ``A, B``: ``(..., dims)`` with the same shape. Returns ``(A R, err)`` with
     ``R = argmin ||A R - B||_F`` over orthogonal R and ``err = ||A R - B|| / ||B||``.
     """
-    A, B = np.asarray(A, float), np.asarray(B, float)
+    A, B = as_array(A, "A", ndim=range(1, 64)), as_array(B, "B", ndim=range(1, 64))
     if A.shape != B.shape:
         raise ValueError(f"shapes differ: {A.shape} vs {B.shape}")
+    if not np.any(B):
+        raise ValueError("B is all zeros: the relative Procrustes error ||A R - B|| / ||B|| is undefined")
     a, b = A.reshape(-1, A.shape[-1]), B.reshape(-1, B.shape[-1])
     u, _, vt = np.linalg.svd(a.T @ b)
     R = u @ vt
@@ -445,12 +440,27 @@ def procrustes_align(A, B) -> tuple[np.ndarray, float]:
 
 
 def rsa_correlation(K1, K2) -> np.ndarray:
-    """Pearson correlation of the upper triangles (diagonal included) of similarity matrices ``(..., P, P)``."""
-    K1, K2 = np.broadcast_arrays(np.asarray(K1, float), np.asarray(K2, float))
+    """Pearson correlation of the upper triangles (diagonal included) of similarity matrices ``(..., P, P)``.
+
+    A matrix that is constant on its upper triangle (e.g. all zeros) has no
+    correlation with anything: ValueError naming it, rather than NaN.
+    """
+    K1 = as_array(K1, "K1", ndim=range(2, 64))
+    K2 = as_array(K2, "K2", ndim=range(2, 64))
+    if K1.shape[-1] != K1.shape[-2] or K2.shape[-1] != K2.shape[-2]:
+        raise ValueError(f"K1 and K2 must be square (..., P, P), got shapes {K1.shape} and {K2.shape}")
+    try:
+        K1, K2 = np.broadcast_arrays(K1, K2)
+    except ValueError:
+        raise ValueError(f"K1 {K1.shape} and K2 {K2.shape} do not broadcast") from None
     iu = np.triu_indices(K1.shape[-1])
     a, b = K1[..., iu[0], iu[1]], K2[..., iu[0], iu[1]]
     a = a - a.mean(-1, keepdims=True)
     b = b - b.mean(-1, keepdims=True)
+    for name, v in (("K1", a), ("K2", b)):
+        if np.any(np.sum(v * v, -1) == 0):
+            raise ValueError(f"{name} is constant on its upper triangle: its correlation with another matrix "
+                             "is undefined")
     return np.sum(a * b, -1) / np.sqrt(np.sum(a * a, -1) * np.sum(b * b, -1))
 
 
@@ -459,11 +469,16 @@ def crossing_times(t, u, u_final, fraction: float = 0.5) -> np.ndarray:
 
     ``t``: ``(T,)`` increasing times; ``u``: ``(..., T, n_modes)`` mode strengths (e.g.
     :meth:`SemanticTheory.project` of trained outputs); ``u_final``: ``(n_modes,)``.
-    Returns ``(..., n_modes)``; ``nan`` where the level is never reached. The measured
-    counterpart of :meth:`SemanticTheory.differentiation_times`.
+    Returns ``(..., n_modes)``; ``nan`` where the level is never reached (and for modes
+    with ``u_final = 0``, which have no level to reach). The measured counterpart of
+    :meth:`SemanticTheory.differentiation_times`.
     """
-    t = np.asarray(t, dtype=float)
-    x = np.asarray(u, dtype=float) / np.asarray(u_final, dtype=float) - fraction
+    t = as_times(t, allow_inf=False, increasing=True)
+    u = as_array(u, "u", ndim=range(2, 64))
+    u_final = as_array(u_final, "u_final", ndim=(0, 1))
+    fraction = as_float(fraction, "fraction", low=0.0, high=1.0, open_low=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.where(u_final != 0, u / np.where(u_final != 0, u_final, 1.0) - fraction, -np.inf)
     if x.shape[-2] != t.size:
         raise ValueError(f"u has {x.shape[-2]} times on axis -2 but t has {t.size}")
     above = x >= 0
@@ -491,9 +506,9 @@ def effective_u0(init_scale: float, hidden: int) -> float:
 
     with relative network-to-network spread ``sqrt(2/n_h)`` (chi-square). Derived here.
     """
-    if not init_scale > 0 or hidden < 1:
-        raise ValueError("init_scale must be positive and hidden >= 1")
-    return 0.5 * float(init_scale) ** 2 * int(hidden)
+    init_scale = as_float(init_scale, "init_scale", low=0.0, open_low=True)
+    hidden = as_int(hidden, "hidden", low=1)
+    return 0.5 * init_scale**2 * hidden
 
 
 # ======================================================================== the theory
@@ -537,7 +552,7 @@ class SemanticTheory:
     """
 
     def __init__(self, Y, depth: int = 2, u0=1e-3, tau: float = 1.0, items=None, features=None):
-        Y = np.asarray(Y, dtype=float)
+        Y = as_array(Y, "Y", ndim=2)  # real and finite before the SVD
         if Y.ndim != 2:
             raise ValueError(f"Y must be 2-D (n_features x n_items), got shape {Y.shape}")
         if Y.shape[0] < 1 or Y.shape[1] < 2:
@@ -610,9 +625,7 @@ class SemanticTheory:
         if self.depth < 2:
             raise ValueError("a depth-1 (shallow) network has no hidden layer")
         layer = self.depth - 1 if layer is None else layer
-        if not isinstance(layer, (int, np.integer)) or not 1 <= layer <= self.depth - 1:
-            raise ValueError(f"layer must be an int in [1, {self.depth - 1}], got {layer!r}")
-        return int(layer)
+        return as_int(layer, "layer", low=1, high=self.depth - 1)
 
     def hidden(self, t, layer: int = 1) -> np.ndarray:
         r"""Hidden representations in mode coordinates, ``A(t)^{l/D} V^T``: ``t.shape + (n_modes, P)``.
@@ -640,7 +653,7 @@ class SemanticTheory:
         paper's Fig. 3 embeddings (seed review Fig. 5b); progressive differentiation
         appears as items splitting first along the broadest distinction.
         """
-        t = np.atleast_1d(np.asarray(t, dtype=float))
+        t = np.atleast_1d(as_times(t))
         if t.ndim != 1:
             raise ValueError("mds needs a 1-D array of times")
         return joint_embedding(self.hidden(t, layer), dims, center)
@@ -659,7 +672,7 @@ class SemanticTheory:
         time grid (the peak time is grid-limited). Returns the entries whose peak
         excursion exceeds ``min_size`` (default ``ILLUSION_ATOL * max|Y|``).
         """
-        t = np.sort(np.atleast_1d(np.asarray(t, dtype=float)))
+        t = np.sort(np.atleast_1d(as_times(t)))
         if t.ndim != 1 or t.size < 2:
             raise ValueError("illusory_correlations needs a 1-D grid of at least two times")
         yhat = self.output(t)
@@ -691,8 +704,7 @@ class SemanticTheory:
         property of a canary spreads to all animals; later it narrows to birds.
         Returns ``t.shape + (P,)``.
         """
-        if not isinstance(item, (int, np.integer)) or not 0 <= item < self.P:
-            raise ValueError(f"item must be an index in [0, {self.P}), got {item!r}")
+        item = as_int(item, "item", low=0, high=self.P - 1)
         K = self.similarity(t, self._layer(layer))
         return K[..., :, item] / K[..., item, item][..., None]
 
@@ -708,8 +720,7 @@ class SemanticTheory:
         Needs D >= 2. Returns ``t.shape + (n_features,)``.
         """
         self._layer(None)
-        if not isinstance(feature, (int, np.integer)) or not 0 <= feature < self.Y.shape[0]:
-            raise ValueError(f"feature must be an index in [0, {self.Y.shape[0]}), got {feature!r}")
+        feature = as_int(feature, "feature", low=0, high=self.Y.shape[0] - 1)
         a2 = np.maximum(self.mode_strengths(t), 0.0) ** (2.0 * (self.depth - 1) / self.depth)
         G = np.einsum("ma,...a,a->...m", self.U, a2, self.U[feature])
         return G / G[..., feature][..., None]
@@ -723,8 +734,7 @@ class SemanticTheory:
         network's output for the category's features rises as ``v_i^alpha u_alpha(t)``:
         typical items are "verified" sooner. Returns ``(P,)``.
         """
-        if not isinstance(mode, (int, np.integer)) or not 0 <= mode < self.n_modes:
-            raise ValueError(f"mode must be an index in [0, {self.n_modes}), got {mode!r}")
+        mode = as_int(mode, "mode", low=0, high=self.n_modes - 1)
         return self.U[:, mode] @ self.Y / (self.P * self.s[mode])
 
     def category_prototype(self, mode: int) -> np.ndarray:
@@ -732,6 +742,5 @@ class SemanticTheory:
 
         Returns ``(n_features,)``; equals ``U[:, mode]``.
         """
-        if not isinstance(mode, (int, np.integer)) or not 0 <= mode < self.n_modes:
-            raise ValueError(f"mode must be an index in [0, {self.n_modes}), got {mode!r}")
+        mode = as_int(mode, "mode", low=0, high=self.n_modes - 1)
         return self.Y @ self.V[:, mode] / (self.P * self.s[mode])

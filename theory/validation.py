@@ -61,6 +61,8 @@ def describe(x) -> str:
 
 
 def _range_text(low, high, open_low, open_high) -> str:
+    if low == 0 and high is None:  # the common case, in the words older messages (and tests) use
+        return "positive (> 0)" if open_low else "non-negative (>= 0)"
     parts = []
     if low is not None:
         parts.append(f"{'>' if open_low else '>='} {low:g}")
@@ -183,8 +185,11 @@ def as_array(a, name: str, *, ndim: int | Iterable[int] | None = None, shape: Se
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
-            want = " or ".join(str(d) for d in allowed)
-            raise ValueError(f"{name} must be {want}-dimensional, got shape {arr.shape}")
+            if len(allowed) <= 4:
+                want = "a " + " or ".join(f"{d}-D" for d in allowed) + " array"
+            else:
+                want = f"an array of at least {min(allowed)} dimensions"
+            raise ValueError(f"{name} must be {want}, got shape {arr.shape}")
     if shape is not None:
         if arr.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, arr.shape)):
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
