@@ -17,7 +17,7 @@ from .perturbation import PerturbationRun, train_perturbation
 from .random_features import RandomFeaturesRun, train_random_features
 from .recurrent import RNNRun
 from .recurrent import train as train_rnn
-from ._common import DivergenceError, resolve_device
+from ._common import DivergenceError, DivergenceMonitor, configure_threads, resolve_device, resolve_dtype
 from .committee import CommitteeRun
 from .deep_linear import EnsembleRun, init_weights, pretrain_layerwise, stable_lr, train, train_from
 from .generalization import (
@@ -54,7 +54,10 @@ __all__ = [
     "RNNRun",
     "train_rnn",
     "DivergenceError",
+    "DivergenceMonitor",
+    "configure_threads",
     "resolve_device",
+    "resolve_dtype",
     "committee",
     "deep_linear",
     "generalization",
