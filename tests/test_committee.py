@@ -175,7 +175,7 @@ def test_integrator_accuracy_vs_tighter_run():
 def test_bad_input():
     with pytest.raises(ValueError, match="K must be"):
         CommitteeODE(0, 1, 0.1)
-    with pytest.raises(ValueError, match="learning rate"):
+    with pytest.raises(ValueError, match="lr must be"):
         CommitteeODE(2, 2, -0.1)
     with pytest.raises(ValueError, match="activation"):
         CommitteeODE(2, 2, 0.1, activation="relu6")
