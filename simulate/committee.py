@@ -340,7 +340,8 @@ def train_from(W0, W_star, lr, alpha_max: float, *, v0=None, v_star=None, activa
     # the first-layer step (lr/sqrt N) b Delta g'(lambda) x in terms of z and the scaled input:
     # erf: g'(lambda) = sqrt(2/pi) exp(-z^2), x/sqrt N = sqrt 2 * X  ->  lr * (2/sqrt pi) * b Delta exp(-z^2) X
     w_step = float(lr_arr[0]) * (2.0 / math.sqrt(math.pi) if activation == "erf" else 1.0)
-    X_test = torch.randn(n_test, N, generator=gen, device=device, dtype=dtype).mul_(x_scale)
+    # drawn in float64 whatever the dtype, so float32 and float64 runs share their test set
+    X_test = torch.randn(n_test, N, generator=gen, device=device, dtype=torch.float64).to(dtype).mul_(x_scale)
     y_test = _g(torch.einsum("emn,pn->epm", Ws, X_test), activation) @ vs[:, :, None]  # (E, P, 1)
 
     Q_r = torch.empty(n_rec, E, K, K, device=device, dtype=dtype)

@@ -39,6 +39,48 @@ the first-layer step as ``lr/sqrt(N)`` and the second-layer step as ``lr/N``
 exactly as THEORY.md does, so ``eta`` here is their ``eta``. Every term is
 checked in ``tests/test_committee.py`` against Monte-Carlo averages and against
 online SGD of the networks themselves.
+
+Feedback alignment (``CommitteeODE(..., feedback=b)``). Feedback alignment
+(Lillicrap et al. 2016) replaces, in the backward pass, the weights that carry
+the error to the hidden units by a fixed vector ``b`` (K,): the first-layer step
+becomes
+
+    w_k <- w_k - (lr/sqrt N) b_k Delta g'(lambda_k) x,
+
+while the forward pass (hence ``Delta``) still uses ``v`` and the second layer
+trains as usual, ``v_k <- v_k - (lr_v/N) Delta g(lambda_k)`` (with
+``train_second_layer=True``; with False v stays at v0). Derivation (ours; the
+committee-machine analysis of feedback alignment is Refinetti, d'Ascoli,
+Ohana & Goldt 2021, "Align, then memorise: the dynamics of learning with
+feedback alignment", who treat direct feedback alignment in this
+teacher-student setting). The order-parameter increments follow exactly as for
+backprop, with the prefactor of each first-layer step changed from ``v_k`` to
+``b_k``: ``N dR_km = -eta b_k Delta g'(lambda_k) nu_m``, and ``N dQ_kl`` has the
+cross terms ``-eta b_k Delta g'(lambda_k) lambda_l`` (and k <-> l) plus
+``eta^2 b_k b_l Delta^2 g'(lambda_k) g'(lambda_l) |x|^2/N``. Averaging over the
+Gaussian pre-activations as before, the ``v_k`` prefactors that come from the
+backward pass become ``b_k`` and the ``v`` inside ``u = (v, -v*)`` (the forward
+pass, through ``Delta``) stays:
+
+.. math::
+
+    dR_{km}/d\alpha &= -\eta\, b_k \sum_c u_c\, I_3(k, m, c) \\
+    dQ_{kl}/d\alpha &= -\eta\, b_k \sum_c u_c\, I_3(k, l, c) - \eta\, b_l \sum_c u_c\, I_3(l, k, c)
+        + \eta^2 b_k b_l \Big[\sum_{c,d} u_c u_d\, I_4(k, l, c, d) + \sigma^2 J_2(k, l)\Big] \\
+    dv_k/d\alpha &= -\eta_v \sum_c u_c\, I_2(k, c)   \quad\text{(unchanged)}
+
+With ``train_second_layer=False`` and ``b = v0`` this is the backprop ODE term
+by term (tested to 1e-12). The alignment ``cos(v, b)``
+(:func:`feedback_alignment`, :attr:`CommitteeTrajectory.alignment`) rises first
+(the "align" phase: the first layer grows along ``b``-signed teacher directions,
+so ``g(lambda_k)`` and hence ``dv_k`` acquire the sign of ``b_k``), then the
+error falls to the plateau and the student specialises ("memorise"), during
+which cos(v, b) relaxes from near 1 to the value the task's solution allows.
+Where every ``b_k != 0`` the fixed points of the FA flow with ``Delta``-stationary
+first layer are those of backprop, so noise-free realisable tasks reach zero
+error; with output noise the ``eta^2 sigma^2`` term carries ``b_k b_l`` instead of
+``v_k v_l``, so the asymptotic error differs from backprop's (predicted by
+integrating to ``alpha = inf``).
 """
 from __future__ import annotations
 
@@ -76,10 +118,16 @@ __all__ = [
 ACTIVATIONS = ("erf", "linear")
 
 #: default tolerances of the adaptive 8th-order Dormand-Prince integrator
-#: (scipy's DOP853). Against a run with 100x tighter tolerances the order
-#: parameters agree to ~1e-9 absolute on the curves of the figures (tested).
-ODE_RTOL = 1e-9
-ODE_ATOL = 1e-11
+#: (scipy's DOP853). Measured accuracy (issue 16; benchmarks/RESULTS_committee.md):
+#: against runs with 1e4 times tighter tolerances (rtol capped at scipy's floor
+#: 2.2e-14), eps_g differs by at most 4.4e-9 on plateau-escape trajectories of
+#: K = M = 2 started on the symmetric plateau with an asymmetry of 1e-4 or 1e-6
+#: (2.4e-10 for K = M = 3) and by 1.3e-10 from random starts (lr = 1). The
+#: error concentrates at the escape, where the plateau amplifies it by
+#: exp(growth_rate * plateau length). The previous default (rtol 1e-9, atol
+#: 1e-11) gave 3.5e-7 there, for 25-30% fewer right-hand-side evaluations.
+ODE_RTOL = 1e-11
+ODE_ATOL = 1e-13
 
 
 def _check_activation(activation: str) -> str:
