@@ -79,7 +79,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         cos_sim = run.alignment
         theory_line(ax, a[m], np.nanmean(pr.eps_ode, 0)[m], color=col, label=f"FA ODE, N = {N} starts")
         sim_markers(ax, a[m], run.eps_test[:, m], color=col, label=f"FA SGD, N = {N} ({rp['seeds']} seeds)", ms=3.5)
-        theory_line(ax2, a[m], np.nanmean(cos_ode, 0)[m], color=col)
+        theory_line(ax2, a[m], np.nanmean(cos_ode, 0)[m], color=col, label=f"FA ODE, N = {N} starts")
         sim_markers(ax2, a[m], cos_sim[:, m], color=col, ms=3.5, label=f"SGD, N = {N}")
         g = m & (a <= P["alpha_gap"])
         gaps[N] = (float(np.sqrt(np.nanmean((pr.eps_sim_op - pr.eps_ode)[:, g] ** 2))),
