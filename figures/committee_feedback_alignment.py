@@ -51,7 +51,7 @@ NOISE_FLOOR = 0.1  # output noise for the asymptotic-error comparison (theory on
 FULL = dict(runs={500: dict(seeds=8, alpha_max=300.0), 2000: dict(seeds=4, alpha_max=60.0)}, alpha_gap=60.0,
             alpha_theory=600.0, floor=True)
 QUICK = dict(runs={100: dict(seeds=3, alpha_max=20.0), 400: dict(seeds=2, alpha_max=8.0)}, alpha_gap=8.0,
-             alpha_theory=60.0, floor=False)
+             alpha_theory=400.0, floor=False)
 ODE_TOL = dict(rtol=1e-7, atol=1e-9)
 
 
