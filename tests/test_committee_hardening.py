@@ -25,6 +25,9 @@ LINEAR_ATOL = 1e-8
 STEP_ATOL = 1e-12
 # Stated accuracy of the default ODE tolerances on plateau-escape runs (measured 4.4e-9, ODE_RTOL).
 PLATEAU_TOL_ATOL = 1e-8
+# float32 vs float64 from the same seeds: measured 7e-7 relative over alpha <= 40 (simulate.committee docstring);
+# 1e-5 leaves room for other seeds and sizes.
+FLOAT32_RTOL = 1e-5
 # Any call here must return (or raise) within this many seconds: "never a hang".
 NO_HANG_S = 20
 
@@ -214,12 +217,12 @@ def test_relu_student_learns_relu_teacher(seed):
 
 
 def test_float32_run_tracks_float64():
-    """float32 (same seeds, same inputs up to rounding): eps_test agrees to a relative 1e-4 over a short run."""
+    """float32 (same seeds, same inputs up to rounding): eps_test agrees to FLOAT32_RTOL over a short run."""
     kw = dict(n_seeds=4, init_std=0.5, record=6, seed=3, progress_bar=False)
     r64 = train(100, 2, 2, 0.8, 5.0, **kw)
     r32 = train(100, 2, 2, 0.8, 5.0, dtype=torch.float32, **kw)
     assert r32.dtype == "float32"
-    assert np.max(np.abs(r32.eps_test - r64.eps_test) / r64.eps_test) < 1e-4
+    assert np.max(np.abs(r32.eps_test - r64.eps_test) / r64.eps_test) < FLOAT32_RTOL
 
 
 # --------------------------------------------------------------------------- property tests
