@@ -65,6 +65,7 @@ _ACT_CODE = {"erf": 0, "linear": 1, "relu": 2}
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _BLOCK_ELEMENTS = 1_000_000  # inputs drawn per block (E * N * steps), ~8 MB in float64
 _MAX_BLOCK = 4096  # steps per block at most
+_ONE_BLOCK = 24  # steps per block of the single-network Gram loop (its Gram matrix costs block * N per step)
 
 
 @dataclass
@@ -175,6 +176,56 @@ def _block_loop(W: torch.Tensor, v: torch.Tensor, b: torch.Tensor, X: torch.Tens
         if train_v:
             v_row.sub_((gl * delta * lr_v_col).transpose(1, 2))
         W.baddbmm_(coef, Xr[j], alpha=-w_step)
+
+
+def _block_loop_one(W: torch.Tensor, v: torch.Tensor, b: torch.Tensor, X: torch.Tensor, Y: torch.Tensor,
+                    w_step: float, lr_v: list, act: int, train_v: bool, fa: bool) -> None:
+    """Same steps as :func:`_block_loop` for ONE network on the CPU in float64, with no N-sized work per step.
+
+    Within a block of c steps ``W_j = W_0 - w_step sum_{i<j} c_i X_i^T`` (c_i the (K,) step
+    coefficients), so the step-j pre-activations are ``z_j = (W_0 X^T)_j - w_step sum_{i<j}
+    c_i (X X^T)_{ij}``: two matmuls per block (``W_0 X^T`` and the Gram matrix ``X X^T``),
+    a K-dimensional recurrence per step in plain Python floats, and one matmul for the
+    block's update of W. Equal to the batched loop up to rounding (tested to 1e-12).
+    """
+    Xn = X[:, 0, :].numpy()  # (c, N)
+    Wn = W[0].numpy()  # (K, N), a view: updated in place below
+    P = (Xn @ Wn.T).tolist()  # (c, K) pre-activations without the block's own updates
+    G = Xn @ Xn.T  # (c, c)
+    y = Y[:, 0].tolist()
+    vv = v[0].tolist()
+    bb = b[0].tolist() if fa else None
+    K = len(vv)
+    c = Xn.shape[0]
+    C = np.zeros((c, K))
+    erf, exp = math.erf, math.exp
+    for j in range(c):
+        if j:
+            corr = (G[j, :j] @ C[:j]).tolist()
+            z = [P[j][k] - w_step * corr[k] for k in range(K)]
+        else:
+            z = P[0]
+        if act == 0:
+            g = [erf(zk) for zk in z]
+        elif act == 2:
+            g = [zk if zk > 0 else 0.0 for zk in z]
+        else:
+            g = z
+        delta = -y[j]
+        for k in range(K):
+            delta += vv[k] * g[k]
+        back = bb if fa else vv
+        if act == 0:
+            C[j] = [delta * back[k] * exp(-z[k] * z[k]) for k in range(K)]
+        elif act == 2:
+            C[j] = [delta * back[k] if z[k] > 0 else 0.0 for k in range(K)]
+        else:
+            C[j] = [delta * back[k] for k in range(K)]
+        if train_v:
+            vv = [vv[k] - lr_v[k] * delta * g[k] for k in range(K)]
+    Wn -= w_step * (C.T @ Xn)
+    if train_v:
+        v[0] = torch.as_tensor(vv, dtype=v.dtype)
 
 
 _SCRIPTED = None
@@ -369,6 +420,11 @@ def train_from(W0, W_star, lr, alpha_max: float, *, v0=None, v_star=None, activa
     step_fn = _step_fn()
     act_code = _ACT_CODE[activation]
     fa = b_arr is not None
+    # one float64 network on the CPU: the Gram-matrix block loop (no N-sized kernel per step)
+    one_cpu = E == 1 and device.type == "cpu" and dtype == torch.float64 and W.is_contiguous()
+    lr_v_one = lr_v_t.expand(E, K)[0].tolist()  # (K,) second-layer rates / N (train_mask included)
+    if one_cpu:
+        block = min(block, _ONE_BLOCK)
     old_threads = torch.get_num_threads()
     if n_threads is not None and device.type == "cpu":
         torch.set_num_threads(n_threads)
@@ -385,8 +441,11 @@ def train_from(W0, W_star, lr, alpha_max: float, *, v0=None, v_star=None, activa
             Y = (_g(torch.einsum("cen,emn->cem", X, Ws), activation) * vs).sum(-1)  # teacher labels (c, E)
             if noise > 0:
                 Y.add_(torch.randn(c, E, generator=gen, device=device, dtype=dtype), alpha=noise)
-            with torch.jit.optimized_execution(False):  # no re-specialisation for every new block length
-                step_fn(W, v, b, X, Y, w_step, lr_t, lr_v_t, act_code, train_second_layer, fa, uniform_lr)
+            if one_cpu:
+                _block_loop_one(W, v, b, X, Y, w_step, lr_v_one, act_code, train_second_layer, fa)
+            else:
+                with torch.jit.optimized_execution(False):  # no re-specialisation for every new block length
+                    step_fn(W, v, b, X, Y, w_step, lr_t, lr_v_t, act_code, train_second_layer, fa, uniform_lr)
             step += c
             bar.update(c)
             if step == rec[r_i]:

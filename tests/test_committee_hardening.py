@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simulate._common import DivergenceError
-from simulate.committee import _block_loop, _step_fn, init_weights, train, train_from
+from simulate.committee import _block_loop, _block_loop_one, _step_fn, init_weights, train, train_from
 from theory.committee import (
     ODE_ATOL, ODE_RTOL, CommitteeODE, generalisation_error, linear_perceptron_error, order_parameters,
 )
@@ -207,6 +207,24 @@ def test_block_loop_equals_autograd_steps(activation, fa, rng):
             fn(W2, v2, b, x * zs / math.sqrt(N), y, w_step, torch.ones(E, 1, dtype=torch.float64),
                torch.full((E, 1), lr_v / N, dtype=torch.float64), act, True, fa, True)
         assert torch.allclose(W2, Wr, atol=STEP_ATOL, rtol=0) and torch.allclose(v2, vr, atol=STEP_ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("activation", ["erf", "linear", "relu"])
+@pytest.mark.parametrize("fa", [False, True])
+def test_single_network_gram_loop_equals_batched_loop(activation, fa, rng):
+    """The single-network CPU path (block Gram matrix, K-dimensional recurrence) takes the same steps."""
+    K, N, c, lr_v = 3, 40, 24, 0.01
+    W = torch.tensor(rng.normal(size=(1, K, N)))
+    v = torch.tensor(rng.normal(size=(1, K)))
+    b = torch.tensor(rng.normal(size=(1, K)))
+    X = torch.tensor(rng.normal(size=(c, 1, N))) / math.sqrt(N)
+    Y = torch.tensor(rng.normal(size=(c, 1)))
+    act = {"erf": 0, "linear": 1, "relu": 2}[activation]
+    W1, v1, W2, v2 = W.clone(), v.clone(), W.clone(), v.clone()
+    _block_loop(W1, v1, b, X, Y, 0.6, torch.ones(1, 1, dtype=torch.float64),
+                torch.full((1, 1), lr_v, dtype=torch.float64), act, True, fa, True)
+    _block_loop_one(W2, v2, b, X, Y, 0.6, [lr_v] * K, act, True, fa)
+    assert torch.allclose(W1, W2, atol=STEP_ATOL, rtol=0) and torch.allclose(v1, v2, atol=STEP_ATOL, rtol=0)
 
 
 def test_relu_student_learns_relu_teacher(seed):
