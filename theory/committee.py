@@ -303,9 +303,10 @@ def generalisation_error(Q, R, T, v, v_star, activation: str = "erf"):
     v_star : (M,). Leading axes (e.g. time) broadcast; returns shape (...).
     """
     _check_activation(activation)
+    Q, R, T = as_array(Q, "Q", ndim=range(2, 32)), as_array(R, "R", ndim=range(2, 32)), as_array(T, "T", ndim=range(2, 32))
     Om = _omega(Q, R, T)
-    v = np.asarray(v, dtype=float)
-    v_star = np.asarray(v_star, dtype=float)
+    v = as_array(v, "v", ndim=range(1, 32))
+    v_star = as_array(v_star, "v_star", ndim=range(1, 32))
     K = np.shape(R)[-2]
     v = np.broadcast_to(v, Om.shape[:-2] + (K,))
     u = np.concatenate([v, np.broadcast_to(-v_star, Om.shape[:-2] + v_star.shape[-1:])], axis=-1)
@@ -319,8 +320,8 @@ def order_parameters(W, W_star):
     W : (..., K, N) student first-layer weights; W_star : (..., M, N) teacher's.
     Returns (Q (..., K, K), R (..., K, M), T (..., M, M)) as float64 arrays.
     """
-    W = np.asarray(W, dtype=float)
-    W_star = np.asarray(W_star, dtype=float)
+    W = as_array(W, "W", ndim=range(2, 32))
+    W_star = as_array(W_star, "W_star", ndim=range(2, 32))
     if W.shape[-1] != W_star.shape[-1]:
         raise ValueError(f"student and teacher input dimensions differ: {W.shape} vs {W_star.shape}")
     N = W.shape[-1]
@@ -775,8 +776,7 @@ def symmetric_plateau(K: int, lr: float, *, activation: str = "erf", noise: floa
     direction breaking the permutation symmetry; Saad & Solla 1995).
     Requires K >= 2 (for K = 1 there is no plateau).
     """
-    if not isinstance(K, (int, np.integer)) or K < 2:
-        raise ValueError(f"a plateau needs K = M >= 2, got K={K!r}")
+    K = as_int(K, "K", low=2)
     ode = CommitteeODE(K, K, lr, activation=activation, noise=noise)
     v = np.ones(K)
 
@@ -791,7 +791,8 @@ def symmetric_plateau(K: int, lr: float, *, activation: str = "erf", noise: floa
     # small start (Q = 0.2 I, R = 0.01) to the plateau it reaches, then polish
     # with a root search. (At finite eta the plateau has Q > C; the eta -> 0
     # value Q = C is a degenerate, rank-one Q and is approached only slowly.)
-    alpha_settle = 2000.0 / lr if alpha_settle is None else float(alpha_settle)
+    alpha_settle = 2000.0 / ode.lr if alpha_settle is None else as_float(alpha_settle, "alpha_settle", low=0.0,
+                                                                                open_low=True)
     flow = solve_ivp(lambda a, p: f(p), (0.0, alpha_settle), [0.2, 0.0, 0.01], method="DOP853", rtol=1e-10,
                      atol=1e-12)
     p = flow.y[:, -1]
@@ -815,8 +816,14 @@ def plateau_escape_time(alpha, eps_g, eps_plateau: float, frac: float = 0.5) -> 
     time per column, linearly interpolated in log alpha). Returns nan where the
     curve never escapes.
     """
-    alpha = np.asarray(alpha, dtype=float)
-    e = np.asarray(eps_g, dtype=float)
+    alpha = as_times(alpha, "alpha", allow_inf=False, increasing=True)
+    if alpha.ndim != 1:
+        raise ValueError(f"alpha must be 1-dimensional, got shape {alpha.shape}")
+    e = as_array(eps_g, "eps_g", ndim=(1, 2), allow_nan=True)
+    if e.shape[0] != alpha.size:
+        raise ValueError(f"eps_g must have len(alpha) = {alpha.size} rows, got shape {e.shape}")
+    eps_plateau = as_float(eps_plateau, "eps_plateau", low=0.0, open_low=True)
+    frac = as_float(frac, "frac", low=0.0, high=1.0, open_low=True, open_high=True)
     cols = e.reshape(len(alpha), -1)
     out = np.full(cols.shape[1], np.nan)
     thr = frac * eps_plateau
@@ -843,11 +850,15 @@ def specialisation_index(Q, R, T=None):
     0 on the symmetric plateau (all students alike), close to 1 when each
     teacher unit has its own student unit. Q (..., K, K), R (..., K, M).
     """
-    Q, R = np.asarray(Q, float), np.asarray(R, float)
+    Q, R = as_array(Q, "Q", ndim=range(2, 32)), as_array(R, "R", ndim=range(2, 32))
     K, M = R.shape[-2:]
     if K < 2:
         raise ValueError("the specialisation index needs K >= 2")
-    T = np.eye(M) if T is None else np.asarray(T, float)
+    T = np.eye(M) if T is None else as_array(T, "T", ndim=range(2, 32))
+    if Q.shape[-2:] != (K, K) or T.shape[-2:] != (M, M):
+        raise ValueError(f"Q must be (..., {K}, {K}) and T (..., {M}, {M}) for R of shape {R.shape}")
+    if (np.diagonal(Q, axis1=-2, axis2=-1) <= 0).any():
+        raise ValueError("the diagonal of Q must be positive (norms of the student vectors)")
     qd = np.sqrt(np.diagonal(Q, axis1=-2, axis2=-1))
     r = R / (qd[..., :, None] * np.sqrt(np.diagonal(T, axis1=-2, axis2=-1))[..., None, :])
     rmax = r.max(axis=-2)
@@ -868,10 +879,10 @@ def linear_perceptron_error(alpha, lr: float, eps0: float, noise: float = 0.0):
     (the classic online-perceptron result; e.g. Biehl & Schwarze 1995).
     Stable for ``0 < eta < 2``. ``alpha`` any shape; ``alpha = inf`` gives eps_inf.
     """
-    lr = float(lr)
-    if not 0 < lr < 2:
-        raise ValueError(f"the linear perceptron converges only for 0 < lr < 2, got {lr}")
-    a = np.asarray(alpha, dtype=float)
+    lr = as_float(lr, "lr", low=0.0, high=2.0, open_low=True, open_high=True)
+    noise = as_float(noise, "noise", low=0.0)
+    eps0 = as_array(eps0, "eps0", low=0.0)
+    a = as_times(alpha, "alpha", allow_inf=True)
     e_inf = lr * noise ** 2 / (2.0 * (2.0 - lr))
     with np.errstate(over="ignore"):
         return e_inf + (eps0 - e_inf) * np.exp(-lr * (2.0 - lr) * a)
@@ -911,9 +922,11 @@ def max_learning_rate(K: int, M: int | None = None, *, activation: str = "erf", 
     ``eig(-A + eta B)`` crosses zero (cf. Saad & Solla 1995 on the maximal
     learning rate of the asymptotic phase). Linear K = M = 1 gives exactly 2.
     """
-    M = K if M is None else M
+    K = as_int(K, "K", low=1)
+    M = K if M is None else as_int(M, "M", low=1)
+    lr_hi = as_float(lr_hi, "lr_hi", low=0.0, open_low=True)
     if K != M:
-        raise ValueError("max_learning_rate is defined at the perfect-learning fixed point, K = M")
+        raise ValueError(f"max_learning_rate is defined at the perfect-learning fixed point, K = M; got K={K}, M={M}")
     ode = CommitteeODE(K, M, 1.0, activation=activation, T=T, v_star=v_star)
     A, B, _ = _perfect_learning_jacobians(ode)
 
@@ -951,7 +964,8 @@ def asymptotic_error(K: int, M: int, lr: float, noise: float, *, train_second_la
     if R0 is None:
         R0 = 1e-2 * (1.0 + np.add.outer(np.arange(K), 2 * np.arange(M))) / (K + M)
     if alpha_final is not None:
-        return float(ode.integrate(Q0, R0, v0, alpha_eval=[float(alpha_final)]).eps_g[0])
+        alpha_final = as_float(alpha_final, "alpha_final", low=0.0, allow_inf=True)
+        return float(ode.integrate(Q0, R0, v0, alpha_eval=[alpha_final]).eps_g[0])
     Q, R, v = ode.fixed_point(Q0, R0, v0, **kw)
     return float(ode.eps_g(Q, R, v))
 
