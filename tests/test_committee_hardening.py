@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from simulate._common import DivergenceError
 from simulate.committee import _block_loop, _block_loop_one, _step_fn, init_weights, train, train_from
 from theory.committee import (
-    ODE_ATOL, ODE_RTOL, CommitteeODE, generalisation_error, linear_perceptron_error, order_parameters,
+    ODE_ATOL, ODE_RTOL, CommitteeODE, asymptotic_error, generalisation_error, linear_perceptron_error,
+    max_learning_rate, order_parameters, plateau_escape_time, specialisation_index, symmetric_plateau,
 )
 
 # Exact linear solution vs DOP853 at the default tolerances: global error ~1e-9 (see ODE_RTOL).
@@ -89,6 +90,28 @@ def test_ode_constructor_names_the_bad_argument(kw, match):
     args.update(kw)
     with pytest.raises((ValueError, TypeError), match=match):
         CommitteeODE(**args)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: order_parameters(np.full((2, 3), np.nan), np.ones((2, 3))), "W"),
+    (lambda: generalisation_error(np.eye(2), np.eye(2), np.eye(2), [1.0, np.inf], np.ones(2)), "v"),
+    (lambda: linear_perceptron_error(1.0, 2.5, 0.1), "lr"),
+    (lambda: linear_perceptron_error([1.0, np.nan], 0.5, 0.1), "alpha"),
+    (lambda: linear_perceptron_error(1.0, 0.5, 0.1, noise=-1.0), "noise"),
+    (lambda: plateau_escape_time([0.0, 1.0], [1.0, np.inf], 0.1), "eps_g"),
+    (lambda: plateau_escape_time([1.0, 0.0], [1.0, 0.0], 0.1), "alpha"),
+    (lambda: plateau_escape_time([0.0, 1.0], [1.0, 0.0], 0.1, frac=1.5), "frac"),
+    (lambda: specialisation_index(np.zeros((2, 2)), np.eye(2)), "Q"),
+    (lambda: max_learning_rate(2, 3), "K = M"),
+    (lambda: max_learning_rate(0), "K"),
+    (lambda: symmetric_plateau(1, 1.0), "K"),
+    (lambda: symmetric_plateau(2, np.nan), "lr"),
+    (lambda: asymptotic_error(1, 1, 0.5, 0.1, alpha_final=np.nan), "alpha_final"),
+])
+def test_helpers_name_the_bad_argument(call, match):
+    with no_hang():
+        with pytest.raises((ValueError, TypeError), match=match):
+            call()
 
 
 def test_large_alpha_costs_what_convergence_costs():
