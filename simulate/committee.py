@@ -23,7 +23,7 @@ its float64 one, and the rounding, relative 3e-8, is far below the O(N^-1/2)
 sampling noise of online SGD), the teacher's labels of the block come from one
 batched matmul, and the sequential part (the student's forward pass and fused
 update) runs in a TorchScript-compiled loop, so a step costs a handful of
-kernel launches and no Python. A single float64 network on the CPU, where
+kernel launches and no Python. A single network on the CPU, where
 those launches dominate, instead steps through a K-dimensional recurrence:
 within a block the pre-activations are ``W_0 x_j`` corrected by the block's
 earlier rank-one updates through the Gram matrix of its inputs, so a step
@@ -185,7 +185,7 @@ def _block_loop(W: torch.Tensor, v: torch.Tensor, b: torch.Tensor, X: torch.Tens
 
 def _block_loop_one(W: torch.Tensor, v: torch.Tensor, b: torch.Tensor, X: torch.Tensor, Y: torch.Tensor,
                     w_step: float, lr_v: list, act: int, train_v: bool, fa: bool) -> None:
-    """Same steps as :func:`_block_loop` for ONE network on the CPU in float64, with no N-sized work per step.
+    """Same steps as :func:`_block_loop` for ONE network on the CPU, with no N-sized work per step.
 
     Within a block of c steps ``W_j = W_0 - w_step sum_{i<j} c_i X_i^T`` (c_i the (K,) step
     coefficients), so the step-j pre-activations are ``z_j = (W_0 X^T)_j - w_step sum_{i<j}
@@ -425,8 +425,9 @@ def train_from(W0, W_star, lr, alpha_max: float, *, v0=None, v_star=None, activa
     step_fn = _step_fn()
     act_code = _ACT_CODE[activation]
     fa = b_arr is not None
-    # one float64 network on the CPU: the Gram-matrix block loop (no N-sized kernel per step)
-    one_cpu = E == 1 and device.type == "cpu" and dtype == torch.float64 and W.is_contiguous()
+    # one network on the CPU: the Gram-matrix block loop (no N-sized kernel per step; in float32 the
+    # weights, inputs and Gram matrix stay float32, the K-dimensional recurrence runs in Python floats)
+    one_cpu = E == 1 and device.type == "cpu" and W.is_contiguous()
     lr_v_one = lr_v_t.expand(E, K)[0].tolist()  # (K,) second-layer rates / N (train_mask included)
     if one_cpu:
         block = min(block, _ONE_BLOCK)

@@ -264,6 +264,11 @@ def test_float32_run_tracks_float64():
     r32 = train(100, 2, 2, 0.8, 5.0, dtype=torch.float32, **kw)
     assert r32.dtype == "float32"
     assert np.max(np.abs(r32.eps_test - r64.eps_test) / r64.eps_test) < FLOAT32_RTOL
+    # one network takes the single-network (Gram) path in both dtypes
+    kw["n_seeds"] = 1
+    o64 = train(100, 2, 2, 0.8, 5.0, **kw)
+    o32 = train(100, 2, 2, 0.8, 5.0, dtype=torch.float32, **kw)
+    assert np.max(np.abs(o32.eps_test - o64.eps_test) / o64.eps_test) < FLOAT32_RTOL
 
 
 # --------------------------------------------------------------------------- property tests
