@@ -46,7 +46,8 @@ def per_seed_ode(run: CommitteeRun, *, K_eff=None, rtol: float = ODE_RTOL, atol:
         k = int(K_eff[e])
         ode = CommitteeODE(k, M, float(run.lr[e]), activation=run.activation,
                            train_second_layer=run.train_second_layer, lr_v=float(run.lr_v[e]),
-                           noise=run.noise, T=run.T[e], v_star=run.v_star[e])
+                           noise=run.noise, T=run.T[e], v_star=run.v_star[e],
+                           feedback=None if run.feedback is None else run.feedback[e][:k])
         try:
             tr = ode.integrate(run.Q0[e][:k, :k], run.R0[e][:k], run.v0[e][:k], alpha_eval=run.alpha, rtol=rtol,
                                atol=atol)
@@ -60,15 +61,18 @@ def per_seed_ode(run: CommitteeRun, *, K_eff=None, rtol: float = ODE_RTOL, atol:
 @lru_cache(maxsize=16)
 def paired(N: int, K: int, M: int, lr, alpha_max: float, *, n_seeds: int, init_std: float, seed: int,
            device, noise: float = 0.0, train_second_layer: bool = False, record: int = 40,
-           n_test: int = 2000, raise_on_divergence: bool = True, record_linear: int = 0) -> Paired:
+           n_test: int = 2000, raise_on_divergence: bool = True, record_linear: int = 0, v0=None,
+           feedback=None) -> Paired:
     """Train ``n_seeds`` networks and integrate the ODE from each one's start (memoised).
 
-    ``lr`` may be a tuple with one rate per network.
+    ``lr`` may be a tuple with one rate per network; ``v0`` and ``feedback`` tuples of K values.
     """
     lr_arg = np.asarray(lr, dtype=float) if isinstance(lr, tuple) else lr
     run = train(N, K, M, lr_arg, alpha_max, n_seeds=n_seeds, init_std=init_std, seed=seed, device=device,
                 noise=noise, train_second_layer=train_second_layer, record=record, n_test=n_test,
-                raise_on_divergence=raise_on_divergence, record_linear=record_linear)
+                raise_on_divergence=raise_on_divergence, record_linear=record_linear,
+                v0=None if v0 is None else np.asarray(v0, dtype=float),
+                feedback=None if feedback is None else np.asarray(feedback, dtype=float))
     Q, R, v, eps = per_seed_ode(run)
     eps_op = generalisation_error(run.Q, run.R, run.T[:, None], run.v, run.v_star[:, None], run.activation)
     return Paired(run, Q, R, v, eps, eps_op)

@@ -19,11 +19,13 @@ NAME = "committee_learning_curves"
 TITLE = "Online SGD in two-layer erf networks: eps_g(alpha), ODE vs simulation (N = 500, 2000)"
 SECTION = "Online SGD in two-layer committee machines (Saad & Solla 1995; Goldt et al. 2019)"
 CAPTION = (
-    "**eps_g(alpha)** for K = M = 2 and 3 at N = 500 and 2000: order-parameter ODE (adaptive "
-    "DOP853) vs batched online SGD through the plateau (height {agreement[K2_plateau_eps]:.3f} / "
-    "{agreement[K3_plateau_eps]:.3f}) and the specialisation; the per-network gap before the "
-    "escape shrinks from {agreement[K2_N500_rms_dev_per_seed_before_escape]:.1e} to "
-    "{agreement[K2_N2000_rms_dev_per_seed_before_escape]:.1e} (K = 2) as N grows 4x."
+    "**Learning curves** of online SGD in K = M = 2 and 3 erf committee machines (lr = {params[lr]:g}): the "
+    "order-parameter ODE from each network's own start (lines) vs trained students (markers, mean +- sd) at "
+    "N = 500 and 2000. Per-network RMS deviation before the plateau escape "
+    "{agreement[K2_N500_rms_dev_per_seed_before_escape]:.2g} -> {agreement[K2_N2000_rms_dev_per_seed_before_escape]:.2g} "
+    "(K = 2) and {agreement[K3_N500_rms_dev_per_seed_before_escape]:.2g} -> "
+    "{agreement[K3_N2000_rms_dev_per_seed_before_escape]:.2g} (K = 3) for 4x N; escape at alpha = "
+    "{agreement[K2_N2000_escape_alpha_ode]:.0f} (ODE) vs {agreement[K2_N2000_escape_alpha_sim]:.0f} (SGD), K = 2, N = 2000."
 )
 
 LR = 1.0

@@ -21,8 +21,10 @@ NAME = "committee_order_parameters"
 TITLE = "Order parameters R, Q through plateau and specialisation, ODE vs simulation"
 SECTION = "Online SGD in two-layer committee machines (Saad & Solla 1995; Goldt et al. 2019)"
 CAPTION = (
-    "**Order parameters R and Q** through the plateau and specialisation, N = {params[N]}, ODE vs"
-    " SGD (within {max_of[*_max_abs_dev]:.2f})."
+    "**Order parameters** R and Q through the plateau and specialisation (K = M = 2, 3, N = {params[N]}, students "
+    "relabelled per network): max deviation of the matched overlap R_mm {agreement[K2_R_matched_max_abs_dev]:.2g} "
+    "(K = 2) and {agreement[K3_R_matched_max_abs_dev]:.2g} (K = 3); final specialisation index SGD "
+    "{agreement[K2_final_specialisation_sim]:.3f} vs ODE {agreement[K2_final_specialisation_ode]:.3f} (K = 2)."
 )
 
 

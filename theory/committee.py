@@ -39,6 +39,48 @@ the first-layer step as ``lr/sqrt(N)`` and the second-layer step as ``lr/N``
 exactly as THEORY.md does, so ``eta`` here is their ``eta``. Every term is
 checked in ``tests/test_committee.py`` against Monte-Carlo averages and against
 online SGD of the networks themselves.
+
+Feedback alignment (``CommitteeODE(..., feedback=b)``). Feedback alignment
+(Lillicrap et al. 2016) replaces, in the backward pass, the weights that carry
+the error to the hidden units by a fixed vector ``b`` (K,): the first-layer step
+becomes
+
+    w_k <- w_k - (lr/sqrt N) b_k Delta g'(lambda_k) x,
+
+while the forward pass (hence ``Delta``) still uses ``v`` and the second layer
+trains as usual, ``v_k <- v_k - (lr_v/N) Delta g(lambda_k)`` (with
+``train_second_layer=True``; with False v stays at v0). Derivation (ours; the
+committee-machine analysis of feedback alignment is Refinetti, d'Ascoli,
+Ohana & Goldt 2021, "Align, then memorise: the dynamics of learning with
+feedback alignment", who treat direct feedback alignment in this
+teacher-student setting). The order-parameter increments follow exactly as for
+backprop, with the prefactor of each first-layer step changed from ``v_k`` to
+``b_k``: ``N dR_km = -eta b_k Delta g'(lambda_k) nu_m``, and ``N dQ_kl`` has the
+cross terms ``-eta b_k Delta g'(lambda_k) lambda_l`` (and k <-> l) plus
+``eta^2 b_k b_l Delta^2 g'(lambda_k) g'(lambda_l) |x|^2/N``. Averaging over the
+Gaussian pre-activations as before, the ``v_k`` prefactors that come from the
+backward pass become ``b_k`` and the ``v`` inside ``u = (v, -v*)`` (the forward
+pass, through ``Delta``) stays:
+
+.. math::
+
+    dR_{km}/d\alpha &= -\eta\, b_k \sum_c u_c\, I_3(k, m, c) \\
+    dQ_{kl}/d\alpha &= -\eta\, b_k \sum_c u_c\, I_3(k, l, c) - \eta\, b_l \sum_c u_c\, I_3(l, k, c)
+        + \eta^2 b_k b_l \Big[\sum_{c,d} u_c u_d\, I_4(k, l, c, d) + \sigma^2 J_2(k, l)\Big] \\
+    dv_k/d\alpha &= -\eta_v \sum_c u_c\, I_2(k, c)   \quad\text{(unchanged)}
+
+With ``train_second_layer=False`` and ``b = v0`` this is the backprop ODE term
+by term (tested to 1e-12). The alignment ``cos(v, b)``
+(:func:`feedback_alignment`, :attr:`CommitteeTrajectory.alignment`) rises first
+(the "align" phase: the first layer grows along ``b``-signed teacher directions,
+so ``g(lambda_k)`` and hence ``dv_k`` acquire the sign of ``b_k``), then the
+error falls to the plateau and the student specialises ("memorise"), during
+which cos(v, b) relaxes from near 1 to the value the task's solution allows.
+Where every ``b_k != 0`` the fixed points of the FA flow with ``Delta``-stationary
+first layer are those of backprop, so noise-free realisable tasks reach zero
+error; with output noise the ``eta^2 sigma^2`` term carries ``b_k b_l`` instead of
+``v_k v_l``, so the asymptotic error differs from backprop's (predicted by
+integrating to ``alpha = inf``).
 """
 from __future__ import annotations
 
@@ -49,6 +91,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq, fsolve
+
+from .validation import as_array, as_bool, as_float, as_int, as_times
 
 __all__ = [
     "ACTIVATIONS",
@@ -61,6 +105,7 @@ __all__ = [
     "order_parameters",
     "CommitteeODE",
     "CommitteeTrajectory",
+    "feedback_alignment",
     "PlateauFixedPoint",
     "symmetric_plateau",
     "plateau_escape_time",
@@ -74,10 +119,16 @@ __all__ = [
 ACTIVATIONS = ("erf", "linear", "relu")
 
 #: default tolerances of the adaptive 8th-order Dormand-Prince integrator
-#: (scipy's DOP853). Against a run with 100x tighter tolerances the order
-#: parameters agree to ~1e-9 absolute on the curves of the figures (tested).
-ODE_RTOL = 1e-9
-ODE_ATOL = 1e-11
+#: (scipy's DOP853). Measured accuracy (issue 16; benchmarks/RESULTS_committee.md):
+#: against runs with 1e4 times tighter tolerances (rtol capped at scipy's floor
+#: 2.2e-14), eps_g differs by at most 4.4e-9 on plateau-escape trajectories of
+#: K = M = 2 started on the symmetric plateau with an asymmetry of 1e-4 or 1e-6
+#: (2.4e-10 for K = M = 3) and by 1.3e-10 from random starts (lr = 1). The
+#: error concentrates at the escape, where the plateau amplifies it by
+#: exp(growth_rate * plateau length). The previous default (rtol 1e-9, atol
+#: 1e-11) gave 3.5e-7 there, for 25-30% fewer right-hand-side evaluations.
+ODE_RTOL = 1e-11
+ODE_ATOL = 1e-13
 
 
 def _check_activation(activation: str) -> str:
@@ -410,9 +461,10 @@ def generalisation_error(Q, R, T, v, v_star, activation: str = "erf"):
     v_star : (M,). Leading axes (e.g. time) broadcast; returns shape (...).
     """
     _check_activation(activation)
+    Q, R, T = as_array(Q, "Q", ndim=range(2, 32)), as_array(R, "R", ndim=range(2, 32)), as_array(T, "T", ndim=range(2, 32))
     Om = _omega(Q, R, T)
-    v = np.asarray(v, dtype=float)
-    v_star = np.asarray(v_star, dtype=float)
+    v = as_array(v, "v", ndim=range(1, 32))
+    v_star = as_array(v_star, "v_star", ndim=range(1, 32))
     K = np.shape(R)[-2]
     v = np.broadcast_to(v, Om.shape[:-2] + (K,))
     u = np.concatenate([v, np.broadcast_to(-v_star, Om.shape[:-2] + v_star.shape[-1:])], axis=-1)
@@ -426,8 +478,8 @@ def order_parameters(W, W_star):
     W : (..., K, N) student first-layer weights; W_star : (..., M, N) teacher's.
     Returns (Q (..., K, K), R (..., K, M), T (..., M, M)) as float64 arrays.
     """
-    W = np.asarray(W, dtype=float)
-    W_star = np.asarray(W_star, dtype=float)
+    W = as_array(W, "W", ndim=range(2, 32))
+    W_star = as_array(W_star, "W_star", ndim=range(2, 32))
     if W.shape[-1] != W_star.shape[-1]:
         raise ValueError(f"student and teacher input dimensions differ: {W.shape} vs {W_star.shape}")
     N = W.shape[-1]
@@ -446,6 +498,11 @@ class CommitteeTrajectory:
     alpha : (A,) times (flattened request); Q : (A, K, K); R : (A, K, M);
     v : (A, K); eps_g : (A,). ``shape`` is the shape of the requested
     ``alpha_eval`` (use :meth:`reshape` to put time back in that shape).
+    nfev : right-hand-side evaluations used; alpha_converged : the time at
+    which the integration reached a stable fixed point and stopped (every
+    later requested time gets that fixed point), ``inf`` if it never did.
+    feedback : the (K,) feedback vector b of a feedback-alignment ODE (None
+    for backprop); then :attr:`alignment` is ``cos(v, b)`` at every time.
     """
 
     alpha: np.ndarray
@@ -455,68 +512,104 @@ class CommitteeTrajectory:
     eps_g: np.ndarray
     shape: tuple = ()
     nfev: int = 0
+    alpha_converged: float = np.inf
+    feedback: np.ndarray | None = None
 
     def reshape(self, a):
         a = np.asarray(a)
         return a.reshape(self.shape + a.shape[1:])
 
+    @property
+    def alignment(self) -> np.ndarray:
+        """``cos(v, b)`` at every time, (A,) (nan without feedback, or where ``v = 0``)."""
+        if self.feedback is None:
+            return np.full(self.alpha.shape, np.nan)
+        return feedback_alignment(self.v, self.feedback)
 
-def _sym_check(name: str, A: np.ndarray, n: int) -> np.ndarray:
-    A = np.asarray(A, dtype=float)
-    if A.shape != (n, n):
-        raise ValueError(f"{name} must have shape ({n}, {n}), got {A.shape}")
+
+def feedback_alignment(v, b):
+    r"""Alignment of the second layer with the feedback vector, ``cos(v, b) = v.b / (|v| |b|)``.
+
+    v : (..., K) second layers (e.g. a trajectory (A, K)); b : (K,). Returns
+    shape (...); nan where ``v = 0`` (no direction yet). The order parameter
+    of the "align" phase of Refinetti, d'Ascoli, Ohana & Goldt (2021).
+    """
+    v = as_array(v, "v", allow_nan=True)
+    b = as_array(b, "b", ndim=1)
+    if v.shape[-1:] != b.shape:
+        raise ValueError(f"v must have K = {b.size} entries on its last axis (the size of b), got shape {v.shape}")
+    nb = np.linalg.norm(b)
+    if nb == 0:
+        raise ValueError("b must not be the zero vector (its direction defines the alignment)")
+    nv = np.linalg.norm(v, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(nv > 0, (v @ b) / (np.where(nv > 0, nv, 1.0) * nb), np.nan)
+
+
+def _sym_check(name: str, A, n: int) -> np.ndarray:
+    A = as_array(A, name, shape=(n, n))
     if not np.allclose(A, A.T, rtol=1e-10, atol=1e-12):
-        raise ValueError(f"{name} must be symmetric")
+        raise ValueError(f"{name} must be symmetric, got {name} - {name}^T with max entry {np.abs(A - A.T).max():.3g}")
     return 0.5 * (A + A.T)
+
+
+#: Largest |state| the integrator accepts before it declares the ODE divergent.
+BLOW_UP = 1e6
+#: A state counts as a fixed point when the Newton step ``-J^{-1} rhs`` to the
+#: root is below this or the integrator's tolerance ``atol + rtol |y|``, whichever is
+#: larger (max norm), and J is stable; see :meth:`CommitteeODE.integrate`.
+FIXED_POINT_TOL = 1e-11
+#: Eigenvalues of the Jacobian with real part below this count as stable or neutral
+#: (central differences resolve them to ~1e-9); a saddle's unstable one is >> this.
+NEUTRAL_EIG = 1e-8
 
 
 class CommitteeODE:
     r"""Order-parameter ODE of online SGD in a K-unit student learning an M-unit teacher.
 
     See the module docstring for the equations (Saad & Solla 1995;
-    Goldt et al. 2019).
+    Goldt et al. 2019). All parameters are validated on construction; bad values
+    raise ValueError/TypeError naming the argument.
 
     Parameters
     ----------
-    K, M : student and teacher widths (>= 1).
-    lr : first-layer learning rate eta (> 0); ``lr_v`` the second layer's
-        (default ``lr``), used only when ``train_second_layer``.
-    activation : ``"erf"`` (``g(z) = erf(z/sqrt 2)``) or ``"linear"``.
-    noise : output-noise standard deviation sigma (>= 0).
-    T : (M, M) teacher overlaps (default identity); v_star : (M,) teacher
-        second layer (default ones).
+    K, M : student and teacher widths (integers >= 1).
+    lr : first-layer learning rate eta (> 0, finite); ``lr_v`` the second
+        layer's (>= 0, default ``lr``), used only when ``train_second_layer``.
+    activation : ``"erf"`` (``g(z) = erf(z/sqrt 2)``), ``"linear"`` or ``"relu"``.
+    train_second_layer : bool, whether v trains.
+    noise : output-noise standard deviation sigma (>= 0, finite).
+    T : (M, M) teacher overlaps, symmetric positive definite (default identity);
+    v_star : (M,) teacher second layer (finite; default ones).
+    feedback : None (backprop) or a (K,) finite vector b: feedback alignment,
+        the first-layer step uses b where backprop uses the student's v
+        (module docstring, "Feedback alignment"). With
+        ``train_second_layer=False`` and ``feedback = v0`` this is backprop
+        exactly.
 
     Notes
     -----
     Assumes N -> infinity (finite-N corrections are O(1/sqrt N) per sample
     path) and Gaussian i.i.d. inputs. The integrator is SciPy's adaptive
-    8th-order Dormand-Prince (DOP853) with ``rtol=ODE_RTOL``, ``atol=ODE_ATOL``.
+    8th-order Dormand-Prince (DOP853) with ``rtol=ODE_RTOL``, ``atol=ODE_ATOL``
+    (measured accuracy: see ``ODE_RTOL``).
     """
 
     def __init__(self, K: int, M: int, lr: float, activation: str = "erf", train_second_layer: bool = False,
-                 lr_v: float | None = None, noise: float = 0.0, T=None, v_star=None):
-        for name, n in (("K", K), ("M", M)):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {n!r}")
-        self.K, self.M = int(K), int(M)
-        lr = float(lr)
-        if not (np.isfinite(lr) and lr > 0):
-            raise ValueError(f"the learning rate must be positive and finite, got {lr}")
-        self.lr = lr
-        self.lr_v = lr if lr_v is None else float(lr_v)
-        if not (np.isfinite(self.lr_v) and self.lr_v >= 0):
-            raise ValueError(f"lr_v must be non-negative and finite, got {lr_v}")
+                 lr_v: float | None = None, noise: float = 0.0, T=None, v_star=None, feedback=None):
+        self.K = as_int(K, "K", low=1)
+        self.M = as_int(M, "M", low=1)
+        self.lr = as_float(lr, "lr", low=0.0, open_low=True)
+        self.lr_v = self.lr if lr_v is None else as_float(lr_v, "lr_v", low=0.0)
         self.activation = _check_activation(activation)
-        self.train_second_layer = bool(train_second_layer)
-        self.noise = float(noise)
-        if not (np.isfinite(self.noise) and self.noise >= 0):
-            raise ValueError(f"noise must be a non-negative standard deviation, got {noise}")
+        self.train_second_layer = as_bool(train_second_layer, "train_second_layer")
+        self.noise = as_float(noise, "noise", low=0.0)
         self.T = np.eye(self.M) if T is None else _sym_check("T", T, self.M)
         if np.linalg.eigvalsh(self.T).min() <= 0:
-            raise ValueError("T must be positive definite")
-        self.v_star = np.ones(self.M) if v_star is None else np.asarray(v_star, dtype=float).reshape(-1)
-        if self.v_star.shape != (self.M,):
-            raise ValueError(f"v_star must have shape ({self.M},), got {np.shape(v_star)}")
+            raise ValueError(f"T must be positive definite (a Gram matrix of M = {self.M} independent teacher "
+                             f"vectors), got smallest eigenvalue {np.linalg.eigvalsh(self.T).min():.3g}")
+        self.v_star = np.ones(self.M) if v_star is None else _vector(v_star, "v_star", self.M)
+        self.feedback = None if feedback is None else _vector(feedback, "feedback", self.K)
         self._iu = np.triu_indices(self.K)
         self.n_q = len(self._iu[0])
         self.n_state = self.n_q + self.K * self.M + self.K
@@ -545,12 +638,14 @@ class CommitteeODE:
 
         With ``parts=True`` returns the first-layer rates split into their
         O(eta) and O(eta^2) pieces: ``(dQ1, dQ2, dR1, dv)`` with
-        ``dQ = dQ1 + dQ2``.
+        ``dQ = dQ1 + dQ2``. With feedback alignment the backward-pass
+        prefactors are the feedback b instead of v (module docstring).
         """
         K, act = self.K, self.activation
         Om = _omega(Q, R, self.T)
         d = np.diag(Om)
         u = np.concatenate([v, -self.v_star])
+        b = v if self.feedback is None else self.feedback  # backward-pass weights
         # I3[k, b, c] = E[g'(lambda_k) a_b g(a_c)], k a student unit, b, c any unit
         dk = d[:K]
         I3 = _i3(dk[:, None, None], Om[:K, :, None], Om[:K, None, :], Om[None, :, :], d[None, None, :], act)
@@ -564,9 +659,9 @@ class CommitteeODE:
         if self.noise > 0:
             D2 = D2 + self.noise ** 2 * _j2(dk[:, None], Okl, dk[None, :], act)
         lr = self.lr
-        dR1 = -lr * v[:, None] * A[:, K:]
-        dQ1 = -lr * (v[:, None] * A[:, :K] + (v[:, None] * A[:, :K]).T)
-        dQ2 = lr ** 2 * np.outer(v, v) * D2
+        dR1 = -lr * b[:, None] * A[:, K:]
+        dQ1 = -lr * (b[:, None] * A[:, :K] + (b[:, None] * A[:, :K]).T)
+        dQ2 = lr ** 2 * np.outer(b, b) * D2
         if self.train_second_layer:
             I2 = _pair_i2(Om, act)
             dv = -self.lr_v * (I2[:K] @ u)
@@ -589,35 +684,70 @@ class CommitteeODE:
     def jacobian(self, Q, R, v, *, h: float = 1e-6) -> np.ndarray:
         """Central-difference Jacobian of :meth:`rhs` in the packed state (n_state, n_state)."""
         y0 = self.pack(Q, R, v)
-        J = np.empty((y0.size, y0.size))
-        for i in range(y0.size):
-            e = np.zeros_like(y0)
-            e[i] = h
-            J[:, i] = (self.rhs(0.0, y0 + e) - self.rhs(0.0, y0 - e)) / (2 * h)
+        J = self._jac(y0, h)
         if not self.train_second_layer:  # v is a constant: drop its (zero) block
             n = self.n_q + self.K * self.M
             J = J[:n, :n]
         return J
 
+    def _guarded_rhs(self, alpha, y):
+        """:meth:`rhs` for the integrator: a non-finite rate raises at once (an adaptive
+        integrator fed NaN would shrink its step forever instead)."""
+        out = self.rhs(alpha, y)
+        if not np.isfinite(out).all():
+            raise FloatingPointError(f"the ODE rates became non-finite at alpha = {alpha:.4g} (lr={self.lr:.4g}); "
+                                     "the order parameters left the set of valid overlaps")
+        return out
+
+    def _jac(self, y0, h: float = 1e-6) -> np.ndarray:
+        J = np.empty((y0.size, y0.size))
+        for i in range(y0.size):
+            e = np.zeros_like(y0)
+            e[i] = h
+            J[:, i] = (self.rhs(0.0, y0 + e) - self.rhs(0.0, y0 - e)) / (2 * h)
+        return J
+
+    def _newton_to_fixed_point(self, y, tol: float = FIXED_POINT_TOL):
+        """If ``y`` is within ``tol`` of a linearly stable fixed point, return that point, else None.
+
+        One Newton step on the trained block of the state: ``delta = -J^{-1} f(y)``;
+        accepted when ``|delta| < tol`` and no eigenvalue of J has
+        a real part above ``NEUTRAL_EIG`` (a saddle such as the symmetric
+        plateau is never accepted, however small its rate; neutral directions
+        of a manifold of fixed points are, and J is then solved by least squares,
+        so a slow drift along such a manifold is not mistaken for convergence). Costs 2 n_state rhs calls,
+        spent only once the rate is already small.
+        """
+        n = self.n_state if self.train_second_layer else self.n_q + self.K * self.M
+        f = self.rhs(0.0, y)[:n]
+        J = self._jac(y)[:n, :n]
+        if not np.isfinite(J).all():
+            return None
+        ev = np.linalg.eigvals(J)
+        if ev.real.max() >= NEUTRAL_EIG:
+            return None
+        delta = -np.linalg.lstsq(J, f, rcond=1e-10)[0]
+        if np.abs(delta).max() >= tol or np.abs(f + J @ delta).max() > 1e-14:
+            return None
+        out = y.copy()
+        out[:n] += delta
+        return out
+
     # --- validation ---------------------------------------------------------------
     def check_initial(self, Q0, R0, v0=None):
-        """Validate and return float arrays ``(Q0, R0, v0)``; ValueError on bad input."""
+        """Validate and return float arrays ``(Q0, R0, v0)``; ValueError/TypeError on bad input."""
         K, M = self.K, self.M
         Q0 = _sym_check("Q0", Q0, K)
-        R0 = np.asarray(R0, dtype=float)
-        if R0.shape != (K, M):
-            raise ValueError(f"R0 must have shape ({K}, {M}), got {R0.shape}")
-        v0 = np.ones(K) if v0 is None else np.asarray(v0, dtype=float).reshape(-1)
-        if v0.shape != (K,):
-            raise ValueError(f"v0 must have shape ({K},), got {v0.shape}")
-        if not (np.isfinite(Q0).all() and np.isfinite(R0).all() and np.isfinite(v0).all()):
-            raise ValueError("initial order parameters must be finite")
+        R0 = as_array(R0, "R0", shape=(K, M))
+        v0 = np.ones(K) if v0 is None else _vector(v0, "v0", K)
         if np.linalg.eigvalsh(Q0).min() <= 0:
             raise ValueError("Q0 must be positive definite (it is a Gram matrix W W^T / N of K independent vectors)")
         Om = _omega(Q0, R0, self.T)
         scale = np.abs(Om).max()
         if np.linalg.eigvalsh(Om).min() < -1e-10 * scale:
             raise ValueError("[[Q0, R0], [R0^T, T]] is not positive semi-definite: no weights have these overlaps")
+        if np.abs(self.pack(Q0, R0, v0)).max() >= BLOW_UP:
+            raise ValueError(f"the initial order parameters must be below {BLOW_UP:g} in magnitude")
         return Q0, R0, v0
 
     # --- integration ----------------------------------------------------------------
@@ -627,78 +757,141 @@ class CommitteeODE:
 
         Parameters
         ----------
-        alpha_eval : array of times of any shape, all in ``[0, alpha_max]``
-            (default: 200 log-spaced points up to ``alpha_max`` plus 0);
-            ``np.inf`` entries return the long-time limit (see :meth:`fixed_point`).
-        alpha_max : last time (default ``max(finite alpha_eval)``).
+        alpha_eval : array of times of any shape, each >= 0 (unsorted and
+            repeated times are fine); ``np.inf`` entries return the long-time
+            limit. Default: 0 and 199 log-spaced points from 0.01 to ``alpha_max``.
+        alpha_max : last time (default ``max(finite alpha_eval)``); must be
+            >= every finite ``alpha_eval``.
+        rtol, atol : tolerances of the adaptive DOP853 integrator, per
+            component (defaults ``ODE_RTOL``, ``ODE_ATOL``; their measured
+            accuracy is stated at ``ODE_RTOL``).
 
         Notes
         -----
-        Accuracy: adaptive DOP853, ``rtol``/``atol`` per component (defaults
-        ``ODE_RTOL=1e-9``, ``ODE_ATOL=1e-11``).
-        Raises FloatingPointError if the order parameters blow up (lr too large).
+        The integration runs in chunks of doubling length; after a chunk whose
+        rates are small it tries one Newton step to the nearest root of the
+        rates, and stops there when the step is below the integrator's own
+        tolerance (``atol + rtol max|y|``, at least ``FIXED_POINT_TOL``) and
+        the fixed point is linearly stable: every later time (and ``inf``) gets
+        that fixed point, so the cost does not grow with ``alpha_max`` beyond
+        convergence (``alpha_converged`` in the result). A saddle (the
+        plateau) never stops it.
+
+        Raises FloatingPointError if the order parameters blow up (lr too
+        large), RuntimeError if ``inf`` is requested and no fixed point is
+        reached by ``max(alpha_max, 1e5)``.
         """
         Q0, R0, v0 = self.check_initial(Q0, R0, v0)
+        if alpha_max is not None:
+            alpha_max = as_float(alpha_max, "alpha_max", low=0.0)
         if alpha_eval is None:
             if alpha_max is None:
-                raise ValueError("give alpha_max or alpha_eval")
-            alpha_eval = np.concatenate([[0.0], np.logspace(-2, np.log10(alpha_max), 199)[:-1], [alpha_max]])
-        a = np.asarray(alpha_eval, dtype=float)
+                raise ValueError("give alpha_max or alpha_eval (the times at which to report the solution)")
+            if alpha_max > 0.01:
+                alpha_eval = np.concatenate([[0.0], np.logspace(-2, np.log10(alpha_max), 199)[:-1], [alpha_max]])
+            else:
+                alpha_eval = np.linspace(0.0, alpha_max, 200)
+        a = as_times(alpha_eval, "alpha_eval", allow_inf=True)
         shape = a.shape
         flat = a.ravel()
-        if np.isnan(flat).any() or (flat < 0).any():
-            raise ValueError("alpha_eval must be non-negative")
         finite = np.isfinite(flat)
         amax = float(flat[finite].max()) if finite.any() else 0.0
         if alpha_max is not None:
             if alpha_max < amax:
-                raise ValueError(f"alpha_eval reaches {amax} > alpha_max = {alpha_max}")
-            amax = float(alpha_max)
+                raise ValueError(f"alpha_max = {alpha_max:g} must be >= every finite alpha_eval (their largest is "
+                                 f"{amax:g})")
+            amax = alpha_max
+        want_inf = bool((~finite).any())
         y0 = self.pack(Q0, R0, v0)
+        ts = np.unique(flat[finite]) if finite.any() else np.zeros(0)
+        Yt, y_end, alpha_conv, nfev = self._solve(y0, ts, amax, rtol, atol, to_fixed_point=want_inf)
         Y = np.empty((flat.size, y0.size))
-        nfev = 0
         if finite.any():
-            ts = np.unique(flat[finite])
-            blow = lambda t, y: 1e6 - np.abs(y).max()  # noqa: E731
-            blow.terminal = True
-            sol = solve_ivp(self.rhs, (0.0, max(amax, 0.0)), y0, method="DOP853", t_eval=ts, rtol=rtol,
-                            atol=atol, events=blow)
+            Y[finite] = Yt[np.searchsorted(ts, flat[finite])]
+        if want_inf:
+            Y[~finite] = y_end
+        Q, R, v = self.unpack(Y)
+        return CommitteeTrajectory(flat, Q, R, v, self.eps_g(Q, R, v), shape, nfev, alpha_conv, self.feedback)
+
+    def _solve(self, y0, ts, amax, rtol, atol, *, to_fixed_point=False, max_alpha=1e5, tol_rate=1e-7):
+        """Chunked DOP853 from alpha = 0; the states at the sorted times ``ts``.
+
+        Returns ``(Y (len(ts), n_state), y_last, alpha_converged, nfev)``;
+        with ``to_fixed_point`` it continues past ``amax`` (up to
+        ``max(amax, max_alpha)``) until a stable fixed point is reached.
+        """
+        rtol = as_float(rtol, "rtol", low=0.0, open_low=True)
+        atol = as_float(atol, "atol", low=0.0, open_low=True)
+        Y = np.empty((ts.size, y0.size))
+        y, alpha, nfev = y0.copy(), 0.0, 0
+        end = max(amax, max_alpha) if to_fixed_point else amax
+        done = ts <= 0.0
+        Y[done] = y0
+        chunk = 10.0
+        blow = lambda t, y: BLOW_UP - np.abs(y).max()  # noqa: E731
+        blow.terminal = True
+        rhs = self._guarded_rhs
+        while True:
+            f = self.rhs(0.0, y)
+            nfev += 1
+            if not np.isfinite(f).all():
+                raise FloatingPointError(f"the ODE rates are not finite at alpha = {alpha:g} (lr={self.lr:.4g})")
+            if np.abs(f).max() < tol_rate:
+                # within the integrator's own tolerance of the root: the trajectory cannot be
+                # resolved more finely than that, and the Newton-polished root is more accurate
+                fp = self._newton_to_fixed_point(y, max(FIXED_POINT_TOL, atol + rtol * np.abs(y).max()))
+                nfev += 2 * y.size
+                if fp is not None:
+                    Y[~done] = fp
+                    return Y, fp, alpha, nfev
+            if alpha >= end:
+                break
+            stop = min(alpha + chunk, end)
+            sel = (ts > alpha) & (ts <= stop)
+            te = ts[sel]
+            t_eval = te if te.size and te[-1] == stop else np.append(te, stop)
+            sol = solve_ivp(rhs, (alpha, stop), y, method="DOP853", t_eval=t_eval, rtol=rtol, atol=atol,
+                            events=blow)
             nfev += sol.nfev
             if sol.status == 1 or not np.isfinite(sol.y).all():
+                where = sol.t_events[0][0] if sol.status == 1 and len(sol.t_events[0]) else sol.t[-1]
                 raise FloatingPointError(
-                    f"the order parameters diverge (|state| > 1e6) at alpha ~ {sol.t[-1]:.3g} with "
+                    f"the order parameters diverge (|state| > {BLOW_UP:g}) at alpha ~ {where:.3g} with "
                     f"lr={self.lr:.4g}; lower the learning rate (for K = M see max_learning_rate)")
             if not sol.success:
                 raise RuntimeError(f"solve_ivp failed: {sol.message}")
-            idx = np.searchsorted(ts, flat[finite])
-            Y[finite] = sol.y.T[idx]
-        if (~finite).any():
-            fp = self.fixed_point(Q0, R0, v0, rtol=rtol, atol=atol)
-            Y[~finite] = self.pack(*fp)
-        Q, R, v = self.unpack(Y)
-        return CommitteeTrajectory(flat, Q, R, v, self.eps_g(Q, R, v), shape, nfev)
+            Y[sel] = sol.y.T[: te.size]
+            done |= sel
+            y = sol.y[:, -1]
+            alpha = stop
+            chunk *= 2.0
+        if to_fixed_point:
+            raise RuntimeError(f"no fixed point reached by alpha = {end:g} (|rate| = "
+                               f"{np.abs(self.rhs(0.0, y)).max():.2e})")
+        return Y, y, np.inf, nfev
 
-    def fixed_point(self, Q0, R0, v0=None, *, alpha_chunk: float = 500.0, max_alpha: float = 1e5,
-                    tol: float = 1e-8, rtol: float = ODE_RTOL, atol: float = ODE_ATOL):
-        """Long-time limit reached from ``(Q0, R0, v0)``: integrate in chunks until
-        ``max |d state/d alpha| < tol``. Returns ``(Q, R, v)``.
+    def fixed_point(self, Q0, R0, v0=None, *, max_alpha: float = 1e5, rtol: float = ODE_RTOL,
+                    atol: float = ODE_ATOL):
+        """Long-time limit reached from ``(Q0, R0, v0)``: integrate until a linearly stable
+        fixed point is reached (see :meth:`integrate`), at most to ``max_alpha``. Returns ``(Q, R, v)``.
 
         (Which fixed point is reached depends on the initial condition: this is
-        the one the dynamics selects, not a root search.)
+        the one the dynamics selects, not a root search.) RuntimeError if none
+        is reached by ``max_alpha``.
         """
         Q0, R0, v0 = self.check_initial(Q0, R0, v0)
-        y = self.pack(Q0, R0, v0)
-        alpha = 0.0
-        while alpha < max_alpha:
-            sol = solve_ivp(self.rhs, (0.0, alpha_chunk), y, method="DOP853", rtol=rtol, atol=atol)
-            if not sol.success or not np.isfinite(sol.y).all():
-                raise FloatingPointError(f"integration towards the fixed point failed: {sol.message}")
-            y = sol.y[:, -1]
-            alpha += alpha_chunk
-            if np.abs(self.rhs(0.0, y)).max() < tol:
-                return self.unpack(y)
-        raise RuntimeError(f"no fixed point reached by alpha = {max_alpha:g} (|rate| = "
-                           f"{np.abs(self.rhs(0.0, y)).max():.2e})")
+        max_alpha = as_float(max_alpha, "max_alpha", low=0.0, open_low=True)
+        _, y, _, _ = self._solve(self.pack(Q0, R0, v0), np.zeros(0), 0.0, rtol, atol, to_fixed_point=True,
+                                 max_alpha=max_alpha)
+        return self.unpack(y)
+
+
+def _vector(x, name: str, n: int) -> np.ndarray:
+    """A finite float vector of exactly n entries (a scalar or any 1-entry-per-unit array)."""
+    a = as_array(x, name, ndim=(0, 1, 2))
+    if a.size != n or (a.ndim == 2 and 1 not in a.shape):
+        raise ValueError(f"{name} must have shape ({n},), got {a.shape}")
+    return a.reshape(n).copy()
 
 
 # ---------------------------------------------------------------------------
@@ -749,8 +942,7 @@ def symmetric_plateau(K: int, lr: float, *, activation: str = "erf", noise: floa
     direction breaking the permutation symmetry; Saad & Solla 1995).
     Requires K >= 2 (for K = 1 there is no plateau).
     """
-    if not isinstance(K, (int, np.integer)) or K < 2:
-        raise ValueError(f"a plateau needs K = M >= 2, got K={K!r}")
+    K = as_int(K, "K", low=2)
     ode = CommitteeODE(K, K, lr, activation=activation, noise=noise)
     v = np.ones(K)
 
@@ -765,7 +957,8 @@ def symmetric_plateau(K: int, lr: float, *, activation: str = "erf", noise: floa
     # small start (Q = 0.2 I, R = 0.01) to the plateau it reaches, then polish
     # with a root search. (At finite eta the plateau has Q > C; the eta -> 0
     # value Q = C is a degenerate, rank-one Q and is approached only slowly.)
-    alpha_settle = 2000.0 / lr if alpha_settle is None else float(alpha_settle)
+    alpha_settle = 2000.0 / ode.lr if alpha_settle is None else as_float(alpha_settle, "alpha_settle", low=0.0,
+                                                                                open_low=True)
     flow = solve_ivp(lambda a, p: f(p), (0.0, alpha_settle), [0.2, 0.0, 0.01], method="DOP853", rtol=1e-10,
                      atol=1e-12)
     p = flow.y[:, -1]
@@ -789,8 +982,14 @@ def plateau_escape_time(alpha, eps_g, eps_plateau: float, frac: float = 0.5) -> 
     time per column, linearly interpolated in log alpha). Returns nan where the
     curve never escapes.
     """
-    alpha = np.asarray(alpha, dtype=float)
-    e = np.asarray(eps_g, dtype=float)
+    alpha = as_times(alpha, "alpha", allow_inf=False, increasing=True)
+    if alpha.ndim != 1:
+        raise ValueError(f"alpha must be 1-dimensional, got shape {alpha.shape}")
+    e = as_array(eps_g, "eps_g", ndim=(1, 2), allow_nan=True)
+    if e.shape[0] != alpha.size:
+        raise ValueError(f"eps_g must have len(alpha) = {alpha.size} rows, got shape {e.shape}")
+    eps_plateau = as_float(eps_plateau, "eps_plateau", low=0.0, open_low=True)
+    frac = as_float(frac, "frac", low=0.0, high=1.0, open_low=True, open_high=True)
     cols = e.reshape(len(alpha), -1)
     out = np.full(cols.shape[1], np.nan)
     thr = frac * eps_plateau
@@ -817,11 +1016,15 @@ def specialisation_index(Q, R, T=None):
     0 on the symmetric plateau (all students alike), close to 1 when each
     teacher unit has its own student unit. Q (..., K, K), R (..., K, M).
     """
-    Q, R = np.asarray(Q, float), np.asarray(R, float)
+    Q, R = as_array(Q, "Q", ndim=range(2, 32)), as_array(R, "R", ndim=range(2, 32))
     K, M = R.shape[-2:]
     if K < 2:
         raise ValueError("the specialisation index needs K >= 2")
-    T = np.eye(M) if T is None else np.asarray(T, float)
+    T = np.eye(M) if T is None else as_array(T, "T", ndim=range(2, 32))
+    if Q.shape[-2:] != (K, K) or T.shape[-2:] != (M, M):
+        raise ValueError(f"Q must be (..., {K}, {K}) and T (..., {M}, {M}) for R of shape {R.shape}")
+    if (np.diagonal(Q, axis1=-2, axis2=-1) <= 0).any():
+        raise ValueError("the diagonal of Q must be positive (norms of the student vectors)")
     qd = np.sqrt(np.diagonal(Q, axis1=-2, axis2=-1))
     r = R / (qd[..., :, None] * np.sqrt(np.diagonal(T, axis1=-2, axis2=-1))[..., None, :])
     rmax = r.max(axis=-2)
@@ -842,10 +1045,10 @@ def linear_perceptron_error(alpha, lr: float, eps0: float, noise: float = 0.0):
     (the classic online-perceptron result; e.g. Biehl & Schwarze 1995).
     Stable for ``0 < eta < 2``. ``alpha`` any shape; ``alpha = inf`` gives eps_inf.
     """
-    lr = float(lr)
-    if not 0 < lr < 2:
-        raise ValueError(f"the linear perceptron converges only for 0 < lr < 2, got {lr}")
-    a = np.asarray(alpha, dtype=float)
+    lr = as_float(lr, "lr", low=0.0, high=2.0, open_low=True, open_high=True)
+    noise = as_float(noise, "noise", low=0.0)
+    eps0 = as_array(eps0, "eps0", low=0.0)
+    a = as_times(alpha, "alpha", allow_inf=True)
     e_inf = lr * noise ** 2 / (2.0 * (2.0 - lr))
     with np.errstate(over="ignore"):
         return e_inf + (eps0 - e_inf) * np.exp(-lr * (2.0 - lr) * a)
@@ -885,9 +1088,11 @@ def max_learning_rate(K: int, M: int | None = None, *, activation: str = "erf", 
     ``eig(-A + eta B)`` crosses zero (cf. Saad & Solla 1995 on the maximal
     learning rate of the asymptotic phase). Linear K = M = 1 gives exactly 2.
     """
-    M = K if M is None else M
+    K = as_int(K, "K", low=1)
+    M = K if M is None else as_int(M, "M", low=1)
+    lr_hi = as_float(lr_hi, "lr_hi", low=0.0, open_low=True)
     if K != M:
-        raise ValueError("max_learning_rate is defined at the perfect-learning fixed point, K = M")
+        raise ValueError(f"max_learning_rate is defined at the perfect-learning fixed point, K = M; got K={K}, M={M}")
     ode = CommitteeODE(K, M, 1.0, activation=activation, T=T, v_star=v_star)
     A, B, _ = _perfect_learning_jacobians(ode)
 
@@ -925,7 +1130,8 @@ def asymptotic_error(K: int, M: int, lr: float, noise: float, *, train_second_la
     if R0 is None:
         R0 = 1e-2 * (1.0 + np.add.outer(np.arange(K), 2 * np.arange(M))) / (K + M)
     if alpha_final is not None:
-        return float(ode.integrate(Q0, R0, v0, alpha_eval=[float(alpha_final)]).eps_g[0])
+        alpha_final = as_float(alpha_final, "alpha_final", low=0.0, allow_inf=True)
+        return float(ode.integrate(Q0, R0, v0, alpha_eval=[alpha_final]).eps_g[0])
     Q, R, v = ode.fixed_point(Q0, R0, v0, **kw)
     return float(ode.eps_g(Q, R, v))
 
