@@ -66,7 +66,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     m_th = th.mode_maps(t)  # (R, T, r)
     dev_aligned = float(np.max(np.abs(m_sim - m_th[None])))
     run2 = aligned_run(X, Y, red, b0=B0, a0=0.0, c0=B0, n_hidden=r, n_networks=1, lr=lr / 2, t_end=t_end,
-                       record=t / (lr / 2), seed=seed, device=device)
+                       record=np.round(t / (lr / 2)).astype(int), seed=seed, device=device)
     dev_half = float(np.max(np.abs(lag_map_strengths(run2.weights, red.U, red.V, T_MODES) - th.mode_maps(run2.times))))
 
     W0, rrun = random_run(X, Y, n_hidden=N_HIDDEN_RANDOM, n_networks=E, scale=SCALE_RANDOM, lr=lr, t_end=t_end,
