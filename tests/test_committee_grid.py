@@ -66,6 +66,16 @@ def test_second_layer_training_agrees_with_single_solve():
         assert np.abs(tr.eps_g[b] - ref.eps_g).max() < ATOL
 
 
+def test_relu_members_agree_with_single_solves():
+    """ReLU integrals come from theory.committee (issue 15); the grid uses them unchanged."""
+    grid = CommitteeGrid(2, 2, [0.5, 1.0], activation="relu")
+    Q0, R0, v0 = default_initial(2, 2)
+    tr = grid.integrate([0.0, 1.0, 5.0], Q0, R0)
+    for b, lr in enumerate([0.5, 1.0]):
+        ref = CommitteeODE(2, 2, lr, activation="relu").integrate(Q0, R0, alpha_eval=[0.0, 1.0, 5.0])
+        assert np.abs(tr.eps_g[b] - ref.eps_g).max() < ATOL
+
+
 def test_linear_perceptron_exact():
     lr = np.array([0.1, 0.5, 1.0, 1.5])
     noise = np.array([0.0, 0.3, 0.5, 0.2])
@@ -129,7 +139,7 @@ def test_property_finite_and_starts_at_initial_error(K, lr, noise, M):
     (dict(K=1, M=1, lr=float("nan")), ValueError),
     (dict(K=1, M=1, lr=1.0, noise=-0.1), ValueError),
     (dict(K=[1, 2], M=1, lr=[1.0, 2.0, 3.0]), ValueError),
-    (dict(K=1, M=1, lr=1.0, activation="relu"), ValueError),
+    (dict(K=1, M=1, lr=1.0, activation="tanh"), ValueError),
 ])
 def test_invalid_construction(kw, err):
     with pytest.raises(err):
