@@ -320,6 +320,9 @@ def train_from(W0, W_star, lr, alpha_max: float, *, v0=None, v_star=None, activa
     """Online SGD from given weights ``W0 (E, K, N)`` and teachers ``W_star (E, M, N)``.
 
     The run uses W0's device and dtype (float64 or float32).
+
+    Parameters
+    ----------
     lr, lr_v : learning rates (> 0, and >= 0 for lr_v, which defaults to lr and is used if
         ``train_second_layer``); a float, or one value per network (E,) to scan rates in one batched run.
     feedback : None (backprop) or the fixed feedback vector b, (K,) or (E, K):
@@ -328,10 +331,14 @@ def train_from(W0, W_star, lr, alpha_max: float, *, v0=None, v_star=None, activa
         units with v = 0 that do not train are exact padding (no output, no gradient),
         so students of different widths K <= K_max can share one batched run.
     alpha_max : training time in units of N samples (``steps = round(alpha_max N)`` >= 1).
-    noise : output-noise standard deviation sigma (>= 0). record : number of log-spaced
-        recording points (>= 2) or explicit steps, plus ``record_linear`` linearly spaced ones.
+    noise : output-noise standard deviation sigma (>= 0).
+    record : number of log-spaced recording points (>= 2) or explicit steps, plus
+        ``record_linear`` linearly spaced ones.
     n_test : test inputs (shared by the seeds) for ``eps_test``.
     n_threads : torch CPU threads for the step loop (default 1; None keeps torch's setting).
+
+    Notes
+    -----
     Divergence (eps_test growing by 1e6 over its first record, or NaN/inf, checked at
     the recording steps) raises :class:`~simulate._common.DivergenceError` naming
     ``lr`` and ``lr_max``; with ``raise_on_divergence=False`` the networks are flagged

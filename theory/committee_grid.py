@@ -296,12 +296,17 @@ class CommitteeGrid:
                   max_iterations: int = 1_000_000) -> GridTrajectory:
         """Integrate every member from its initial condition to the times ``alpha_eval``.
 
+        Parameters
+        ----------
         alpha_eval : 1-d increasing non-negative times shared by all members; a
             final ``np.inf`` asks for the long-time limit (integrate on until
             ``max|rate| < fp_tol``, at most to ``max_alpha``; a member that
             does not settle gets NaN there and is *not* flagged as diverged).
         rtol, atol : per-member error control of the Dormand-Prince 5(4) pair.
-        Returns a :class:`GridTrajectory`.
+
+        Returns
+        -------
+        GridTrajectory
         """
         a_eval = V.as_times(alpha_eval, "alpha_eval", increasing=True, strictly=True)
         if a_eval.ndim != 1 or a_eval.size == 0:

@@ -314,6 +314,8 @@ class Curriculum(_CurriculumBase):
     W1_0 : (N_h, N_in), W2_0 : (N_out, N_h) initial weights.
     tau : time constant.
 
+    Notes
+    -----
     Each phase is solved by chaining :class:`TwoLayerExact` (closed form, isotropic ``Sxx`` and
     lambda-balanced weights) or by the float64 integrator otherwise (module docstring);
     :attr:`methods` lists which per phase. ``switch_times`` are the internal phase boundaries.

@@ -259,6 +259,8 @@ class RandomFeaturesTheory:
     ridge : weight decay ``gamma >= 0`` on ``a = sqrt(K) v`` in the sum loss (module docstring).
     n_contour : trapezoid nodes on the contour (default :data:`N_CONTOUR`).
 
+    Notes
+    -----
     ``test_error(t)`` / ``train_error(t)`` take times of any shape (``np.inf`` = converged) and
     return that shape. Asymptotic in ``N, K, P -> inf`` at fixed ratios; finite-size corrections
     are O(N^{-1/2}) per draw (measured in ``tests/test_random_features.py``).

@@ -428,7 +428,7 @@ def window_sum_profile(T, w, gain=1.0) -> np.ndarray:
 
 
 def leaky_integrator_profile(T, leak, gain=1.0) -> np.ndarray:
-    r"""``s_k = gain * leak^k``: ``y = sum_k gain leak^k x_{T-k}``, an integrator with leak (|leak| <= 1 usual)."""
+    r"""``s_k = gain * leak^k``: ``y = sum_k gain leak^k x_{T-k}``, an integrator with leak (usually ``abs(leak) <= 1``)."""
     T = as_int(T, "T", low=1)
     lam = as_float(leak, "leak")
     return as_float(gain, "gain") * lam ** np.arange(T)
