@@ -53,7 +53,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 test-slow: $(STAMP)
-	IDEALNETS_HYPOTHESIS=slow $(PY) -m pytest -q -m slow
+	IDEALNETS_HYPOTHESIS=slow $(PY) -m pytest -q -m "slow or hypothesis"
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done

@@ -284,7 +284,13 @@ def test_property_valid_inputs_give_finite_errors(K, M, lr, act, noise, train_v,
     v0, vs = rng.normal(size=K), rng.normal(size=M)
     ode = CommitteeODE(K, M, lr, activation=act, train_second_layer=train_v, noise=noise, T=T, v_star=vs)
     with no_hang():
-        tr = ode.integrate(Q0, R0, v0, alpha_eval=[0.0, alpha], rtol=1e-7, atol=1e-9)
+        try:
+            tr = ode.integrate(Q0, R0, v0, alpha_eval=[0.0, alpha], rtol=1e-7, atol=1e-9)
+        except FloatingPointError as e:
+            # a valid setting can be unstable (linear units with a large random v0 raise the effective
+            # rate above its limit): the contract is then a named error, never NaN
+            assert "lr=" in str(e)
+            return
     assert np.all(np.isfinite(tr.eps_g)) and np.all(tr.eps_g >= 0)
     assert tr.eps_g[0] == pytest.approx(float(generalisation_error(Q0, R0, T, v0, vs, act)), abs=1e-12)
     assert np.allclose(tr.Q[1], tr.Q[1].T)
@@ -345,7 +351,12 @@ def test_property_invalid_initial_conditions_raise(what, bad):
 def test_property_sgd_valid_inputs_finite(N, K, M, lr, act, train_v, fa, seed):
     fb = np.linspace(-1.0, 1.5, K) if fa else None
     with no_hang():
-        run = train(N, K, M, lr, 1.0, n_seeds=2, activation=act, train_second_layer=train_v, feedback=fb,
-                    init_std=0.3, record=4, n_test=50, seed=seed, progress_bar=False)
+        try:
+            run = train(N, K, M, lr, 1.0, n_seeds=2, activation=act, train_second_layer=train_v, feedback=fb,
+                        init_std=0.3, record=4, n_test=50, seed=seed, progress_bar=False)
+        except DivergenceError as e:
+            # at N as small as 5 a learning rate of O(1) can be unstable: then a named error, never NaN
+            assert "lr=" in str(e) and "diverged" in str(e)
+            return
     assert np.all(np.isfinite(run.eps_test)) and np.all(run.eps_test >= 0)
     assert run.eps_test.shape == (2, len(run.alpha)) and not run.diverged.any()

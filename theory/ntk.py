@@ -376,7 +376,8 @@ def gradient_descent_mse(ntk_train_train, y_train, ntk_test_train=None, *, lr: f
         raise ValueError("ntk_train_train must be positive semi-definite")
     if lr > 0 and evals[-1] > 0 and not allow_unstable:
         lr_max = 2.0 * P / evals[-1]
-        if lr >= lr_max:
+        # "at the limit" within rounding counts as at it (|1 - lr lambda_max / P| = 1: no contraction)
+        if lr >= lr_max * (1.0 - 64 * np.finfo(float).eps):
             raise ValueError(f"lr={lr:.4g} is at or above the stable limit 2P/lambda_max = {lr_max:.4g} of this "
                              "kernel: gradient descent diverges there, at every time. Pass a smaller lr, or lr=0 "
                              "for gradient flow.")
