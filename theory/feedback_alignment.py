@@ -73,7 +73,7 @@ import warnings
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .validation import as_array, as_float, as_times, check_same
+from .validation import as_array, as_float, as_times, as_whitened_pair, check_same
 
 __all__ = [
     "fa_invariant",
@@ -440,15 +440,9 @@ def bp_fixed_point_map(Syx, n_hidden: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- builder
 def _check_whitened(X, Y) -> tuple[np.ndarray, np.ndarray]:
-    X = as_array(X, "X", ndim=2)
-    Y = as_array(Y, "Y", ndim=2)
-    check_same("X", X.shape[1], "Y", Y.shape[1], "number of samples (columns)")
-    P = X.shape[1]
-    dev = float(np.max(np.abs(X @ X.T / P - np.eye(X.shape[0]))))
-    if dev > WHITENING_ATOL:
-        raise ValueError(f"X must be whitened (Sxx = X X^T/P = I; the FA theory here assumes it): "
-                         f"max|Sxx - I| = {dev:.3g} > {WHITENING_ATOL:g}. Whiten the inputs first")
-    return X, Y
+    return as_whitened_pair(X, Y, atol=WHITENING_ATOL,
+                            requirement="X must be whitened (Sxx = X X^T/P = I; the FA theory here assumes it); "
+                                        "whiten the inputs first")
 
 
 class FeedbackAlignmentFlow:

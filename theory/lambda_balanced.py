@@ -65,7 +65,7 @@ import numpy as np
 from scipy import linalg
 
 from .deep_linear import balancedness as _balancedness_chain
-from .validation import as_array, as_float, as_int, as_seed, as_times, check_same
+from .validation import as_array, as_float, as_int, as_seed, as_times, as_whitened_pair, check_same
 
 __all__ = [
     "balancedness",
@@ -263,13 +263,8 @@ def riccati_matrix(Syx, lam: float) -> np.ndarray:
 
 
 def _check_whitened(X, Y) -> tuple[np.ndarray, np.ndarray]:
-    X, Y = as_array(X, "X", ndim=2), as_array(Y, "Y", ndim=2)  # finite before any eigendecomposition
-    check_same("X", X.shape[1], "Y", Y.shape[1], "number of samples (columns)")
-    P = X.shape[1]
-    dev = np.max(np.abs(X @ X.T / P - np.eye(X.shape[0])))
-    if dev > WHITENING_ATOL:
-        raise ValueError(f"the exact solution needs whitened input Sxx = X X^T/P = I; max|Sxx - I| = {dev:.3g}")
-    return X, Y
+    return as_whitened_pair(X, Y, atol=WHITENING_ATOL,
+                            requirement="the exact solution needs whitened input Sxx = X X^T/P = I")
 
 
 def _check_times(t) -> np.ndarray:

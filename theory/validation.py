@@ -39,6 +39,7 @@ __all__ = [
     "as_seed",
     "as_probability",
     "check_same",
+    "as_whitened_pair",
     "describe",
 ]
 
@@ -237,3 +238,19 @@ def check_same(name_a: str, a: int, name_b: str, b: int, what: str = "size") -> 
     """Raise ValueError when two sizes that must agree do not (``X`` has P columns, ``Y`` has P' != P)."""
     if a != b:
         raise ValueError(f"{name_a} and {name_b} must have the same {what}, got {a} and {b}")
+
+
+def as_whitened_pair(X, Y, *, atol: float, requirement: str) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs ``X (N_in, P)`` and targets ``Y (N_out, P)`` with whitened input, ``X X^T / P = I``.
+
+    Both finite and 2-D with the same number of samples; ``max|Sxx - I| <= atol``, else a
+    ValueError that starts with ``requirement`` (why the caller needs whitened input) and
+    gives the measured deviation.
+    """
+    X, Y = as_array(X, "X", ndim=2), as_array(Y, "Y", ndim=2)  # finite before any eigendecomposition
+    check_same("X", X.shape[1], "Y", Y.shape[1], "number of samples (columns)")
+    P = X.shape[1]
+    dev = float(np.max(np.abs(X @ X.T / P - np.eye(X.shape[0]))))
+    if dev > atol:
+        raise ValueError(f"{requirement}: max|Sxx - I| = {dev:.3g} > {atol:g}")
+    return X, Y
