@@ -29,12 +29,12 @@ $(STAMP): setup.py
 	@touch $(STAMP)
 
 figures: $(STAMP)
-	$(PY) -m figures $(FIGS) --device $(DEVICE) --out $(OUT)
+	$(PY) -m idealnets.figures $(FIGS) --device $(DEVICE) --out $(OUT)
 
 # README gallery + paper/generated/{numbers,agreement_table}.tex from figures/out/*.json
 # (run after `make figures`, then commit; the test suite fails while they are out of date).
 gallery: $(STAMP)
-	$(PY) -m figures.gallery
+	$(PY) -m idealnets.figures.gallery
 
 # tutorials/NN_*.py (jupytext) -> tutorials/build/{student,instructor}/NN_*.ipynb
 tutorials: $(STAMP)
@@ -47,7 +47,7 @@ docs: $(STAMP) tutorials
 	IDEALNETS_STATIC=1 OMP_NUM_THREADS=1 $(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 figures-quick: $(STAMP)
-	$(PY) -m figures $(FIGS) --quick --device $(DEVICE) --out $(OUT)/quick
+	$(PY) -m idealnets.figures $(FIGS) --quick --device $(DEVICE) --out $(OUT)/quick
 
 test: $(STAMP)
 	$(PY) -m pytest -q

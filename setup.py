@@ -1,14 +1,25 @@
 """idealnets: analytical theory of learning in idealized neural networks.
 
-Closed-form learning dynamics (``theory``), batched PyTorch ensembles that
-check them (``simulate``) and the figures that show the two together
-(``figures``).
+Closed-form learning dynamics (``idealnets.theory``), batched PyTorch ensembles that
+check them (``idealnets.simulate``) and the figures that show the two together
+(``idealnets.figures``).
 """
-from setuptools import setup
+from setuptools import find_packages, setup
+
+# One import name: the top-level folders theory/, simulate/, figures/ and sweeps/
+# are installed as idealnets.theory, idealnets.simulate, idealnets.figures and
+# idealnets.sweeps (with their subpackages); idealnets/ holds the package root.
+SUBPACKAGES = ("theory", "simulate", "figures", "sweeps")
+PACKAGES = ["idealnets"]
+PACKAGE_DIR = {"idealnets": "idealnets"}
+for _top in SUBPACKAGES:
+    for _pkg in [_top, *(f"{_top}.{p}" for p in find_packages(_top))]:
+        PACKAGES.append(f"idealnets.{_pkg}")
+        PACKAGE_DIR[f"idealnets.{_pkg}"] = _pkg.replace(".", "/")
 
 setup(
     name="idealnets",
-    version="0.1.0",
+    version="0.2.0",
     description=(
         "Exact learning dynamics of idealized neural networks, "
         "checked against trained ensembles"
@@ -17,7 +28,8 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.10",
-    packages=["theory", "simulate", "figures", "sweeps"],
+    packages=PACKAGES,
+    package_dir=PACKAGE_DIR,
     install_requires=[
         "numpy>=1.23",
         "scipy>=1.9",

@@ -83,8 +83,8 @@ def mutate(name, fn, base: dict, bad: dict[str, list], expect="refuse"):
 
 
 def build():
-    from theory import deep_linear as dl, lambda_balanced as lb, generalization as ge, semantic as se
-    from theory import ntk as nt, datasets as ds
+    from idealnets.theory import deep_linear as dl, lambda_balanced as lb, generalization as ge, semantic as se
+    from idealnets.theory import ntk as nt, datasets as ds
 
     rng = np.random.default_rng(0)
     X = np.eye(3) * np.sqrt(3.0)
@@ -285,7 +285,7 @@ def build():
 
     # ---- simulate
     import torch
-    from simulate import deep_linear as sdl, generalization as sge, semantic as sse, ntk as snt
+    from idealnets.simulate import deep_linear as sdl, generalization as sge, semantic as sse, ntk as snt
 
     kw = dict(X=X, Y=Y, depth=2, width=4, n_networks=2, init="small", init_scale=0.1, lr=0.1, steps=20, record=5)
     mutate("sim.deep_linear.train", sdl.train, kw,

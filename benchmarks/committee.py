@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from simulate._common import resolve_device  # noqa: E402
-from simulate.committee import train  # noqa: E402
-from theory.committee import CommitteeODE  # noqa: E402
+from idealnets.simulate._common import resolve_device  # noqa: E402
+from idealnets.simulate.committee import train  # noqa: E402
+from idealnets.theory.committee import CommitteeODE  # noqa: E402
 
 K = M = 2
 LR = 1.0

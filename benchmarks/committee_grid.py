@@ -2,9 +2,9 @@
 
 Compares, for the same grid of (lr, noise) settings integrated to alpha = 500:
 
-1. ``theory.committee_grid.CommitteeGrid``: all members in one batched
+1. ``idealnets.theory.committee_grid.CommitteeGrid``: all members in one batched
    Dormand-Prince 5(4) integration (rtol 1e-8, and 1e-6);
-2. ``theory.committee.CommitteeODE``: one DOP853 solve per member (a sample of
+2. ``idealnets.theory.committee.CommitteeODE``: one DOP853 solve per member (a sample of
    ``--n-single`` members is timed; the cost is linear in the number of
    members, so it is extrapolated), also the reference for the accuracy;
 3. nn2pp's ODE integrator (Goldt et al.; C++, Armadillo, explicit Euler with
@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from theory.committee import CommitteeODE  # noqa: E402
-from theory.committee_grid import CommitteeGrid, default_initial  # noqa: E402
+from idealnets.theory.committee import CommitteeODE  # noqa: E402
+from idealnets.theory.committee_grid import CommitteeGrid, default_initial  # noqa: E402
 
 K = M = 2
 

@@ -8,7 +8,7 @@ on a shared machine: load only ever adds time). Everything runs on one thread
 SGD: N = 500, K = M = 2 erf units, first layer trained, lr = 1. nn2pp's
 simulator (``nn2pp.exe``) is timed at two step counts and the difference
 divided by the extra steps, so its start-up (and its 200 log-spaced analytic
-eps_g evaluations) cancel; ours is ``simulate.committee.train``'s step-loop
+eps_g evaluations) cancel; ours is ``idealnets.simulate.committee.train``'s step-loop
 wall time (3 records). Per seed-step times for 1 seed and 64/256 batched
 seeds, float64 and float32.
 
@@ -46,8 +46,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from simulate.committee import train  # noqa: E402
-from theory.committee import CommitteeODE  # noqa: E402
+from idealnets.simulate.committee import train  # noqa: E402
+from idealnets.theory.committee import CommitteeODE  # noqa: E402
 
 N, K, LR = 500, 2, 1.0
 ENV1 = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")

@@ -4,7 +4,7 @@ Run from the repository root: ``python benchmarks/deep_linear_inversion.py [--th
 Everything printed is measured in this one run (best of several repeats, so that
 load from other jobs on a shared machine disturbs it least).
 
-1. :func:`theory.deep_linear.mode_strength` at depth 4 for 32 modes x 100 times
+1. :func:`idealnets.theory.deep_linear.mode_strength` at depth 4 for 32 modes x 100 times
    (singular values in [0.3, 3], initial strengths 1e-6 .. 1, times 0, 1e-2 .. 20,
    inf): the old vectorised bisection (64 halvings of ``[a0, c]``, kept here as
    ``bisection`` for the comparison) versus the Newton iteration in
@@ -25,8 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from simulate.deep_linear import init_weights, train_from  # noqa: E402
-from theory.deep_linear import DeepLinearTheory, mode_strength  # noqa: E402
+from idealnets.simulate.deep_linear import init_weights, train_from  # noqa: E402
+from idealnets.theory.deep_linear import DeepLinearTheory, mode_strength  # noqa: E402
 
 D, N_MODES, T_END = 4, 32, 20.0
 

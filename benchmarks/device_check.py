@@ -1,12 +1,12 @@
 """GPU/CPU checks of issue 16 on a device machine: thread counts, named divergence on CUDA, device errors."""
 import time, numpy as np, torch, sys
 print("torch", torch.__version__, "cuda", torch.cuda.is_available(), "threads", torch.get_num_threads(), flush=True)
-import simulate
-from simulate._common import _thread_benchmark, resolve_device, DivergenceError
+import idealnets.simulate as simulate
+from idealnets.simulate._common import _thread_benchmark, resolve_device, DivergenceError
 print("threads after import simulate:", torch.get_num_threads())
 _thread_benchmark((1, 2, 4, 8, 16), steps=400)
 if torch.cuda.is_available():
-    from simulate import generalization as sg, deep_linear as sdl, ntk as snt
+    from idealnets.simulate import generalization as sg, deep_linear as sdl, ntk as snt
     for dev in ("cuda:7", "gpu"):
         try: resolve_device(dev)
         except ValueError as e: print("resolve_device", dev, "->", e)

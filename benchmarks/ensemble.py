@@ -8,7 +8,7 @@ Everything printed is measured in this one run.
    by full-batch GD as one batched program (``n_networks=64``) versus the same 64 trained
    one after another through the same code with ``n_networks=1``; reported as
    network-steps per second.
-2. The cost of one analytic trajectory (:class:`theory.deep_linear.DeepLinearTheory`,
+2. The cost of one analytic trajectory (:class:`idealnets.theory.deep_linear.DeepLinearTheory`,
    ``.map`` at 100 times, depth 4: bisection on the closed-form time integral) versus one
    simulated trajectory of one network to the same final time.
 """
@@ -25,8 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from simulate.deep_linear import init_weights, train_from  # noqa: E402
-from theory.deep_linear import DeepLinearTheory  # noqa: E402
+from idealnets.simulate.deep_linear import init_weights, train_from  # noqa: E402
+from idealnets.theory.deep_linear import DeepLinearTheory  # noqa: E402
 
 E, DEPTH, WIDTH = 64, 4, 32
 N_IO = (8, 32)  # input = output dimension: the figures' scale (8) and a square case (32)

@@ -14,8 +14,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from theory.generalization import LinearStudentTheory, finite_size_errors  # noqa: E402
-from simulate.generalization import linear_stable_lr, sample_data, train_linear, train_relu  # noqa: E402
+from idealnets.theory.generalization import LinearStudentTheory, finite_size_errors  # noqa: E402
+from idealnets.simulate.generalization import linear_stable_lr, sample_data, train_linear, train_relu  # noqa: E402
 
 
 def _time(f, repeat: int = 3) -> float:

@@ -1,11 +1,11 @@
 """Benchmark: throughput of the batched trainers on CPU and CUDA, and their CPU/CUDA agreement.
 
 * Ensemble trainers (networks x steps per second, full-batch GD):
-  ``simulate.deep_linear.train_from`` (depth 3, width 16, 8 -> 8 whitened task),
-  ``simulate.semantic.train_mlp`` (ReLU, one hidden layer of 32, 8 one-hot items),
-  ``simulate.generalization.train_linear`` (N = 100 linear students, P = 200),
-  ``simulate.generalization.train_deep_linear`` (diagonal depth-3 students, N = 100, P = 200).
-* Online SGD (seeds x steps per second): ``simulate.committee.train`` at N = 500,
+  ``idealnets.simulate.deep_linear.train_from`` (depth 3, width 16, 8 -> 8 whitened task),
+  ``idealnets.simulate.semantic.train_mlp`` (ReLU, one hidden layer of 32, 8 one-hot items),
+  ``idealnets.simulate.generalization.train_linear`` (N = 100 linear students, P = 200),
+  ``idealnets.simulate.generalization.train_deep_linear`` (diagonal depth-3 students, N = 100, P = 200).
+* Online SGD (seeds x steps per second): ``idealnets.simulate.committee.train`` at N = 500,
   K = M = 2, from 1 to 4096 seeds in one batched run.
 
 Agreement (float64, same seed): where the trainer takes its initial state and
@@ -47,10 +47,10 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from simulate import committee as sim_committee  # noqa: E402
-from simulate import deep_linear as sim_deep  # noqa: E402
-from simulate import generalization as sim_gen  # noqa: E402
-from simulate import semantic as sim_sem  # noqa: E402
+from idealnets.simulate import committee as sim_committee  # noqa: E402
+from idealnets.simulate import deep_linear as sim_deep  # noqa: E402
+from idealnets.simulate import generalization as sim_gen  # noqa: E402
+from idealnets.simulate import semantic as sim_sem  # noqa: E402
 
 SIZES = {
     #            network counts           committee seeds                        budget (net-steps) per point, steps range

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from theory.deep_linear import integrate_gradient_flow  # noqa: E402
-from theory.lambda_balanced import TwoLayerExact, free_scale, lambda_balanced_init, whitened_task  # noqa: E402
+from idealnets.theory.deep_linear import integrate_gradient_flow  # noqa: E402
+from idealnets.theory.lambda_balanced import TwoLayerExact, free_scale, lambda_balanced_init, whitened_task  # noqa: E402
 
 
 def _ode_maps(W1, W2, X, Y, t):

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 
 
 def cases():
-    from theory import deep_linear as dl, generalization as ge, lambda_balanced as lb, ntk as nt, semantic as se
+    from idealnets.theory import deep_linear as dl, generalization as ge, lambda_balanced as lb, ntk as nt, semantic as se
 
     rng = np.random.default_rng(0)
     X = np.sqrt(8.0) * np.linalg.qr(rng.standard_normal((8, 8)))[0]

@@ -11,9 +11,9 @@ import time
 import numpy as np
 import torch
 
-from simulate.semantic import train_mlp
-from theory.datasets import one_hot
-from theory.semantic import living_things
+from idealnets.simulate.semantic import train_mlp
+from idealnets.theory.datasets import one_hot
+from idealnets.theory.semantic import living_things
 
 
 def main() -> None:

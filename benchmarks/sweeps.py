@@ -1,10 +1,10 @@
 """Benchmark: the sweep runner's throughput on this machine against a serial loop, and its per-task overhead.
 
-1. Throughput: ``n`` CPU-bound tasks (``sweeps._testing.busy``, ~``work`` x 0.1 ms
+1. Throughput: ``n`` CPU-bound tasks (``idealnets.sweeps._testing.busy``, ~``work`` x 0.1 ms
    each) run as a plain Python loop, as ``sweep(..., processes=False)`` (the
    runner in the calling process), and on a LocalCluster with one worker per
    core (the default ``sweep``), with and without the cluster's start-up.
-2. Overhead per task: ``n`` tasks that return at once (``sweeps._testing.noop``)
+2. Overhead per task: ``n`` tasks that return at once (``idealnets.sweeps._testing.noop``)
    through the runner, in process and on the cluster, with and without a cache
    (one checksummed entry written per task).
 
@@ -30,8 +30,8 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sweeps import local_cluster, local_workers, sweep  # noqa: E402
-from sweeps._testing import busy, noop  # noqa: E402
+from idealnets.sweeps import local_cluster, local_workers, sweep  # noqa: E402
+from idealnets.sweeps._testing import busy, noop  # noqa: E402
 
 
 def wall(f):

@@ -2,10 +2,10 @@
 
 Generated at build time, from sources that live elsewhere (nothing here is edited by hand):
 
-* ``api/generated/``: autosummary pages for every module of ``theory`` and ``simulate``
+* ``api/generated/``: autosummary pages for every module of ``idealnets.theory`` and ``idealnets.simulate``
   (recursive: a module added to either package appears without a change here);
 * ``gallery.md``: the figures with captions rendered from ``figures/out/*.json``
-  (:func:`figures.gallery.gallery_myst`, the same templates as the README gallery);
+  (:func:`idealnets.figures.gallery.gallery_myst`, the same templates as the README gallery);
 * ``tutorials/*.ipynb``: the instructor notebooks built by ``make tutorials``, executed by
   myst-nb during the build, with the exercise solutions folded away (tag ``hide-input``).
 """
@@ -78,7 +78,7 @@ def _tutorials() -> None:
 
 
 def _gallery() -> None:
-    from figures.gallery import gallery_myst
+    from idealnets.figures.gallery import gallery_myst
 
     (DOCS / "gallery.md").write_text(gallery_myst(), encoding="utf-8")
 

@@ -2,7 +2,7 @@
 
 Each figure is one module of this package exposing ``NAME``, ``TITLE`` and
 ``make(*, quick=False, device=None, out=DEFAULT_OUT, seed=0) -> dict``.
-Run them with ``python -m figures NAME ... | all [--quick] [--device ...]``.
+Run them with ``python -m idealnets.figures NAME ... | all [--quick] [--device ...]``.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""python -m figures --list | NAME ... | all [--quick] [--device cpu|cuda] [--out DIR] [--seed S]"""
+"""python -m idealnets.figures --list | NAME ... | all [--quick] [--device cpu|cuda] [--out DIR] [--seed S]"""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +12,7 @@ from . import DEFAULT_OUT, available
 
 def _fail(msg: str) -> int:
     """One line on stderr, exit status 2 (a usage error), no traceback."""
-    print(f"python -m figures: error: {msg}", file=sys.stderr)
+    print(f"python -m idealnets.figures: error: {msg}", file=sys.stderr)
     return 2
 
 
@@ -36,7 +36,7 @@ def _check_out(out: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m figures", description="Reproduce idealnets figures.")
+    p = argparse.ArgumentParser(prog="python -m idealnets.figures", description="Reproduce idealnets figures.")
     p.add_argument("names", nargs="*", help="figure names, or 'all'")
     p.add_argument("--list", action="store_true", help="list the figures and exit")
     p.add_argument("--quick", action="store_true", help="small, fast version (smoke test)")
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         return _fail(f"unknown figure(s) {', '.join(unknown)}; use --list")
     # everything that can be checked is checked before any figure is computed
-    from simulate._common import resolve_device
+    from idealnets.simulate._common import resolve_device
 
     try:
         resolve_device(a.device)

@@ -13,8 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from simulate.committee import CommitteeRun, train
-from theory.committee import CommitteeODE, generalisation_error
+from idealnets.simulate.committee import CommitteeRun, train
+from idealnets.theory.committee import CommitteeODE, generalisation_error
 
 ODE_RTOL, ODE_ATOL = 1e-7, 1e-9
 

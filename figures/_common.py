@@ -1,6 +1,6 @@
 """Shared figure machinery: style, saving PNG + JSON, agreement metrics.
 
-Figures are the only place where ``theory`` (lines) and ``simulate``
+Figures are the only place where ``idealnets.theory`` (lines) and ``idealnets.simulate``
 (markers, ensemble mean with a band for the spread over seeds) meet. Each
 figure module exposes ``NAME``, ``TITLE`` and
 ``make(*, quick=False, device=None, out=DEFAULT_OUT, seed=0) -> dict`` and

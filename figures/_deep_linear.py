@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.deep_linear import DeepLinearTheory, effective_u0_two_layer, mode_strength, u0_through
+from idealnets.theory.deep_linear import DeepLinearTheory, effective_u0_two_layer, mode_strength, u0_through
 
 S_MODES = np.array([3.0, 2.0, 1.0, 0.5])  # singular values of Syx (figures a, b, d)
 N_IN, N_OUT = 6, 4
@@ -40,7 +40,7 @@ def random_init_theory(th: DeepLinearTheory, times, proj, W0=None, restart_fract
 
     * D = 1: exact from the initial projection (linear dynamics).
     * D = 2: from t = 0 with the effective strength of the linear phase,
-      :func:`theory.deep_linear.effective_u0_two_layer` (needs ``W0``).
+      :func:`idealnets.theory.deep_linear.effective_u0_two_layer` (needs ``W0``).
     * D >= 3: the early phase is not decoupled (all modes grow along the top singular
       directions of the random middle layers) and has no closed form, so ``u0`` is fixed
       by one point: the decoupled trajectory that passes through the network's own

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulate.deep_linear import train_from
-from theory.lambda_balanced import TwoLayerExact, free_scale, lambda_balanced_init
+from idealnets.simulate.deep_linear import train_from
+from idealnets.theory.lambda_balanced import TwoLayerExact, free_scale, lambda_balanced_init
 
 __all__ = ["init_ensemble", "exact_ensemble", "train_ensemble"]
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulate.recurrent import aligned_init, lag_map_strengths, random_init, train
-from theory.recurrent import LinearRNNTheory, lag_task, leaky_integrator_profile, mode_reduction
+from idealnets.simulate.recurrent import aligned_init, lag_map_strengths, random_init, train
+from idealnets.theory.recurrent import LinearRNNTheory, lag_task, leaky_integrator_profile, mode_reduction
 
 SECTION = "Learning through time: linear recurrent networks (Proca et al. 2025; Lillicrap & Santoro 2019)"
 
@@ -45,7 +45,7 @@ def effective_init(W0, red):
     Near the origin ``p = W_x V_a`` and ``q = W_y^T U_a`` obey ``dp/dt ~ s_0 q``,
     ``dq/dt ~ s_0 p`` (lag terms are O(|W_h|)), so the growing part is ``(p + q)/2`` and
     the mode starts like a balanced one with ``b0 = c0 = |p + q| / 2``
-    (cf. :func:`theory.deep_linear.effective_u0_two_layer`); its recurrent eigenvalue
+    (cf. :func:`idealnets.theory.deep_linear.effective_u0_two_layer`); its recurrent eigenvalue
     starts at the Rayleigh quotient ``n^T W_h n`` of that direction. Our approximation,
     valid for small random weights; the figure says so.
     """

@@ -1,6 +1,6 @@
 """Shared set-up for the semantic-development figures (living things, one-hot items).
 
-The trained ensembles are cached per process, so ``python -m figures all``
+The trained ensembles are cached per process, so ``python -m idealnets.figures all``
 trains each configuration once for all the figures that show it.
 """
 from __future__ import annotations
@@ -9,10 +9,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from simulate.deep_linear import train
-from simulate.semantic import train_mlp
-from theory.datasets import one_hot
-from theory.semantic import SemanticTheory, effective_u0, living_things
+from idealnets.simulate.deep_linear import train
+from idealnets.simulate.semantic import train_mlp
+from idealnets.theory.datasets import one_hot
+from idealnets.theory.semantic import SemanticTheory, effective_u0, living_things
 
 NH = 64  # hidden units (finite-width shift of the half-times ~2%; ~4% at 32)
 U0 = 1e-3  # effective initial mode strength of the small random init

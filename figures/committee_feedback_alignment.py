@@ -3,7 +3,7 @@
 The first-layer step uses a fixed feedback vector b where backprop uses the
 student's second layer v; v trains as usual from a small start (Refinetti,
 d'Ascoli, Ohana & Goldt 2021; the ODE is ours, module docstring of
-``theory.committee``). Left: eps_g(alpha); right: the alignment cos(v, b).
+``idealnets.theory.committee``). Left: eps_g(alpha); right: the alignment cos(v, b).
 Lines: the FA ODE integrated from each network's own initial overlaps and
 averaged over networks; markers: online SGD (mean, band = 1 sd) at N = 500
 and N = 2000; dashed: backprop's ODE from the same mean start at the same lr.
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.committee import CommitteeODE, feedback_alignment
+from idealnets.theory.committee import CommitteeODE, feedback_alignment
 
 from ._committee import paired
 from ._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.committee import plateau_escape_time, symmetric_plateau
+from idealnets.theory.committee import plateau_escape_time, symmetric_plateau
 
 from ._committee import paired
 from ._common import COLORS, DEFAULT_OUT, max_abs_dev, max_rel_dev, save, sim_markers, style, theory_line

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.committee import CommitteeODE, max_learning_rate
+from idealnets.theory.committee import CommitteeODE, max_learning_rate
 
 from ._committee import paired
 from ._common import COLORS, DEFAULT_OUT, max_abs_dev, max_rel_dev, save, sim_markers, style, theory_line

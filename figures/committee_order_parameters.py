@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.committee import specialisation_index, symmetric_plateau
+from idealnets.theory.committee import specialisation_index, symmetric_plateau
 
 from ._committee import paired, permute, sort_students
 from ._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line

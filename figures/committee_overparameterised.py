@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulate.committee import init_weights, train_from
-from theory.committee import asymptotic_error_small_lr
+from idealnets.simulate.committee import init_weights, train_from
+from idealnets.theory.committee import asymptotic_error_small_lr
 
 from ._committee import per_seed_ode
 from ._common import COLORS, DEFAULT_OUT, max_rel_dev, save, style, theory_line

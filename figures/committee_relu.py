@@ -2,7 +2,7 @@
 
 K = M = 2, g = relu, first layer trained (v = v* = 1, orthonormal teacher, T = I), lr = 0.5,
 students started with i.i.d. N(0, 1) weights (Q0 ~ I, R0 = O(N^-1/2)). Lines: the ODE of
-:class:`theory.committee.CommitteeODE` with the ReLU Gaussian integrals (I2, I3, J2 closed form;
+:class:`idealnets.theory.committee.CommitteeODE` with the ReLU Gaussian integrals (I2, I3, J2 closed form;
 I4 by the Stein recursion with the 4D orthant probability as a 1D quadrature), integrated from
 each network's own initial overlaps and averaged over seeds; markers: eps_g of the trained
 networks (from their order parameters, mean and band over seeds) at N = 500 and 2000.
@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import fsolve
 
-from simulate.committee import train
-from theory.committee import CommitteeODE, generalisation_error, plateau_escape_time, specialisation_index
+from idealnets.simulate.committee import train
+from idealnets.theory.committee import CommitteeODE, generalisation_error, plateau_escape_time, specialisation_index
 
 from ._committee import per_seed_ode
 from ._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from simulate.continual import train_curriculum
-from theory.continual import Curriculum, whitened_pair
-from theory.lambda_balanced import lambda_balanced_init
+from idealnets.figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
+from idealnets.simulate.continual import train_curriculum
+from idealnets.theory.continual import Curriculum, whitened_pair
+from idealnets.theory.lambda_balanced import lambda_balanced_init
 
 NAME = "continual_relu"
 TITLE = "Nonlinear networks on the same curricula (qualitative check)"

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from simulate.continual import teacher_pair_weights, train_two_teachers
-from theory.continual import TwoTeacherODE, teacher_pair
+from idealnets.figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
+from idealnets.simulate.continual import teacher_pair_weights, train_two_teachers
+from idealnets.theory.continual import TwoTeacherODE, teacher_pair
 
 NAME = "continual_teacher_student"
 TITLE = "Teacher-student continual learning: forgetting vs feature similarity"

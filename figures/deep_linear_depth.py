@@ -1,11 +1,11 @@
-"""(c) Learning time versus depth for three initialisations (seed review Fig. 4c).
+"""(c) Learning time versus depth for three initialisations (Saxe, Nelli & Summerfield 2021, Fig. 4c).
 
 Held fixed across depth D: whitened square data with ``Syx = s Q`` (N modes of equal
 strength s), the criterion (relative excess loss ``||W - Syx||^2/||Syx||^2 <= DELTA``),
 and the learning rate as a fixed fraction KAPPA of the depth-D stable limit,
-``lr(D) = KAPPA * 2/(D s^{2-2/D}) ~ 1/D`` (:func:`theory.deep_linear.depth_learning_rate`).
+``lr(D) = KAPPA * 2/(D s^{2-2/D}) ~ 1/D`` (:func:`idealnets.theory.deep_linear.depth_learning_rate`).
 Learning time is counted in GD steps. Lines: theory
-(:func:`theory.deep_linear.depth_learning_steps`); markers: trained networks (median,
+(:func:`idealnets.theory.deep_linear.depth_learning_steps`); markers: trained networks (median,
 bar: interquartile range).
 
 * small: decoupled modes with per-layer gain GAIN (theory exact), and i.i.d. Gaussian
@@ -27,16 +27,16 @@ import warnings
 import numpy as np
 import torch
 
-from figures._common import COLORS, DEFAULT_OUT, save, style
-from figures._deep_linear import square_data
-from simulate.deep_linear import init_weights, pretrain_layerwise, train_from
-from theory.deep_linear import depth_learning_rate, depth_learning_steps, orthogonal_learning_time
+from idealnets.figures._common import COLORS, DEFAULT_OUT, save, style
+from idealnets.figures._deep_linear import square_data
+from idealnets.simulate.deep_linear import init_weights, pretrain_layerwise, train_from
+from idealnets.theory.deep_linear import depth_learning_rate, depth_learning_steps, orthogonal_learning_time
 
 NAME = "deep_linear_depth"
 TITLE = "Learning time vs depth: small random, layerwise pretraining, orthogonal (seed Fig. 4c)"
 SECTION = "Deep linear networks (Saxe, McClelland & Ganguli 2014)"
 CAPTION = (
-    "**Learning time vs depth** (seed review Fig. 4c): exponential slow-down from small "
+    "**Learning time vs depth** (Saxe, Nelli & Summerfield 2021, Fig. 4c): exponential slow-down from small "
     "initialisation, linear growth with greedy layerwise pretraining, depth independence with "
     "scaled orthogonal initialisation, at learning rates scaled as 1/D; steps to criterion within"
     " |ln(sim/theory)| <= {max_of[max_abs_log_ratio_*]:.2f} of theory."

@@ -2,7 +2,7 @@
 
 Decoupled initialisation (every mode at product strength ``U0``, random hidden frames),
 for which the closed form is exact from t = 0: ``L(t) = tr(Syy)/2 - sum_a s_a u_a(t)
-+ sum_a u_a(t)^2 / 2`` built from :meth:`theory.deep_linear.DeepLinearTheory.loss`.
++ sum_a u_a(t)^2 / 2`` built from :meth:`idealnets.theory.deep_linear.DeepLinearTheory.loss`.
 Shallow networks (D = 1) learn every mode at once; deeper ones sit on plateaus and drop
 suddenly, one mode at a time, strongest first (Saxe et al. 2014, Fig. 2).
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, max_rel_dev, save, sim_markers, style, theory_line
-from figures._deep_linear import S_MODES, mode_data
-from simulate.deep_linear import train
-from theory.deep_linear import DeepLinearTheory, learning_time
+from idealnets.figures._common import COLORS, DEFAULT_OUT, max_rel_dev, save, sim_markers, style, theory_line
+from idealnets.figures._deep_linear import S_MODES, mode_data
+from idealnets.simulate.deep_linear import train
+from idealnets.theory.deep_linear import DeepLinearTheory, learning_time
 
 NAME = "deep_linear_loss"
 TITLE = "Training loss: plateaus and sudden drops, depth 1-4 (decoupled init)"

@@ -6,7 +6,7 @@ theory's initial strength is chosen for a *random* init (the honest part):
 
 * D = 1: the dynamics are linear, so the initial projection is exact.
 * D = 2: the effective strength of the linear phase,
-  ``u0 = |W1(0) V_a + W2(0)^T U_a|^2 / 4`` (:func:`theory.deep_linear.effective_u0_two_layer`),
+  ``u0 = |W1(0) V_a + W2(0)^T U_a|^2 / 4`` (:func:`idealnets.theory.deep_linear.effective_u0_two_layer`),
   per network, predicted from t = 0 (the raw projection at t = 0 is random in sign and
   ~sqrt(width) too small; the curves differ only during the alignment transient).
 * D >= 3: the early phase couples the modes through the random middle layers and has no
@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from figures._deep_linear import S_MODES, mode_data, projections, random_init_theory
-from simulate.deep_linear import init_weights, train_from
-from theory.deep_linear import DeepLinearTheory, learning_time
+from idealnets.figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
+from idealnets.figures._deep_linear import S_MODES, mode_data, projections, random_init_theory
+from idealnets.simulate.deep_linear import init_weights, train_from
+from idealnets.theory.deep_linear import DeepLinearTheory, learning_time
 
 NAME = "deep_linear_modes"
 TITLE = "Mode strengths u_a(t), depth 1-4, small random init: theory vs trained ensembles"

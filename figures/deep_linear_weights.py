@@ -3,7 +3,7 @@
 Small random initialisation, D = 2. Theory: ``W1(t) = F A(t)^{1/2} V^T`` and
 ``W2(t) = U A(t)^{1/2} F^T`` with ``A = diag(u_a(t))`` (Saxe et al. 2014, Eq. 7) and
 ``u_a(t)`` the sigmoid from the effective initial strength of the linear phase
-(:func:`theory.deep_linear.effective_u0_two_layer`). The hidden frame F is free (any
+(:func:`idealnets.theory.deep_linear.effective_u0_two_layer`). The hidden frame F is free (any
 orthonormal frame: ``W1 -> O W1``, ``W2 -> W2 O^T`` leaves the map and the dynamics
 unchanged), so each trained network is rotated by the single orthogonal O that best
 aligns its whole trajectory (orthogonal Procrustes, one O per network for all times).
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, save, style, theory_line
-from figures._deep_linear import mode_data
-from simulate.deep_linear import init_weights, train_from
-from theory.deep_linear import DeepLinearTheory, effective_u0_two_layer, learning_time, mode_strength
+from idealnets.figures._common import COLORS, DEFAULT_OUT, save, style, theory_line
+from idealnets.figures._deep_linear import mode_data
+from idealnets.simulate.deep_linear import init_weights, train_from
+from idealnets.theory.deep_linear import DeepLinearTheory, effective_u0_two_layer, learning_time, mode_strength
 
 NAME = "deep_linear_weights"
 TITLE = "One-hidden-layer weights W1(t), W2(t): trained (Procrustes-aligned) vs analytic"

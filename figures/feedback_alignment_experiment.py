@@ -7,7 +7,7 @@ learning afterwards (the loss then falls at once: the first layer has stored inf
 ``B delta``, and the top layer aligns with B). (a) training loss, (b) angle between
 ``vec(W_top^T)`` and ``vec(B)`` (90 deg = unaligned), (c) training accuracy; mean +- sd over
 seeds. No theory line: this is the experiment the linear theory explains qualitatively
-(alignment follows first-layer growth, :func:`theory.feedback_alignment.predicted_overlap`).
+(alignment follows first-layer growth, :func:`idealnets.theory.feedback_alignment.predicted_overlap`).
 
 CPU budget: the full figure trains 3 conditions x ``E`` networks of 784-400-10 for ``STEPS``
 SGD steps of batch ``BATCH`` (about 50 epochs); that is what fits the project's per-figure CPU
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style
-from simulate.feedback_alignment import init_mlp, random_binary_task, train_mlp
+from idealnets.figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style
+from idealnets.simulate.feedback_alignment import init_mlp, random_binary_task, train_mlp
 
 NAME = "feedback_alignment_experiment"
 TITLE = "Feedback alignment on 1000 random binary patterns (784-400-10 tanh): BP, FA, FA with a frozen top layer"

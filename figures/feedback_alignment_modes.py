@@ -3,10 +3,10 @@
 
 Task: whitened input, ``Syx`` with singular values ``S``; feedback ``B = beta O`` with ``O`` random
 orthonormal columns, so that from small weights the FA flow is exactly the aligned one with
-``b = beta`` for every output mode (:mod:`theory.feedback_alignment`). Theory lines: FA
-:func:`~theory.feedback_alignment.aligned_mode` from ``a0 = c0 = 0`` (nothing is fitted);
+``b = beta`` for every output mode (:mod:`idealnets.theory.feedback_alignment`). Theory lines: FA
+:func:`~idealnets.theory.feedback_alignment.aligned_mode` from ``a0 = c0 = 0`` (nothing is fitted);
 backprop: Saxe et al.'s sigmoid with the effective initial strength of each random network
-(:func:`theory.deep_linear.effective_u0_two_layer`), averaged over the ensemble. Markers: the
+(:func:`idealnets.theory.deep_linear.effective_u0_two_layer`), averaged over the ensemble. Markers: the
 projections ``U_k^T W2 W1 V_k`` of networks trained by full-batch GD from random weights of size
 ``EPS`` (mean +- sd over the ensemble). Panel (c): FA's learning time does not depend on the
 initial scale (a cubic onset ``u ~ b^2 s^3 t^3/2`` replaces the plateau), backprop's grows as
@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from figures._feedback_alignment import log_band
-from simulate.feedback_alignment import train_linear
-from theory.deep_linear import effective_u0_two_layer, learning_time, mode_strength
-from theory.feedback_alignment import aligned_learning_time, aligned_mode, small_init_learning_time
-from theory.lambda_balanced import whitened_task
+from idealnets.figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
+from idealnets.figures._feedback_alignment import log_band
+from idealnets.simulate.feedback_alignment import train_linear
+from idealnets.theory.deep_linear import effective_u0_two_layer, learning_time, mode_strength
+from idealnets.theory.feedback_alignment import aligned_learning_time, aligned_mode, small_init_learning_time
+from idealnets.theory.lambda_balanced import whitened_task
 
 NAME = "feedback_alignment_modes"
 TITLE = "Feedback alignment vs backprop in a two-layer linear network: modes, loss, learning time"

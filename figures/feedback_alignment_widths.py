@@ -4,21 +4,21 @@ shown) against GD-trained networks (markers), and the predicted end points.
 
 Task: whitened input, N_out = 4 outputs of rank 4. With ``N_h >= N_out`` the feedback has full
 column rank and FA learns the task exactly; with ``N_h = 2 < rank`` it reaches the closed-form
-fixed point ``Syx P_S``, ``S = row(Pi_B Syx)`` (:func:`theory.feedback_alignment.fa_fixed_point_map`):
+fixed point ``Syx P_S``, ``S = row(Pi_B Syx)`` (:func:`idealnets.theory.feedback_alignment.fa_fixed_point_map`):
 the task as seen through the feedback, worse than backprop's best rank-2 map (dotted line).
 Each network has its own B (entries N(0, 1/N_out)) and its own small random init; the theory
-for each is :class:`~theory.feedback_alignment.FeedbackAlignmentFlow` (float64 integration of
+for each is :class:`~idealnets.theory.feedback_alignment.FeedbackAlignmentFlow` (float64 integration of
 the matrix ODE: no closed form for a generic B).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from figures._feedback_alignment import log_band
-from simulate.feedback_alignment import train_linear
-from theory.feedback_alignment import FeedbackAlignmentFlow, alignment, bp_fixed_point_map
-from theory.lambda_balanced import whitened_task
+from idealnets.figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
+from idealnets.figures._feedback_alignment import log_band
+from idealnets.simulate.feedback_alignment import train_linear
+from idealnets.theory.feedback_alignment import FeedbackAlignmentFlow, alignment, bp_fixed_point_map
+from idealnets.theory.lambda_balanced import whitened_task
 
 NAME = "feedback_alignment_widths"
 TITLE = "Feedback alignment with random B: alignment and loss for several hidden widths"

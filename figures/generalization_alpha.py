@@ -4,15 +4,15 @@ from __future__ import annotations
 import numpy as np
 import matplotlib.pyplot as plt
 
-from theory.generalization import LinearStudentTheory, converged_test_error, finite_size_errors
-from simulate.generalization import linear_stable_lr, sample_data, train_linear
+from idealnets.theory.generalization import LinearStudentTheory, converged_test_error, finite_size_errors
+from idealnets.simulate.generalization import linear_stable_lr, sample_data, train_linear
 
 from ._common import COLORS, DEFAULT_OUT, max_rel_dev, save, sim_markers, style, theory_line
 from ._generalization import SIGMA_W, sigma_eps_for_snr
 
 NAME = "generalization_alpha"
 TITLE = "Test error vs alpha: divergence at alpha=1, cured by early stopping or weight decay"
-SECTION = "Teacher-student generalisation: linear and random-features students (Advani & Saxe 2017; Krogh & Hertz 1992; Mei & Montanari 2019; seed review Fig. 4e-f)"
+SECTION = "Teacher-student generalisation: linear and random-features students (Advani & Saxe 2017; Krogh & Hertz 1992; Mei & Montanari 2019; Saxe, Nelli & Summerfield 2021, Fig. 4e-f)"
 CAPTION = (
     "**Test error vs alpha = P/N**: the divergence at alpha = 1 when trained to convergence, "
     "cured by optimal early stopping (within {agreement[max_rel_dev_early_stopped]:.1%}) or "

@@ -4,15 +4,15 @@ from __future__ import annotations
 import numpy as np
 import matplotlib.pyplot as plt
 
-from theory.generalization import DeepLinearStudentTheory
-from simulate.generalization import sample_data, train_deep_linear
+from idealnets.theory.generalization import DeepLinearStudentTheory
+from idealnets.simulate.generalization import sample_data, train_deep_linear
 
 from ._common import COLORS, DEFAULT_OUT, max_rel_dev, save, sim_markers, style, theory_line
 from ._generalization import SIGMA_W, sigma_eps_for_snr
 
 NAME = "generalization_deep"
 TITLE = "Deep linear students: depth slows learning and shifts the overtraining"
-SECTION = "Teacher-student generalisation: linear and random-features students (Advani & Saxe 2017; Krogh & Hertz 1992; Mei & Montanari 2019; seed review Fig. 4e-f)"
+SECTION = "Teacher-student generalisation: linear and random-features students (Advani & Saxe 2017; Krogh & Hertz 1992; Mei & Montanari 2019; Saxe, Nelli & Summerfield 2021, Fig. 4e-f)"
 CAPTION = (
     "**Deep linear students** (D = 1, 2, 3): the reduced mode theory vs mode-diagonal students "
     "(within {max_of[rel_dev_diag_*]:.1%}), with dense networks shown for contrast (not "

@@ -4,15 +4,15 @@ from __future__ import annotations
 import numpy as np
 import matplotlib.pyplot as plt
 
-from theory.generalization import LinearStudentTheory
-from simulate.generalization import linear_stable_lr, sample_data, train_linear
+from idealnets.theory.generalization import LinearStudentTheory
+from idealnets.simulate.generalization import linear_stable_lr, sample_data, train_linear
 
 from ._common import COLORS, DEFAULT_OUT, max_rel_dev, save, sim_markers, style, theory_line
 from ._generalization import SIGMA_W, sigma_eps_for_snr
 
 NAME = "generalization_dynamics"
 TITLE = "Linear student: train/test error over time (overtraining), theory vs GD"
-SECTION = "Teacher-student generalisation: linear and random-features students (Advani & Saxe 2017; Krogh & Hertz 1992; Mei & Montanari 2019; seed review Fig. 4e-f)"
+SECTION = "Teacher-student generalisation: linear and random-features students (Advani & Saxe 2017; Krogh & Hertz 1992; Mei & Montanari 2019; Saxe, Nelli & Summerfield 2021, Fig. 4e-f)"
 CAPTION = (
     "**Train and test error over time** at alpha = 0.5, 1, 2, 4 and two SNRs: N -> infinity "
     "theory (Marchenko-Pastur averaged) vs gradient descent at N = {params[N]}; overtraining, and"

@@ -1,9 +1,9 @@
 """(e) Two-layer ReLU students: test error vs parameters/samples, peaking where they match.
 
 Left: random features (first layer frozen at random, readout trained by gradient flow from 0):
-the asymptotic theory of :class:`theory.random_features.RandomFeaturesTheory` (lines) at
+the asymptotic theory of :class:`idealnets.theory.random_features.RandomFeaturesTheory` (lines) at
 t = 10^2, 10^4, 10^6 and with optimal early stopping (dashed), against trained networks at two
-sizes (``simulate.random_features``; exact gradient flow of each sampled network, so the
+sizes (``idealnets.simulate.random_features``; exact gradient flow of each sampled network, so the
 markers are trained students, not a theory). Predicted: the whole curve at every time,
 including that the peak at K = P appears only late in training and that early stopping removes
 it. Middle: trained minus theory at both sizes (the finite-size gap shrinks as N grows).
@@ -15,16 +15,16 @@ from __future__ import annotations
 import numpy as np
 import matplotlib.pyplot as plt
 
-from simulate.generalization import sample_data, train_relu
-from simulate.random_features import train_random_features
-from theory.random_features import RandomFeaturesTheory
+from idealnets.simulate.generalization import sample_data, train_relu
+from idealnets.simulate.random_features import train_random_features
+from idealnets.theory.random_features import RandomFeaturesTheory
 
 from ._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 from ._generalization import SIGMA_W, log_argmin, sigma_eps_for_snr
 
 NAME = "generalization_relu"
 TITLE = "Two-layer ReLU students: test-error peak where parameters match samples, with the random-features theory"
-SECTION = "Teacher-student generalisation: linear and random-features students (Advani & Saxe 2017; Krogh & Hertz 1992; Mei & Montanari 2019; seed review Fig. 4e-f)"
+SECTION = "Teacher-student generalisation: linear and random-features students (Advani & Saxe 2017; Krogh & Hertz 1992; Mei & Montanari 2019; Saxe, Nelli & Summerfield 2021, Fig. 4e-f)"
 CAPTION = (
     "**Random-features ReLU students** (left): test error vs parameters/samples K/P at training times "
     "t = 10^2, 10^4, 10^6 and with optimal early stopping, theory (lines, Gaussian-equivalent deterministic "

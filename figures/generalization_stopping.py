@@ -4,15 +4,15 @@ from __future__ import annotations
 import numpy as np
 import matplotlib.pyplot as plt
 
-from theory.generalization import LinearStudentTheory
-from simulate.generalization import linear_stable_lr, sample_data, train_linear
+from idealnets.theory.generalization import LinearStudentTheory
+from idealnets.simulate.generalization import linear_stable_lr, sample_data, train_linear
 
 from ._common import COLORS, DEFAULT_OUT, save, style, theory_line
 from ._generalization import SIGMA_W, log_argmin, sigma_eps_for_snr
 
 NAME = "generalization_stopping"
 TITLE = "Optimal early-stopping time vs alpha and SNR"
-SECTION = "Teacher-student generalisation: linear and random-features students (Advani & Saxe 2017; Krogh & Hertz 1992; Mei & Montanari 2019; seed review Fig. 4e-f)"
+SECTION = "Teacher-student generalisation: linear and random-features students (Advani & Saxe 2017; Krogh & Hertz 1992; Mei & Montanari 2019; Saxe, Nelli & Summerfield 2021, Fig. 4e-f)"
 CAPTION = (
     "**Optimal early-stopping time** vs alpha for SNR 1, 4, 16, theory vs the argmin of trained "
     "students' test error (|ln(sim/theory)| <= {agreement[max_abs_log_ratio_snr1]:.2f}, "

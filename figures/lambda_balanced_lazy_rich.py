@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
-from figures._lambda_balanced import exact_ensemble, init_ensemble, train_ensemble
-from theory.lambda_balanced import kernel_distance, lazy_map, ntk, representation_change, task_loss, whitened_task
+from idealnets.figures._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
+from idealnets.figures._lambda_balanced import exact_ensemble, init_ensemble, train_ensemble
+from idealnets.theory.lambda_balanced import kernel_distance, lazy_map, ntk, representation_change, task_loss, whitened_task
 
 NAME = "lambda_balanced_lazy_rich"
 TITLE = "Lazy versus rich learning across lambda"

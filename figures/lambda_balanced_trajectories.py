@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from figures._lambda_balanced import exact_ensemble, init_ensemble, train_ensemble
-from theory.lambda_balanced import balance_parameter, whitened_task
+from idealnets.figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
+from idealnets.figures._lambda_balanced import exact_ensemble, init_ensemble, train_ensemble
+from idealnets.theory.lambda_balanced import balance_parameter, whitened_task
 
 NAME = "lambda_balanced_trajectories"
 TITLE = "Exact dynamics from random lambda-balanced initialisations vs trained networks"

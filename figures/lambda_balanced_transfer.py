@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
-from figures._lambda_balanced import exact_ensemble, init_ensemble, train_ensemble
-from theory.lambda_balanced import task_loss, whitened_task
+from idealnets.figures._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
+from idealnets.figures._lambda_balanced import exact_ensemble, init_ensemble, train_ensemble
+from idealnets.theory.lambda_balanced import task_loss, whitened_task
 
 NAME = "lambda_balanced_transfer"
 TITLE = "Learning with prior knowledge: task A, then task B (mode 2's output turned by 150 deg)"

@@ -4,15 +4,15 @@ from __future__ import annotations
 import numpy as np
 import matplotlib.pyplot as plt
 
-from simulate.ntk import empirical_kernels, init_mlp
-from theory.ntk import kernels
+from idealnets.simulate.ntk import empirical_kernels, init_mlp
+from idealnets.theory.ntk import kernels
 
 from ._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 from ._ntk import B_STD, W_STD, circle, guide, loglog_slope
 
 NAME = "ntk_kernel_convergence"
 TITLE = "Empirical NTK at initialisation vs the analytic infinite-width kernel"
-SECTION = "Infinite width (Jacot et al. 2018; Lee et al. 2019; seed review Fig. 4d)"
+SECTION = "Infinite width (Jacot et al. 2018; Lee et al. 2019; Saxe, Nelli & Summerfield 2021, Fig. 4d)"
 CAPTION = (
     "**Empirical NTK at initialisation** converging to the analytic kernel, distance ~ "
     "width^{agreement[slope_relu_depth1]:.2f} (ReLU), ^{agreement[slope_erf_depth1]:.2f} (erf)."

@@ -4,15 +4,15 @@ from __future__ import annotations
 import numpy as np
 import matplotlib.pyplot as plt
 
-from simulate.ntk import train
-from theory.ntk import kernels, max_learning_rate
+from idealnets.simulate.ntk import train
+from idealnets.theory.ntk import kernels, max_learning_rate
 
 from ._common import COLORS, DEFAULT_OUT, save, style
 from ._ntk import ARCH, B_STD, W_STD, guide, loglog_slope, task
 
 NAME = "ntk_kernel_motion"
 TITLE = "Relative change of the empirical NTK during training versus width"
-SECTION = "Infinite width (Jacot et al. 2018; Lee et al. 2019; seed review Fig. 4d)"
+SECTION = "Infinite width (Jacot et al. 2018; Lee et al. 2019; Saxe, Nelli & Summerfield 2021, Fig. 4d)"
 CAPTION = (
     "**How far the NTK moves during training** vs width: {agreement[motion_relu_width4096]:.1%} "
     "(ReLU) and {agreement[motion_erf_width4096]:.1%} (erf) at width 4096."

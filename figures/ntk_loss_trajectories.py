@@ -4,15 +4,15 @@ from __future__ import annotations
 import numpy as np
 import matplotlib.pyplot as plt
 
-from simulate.ntk import train
-from theory.ntk import expected_loss, kernels, max_learning_rate
+from idealnets.simulate.ntk import train
+from idealnets.theory.ntk import expected_loss, kernels, max_learning_rate
 
 from ._common import DEFAULT_OUT, max_rel_dev, save, style, theory_line
 from ._ntk import ARCH, B_STD, PURPLE_DARK, PURPLE_LIGHT, RED, W_STD, task
 
 NAME = "ntk_loss_trajectories"
 TITLE = "Training loss of many small and many wide networks against the infinite-width curve"
-SECTION = "Infinite width (Jacot et al. 2018; Lee et al. 2019; seed review Fig. 4d)"
+SECTION = "Infinite width (Jacot et al. 2018; Lee et al. 2019; Saxe, Nelli & Summerfield 2021, Fig. 4d)"
 CAPTION = (
     "**Seed review Fig. 4d**: small networks stall on scattered trajectories "
     "({agreement[small_fraction_stalled]:.0%} of width-{params[small_width]} networks), wide ones"

@@ -4,15 +4,15 @@ from __future__ import annotations
 import numpy as np
 import matplotlib.pyplot as plt
 
-from simulate.ntk import train
-from theory.ntk import gradient_flow_mean, kernels, max_learning_rate
+from idealnets.simulate.ntk import train
+from idealnets.theory.ntk import gradient_flow_mean, kernels, max_learning_rate
 
 from ._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 from ._ntk import ARCH, B_STD, W_STD, guide, loglog_slope, task
 
 NAME = "ntk_mean_output"
 TITLE = "Mean output during training: wide ensembles vs the NTK prediction"
-SECTION = "Infinite width (Jacot et al. 2018; Lee et al. 2019; seed review Fig. 4d)"
+SECTION = "Infinite width (Jacot et al. 2018; Lee et al. 2019; Saxe, Nelli & Summerfield 2021, Fig. 4d)"
 CAPTION = (
     "**Mean output over training**: wide ensembles follow mu_t(x) at every time; max deviation "
     "{agreement[max_abs_dev_width64]:.3f} at width 64 down to "

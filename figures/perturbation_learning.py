@@ -3,8 +3,8 @@ node perturbation and weight perturbation for a linear student learning a linear
 each rule's optimal learning rate; (b) steps to reduce the error 100-fold vs the input size N.
 
 Theory lines: the exact recursion ``E eps_{k+1} = rho eps_k + lr^2 nu`` of
-:mod:`theory.perturbation` (nothing fitted); markers: ensembles trained by
-:func:`simulate.perturbation.train_perturbation` (mean +- sd in (a); in (b) the first recorded
+:mod:`idealnets.theory.perturbation` (nothing fitted); markers: ensembles trained by
+:func:`idealnets.simulate.perturbation.train_perturbation` (mean +- sd in (a); in (b) the first recorded
 step at which the ensemble-mean error reaches 1% of its start, theory ``kappa ln 100``-like:
 ``~N`` for GD, ``~MN`` node, ``~MN^2`` weight).
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from figures._feedback_alignment import log_band
-from simulate.perturbation import train_perturbation
-from theory.perturbation import RULES, learning_curve, noise_factor, optimal_learning_rate, steps_to_error
+from idealnets.figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
+from idealnets.figures._feedback_alignment import log_band
+from idealnets.simulate.perturbation import train_perturbation
+from idealnets.theory.perturbation import RULES, learning_curve, noise_factor, optimal_learning_rate, steps_to_error
 
 NAME = "perturbation_learning"
 TITLE = "Gradient descent vs node and weight perturbation: learning curves and their scaling with size"

@@ -2,10 +2,10 @@
 
 Theory: the order-parameter ODE (Saad & Solla 1995; Goldt et al. 2019),
 one row of learning rates per task, each row ONE vectorised integration
-(theory.committee_grid), swept with :func:`sweeps.sweep`. Simulation: online
+(theory.committee_grid), swept with :func:`idealnets.sweeps.sweep`. Simulation: online
 SGD of N-dimensional students (simulate.committee) started exactly at the
 theory's initial overlaps, at a subgrid of (lr, K) and (lr, noise), also
-through :func:`sweeps.sweep`; they are drawn as circles filled with their
+through :func:`idealnets.sweeps.sweep`; they are drawn as circles filled with their
 own value on the heat map (same colour scale) and as markers on cuts.
 
 Setting (sweeps.phase): teacher M = 2 units (T = I, v* = 1), student K >= M
@@ -27,8 +27,8 @@ import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib.colors import LogNorm
 
-from sweeps import sweep
-from sweeps.phase import COMMITTEE_LR, COMMITTEE_M, SIZES, committee_sim, committee_theory
+from idealnets.sweeps import sweep
+from idealnets.sweeps.phase import COMMITTEE_LR, COMMITTEE_M, SIZES, committee_sim, committee_theory
 
 from ._common import COLORS, DEFAULT_OUT, save, style, theory_line
 
@@ -37,7 +37,7 @@ TITLE = "Committee machines: plateau length and final error over (lr, K) and (lr
 SECTION = "Phase diagrams (parameter sweeps on Dask)"
 CAPTION = (
     "**Online SGD phase diagram** of a K-unit committee learning an M = 2 teacher: ODE heat maps (one vectorised "
-    "integration per row, swept with `sweeps.sweep`) of the plateau length (alpha at which the specialisation "
+    "integration per row, swept with `idealnets.sweeps.sweep`) of the plateau length (alpha at which the specialisation "
     "index passes 1/2) and the final eps_g at alpha = {params[alpha_final]:g}, over (lr, K) at noise "
     "{params[K_noise]:g} (top) and over (lr, noise) at K = {params[noise_K]} (bottom); circles: online SGD at "
     "N = {params[N]} ({params[n_nets]} students per point), filled with their own value. Final error: median "

@@ -5,7 +5,7 @@ strength from a decoupled, balanced start with per-layer scale a, i.e.
 product strength u0 = a^D (Saxe, McClelland & Ganguli 2014, Eq. 9 for
 D = 1, 2 and the closed-form time integral for D >= 3;
 theory.deep_linear.learning_time), at every (D, a) of a grid swept with
-:func:`sweeps.sweep`. Simulation: full-batch GD of width-2 networks from the
+:func:`idealnets.sweeps.sweep`. Simulation: full-batch GD of width-2 networks from the
 same ("decoupled") initial condition (simulate.deep_linear.train), the time
 at which the measured top-mode strength crosses s/2, on a subgrid (points
 whose predicted time exceeds the simulation budget t_cap are not trained).
@@ -22,8 +22,8 @@ import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib.colors import LogNorm
 
-from sweeps import sweep
-from sweeps.phase import DEEP_LR, DEEP_S, DEEP_SCALE, SIZES, deep_sim, deep_theory
+from idealnets.sweeps import sweep
+from idealnets.sweeps.phase import DEEP_LR, DEEP_S, DEEP_SCALE, SIZES, deep_sim, deep_theory
 
 from ._common import COLORS, DEFAULT_OUT, save, style, theory_line
 

@@ -3,9 +3,9 @@
 Theory: theory.generalization.LinearStudentTheory (Advani, Saxe & Sompolinsky
 2020; Marchenko-Pastur spectrum, gradient flow from zero weights) at every
 point of an (alpha = P/N, SNR = sigma_w^2/sigma_eps^2) grid, swept with
-:func:`sweeps.sweep`. Simulation: full-batch GD of linear students on
+:func:`idealnets.sweeps.sweep`. Simulation: full-batch GD of linear students on
 sampled data sets (simulate.generalization.train_linear) on a subgrid, also
-through :func:`sweeps.sweep`: the minimum over time of the data-set mean
+through :func:`idealnets.sweeps.sweep`: the minimum over time of the data-set mean
 test error (early stopping) and its value after convergence.
 
 The two heat maps show where overtraining appears: E_g(inf) / E_g(t*) is
@@ -19,8 +19,8 @@ import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib.colors import LogNorm
 
-from sweeps import sweep
-from sweeps.phase import LINEAR_ALPHA, LINEAR_SNR, SIZES, linear_sim, linear_theory
+from idealnets.sweeps import sweep
+from idealnets.sweeps.phase import LINEAR_ALPHA, LINEAR_SNR, SIZES, linear_sim, linear_theory
 
 from ._common import COLORS, DEFAULT_OUT, save, style, theory_line
 

@@ -1,6 +1,6 @@
 """Random-features test error over (K/P, training time): the double-descent peak forms late.
 
-Heat map: log10 of the asymptotic test error of :class:`theory.random_features.RandomFeaturesTheory`
+Heat map: log10 of the asymptotic test error of :class:`idealnets.theory.random_features.RandomFeaturesTheory`
 (ReLU features, P/N = 2, SNR 4) over parameters/samples K/P and gradient-flow time t; white line:
 the optimal early-stopping time t*(K/P), along which the error stays below its early-time values
 (no peak). Right: three vertical slices of the map (lines) against trained networks (markers,
@@ -12,14 +12,14 @@ import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib.colors import LogNorm
 
-from simulate.random_features import train_random_features
-from theory.random_features import RandomFeaturesTheory
+from idealnets.simulate.random_features import train_random_features
+from idealnets.theory.random_features import RandomFeaturesTheory
 
 from ._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 
 NAME = "random_features_heatmap"
 TITLE = "Random-features regression: test error over parameters/samples and training time"
-SECTION = "Teacher-student generalisation: linear and random-features students (Advani & Saxe 2017; Krogh & Hertz 1992; Mei & Montanari 2019; seed review Fig. 4e-f)"
+SECTION = "Teacher-student generalisation: linear and random-features students (Advani & Saxe 2017; Krogh & Hertz 1992; Mei & Montanari 2019; Saxe, Nelli & Summerfield 2021, Fig. 4e-f)"
 CAPTION = (
     "**Random-features test error over K/P and training time** (theory, ReLU features, P/N = 2, SNR 4): "
     "the ridge of high error at K = P appears only after t ~ 10^2 and keeps growing (E_g = "

@@ -2,8 +2,8 @@
 
 Linear RNNs (N_h = 32, T = 40, final readout, random inputs and targets). The backpropagated
 error is ``dL/dh_{T-k} = (W_h^T)^k dL/dh_T``; markers are ``||dL/dh_{T-k}|| / ||dL/dh_T||``
-measured by torch autograd (:func:`simulate.recurrent.hidden_gradient_norms`), lines the law
-``rho^k`` (:func:`theory.recurrent.gradient_norm_through_time`).
+measured by torch autograd (:func:`idealnets.simulate.recurrent.hidden_gradient_norms`), lines the law
+``rho^k`` (:func:`idealnets.theory.recurrent.gradient_norm_through_time`).
 (a) ``W_h = rho Q``, Q Haar orthogonal (normal: the law is exact);
 (b) ``W_h = rho G / rho(G)``, G Gaussian (non-normal: the law holds as a rate,
 ``||W_h^k||^{1/k} -> rho``, with a prefactor and transient);
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from figures._recurrent import SECTION
-from simulate.recurrent import hidden_gradient_norms, random_init
+from idealnets.figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
+from idealnets.figures._recurrent import SECTION
+from idealnets.simulate.recurrent import hidden_gradient_norms, random_init
 
 NAME = "recurrent_gradient_norm"
 TITLE = "Gradient norm through time vs spectral radius (vanishing below 1, exploding above)"

@@ -4,11 +4,11 @@ Task: three leaky-integrator modes, ``y = sum_k U diag(g leak^k) V^T x_{T-k}`` (
 (g, leak) = (2, 0.5), (1.2, 0.8), (0.6, 0.3), inputs exactly white over time and dimension.
 
 * (a) aligned init (``W_x = R diag(b0) V^T``, ``W_h = R diag(a0) R^T``, ``W_y = U diag(c0) R^T``,
-  random R, N_h = r = 3): the integrated mode flow of :class:`theory.recurrent.LinearRNNTheory`
+  random R, N_h = r = 3): the integrated mode flow of :class:`idealnets.theory.recurrent.LinearRNNTheory`
   is exact; the trained strengths ``U_a^T W_y W_x V_a = c b`` differ by the O(lr) of GD.
 * (b) small random init, N_h = 16: no exact theory. The theory curve for each network starts
   from its effective balanced mode (``b0 = c0 = |W_x V_a + W_y^T U_a|/2``, ``a0`` the Rayleigh
-  quotient of ``W_h`` on that direction; :func:`figures._recurrent.effective_init`, our
+  quotient of ``W_h`` on that direction; :func:`idealnets.figures._recurrent.effective_init`, our
   approximation of the early linear phase), then follows the aligned flow; deviations are
   reported after the escape from the origin (t >= 0.6 t_half).
 * (c) learning order across lags: the lag maps ``c a^k b / s_k`` of mode 2 rise in order of k.
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from figures._recurrent import (
+from idealnets.figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
+from idealnets.figures._recurrent import (
     MODES,
     SECTION,
     T_MODES,
@@ -32,7 +32,7 @@ from figures._recurrent import (
     per_network_theory,
     random_run,
 )
-from theory.recurrent import LinearRNNTheory
+from idealnets.theory.recurrent import LinearRNNTheory
 
 NAME = "recurrent_modes"
 TITLE = "Linear RNN modes: mode strengths, lag order and recurrent eigenvalues, theory vs trained"

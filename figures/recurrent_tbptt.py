@@ -3,7 +3,7 @@
 Task: one mode, ``y = x_{T-d}`` (lag d = 2, T = 5), inputs exactly white over time. Each
 network starts aligned (N_h = 1, so the network *is* one mode) from jittered
 ``(b0, a0, c0)``; the theory is the TBPTT(k) mode flow of
-:class:`theory.recurrent.LinearRNNTheory` (``truncation=k``) from each network's start:
+:class:`idealnets.theory.recurrent.LinearRNNTheory` (``truncation=k``) from each network's start:
 ``tau db/dt = c sum_{l<k} a^l e_l`` (only lags inside the window reach the input weights),
 ``tau da/dt = c b sum_l min(l,k) a^{l-1} e_l``, ``tau dc/dt`` exact. For ``k <= d`` every lag
 in the window has zero target, ``b`` decays and the loss stays at ``s_d^2/2 = 0.5``; for
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from figures._recurrent import SECTION
-from simulate.recurrent import aligned_init, lag_map_strengths, train
-from theory.recurrent import LinearRNNTheory, delayed_copy_profile, lag_task, mode_reduction
+from idealnets.figures._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
+from idealnets.figures._recurrent import SECTION
+from idealnets.simulate.recurrent import aligned_init, lag_map_strengths, train
+from idealnets.theory.recurrent import LinearRNNTheory, delayed_copy_profile, lag_task, mode_reduction
 
 NAME = "recurrent_tbptt"
 TITLE = "TBPTT(k) on a delayed copy at lag d = 2: learns only for k > d, theory vs trained"

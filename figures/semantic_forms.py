@@ -12,12 +12,12 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, save, style
-from theory.semantic import STRUCTURES, procrustes_align, structure
+from idealnets.figures._common import COLORS, DEFAULT_OUT, save, style
+from idealnets.theory.semantic import STRUCTURES, procrustes_align, structure
 
 NAME = "semantic_forms"
 TITLE = "Structural forms and their singular value spectra (Saxe et al. 2019)"
-SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; seed review Fig. 5)"
+SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; Saxe, Nelli & Summerfield 2021, Fig. 5)"
 CAPTION = (
     "**Structural forms** (hierarchy, ring, chain, grid, clusters): analytic spectra and modes vs"
     " sampled data; sampled singular values within {agreement[hierarchy_s_max_rel_dev]:.0%} "

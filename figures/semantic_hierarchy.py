@@ -6,21 +6,21 @@ the SVD of sampled data (markers, mean +- sd over samples). Middle: the sampling
 error shrinks as n_features^{-1/2}. Right: when each level is learned by deep
 linear networks trained on one sample (markers: mean +- sd over networks and the
 modes of the level) against the theory for that sample and for the analytic
-spectrum (seed review Fig. 5d).
+spectrum (Saxe, Nelli & Summerfield 2021, Fig. 5d).
 """
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures._common import COLORS, DEFAULT_OUT, save, style
-from simulate.deep_linear import train
-from theory.semantic import (SemanticTheory, crossing_times, effective_u0, hierarchical_data,
+from idealnets.figures._common import COLORS, DEFAULT_OUT, save, style
+from idealnets.simulate.deep_linear import train
+from idealnets.theory.semantic import (SemanticTheory, crossing_times, effective_u0, hierarchical_data,
                              hierarchy_spectrum)
 
 NAME = "semantic_hierarchy"
-TITLE = "Hierarchical structure: singular value and learning time by level (seed review Fig. 5d)"
-SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; seed review Fig. 5)"
+TITLE = "Hierarchical structure: singular value and learning time by level (Saxe, Nelli & Summerfield 2021, Fig. 5d)"
+SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; Saxe, Nelli & Summerfield 2021, Fig. 5)"
 CAPTION = (
     "**Singular value and learning time by hierarchical level**, analytic vs sampled "
     "({agreement[s_level_max_rel_dev_sampled]:.1%}) and trained "

@@ -11,12 +11,12 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures import _semantic as S
-from figures._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
+from idealnets.figures import _semantic as S
+from idealnets.figures._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 
 NAME = "semantic_illusion"
-TITLE = "Illusory correlations in deep but not shallow networks (seed review Fig. 5e)"
-SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; seed review Fig. 5)"
+TITLE = "Illusory correlations in deep but not shallow networks (Saxe, Nelli & Summerfield 2021, Fig. 5e)"
+SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; Saxe, Nelli & Summerfield 2021, Fig. 5)"
 CAPTION = (
     "**Illusory correlations**: \"pine has leaves\" rises to {agreement[illusion1_peak_theory]:.2f}"
     " and falls back in deep networks (trained peak {agreement[illusion1_D2_peak_sim]:.3f}), "

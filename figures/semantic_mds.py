@@ -11,13 +11,13 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures import _semantic as S
-from figures._common import DEFAULT_OUT, save, style
-from theory.semantic import joint_embedding, procrustes_align
+from idealnets.figures import _semantic as S
+from idealnets.figures._common import DEFAULT_OUT, save, style
+from idealnets.theory.semantic import joint_embedding, procrustes_align
 
 NAME = "semantic_mds"
-TITLE = "MDS of hidden representations over learning (seed review Fig. 5b)"
-SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; seed review Fig. 5)"
+TITLE = "MDS of hidden representations over learning (Saxe, Nelli & Summerfield 2021, Fig. 5b)"
+SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; Saxe, Nelli & Summerfield 2021, Fig. 5)"
 CAPTION = (
     "**MDS trajectories** of hidden representations, theory vs aligned trained networks "
     "({agreement[ensemble_mean_rel_err]:.1%} for the ensemble mean)."

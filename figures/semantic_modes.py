@@ -10,13 +10,13 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures import _semantic as S
-from figures._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
-from theory.semantic import crossing_times
+from idealnets.figures import _semantic as S
+from idealnets.figures._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
+from idealnets.theory.semantic import crossing_times
 
 NAME = "semantic_modes"
 TITLE = "Progressive differentiation: mode strengths over learning"
-SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; seed review Fig. 5)"
+SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; Saxe, Nelli & Summerfield 2021, Fig. 5)"
 CAPTION = (
     "**Progressive differentiation**: deep networks learn broad distinctions first, in stages; "
     "shallow ones learn all modes in one exponential. Half-learning times within "

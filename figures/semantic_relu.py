@@ -15,13 +15,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import spearmanr
 
-from figures import _semantic as S
-from figures._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
-from theory.semantic import crossing_times, rsa_correlation
+from idealnets.figures import _semantic as S
+from idealnets.figures._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
+from idealnets.theory.semantic import crossing_times, rsa_correlation
 
 NAME = "semantic_relu"
 TITLE = "Nonlinear networks: the linear theory as a qualitative prediction"
-SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; seed review Fig. 5)"
+SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; Saxe, Nelli & Summerfield 2021, Fig. 5)"
 CAPTION = (
     "**Nonlinear networks**: ReLU and tanh networks learn the modes in the theory's order "
     "(Spearman {agreement[relu1_mode_order_spearman]:.2f} for ReLU, "

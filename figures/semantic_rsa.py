@@ -10,13 +10,13 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures import _semantic as S
-from figures._common import DEFAULT_OUT, save, style
-from theory.semantic import rsa_correlation
+from idealnets.figures import _semantic as S
+from idealnets.figures._common import DEFAULT_OUT, save, style
+from idealnets.theory.semantic import rsa_correlation
 
 NAME = "semantic_rsa"
 TITLE = "Hidden-layer similarity (RSA): theory (top) vs trained deep linear networks (bottom)"
-SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; seed review Fig. 5)"
+SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; Saxe, Nelli & Summerfield 2021, Fig. 5)"
 CAPTION = (
     "**Representational similarity** at early, middle and late times, theory vs trained "
     "(correlation >= {agreement[corr_min_after_first_mode]:.4f} once the first mode is learned)."

@@ -10,12 +10,12 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures import _semantic as S
-from figures._common import COLORS, DEFAULT_OUT, max_rel_dev, save, sim_markers, style
+from idealnets.figures import _semantic as S
+from idealnets.figures._common import COLORS, DEFAULT_OUT, max_rel_dev, save, sim_markers, style
 
 NAME = "semantic_svd"
 TITLE = "SVD of the living-things environment (Saxe et al. 2019, Fig. 2)"
-SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; seed review Fig. 5)"
+SECTION = "Semantic development (Saxe, McClelland & Ganguli 2019; Saxe, Nelli & Summerfield 2021, Fig. 5)"
 CAPTION = (
     "**SVD of the living-things data**: feature and item patterns of each mode; trained networks "
     "recover the singular values to {agreement[final_singular_values_max_rel_dev]:.1e} "

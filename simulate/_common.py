@@ -6,7 +6,7 @@ tensor program. The helpers here fix the conventions they share: the device
 ``torch.Generator``, log-spaced recording steps, progress bars, and a loud
 failure when training diverges.
 
-**CPU threads.** Importing ``simulate`` calls :func:`configure_threads` once:
+**CPU threads.** Importing ``idealnets.simulate`` calls :func:`configure_threads` once:
 the environment variable ``IDEALNETS_THREADS`` sets torch's intra-op thread
 count; without it, an ``OMP_NUM_THREADS`` set by the user is respected, and
 otherwise the count is half the visible cores (at least 1, at most 8). The
@@ -26,7 +26,7 @@ from typing import Iterable
 import numpy as np
 import torch
 
-from theory import validation as _validation
+from idealnets.theory import validation as _validation
 
 __all__ = [
     "configure_threads",
@@ -181,7 +181,7 @@ def resolve_dtype(dtype) -> torch.dtype:
 
 
 def as_input(a, name: str, *, device: torch.device, dtype: torch.dtype, ndim=None, shape=None) -> torch.Tensor:
-    """Validate an array argument (finite, real, shape) with :func:`theory.validation.as_array`, then move it.
+    """Validate an array argument (finite, real, shape) with :func:`idealnets.theory.validation.as_array`, then move it.
 
     Use this for every user-given array (initial weights, data, teachers), so
     NaN or inf inputs are refused up front with the argument's name instead of

@@ -1,6 +1,6 @@
 r"""Online SGD of two-layer "soft committee" students, many seeds as one batched program.
 
-Exactly the conventions of THEORY.md section 4b (and ``theory/committee.py``):
+Exactly the conventions of docs: Conventions, "Online SGD in committee machines" (and ``theory/committee.py``):
 ``x ~ N(0, I_N)``, one fresh sample per step,
 ``lambda_k = w_k.x/sqrt N``, ``phi = sum_k v_k g(lambda_k)``, teacher
 ``y = sum_m v*_m g(nu_m) + sigma zeta``, ``Delta = phi - y`` and
@@ -39,7 +39,7 @@ Recorded at log-spaced steps (``alpha = step/N``): the order parameters
 ``Q = W W^T/N``, ``R = W W*^T/N``, the second layer ``v``, and a test estimate
 ``eps_test = (1/2) mean_test (phi - phi*)^2`` on a fixed set of fresh inputs
 (noise-free teacher, as the theory's eps_g). Divergence is checked on
-``eps_test`` at the recording steps by :class:`~simulate._common.DivergenceMonitor`
+``eps_test`` at the recording steps by :class:`~idealnets.simulate._common.DivergenceMonitor`
 (growth by 1e6 over the first record, or NaN/inf).
 
 float32 (``dtype=torch.float32``): 1.1-2x faster on the CPU with batched seeds. Measured
@@ -58,7 +58,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory import validation as V
+from idealnets.theory import validation as V
 
 from ._common import DivergenceMonitor, as_input, make_generator, progress, record_steps, resolve_device, \
     resolve_dtype
@@ -340,7 +340,7 @@ def train_from(W0, W_star, lr, alpha_max: float, *, v0=None, v_star=None, activa
     Notes
     -----
     Divergence (eps_test growing by 1e6 over its first record, or NaN/inf, checked at
-    the recording steps) raises :class:`~simulate._common.DivergenceError` naming
+    the recording steps) raises :class:`~idealnets.simulate._common.DivergenceError` naming
     ``lr`` and ``lr_max``; with ``raise_on_divergence=False`` the networks are flagged
     in ``diverged`` and the others are unaffected.
     """

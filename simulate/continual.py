@@ -1,7 +1,7 @@
 """Batched full-batch gradient descent through a curriculum of tasks (continual learning).
 
 Trains ensembles of two-layer linear networks (and, as a qualitative check, two-layer ReLU/tanh
-networks) on the schedules of :mod:`theory.continual`, and shallow linear students on sequences
+networks) on the schedules of :mod:`idealnets.theory.continual`, and shallow linear students on sequences
 of regression tasks (Evron et al. 2022). Weights are batched (E, out, in) tensors; one Python loop
 over steps; recordings at chosen steps only; divergence checked there (simulate/_common.py).
 """
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory import validation as _v
-from theory.continual import _check_order, _check_regression, _parse_schedule, _parse_tasks, mixture_correlations
+from idealnets.theory import validation as _v
+from idealnets.theory.continual import _check_order, _check_regression, _parse_schedule, _parse_tasks, mixture_correlations
 
 from ._common import (DivergenceMonitor, as_input, make_generator, progress, record_steps, resolve_device,
                       resolve_dtype)
@@ -360,12 +360,12 @@ def train_two_teachers(W0, h1_0, h2_0, W_star1, W_star2, v_star1, v_star2, *, lr
                        alpha_2: float, record: int = 40, activation: str = "erf", seed: int = 0, lr_v=None,
                        device=None, dtype=torch.float64) -> TwoTeacherRun:
     r"""Online SGD of a committee with a shared first layer and two heads, on teacher 1 then teacher 2
-    (Lee, Goldt & Saxe 2021). Conventions of THEORY.md 4b / :mod:`simulate.committee`: ``lambda = W x/sqrt(N)``,
+    (Lee, Goldt & Saxe 2021). Conventions of docs: Conventions, "Online SGD in committee machines" / :mod:`idealnets.simulate.committee`: ``lambda = W x/sqrt(N)``,
     ``w_k <- w_k - (lr/sqrt N) h_k Delta g'(lambda_k) x``, ``h_k <- h_k - (lr_v/N) Delta g(lambda_k)`` for the head of
     the current task, ``Delta = phi_t(x) - y_t(x)``. ``W0`` (E, K, N), heads (E, K) or (K,), teachers (E, M, N),
     readouts (M,). Phase t runs ``round(alpha_t N)`` steps. Records the order parameters at ``record``
     log-spaced steps per phase (plus the switch)."""
-    from theory.committee import ACTIVATIONS
+    from idealnets.theory.committee import ACTIVATIONS
 
     activation = _v.as_choice(activation, "activation", ACTIVATIONS)
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)

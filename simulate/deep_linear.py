@@ -2,7 +2,7 @@ r"""Batched full-batch gradient descent for ensembles of deep linear networks.
 
 All ``n_networks`` networks train at once: weights are ``(E, n_l, n_{l-1})``
 tensors and every step is a handful of batched matmuls (no Python loop over
-networks). The loss is the mean squared loss of THEORY.md section 0,
+networks). The loss is the mean squared loss of docs: Conventions, "Loss and time",
 ``L = (1/2P) sum_mu ||y_mu - W_D...W_1 x_mu||^2``, which depends on the data
 only through ``Sxx = X X^T/P``, ``Syx = Y X^T/P`` and ``tr Syy``; its gradient is
 written out in closed form,
@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-from theory import validation as _v
+from idealnets.theory import validation as _v
 
 from ._common import (
     DivergenceMonitor,
@@ -296,7 +296,7 @@ def train(
     ``init``/``init_scale`` as in :func:`init_weights`; ``record`` the number of
     log-spaced recording points (or explicit step indices). Returns an
     :class:`EnsembleRun` (times ``t = lr * step``). Raises
-    :class:`~simulate.DivergenceError` naming ``lr`` and the stable limit if
+    :class:`~idealnets.simulate.DivergenceError` naming ``lr`` and the stable limit if
     training blows up.
     """
     W0 = init_weights(X, Y, depth=depth, width=width, n_networks=n_networks, init=init,

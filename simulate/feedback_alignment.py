@@ -9,7 +9,7 @@ Linear networks (:func:`train_linear`): full-batch gradient descent on
     \qquad E = \Sigma^{yx} - W_2 W_1 \Sigma^{xx},
 
 with ``F = B`` (feedback alignment, Lillicrap et al. 2016) or ``F = W2^T`` (backprop); time
-``t = lr * step``, compared with :class:`theory.feedback_alignment.FeedbackAlignmentFlow`.
+``t = lr * step``, compared with :class:`idealnets.theory.feedback_alignment.FeedbackAlignmentFlow`.
 
 MLPs (:func:`train_mlp`): ``h_l = tanh(W_l h_{l-1} + b_l)``, softmax cross-entropy on the
 last layer, mini-batch SGD; the error reaching hidden layer ``l`` is
@@ -27,7 +27,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from theory import validation as _v
+from idealnets.theory import validation as _v
 
 from ._common import DivergenceMonitor, as_input, make_generator, progress, record_steps, resolve_device, resolve_dtype
 
@@ -62,7 +62,7 @@ def train_linear(W1_0, W2_0, B, X, Y, *, lr: float, steps: int, record=50, rule:
     ``B`` (E, N_h, N_out) or (N_h, N_out) (ignored for ``rule="bp"``), ``X`` (N_in, P),
     ``Y`` (N_out, P). ``record``: a number of (log-spaced, or linear with ``log=False``)
     points or explicit steps. Divergence is checked at recording steps only
-    (:class:`simulate._common.DivergenceMonitor`).
+    (:class:`idealnets.simulate._common.DivergenceMonitor`).
     """
     rule = _v.as_choice(rule, "rule", ("fa", "bp"))
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)

@@ -1,4 +1,4 @@
-r"""Batched full-batch GD of teacher-student ensembles (THEORY.md section 4a).
+r"""Batched full-batch GD of teacher-student ensembles (docs: Conventions, "Teacher-student generalisation").
 
 Data are drawn exactly as in the theory: ``X`` (N, P) with i.i.d. ``N(0, 1/N)``
 entries, teacher ``wbar ~ N(0, sigma_w^2 I)``, labels ``y = X^T wbar + eps``.
@@ -29,7 +29,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from theory import validation as _v
+from idealnets.theory import validation as _v
 
 from ._common import DivergenceMonitor, make_generator, progress, record_steps, resolve_device, resolve_dtype
 
@@ -92,7 +92,7 @@ class TeacherStudentData:
 def sample_data(N: int, P: int, n_inputs: int, *, n_teachers: int = 1, sigma_w: float = 1.0,
                 sigma_eps: float | Sequence[float] = 0.5, sigma_0: float = 0.0, device=None,
                 dtype: torch.dtype = torch.float64, seed: int = 0) -> TeacherStudentData:
-    """Draw ``n_inputs`` data sets as in THEORY.md 4a, each with ``n_teachers`` teachers.
+    """Draw ``n_inputs`` data sets as in docs: Conventions, "Teacher-student generalisation", each with ``n_teachers`` teachers.
 
     ``sigma_eps`` is a scalar or one value per teacher (e.g. two SNRs on the same inputs).
     """
@@ -221,7 +221,7 @@ def train_deep_linear(data: TeacherStudentData, *, depth: int, lr: float, steps:
     ``X X^T`` (a fixed input rotation) and trainable vectors ``a_l`` in R^N, started
     balanced and sign-aligned with ``s~ = V^T X y``: ``a_l = init_scale^{1/D}``, the last
     one times ``sign(s~)``, so every mode starts at ``|z| = init_scale`` (the decoupled
-    initial condition of :class:`theory.generalization.DeepLinearStudentTheory`). GD is
+    initial condition of :class:`idealnets.theory.generalization.DeepLinearStudentTheory`). GD is
     done on the ``a_l`` themselves (``dL/da_l = (Lambda z - s~) prod_{m != l} a_m``),
     which in this eigenbasis is elementwise.
 

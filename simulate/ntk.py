@@ -1,6 +1,6 @@
 r"""Ensembles of wide MLPs in the NTK parameterisation, trained by full-batch gradient descent.
 
-The network is the one of :mod:`theory.ntk` (neural-tangents'
+The network is the one of :mod:`idealnets.theory.ntk` (neural-tangents'
 ``serial(*[Dense(n, W_std, b_std), Act()] * depth, Dense(N_out, W_std, b_std))``):
 
 .. math::
@@ -27,10 +27,10 @@ and the empirical NNGP as the readout's conditional covariance
 ``sigma_w^2 h^L(x).h^L(x')/n_L + sigma_b^2`` (the covariance of an output given the
 hidden layers; its mean over initialisations is the NNGP kernel).
 
-Time is ``t = lr * step`` (THEORY.md section 0). ``centered=True`` trains the
+Time is ``t = lr * step`` (docs: Conventions, "Loss and time"). ``centered=True`` trains the
 centred model ``f(x; theta) - f(x; theta_0)`` (same tangent kernel, output 0 at
 initialisation; Chizat, Oyallon & Bach 2019), whose infinite-width trajectory is
-the deterministic mean of :func:`theory.ntk.gradient_flow_mean`.
+the deterministic mean of :func:`idealnets.theory.ntk.gradient_flow_mean`.
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ from typing import Iterable
 import numpy as np
 import torch
 
-from theory import validation as _v
+from idealnets.theory import validation as _v
 
 from ._common import DivergenceMonitor, as_tensor, make_generator, progress, record_steps, resolve_device, resolve_dtype
 
@@ -192,7 +192,7 @@ def empirical_kernels(net: MLP, x1, x2=None, *, output: int = 0) -> tuple[torch.
     """Empirical NNGP (readout conditional covariance) and NTK of output ``output``, each (E, P1, P2).
 
     Exact for each finite network (module docstring); both converge to
-    :func:`theory.ntk.kernels` as the width grows, with fluctuations ~ 1/sqrt(width).
+    :func:`idealnets.theory.ntk.kernels` as the width grows, with fluctuations ~ 1/sqrt(width).
     """
     W0 = _check_net(net).Ws[0]
     output = _v.as_int(output, "output", low=0, high=net.Ws[-1].shape[1] - 1)
@@ -242,7 +242,7 @@ def train_from(net: MLP, x_train, y_train, *, lr: float, steps: int, x_test=None
 
     ``net`` is modified in place (it holds the final weights afterwards). Records
     outputs and losses at ``record`` log-spaced steps (or the given step indices).
-    Raises :class:`~simulate.DivergenceError`, naming ``lr`` and the stable limit
+    Raises :class:`~idealnets.simulate.DivergenceError`, naming ``lr`` and the stable limit
     ``2P/lambda_max`` of the mean empirical NTK at initialisation, when a recorded
     output is not finite or the loss exceeds ``BLOWUP`` times its initial value.
     """

@@ -2,7 +2,7 @@ r"""Online learning of a linear teacher by gradient descent, node perturbation a
 
 Batched ensembles of linear students ``yhat = W x`` (W: (E, M, N)), one fresh ``x ~ N(0, I_N)``
 per network and step, teacher ``W*``; the rules and conventions of
-:mod:`theory.perturbation` (Werfel, Xie & Seung 2005):
+:mod:`idealnets.theory.perturbation` (Werfel, Xie & Seung 2005):
 
 * ``"gd"``: ``W <- W - lr e x^T``, ``e = (W - W*) x``;
 * ``"node"``: ``xi ~ N(0, sigma^2 I_M)``, ``dl = xi.e + |xi|^2/2``, ``W <- W - lr (dl/sigma^2) xi x^T``;
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory import validation as _v
+from idealnets.theory import validation as _v
 
 from ._common import DivergenceMonitor, as_input, make_generator, progress, record_steps, resolve_device, resolve_dtype
 
@@ -41,9 +41,9 @@ def train_perturbation(W0, W_star, *, rule: str, lr: float, steps: int, sigma: f
     r"""Train an ensemble from ``W0`` (E, M, N) toward the teacher ``W_star`` (M, N) or (E, M, N).
 
     ``sigma > 0`` is the perturbation size (ignored by ``"gd"``); ``lr > 0``. Divergence is
-    checked at the recording steps (stable limit ``2/kappa`` of :mod:`theory.perturbation`).
+    checked at the recording steps (stable limit ``2/kappa`` of :mod:`idealnets.theory.perturbation`).
     """
-    from theory.perturbation import max_learning_rate
+    from idealnets.theory.perturbation import max_learning_rate
 
     rule = _v.as_choice(rule, "rule", RULES)
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)

@@ -1,6 +1,6 @@
 r"""Trained random-features students, batched over data sets and widths (torch).
 
-The model, the data and the time unit are those of :mod:`theory.random_features`:
+The model, the data and the time unit are those of :mod:`idealnets.theory.random_features`:
 ``x ~ N(0, I_N/N)``, teacher ``y = wbar.x + eps`` (``wbar ~ N(0, I_N)``, ``eps ~ N(0, 1/snr)``),
 student ``f(x) = sum_k v_k sigma(w_k.x)`` with ``w_k ~ N(0, I_N)`` frozen and ``v = a/sqrt(K)``
 trained from ``a = 0`` on the sum loss ``(1/2) sum_mu (y_mu - f(x_mu))^2 + (ridge/2)|a|^2``.
@@ -29,8 +29,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from theory.random_features import ACTIVATIONS
-from theory.validation import as_bool, as_choice, as_float, as_int, as_seed, as_times
+from idealnets.theory.random_features import ACTIVATIONS
+from idealnets.theory.validation import as_bool, as_choice, as_float, as_int, as_seed, as_times
 
 from ._common import DivergenceError, make_generator, resolve_device, resolve_dtype
 
@@ -38,7 +38,7 @@ __all__ = ["RandomFeaturesRun", "train_random_features", "activation"]
 
 
 def activation(name: str):
-    """The torch activation of :func:`theory.random_features.activation_function`."""
+    """The torch activation of :func:`idealnets.theory.random_features.activation_function`."""
     name = as_choice(name, "activation", ACTIVATIONS)
     return {
         "relu": torch.relu,

@@ -9,17 +9,17 @@ weights kept as batched tensors ``W_x`` (E, N_h, N_in), ``W_h`` (E, N_h, N_h), `
 
 Gradients are written out by hand (no autograd in the step loop):
 
-* ``"bptt"``: reverse mode through all T steps (:func:`theory.recurrent.bptt_gradient`
+* ``"bptt"``: reverse mode through all T steps (:func:`idealnets.theory.recurrent.bptt_gradient`
   for the linear case);
 * ``"tbptt"``: the backward pass stops after the last ``k`` steps, i.e. ``h_{T-k}`` is a
   constant (torch: ``h.detach()`` after step ``T-k``), the convention of
-  :func:`theory.recurrent.tbptt_gradient`;
+  :func:`idealnets.theory.recurrent.tbptt_gradient`;
 * ``"rtrl"``: forward-mode sensitivities ``dh_t/dW`` carried with the state (Williams &
   Zipser 1989), equal to BPTT to rounding; memory O(E N_h^2 (N_h + N_in) P), so use it at
   small sizes.
 
 Time is ``t = lr * steps`` (gradient flow with tau = 1). Conventions (device, seeds,
-float64, recording steps, divergence) are those of :mod:`simulate._common`.
+float64, recording steps, divergence) are those of :mod:`idealnets.simulate._common`.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from theory import validation as _v
+from idealnets.theory import validation as _v
 
 from ._common import (
     DivergenceMonitor,
@@ -96,7 +96,7 @@ def aligned_init(b0, a0, c0, U, V, *, n_hidden: int, n_networks: int, seed: int 
     r"""Mode-aligned weights ``W_x = R diag(b0) V^T``, ``W_h = R diag(a0) R^T``, ``W_y = U diag(c0) R^T``.
 
     ``b0, a0, c0`` scalars, (r,) or (n_networks, r) (one start per network). A Haar-random
-    ``R`` (N_h, r) with orthonormal columns per network (the theory does not depend on it); ``U`` (N_out, r), ``V`` (N_in, r) from :func:`theory.recurrent.mode_reduction`.
+    ``R`` (N_h, r) with orthonormal columns per network (the theory does not depend on it); ``U`` (N_out, r), ``V`` (N_in, r) from :func:`idealnets.theory.recurrent.mode_reduction`.
     """
     U = _v.as_array(U, "U", ndim=2)
     V = _v.as_array(V, "V", ndim=2)
@@ -277,7 +277,7 @@ def train(weights, X, Y, *, lr: float, steps: int, method: str = "bptt", k: int 
     ``weights`` as in :func:`gradients` (from :func:`random_init` or :func:`aligned_init`);
     ``method`` in ``("bptt", "tbptt", "rtrl")`` (``k`` the TBPTT window); compare with
     gradient flow at ``t = lr * steps``. Divergence is checked at recording steps only
-    (:class:`simulate._common.DivergenceMonitor`).
+    (:class:`idealnets.simulate._common.DivergenceMonitor`).
     """
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
     steps = _v.as_int(steps, "steps", low=0)
@@ -336,7 +336,7 @@ def hidden_gradient_norms(weights, X, Y, *, nonlinearity: str = "linear", device
     r"""``||dL/dh_t||`` (E, T) for t = 1..T by autograd (``retain_grad`` on every hidden state).
 
     Final readout. The linear theory: ``dL/dh_{T-k} = (W_h^T)^k dL/dh_T``
-    (:func:`theory.recurrent.gradient_norm_through_time`).
+    (:func:`idealnets.theory.recurrent.gradient_norm_through_time`).
     """
     W, Xt, Yt, _, _, nonlinearity, _ = _check_common(weights, X, Y, "bptt", None, nonlinearity, "final", device,
                                                      dtype)

@@ -1,7 +1,7 @@
 r"""Batched ensembles of small nonlinear networks trained on item-feature data.
 
-The semantic theory (:mod:`theory.semantic`) is exact for deep *linear*
-networks, which :mod:`simulate.deep_linear` trains. Here the same experiment is
+The semantic theory (:mod:`idealnets.theory.semantic`) is exact for deep *linear*
+networks, which :mod:`idealnets.simulate.deep_linear` trains. Here the same experiment is
 run with nonlinear hidden layers -- ReLU or tanh, one or two of them -- so that
 the linear theory can be held against them as a qualitative prediction:
 
@@ -26,7 +26,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-from theory import validation as _v
+from idealnets.theory import validation as _v
 
 from ._common import DivergenceMonitor, as_tensor, make_generator, progress, record_steps, resolve_device, resolve_dtype
 
@@ -64,7 +64,7 @@ def stable_lr_mlp(X, Y, depth: int) -> float:
     r"""Rough stable learning-rate limit, that of the deep linear network on the same data.
 
     ``2 / (D lmax(Sxx) smax^{2 - 2/D})`` with ``smax`` the top singular value of the
-    least-squares map (see :func:`simulate.deep_linear.stable_lr`). ReLU and tanh
+    least-squares map (see :func:`idealnets.simulate.deep_linear.stable_lr`). ReLU and tanh
     have slope <= 1, so this is a conservative guide, used to name the limit when
     training diverges.
     """
@@ -96,7 +96,7 @@ def train_mlp(
     hidden layer) or a list of widths (one per hidden layer); ``activation`` in
     :data:`ACTIVATIONS`; weights i.i.d. ``N(0, init_scale^2)``; ``record`` the number of
     log-spaced recording points or explicit steps. Raises ValueError on bad input and
-    :class:`~simulate.DivergenceError` (naming lr and the linear stable limit) on blow-up.
+    :class:`~idealnets.simulate.DivergenceError` (naming lr and the linear stable limit) on blow-up.
     """
     X, Y = _v.as_array(X, "X", ndim=2), _v.as_array(Y, "Y", ndim=2)
     if X.shape[1] != Y.shape[1]:

@@ -1,8 +1,8 @@
 """Parameter sweeps on Dask with resumable, checksummed results: ``from sweeps import sweep``.
 
-Its own layer above ``theory`` and ``simulate`` (neither imports it; ``figures``
-may). See :mod:`sweeps.runner` for the contract and :mod:`sweeps.phase` for the
-phase-diagram command line (``python -m sweeps.phase NAME --size large
+Its own layer above ``idealnets.theory`` and ``idealnets.simulate`` (neither imports it; ``idealnets.figures``
+may). See :mod:`idealnets.sweeps.runner` for the contract and :mod:`idealnets.sweeps.phase` for the
+phase-diagram command line (``python -m idealnets.sweeps.phase NAME --size large
 --scheduler ADDR``).
 """
 from .runner import (

@@ -1,16 +1,16 @@
 """Phase diagrams as parameter sweeps: the point functions, the grid sizes, and a command line.
 
 Each phase diagram is a theory grid (a heat map) and a simulation subgrid
-(markers on cuts through it), both computed with :func:`sweeps.sweep`, so
+(markers on cuts through it), both computed with :func:`idealnets.sweeps.sweep`, so
 they run unchanged in one process (``processes=False``, the figures' quick
 and default sizes), on a local cluster, or on a remote Dask cluster, with
 every point cached and resumable. The point functions below are importable
 by workers; each takes scalars and a ``seed`` and returns a dict of floats or
 arrays.
 
-Command line (the figure is written as PNG + JSON, as ``python -m figures``)::
+Command line (the figure is written as PNG + JSON, as ``python -m idealnets.figures``)::
 
-    python -m sweeps.phase NAME [--size quick|full|large] [--scheduler ADDR] [--cache DIR] [--out DIR]
+    python -m idealnets.sweeps.phase NAME [--size quick|full|large] [--scheduler ADDR] [--cache DIR] [--out DIR]
 
 with NAME one of ``phase_committee``, ``phase_linear``, ``phase_deep_linear``.
 ``--scheduler`` (or the environment variable ``IDEALNETS_SCHEDULER``) runs on
@@ -24,10 +24,10 @@ import math
 
 import numpy as np
 
-from theory import committee as _committee
-from theory.committee_grid import CommitteeGrid
-from theory.deep_linear import learning_time
-from theory.generalization import LinearStudentTheory
+from idealnets.theory import committee as _committee
+from idealnets.theory.committee_grid import CommitteeGrid
+from idealnets.theory.deep_linear import learning_time
+from idealnets.theory.generalization import LinearStudentTheory
 
 __all__ = [
     "SIZES",
@@ -134,7 +134,7 @@ def committee_sim(lr: float, K: int, noise: float, N: int, alpha_final: float, n
     """
     import torch
 
-    from simulate.committee import train_from
+    from idealnets.simulate.committee import train_from
 
     K, N, M = int(K), int(N), COMMITTEE_M
     Q0, R0, v0 = committee_initial(K)
@@ -179,7 +179,7 @@ def linear_sim(alpha: float, snr: float, N: int, n_inputs: int, seed: int) -> di
     """
     import torch
 
-    from simulate.generalization import linear_stable_lr, sample_data, train_linear
+    from idealnets.simulate.generalization import linear_stable_lr, sample_data, train_linear
 
     N = int(N)
     P = max(1, int(round(float(alpha) * N)))
@@ -224,7 +224,7 @@ def deep_sim(depth: int, scale: float, n_nets: int, t_cap: float, seed: int) -> 
     top mode's strength ``U_1^T W_D...W_1 V_1`` first reaches s/2 (interpolated in log t). Trained to
     1.5 times the predicted time plus 1 (at most ``t_cap``); NaN if the crossing is not reached.
     """
-    from simulate.deep_linear import train
+    from idealnets.simulate.deep_linear import train
 
     D = int(depth)
     P = len(DEEP_S)
@@ -258,7 +258,7 @@ def main(argv=None) -> int:
     import importlib
     import time
 
-    p = argparse.ArgumentParser(prog="python -m sweeps.phase", description="Phase diagrams on a Dask cluster.")
+    p = argparse.ArgumentParser(prog="python -m idealnets.sweeps.phase", description="Phase diagrams on a Dask cluster.")
     p.add_argument("name", choices=sorted(SIZES), help="which phase diagram")
     p.add_argument("--size", default="large", choices=("quick", "full", "large"))
     p.add_argument("--scheduler", default=None,
@@ -269,7 +269,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     fig = importlib.import_module(f"figures.{a.name}")  # the figure layer draws; imported only here
-    from figures import DEFAULT_OUT
+    from idealnets.figures import DEFAULT_OUT
 
     out = a.out or (str(DEFAULT_OUT) if a.size == "full" else str(DEFAULT_OUT / a.size))
     import os

@@ -14,9 +14,9 @@ import pytest
 import torch
 from scipy.special import erf
 
-from simulate._common import DivergenceError
-from simulate.committee import init_weights, train, train_from
-from theory.committee import (
+from idealnets.simulate._common import DivergenceError
+from idealnets.simulate.committee import init_weights, train, train_from
+from idealnets.theory.committee import (
     I2, I3, I4, J2, CommitteeODE, asymptotic_error, asymptotic_error_small_lr, erf_integrals, generalisation_error,
     linear_perceptron_error, max_learning_rate, order_parameters, plateau_escape_time, specialisation_index,
     symmetric_plateau,

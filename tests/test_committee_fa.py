@@ -10,8 +10,8 @@ import pytest
 import torch
 from scipy.special import erf
 
-from simulate.committee import init_weights, train_from
-from theory.committee import CommitteeODE, feedback_alignment, generalisation_error
+from idealnets.simulate.committee import init_weights, train_from
+from idealnets.theory.committee import CommitteeODE, feedback_alignment, generalisation_error
 
 # feedback = v with v frozen is backprop term by term: equal up to float64 rounding of the same arithmetic.
 BP_LIMIT_ATOL = 1e-12

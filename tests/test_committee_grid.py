@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory.committee import CommitteeODE, generalisation_error, linear_perceptron_error
-from theory.committee_grid import DP5_TABLEAU, GRID_VS_SINGLE_ATOL, CommitteeGrid, default_initial
+from idealnets.theory.committee import CommitteeODE, generalisation_error, linear_perceptron_error
+from idealnets.theory.committee_grid import DP5_TABLEAU, GRID_VS_SINGLE_ATOL, CommitteeGrid, default_initial
 
 # Grid (DP5(4), rtol 1e-8, atol 1e-10 per member) vs CommitteeODE (DOP853, rtol 1e-9): both global
 # errors are ~1e-8 on these curves; measured max deviation ~1e-7, so 1e-6 is 10x headroom.

@@ -13,9 +13,9 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulate._common import DivergenceError
-from simulate.committee import _block_loop, _block_loop_one, _step_fn, init_weights, train, train_from
-from theory.committee import (
+from idealnets.simulate._common import DivergenceError
+from idealnets.simulate.committee import _block_loop, _block_loop_one, _step_fn, init_weights, train, train_from
+from idealnets.theory.committee import (
     ODE_ATOL, ODE_RTOL, CommitteeODE, asymptotic_error, generalisation_error, linear_perceptron_error,
     max_learning_rate, order_parameters, plateau_escape_time, specialisation_index, symmetric_plateau,
 )
@@ -128,7 +128,7 @@ def test_large_alpha_costs_what_convergence_costs():
 @pytest.mark.slow
 def test_plateau_saddle_does_not_stop_the_integration():
     """A start exactly on the symmetric plateau has tiny rates but a positive Jacobian eigenvalue: never 'converged'."""
-    from theory.committee import symmetric_plateau
+    from idealnets.theory.committee import symmetric_plateau
 
     p = symmetric_plateau(2, 1.0)
     Qs = np.full((2, 2), p.C) + (p.Q - p.C) * np.eye(2)
@@ -142,7 +142,7 @@ def test_plateau_saddle_does_not_stop_the_integration():
 def test_default_tolerance_accuracy_on_plateau_escape():
     """The measured accuracy stated at ODE_RTOL: K = M = 2 from the plateau plus an asymmetry 1e-6,
     default vs 1e4 times tighter (rtol at scipy's floor), max |d eps_g| < PLATEAU_TOL_ATOL."""
-    from theory.committee import symmetric_plateau
+    from idealnets.theory.committee import symmetric_plateau
 
     p = symmetric_plateau(2, 1.0)
     Qs = np.full((2, 2), p.C) + (p.Q - p.C) * np.eye(2) + 1e-9 * np.eye(2)

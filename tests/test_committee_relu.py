@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import theory.committee as tc
-from simulate.committee import train
-from theory.committee import CommitteeODE, I2, I3, I4, J2, erf_integrals
+import idealnets.theory.committee as tc
+from idealnets.simulate.committee import train
+from idealnets.theory.committee import CommitteeODE, I2, I3, I4, J2, erf_integrals
 
 # Monte-Carlo checks pass within Z_TOL standard errors (4 sigma; 16 tests x 5 integrals).
 Z_TOL = 4.0

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulate.continual import train_curriculum, train_sequential_regression
-from theory.continual import (
+from idealnets.simulate.continual import train_curriculum, train_sequential_regression
+from idealnets.theory.continual import (
     Curriculum,
     ShallowCurriculum,
     alternating,
@@ -23,8 +23,8 @@ from theory.continual import (
     shallow_item_forgetting,
     whitened_pair,
 )
-from theory.deep_linear import integrate_gradient_flow
-from theory.lambda_balanced import balancedness, lambda_balanced_init
+from idealnets.theory.deep_linear import integrate_gradient_flow
+from idealnets.theory.lambda_balanced import balancedness, lambda_balanced_init
 
 # Closed-form chain vs an independent DOP853 chain (rtol 1e-12): both accurate to ~1e-11 on these
 # tasks (measured max 3e-11); 1e-8 is the target.
@@ -360,8 +360,8 @@ def test_property_bad_schedule_raises(dur, name):
 
 
 # ----------------------------------------------------------------------------- teacher-student (two teachers, two heads)
-from theory.committee import CommitteeODE  # noqa: E402
-from theory.continual import TwoTeacherODE, teacher_pair  # noqa: E402
+from idealnets.theory.committee import CommitteeODE  # noqa: E402
+from idealnets.theory.continual import TwoTeacherODE, teacher_pair  # noqa: E402
 
 # Two DOP853 runs of the same ODE at rtol 1e-9 (committee.ODE_RTOL): agree to ~1e-9.
 ATOL_TS = 1e-7
@@ -421,7 +421,7 @@ def test_two_head_sgd_matches_ode_and_gap_shrinks_with_N():
     # units the plateau-escape time itself fluctuates and the deviation at fixed alpha is not monotone in N)
     import torch
 
-    from simulate.continual import teacher_pair_weights, train_two_teachers
+    from idealnets.simulate.continual import teacher_pair_weights, train_two_teachers
 
     K = M = 2
     g, eta = 0.5, 1.0
@@ -442,7 +442,7 @@ def test_two_head_sgd_matches_ode_and_gap_shrinks_with_N():
 
 
 # ----------------------------------------------------------------------------- gating
-from theory.continual import GatedCurriculum, overlapping_gates  # noqa: E402
+from idealnets.theory.continual import GatedCurriculum, overlapping_gates  # noqa: E402
 
 
 def test_gating_disjoint_no_interference_identical_equals_ungated():

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from simulate import DivergenceError
-from simulate.deep_linear import init_weights, pretrain_layerwise, train, train_from
-from theory.deep_linear import (
+from idealnets.simulate import DivergenceError
+from idealnets.simulate.deep_linear import init_weights, pretrain_layerwise, train, train_from
+from idealnets.theory.deep_linear import (
     DeepLinearTheory,
     integrate_gradient_flow,
     balancedness,
@@ -109,7 +109,7 @@ ATOL_RANDOM_DEEP_MEDIAN = 0.02
 
 
 def test_small_random_init_depth3_after_matching():
-    from theory.deep_linear import u0_through
+    from idealnets.theory.deep_linear import u0_through
 
     top, rest = [], []
     for seed in range(4):
@@ -295,8 +295,8 @@ def _steps_to(maps, steps, Syx, delta):
 
 @pytest.mark.parametrize("init", ["small", "pretrained"])
 def test_depth_steps_trained_vs_theory(init):
-    from figures._deep_linear import square_data
-    from theory.deep_linear import depth_learning_rate
+    from idealnets.figures._deep_linear import square_data
+    from idealnets.theory.deep_linear import depth_learning_rate
 
     N, s, D, kappa, delta, gain, readout = 4, 2.0, 3, 0.05, 0.01, 0.4, 0.01
     X, Y, Q = square_data(N, s, seed=0)

@@ -8,8 +8,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
-from simulate.feedback_alignment import init_mlp, train_linear, train_mlp
-from theory.feedback_alignment import (
+from idealnets.simulate.feedback_alignment import init_mlp, train_linear, train_mlp
+from idealnets.theory.feedback_alignment import (
     FeedbackAlignmentFlow,
     aligned_final_alignment,
     aligned_fixed_point,
@@ -23,7 +23,7 @@ from theory.feedback_alignment import (
     predicted_overlap,
     small_init_learning_time,
 )
-from theory.lambda_balanced import whitened_task
+from idealnets.theory.lambda_balanced import whitened_task
 
 # DOP853 at rtol 1e-12 on these O(1) problems is accurate to ~1e-11 (measured 3e-12 for the
 # aligned matrix case); the issue's target is 1e-8.
@@ -371,7 +371,7 @@ def test_invalid_inputs_property(bad):
 def test_lecture_experiment_full_size():
     """784-400-10 tanh on 1000 random binary patterns: frozen top layer -> the loss does not go down;
     both layers under FA -> it does, and the top layer turns toward B (angle well below 90 deg)."""
-    from simulate.feedback_alignment import random_binary_task
+    from idealnets.simulate.feedback_alignment import random_binary_task
 
     X, lab = random_binary_task(1000, 784, 10, seed=0)
     st0 = init_mlp([784, 400, 10], 2, seed=1)

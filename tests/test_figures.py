@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-import figures
-from figures.gallery import check_module
+import idealnets.figures as figures
+from idealnets.figures.gallery import check_module
 
 NAMES = list(figures.available())
 

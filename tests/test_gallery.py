@@ -1,6 +1,6 @@
 """Numbers that cannot drift: README gallery and paper numbers against the JSON records.
 
-``figures.gallery`` renders the README gallery, ``paper/generated/numbers.tex`` and
+``idealnets.figures.gallery`` renders the README gallery, ``paper/generated/numbers.tex`` and
 ``paper/generated/agreement_table.tex`` from the committed ``figures/out/*.json``. These
 tests fail when any of them differs from what the records give (fix: ``make gallery``
 and commit), when a figure module lacks ``SECTION``/``CAPTION``, when a caption
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-import figures
-from figures import gallery
+import idealnets.figures as figures
+from idealnets.figures import gallery
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDS = gallery.load_records()

@@ -1,5 +1,5 @@
 """Tests of theory.generalization against closed forms, direct integration, exact finite-N
-solutions and trained students (THEORY.md section 4a)."""
+solutions and trained students (docs: Conventions, "Teacher-student generalisation")."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy import integrate
 
-from theory.generalization import (
+from idealnets.theory.generalization import (
     DeepLinearStudentTheory,
     LinearStudentTheory,
     converged_test_error,
@@ -16,8 +16,8 @@ from theory.generalization import (
     marchenko_pastur,
     mode_weight_error,
 )
-from simulate._common import DivergenceError
-from simulate.generalization import (
+from idealnets.simulate._common import DivergenceError
+from idealnets.simulate.generalization import (
     linear_stable_lr,
     sample_data,
     train_deep_linear,
@@ -292,7 +292,7 @@ def test_deep_depth_one_is_linear_student():
 
 
 def test_deep_quadrature_converged():
-    import theory.generalization as g
+    import idealnets.theory.generalization as g
     a, t = 2.0, np.array([0.5, 3.0, 30.0])
     e = DeepLinearStudentTheory(a, depth=2, sigma_eps=SE).test_error(t)
     old = g.HALF_NORMAL_NODES
@@ -346,7 +346,7 @@ def test_relu_exact_readout_gd_matches_stepping(seed):
 
 
 def test_relu_test_error_formula_vs_monte_carlo(seed):
-    from simulate.generalization import relu_test_error
+    from idealnets.simulate.generalization import relu_test_error
     g = torch.Generator().manual_seed(seed)
     N, K = 12, 7
     W = torch.randn(1, K, N, generator=g, dtype=torch.float64)

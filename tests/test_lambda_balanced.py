@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 
-from theory.deep_linear import DeepLinearTheory, integrate_gradient_flow, mode_strength
-from theory.lambda_balanced import (
+from idealnets.theory.deep_linear import DeepLinearTheory, integrate_gradient_flow, mode_strength
+from idealnets.theory.lambda_balanced import (
     TwoLayerExact,
     balancedness,
     free_scale,
@@ -268,7 +268,7 @@ def test_switching_task_matches_ode(seed):
 # ----------------------------------------------------------------------------- vs trained networks
 def _trained_vs_exact(lam, lr, seed, E=6, T=8.0):
     torch = pytest.importorskip("torch")
-    from simulate.deep_linear import train_from
+    from idealnets.simulate.deep_linear import train_from
 
     torch.set_num_threads(1)
     X, Y = whitened_task(6, 4, S, seed=seed)
@@ -302,7 +302,7 @@ def test_full_size_exact_vs_ode_and_trained_ensemble(lam, seed):
     """Larger rectangular network (24 -> 12 -> 16, rank-8 task with spread singular values):
     the closed form against solve_ivp and against a 32-network trained ensemble."""
     pytest.importorskip("torch")
-    from simulate.deep_linear import train_from
+    from idealnets.simulate.deep_linear import train_from
 
     n_in, h, n_out = 24, 12, 16
     s = np.geomspace(4.0, 0.5, 8)

@@ -7,9 +7,9 @@ from scipy.integrate import quad, solve_ivp
 from scipy.stats import norm
 from scipy.special import erf
 
-from simulate import DivergenceError
-from simulate.ntk import empirical_kernels, init_mlp, train, train_from
-from theory.ntk import (
+from idealnets.simulate import DivergenceError
+from idealnets.simulate.ntk import empirical_kernels, init_mlp, train, train_from
+from idealnets.theory.ntk import (
     erf_expectations,
     expected_loss,
     gradient_descent_mse,

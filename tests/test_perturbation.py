@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulate.perturbation import train_perturbation
-from theory.perturbation import (
+from idealnets.simulate.perturbation import train_perturbation
+from idealnets.theory.perturbation import (
     RULES,
     asymptotic_error,
     contraction,

@@ -22,12 +22,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from theory import deep_linear as dl
-from theory import generalization as ge
-from theory import lambda_balanced as lb
-from theory import ntk as nt
-from theory import semantic as se
-from theory.validation import as_array, as_float, as_int, as_times
+from idealnets.theory import deep_linear as dl
+from idealnets.theory import generalization as ge
+from idealnets.theory import lambda_balanced as lb
+from idealnets.theory import ntk as nt
+from idealnets.theory import semantic as se
+from idealnets.theory.validation import as_array, as_float, as_int, as_times
 
 HANG_S = 60.0  # far above any single call here (< 1 s); only a genuine hang reaches it
 # Closed forms are evaluated to ~1e-13 relative (Newton inversion, graded Riccati form); the
@@ -299,8 +299,8 @@ def test_semantic_similarity_and_rsa(seed, D):
 
 # ---------------------------------------------------------------- simulate: early, named divergence
 def test_trainers_name_divergence_just_above_stable_lr():
-    from simulate import generalization as sg
-    from simulate._common import DivergenceError
+    from idealnets.simulate import generalization as sg
+    from idealnets.simulate._common import DivergenceError
 
     d = sg.sample_data(20, 40, 2, seed=0)
     lr_max = sg.linear_stable_lr(d)
@@ -311,7 +311,7 @@ def test_trainers_name_divergence_just_above_stable_lr():
 def test_divergence_blames_inputs_not_lr():
     import torch
 
-    from simulate import deep_linear as sdl
+    from idealnets.simulate import deep_linear as sdl
 
     X = np.sqrt(2.0) * np.eye(2)
     with pytest.raises(ValueError, match="weights"):
@@ -323,7 +323,7 @@ def test_divergence_blames_inputs_not_lr():
 
 
 def test_train_relu_one_size_several_data_sets():
-    from simulate import generalization as sg
+    from idealnets.simulate import generalization as sg
 
     d = sg.sample_data(6, 10, 3, seed=0)
     for first in (False, True):
@@ -334,7 +334,7 @@ def test_train_relu_one_size_several_data_sets():
 def test_thread_policy_env_override(monkeypatch):
     import torch
 
-    from simulate._common import configure_threads
+    from idealnets.simulate._common import configure_threads
 
     before = torch.get_num_threads()
     try:
@@ -350,7 +350,7 @@ def test_thread_policy_env_override(monkeypatch):
 @pytest.mark.parametrize("args", [["deep_linear_modes", "--device", "gpu"],
                                   ["deep_linear_modes", "--out", "/proc/not-here"]])
 def test_cli_refuses_bad_device_and_out_in_one_line(args, capsys):
-    from figures.__main__ import main
+    from idealnets.figures.__main__ import main
 
     assert main(args) == 2  # before any figure is computed
     err = capsys.readouterr().err

@@ -8,10 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.integrate import quad
 
-from simulate.random_features import train_random_features
-from theory.generalization import LinearStudentTheory
-from theory.generalization import RandomFeaturesTheory as RFFromGeneralization
-from theory.random_features import (
+from idealnets.simulate.random_features import train_random_features
+from idealnets.theory.generalization import LinearStudentTheory
+from idealnets.theory.generalization import RandomFeaturesTheory as RFFromGeneralization
+from idealnets.theory.random_features import (
     ACTIVATIONS,
     RandomFeaturesTheory,
     gaussian_equivalent_coefficients,

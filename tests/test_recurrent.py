@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
-import simulate.recurrent as sr
-from theory.recurrent import (
+import idealnets.simulate.recurrent as sr
+from idealnets.theory.recurrent import (
     LinearRNNTheory,
     bptt_gradient,
     delayed_copy_profile,

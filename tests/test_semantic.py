@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from simulate import DivergenceError
-from simulate.deep_linear import train, train_from
-from simulate.semantic import train_mlp
-from theory.datasets import one_hot
-from theory.deep_linear import integrate_gradient_flow
-from theory.semantic import (
+from idealnets.simulate import DivergenceError
+from idealnets.simulate.deep_linear import train, train_from
+from idealnets.simulate.semantic import train_mlp
+from idealnets.theory.datasets import one_hot
+from idealnets.theory.deep_linear import integrate_gradient_flow
+from idealnets.theory.semantic import (
     STRUCTURES,
     SemanticTheory,
     category_coherence,

@@ -24,8 +24,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sweeps import SCHEDULER_ENV, SweepCacheWarning, SweepError, sweep, task_key
-from sweeps import _testing as T
+from idealnets.sweeps import SCHEDULER_ENV, SweepCacheWarning, SweepError, sweep, task_key
+from idealnets.sweeps import _testing as T
 
 ROOT = Path(__file__).resolve().parents[1]
 #: seconds to wait for a sweep subprocess to write its first entries before giving up
@@ -187,7 +187,7 @@ def test_property_invalid_grids_raise(bad):
 @pytest.fixture(scope="module")
 def cluster():
     pytest.importorskip("distributed")
-    from sweeps import local_cluster
+    from idealnets.sweeps import local_cluster
 
     with local_cluster(2) as c:
         yield c
@@ -318,7 +318,7 @@ def test_phase_cli_runs_and_resumes_from_cache(tmp_path, monkeypatch):
     """The phase-diagram command (quick size, in process) writes its figure; a rerun reads every point from cache."""
     import json
 
-    from sweeps.phase import main
+    from idealnets.sweeps.phase import main
 
     monkeypatch.delenv(SCHEDULER_ENV, raising=False)
     args = ["phase_deep_linear", "--size", "quick", "--serial", "--cache", str(tmp_path / "c"), "--out", str(tmp_path)]

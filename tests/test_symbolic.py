@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from theory import symbolic
-from theory.deep_linear import time_integral
+from idealnets.theory import symbolic
+from idealnets.theory.deep_linear import time_integral
 
 
 def test_every_symbolic_check_passes():

@@ -2,31 +2,31 @@
 
 One module per idea:
 
-* :mod:`theory.deep_linear` -- Saxe, McClelland & Ganguli (2014): mode dynamics of deep
+* :mod:`idealnets.theory.deep_linear` -- Saxe, McClelland & Ganguli (2014): mode dynamics of deep
   linear networks, depth and initialisation.
-* :mod:`theory.symbolic` -- SymPy checks of the closed forms.
-* :mod:`theory.semantic`, :mod:`theory.datasets` -- Saxe, McClelland & Ganguli (2019):
+* :mod:`idealnets.theory.symbolic` -- SymPy checks of the closed forms.
+* :mod:`idealnets.theory.semantic`, :mod:`idealnets.theory.datasets` -- Saxe, McClelland & Ganguli (2019):
   semantic development.
-* :mod:`theory.lambda_balanced` -- Fukumizu (1998), Braun et al. (2022), Dominé et al. (2025):
+* :mod:`idealnets.theory.lambda_balanced` -- Fukumizu (1998), Braun et al. (2022), Dominé et al. (2025):
   exact two-layer dynamics from lambda-balanced initialisation, lazy vs rich.
-* :mod:`theory.generalization` -- Advani & Saxe (2017), Krogh & Hertz (1992): teacher-student
+* :mod:`idealnets.theory.generalization` -- Advani & Saxe (2017), Krogh & Hertz (1992): teacher-student
   generalisation of linear students in the high-dimensional limit.
-* :mod:`theory.committee` -- Saad & Solla (1995), Goldt et al. (2019): order-parameter ODEs of
+* :mod:`idealnets.theory.committee` -- Saad & Solla (1995), Goldt et al. (2019): order-parameter ODEs of
   online SGD in two-layer committee machines.
-* :mod:`theory.ntk` -- Jacot et al. (2018), Lee et al. (2019): NNGP/NTK kernels and the
+* :mod:`idealnets.theory.ntk` -- Jacot et al. (2018), Lee et al. (2019): NNGP/NTK kernels and the
   training dynamics of infinitely wide networks.
-* :mod:`theory.feedback_alignment` -- Lillicrap et al. (2016): feedback alignment in
+* :mod:`idealnets.theory.feedback_alignment` -- Lillicrap et al. (2016): feedback alignment in
   two-layer linear networks (conserved quantity, exact aligned modes, reachable maps).
-* :mod:`theory.perturbation` -- Werfel, Xie & Seung (2005): node and weight perturbation
+* :mod:`idealnets.theory.perturbation` -- Werfel, Xie & Seung (2005): node and weight perturbation
   learning curves for linear students.
-* :mod:`theory.continual` -- catastrophic interference, interleaving, schemas, sequential
+* :mod:`idealnets.theory.continual` -- catastrophic interference, interleaving, schemas, sequential
   regression (Evron et al. 2022), two-teacher ODEs (Lee, Goldt & Saxe 2021), gating.
-* :mod:`theory.recurrent` -- linear RNNs: BPTT/TBPTT/RTRL gradients and the mode theory of
+* :mod:`idealnets.theory.recurrent` -- linear RNNs: BPTT/TBPTT/RTRL gradients and the mode theory of
   their learning dynamics (Proca et al. 2025).
-* :mod:`theory.random_features` -- random-features students (Mei & Montanari 2019; Goldt
+* :mod:`idealnets.theory.random_features` -- random-features students (Mei & Montanari 2019; Goldt
   et al. 2020): test and training error at every gradient-flow time.
-* :mod:`theory.committee_grid` -- a whole grid of committee ODEs in one batched integration.
-* :mod:`theory.validation` -- the shared input checks behind every public entry point.
+* :mod:`idealnets.theory.committee_grid` -- a whole grid of committee ODEs in one batched integration.
+* :mod:`idealnets.theory.validation` -- the shared input checks behind every public entry point.
 """
 from . import (
     committee,

@@ -1,6 +1,6 @@
 r"""Online SGD in two-layer "soft committee" networks: order-parameter ODEs.
 
-Conventions (THEORY.md section 4b). Input ``x ~ N(0, I_N)``; student
+Conventions (docs: Conventions, "Online SGD in committee machines"). Input ``x ~ N(0, I_N)``; student
 ``phi(x) = sum_k v_k g(lambda_k)``, ``lambda_k = w_k.x/sqrt(N)`` (K units);
 teacher ``y = sum_m v*_m g(nu_m) + sigma zeta``, ``nu_m = w*_m.x/sqrt(N)``
 (M units, ``zeta ~ N(0,1)``); ``g(z) = erf(z/sqrt 2)`` or ``g(z) = z``.
@@ -36,7 +36,7 @@ included).
 Factors of two between the papers: Saad & Solla and Goldt et al. use
 ``g(x) = erf(x/sqrt 2)`` and ``eps_g = (1/2)E[...]`` as here; Goldt et al. scale
 the first-layer step as ``lr/sqrt(N)`` and the second-layer step as ``lr/N``
-exactly as THEORY.md does, so ``eta`` here is their ``eta``. Every term is
+exactly as the conventions page (docs: Conventions) does, so ``eta`` here is their ``eta``. Every term is
 checked in ``tests/test_committee.py`` against Monte-Carlo averages and against
 online SGD of the networks themselves.
 

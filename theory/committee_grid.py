@@ -1,7 +1,7 @@
 r"""A whole grid of committee-machine ODEs in one vectorised integration.
 
-The model and the ODE are those of :mod:`theory.committee` (Saad & Solla
-1995; Goldt et al. 2019; conventions of THEORY.md section 4b): online SGD of a
+The model and the ODE are those of :mod:`idealnets.theory.committee` (Saad & Solla
+1995; Goldt et al. 2019; conventions of docs: Conventions, "Online SGD in committee machines"): online SGD of a
 K-unit soft committee learning an M-unit teacher, order parameters
 ``Q (K, K)``, ``R (K, M)``, second layer ``v (K,)`` as functions of
 ``alpha = steps / N``. A phase diagram needs this ODE at hundreds or thousands
@@ -30,19 +30,19 @@ members are stacked on a leading axis and advanced together:
 * Every member lands exactly on the shared output times ``alpha_eval``
   (steps are shortened to hit them); ``alpha = inf`` is the long-time limit,
   reached by integrating on until ``max |d state / d alpha| < fp_tol``
-  (as :meth:`theory.committee.CommitteeODE.fixed_point`).
+  (as :meth:`idealnets.theory.committee.CommitteeODE.fixed_point`).
 * A member whose order parameters blow up (lr beyond the stable range) or
   whose integration fails is flagged in ``diverged`` and gets NaN from there
   on; the others are unaffected. A phase diagram can cross the stability edge.
 
 Accuracy: with the default ``rtol = 1e-8, atol = 1e-10`` every member agrees
-with :class:`theory.committee.CommitteeODE` (DOP853, rtol 1e-9) to better than
+with :class:`idealnets.theory.committee.CommitteeODE` (DOP853, rtol 1e-9) to better than
 ``GRID_VS_SINGLE_ATOL`` in every order parameter and in eps_g (tested in
 ``tests/test_committee_grid.py`` over lr, K, noise, second-layer training and
 initial conditions).
 
 The Gaussian integrals and the generalisation error are imported from
-:mod:`theory.committee` (one implementation; nothing is copied).
+:mod:`idealnets.theory.committee` (one implementation; nothing is copied).
 """
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ _BLOWUP = 1e6  # |state| beyond this counts as divergence (as in CommitteeODE.in
 
 
 def default_initial(K: int, M: int):
-    """The default start of :func:`theory.committee.asymptotic_error`: ``Q0 = 0.25 I``,
+    """The default start of :func:`idealnets.theory.committee.asymptotic_error`: ``Q0 = 0.25 I``,
     ``R0_km = 0.01 (1 + k + 2m)/(K + M)``, ``v0 = 1``. Returns ``(Q0, R0, v0)``."""
     K = V.as_int(K, "K", low=1)
     M = V.as_int(M, "M", low=1)
@@ -125,7 +125,7 @@ class CommitteeGrid:
     (default lr; used when ``train_second_layer``). Shared: M, activation,
     ``train_second_layer``, T (M, M) (default I), v_star (M,) (default ones).
 
-    The right-hand side is exactly :meth:`theory.committee.CommitteeODE.rates`
+    The right-hand side is exactly :meth:`idealnets.theory.committee.CommitteeODE.rates`
     evaluated for all members at once (same Gaussian integrals, imported).
     """
 
@@ -280,7 +280,7 @@ class CommitteeGrid:
         return self._pack(dQ, dR, dv)
 
     def eps_g(self, y) -> np.ndarray:
-        """Generalisation error (module :func:`theory.committee.generalisation_error`) of states (n, n_state)."""
+        """Generalisation error (module :func:`idealnets.theory.committee.generalisation_error`) of states (n, n_state)."""
         Q, R, v = self._unpack(y)
         n = y.shape[0]
         T = np.broadcast_to(self.T, (n, self.M, self.M))

@@ -2,7 +2,7 @@ r"""Continual learning in linear networks: exact dynamics through a curriculum o
 
 **Model.** A two-layer linear network ``yhat = W2 W1 x`` (``W1`` (N_h, N_in), ``W2``
 (N_out, N_h)) or a shallow one ``yhat = W x`` is trained by gradient flow
-``tau dW/dt = -dL/dW`` (THEORY.md section 0) on a *curriculum*: a list of phases
+``tau dW/dt = -dL/dW`` (docs: Conventions, "Loss and time") on a *curriculum*: a list of phases
 ``(task, duration)``. A task is a data set ``(X, Y)`` (columns are samples) with loss
 ``L_k = (1/2P_k) sum_mu ||y_mu - yhat_mu||^2``; a phase may name a tuple of tasks,
 their *interleaved mixture*, trained full batch on ``L = mean_k L_k`` (equal weights
@@ -15,12 +15,12 @@ per task, whatever their sample counts). The dynamics depend on the data only th
     \tau \dot W_2 = (\Sigma^{yx} - W_2 W_1 \Sigma^{xx}) W_1^\top .
 
 **Conserved quantity across switches.** ``B = W2^T W2 - W1 W1^T`` is conserved by
-gradient flow on *any* data (:func:`theory.lambda_balanced.balancedness`), hence
+gradient flow on *any* data (:func:`idealnets.theory.lambda_balanced.balancedness`), hence
 through every switch of task: a lambda-balanced network stays lambda-balanced for
 the whole curriculum, with the same lambda. This is what makes chaining exact.
 
 **Where chaining the closed form is exact (ours, from the equations above).** The
-closed form :class:`theory.lambda_balanced.TwoLayerExact` (Fukumizu 1998; Braun et al.
+closed form :class:`idealnets.theory.lambda_balanced.TwoLayerExact` (Fukumizu 1998; Braun et al.
 2022; Dominé et al. 2025) needs whitened input. A phase whose input correlation is
 *isotropic*, ``Sxx = c I`` with ``c > 0`` (whitened tasks, ``c = 1``; the
 interleaved mixture of whitened tasks; one-hot items presented all together,
@@ -39,7 +39,7 @@ new one -- has no closed form here: the weight columns outside ``range(Sxx)`` ar
 frozen while ``W2`` keeps moving, and the pair restricted to ``range(Sxx)`` is no
 longer lambda-balanced. Such phases (and every phase when the initial weights are
 not lambda-balanced) are integrated numerically in float64
-(:func:`theory.deep_linear.integrate_gradient_flow`, DOP853, rtol 1e-10). The
+(:func:`idealnets.theory.deep_linear.integrate_gradient_flow`, DOP853, rtol 1e-10). The
 attribute :attr:`Curriculum.methods` says which is used for each phase. The
 shallow network (:class:`ShallowCurriculum`) is linear in ``W`` and has a closed
 form for every phase and every ``Sxx`` (eigendecomposition of ``Sxx``).
@@ -56,7 +56,7 @@ projections (Evron et al. 2022).
 **Also here.** Schema-consistent vs inconsistent new items in the living-things environment
 (:func:`new_item_tasks`); sequential regression (:func:`sequential_regression`); teacher-student
 continual learning with two teachers and two heads (:class:`TwoTeacherODE`, a reduction to the
-committee ODE of :mod:`theory.committee`); context-dependent gating (:class:`GatedCurriculum`).
+committee ODE of :mod:`idealnets.theory.committee`); context-dependent gating (:class:`GatedCurriculum`).
 """
 from __future__ import annotations
 
@@ -236,7 +236,7 @@ class _CurriculumBase:
 
     def loss(self, t, task) -> np.ndarray:
         r"""Loss of ``task`` (a name, or a tuple = the mean over those tasks) at times ``t``, shape ``t.shape``:
-        ``L = tr(Syy)/2 - tr(W Syx^T) + tr(W Sxx W^T)/2`` with the task's correlations (THEORY.md section 0)."""
+        ``L = tr(Syy)/2 - tr(W Syx^T) + tr(W Sxx W^T)/2`` with the task's correlations (docs: Conventions, "Loss and time")."""
         return self.loss_of_map(self.map(t), task)
 
     def loss_of_map(self, W, task) -> np.ndarray:
@@ -552,7 +552,7 @@ def random_order(n_tasks: int, k: int, seed: int = 0) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- schemas
-#: Feature lists of the new items, in the vocabulary of :func:`theory.datasets.living_things`.
+#: Feature lists of the new items, in the vocabulary of :func:`idealnets.theory.datasets.living_things`.
 FEATURES_NEW_ITEM = {
     # schema-consistent: a generic bird (every property shared by robin and canary)
     "bird": ("ISA living thing", "ISA animal", "ISA bird", "is living", "can grow", "can move", "can fly",
@@ -566,7 +566,7 @@ FEATURES_NEW_ITEM = {
 def new_item_tasks(kind: str) -> tuple[dict, list[str], list[str]]:
     r"""The living-things environment plus one new item (McClelland, McNaughton & O'Reilly 1995;
     McClelland, McNaughton & Lampinen 2020): inputs one-hot over 9 items (the 8 old ones and the new
-    one), outputs the 8 items' features (:func:`theory.datasets.living_things`).
+    one), outputs the 8 items' features (:func:`idealnets.theory.datasets.living_things`).
 
     Returns ``(tasks, items, features)`` with tasks ``"old"`` (the 8 old items), ``"new"`` (the new
     item alone: ``Sxx = e_9 e_9^T``, no closed form, integrated) and ``"all"`` (the 9 items together:
@@ -674,13 +674,13 @@ class TwoTeacherODE:
     **Reduction (ours).** Treat the 2M units of both teachers as one teacher of width 2M whose second
     layer is ``(v*1, 0)`` in phase 1 and ``(0, v*2)`` in phase 2: the student's dynamics and the overlaps
     ``R = [R1, R2]`` with *both* teachers then obey exactly the committee ODE of
-    :class:`theory.committee.CommitteeODE` (Saad & Solla 1995; Goldt et al. 2019) with ``K`` student
+    :class:`idealnets.theory.committee.CommitteeODE` (Saad & Solla 1995; Goldt et al. 2019) with ``K`` student
     units, ``2M`` teacher units and the trained head as ``v`` (the zero-weight units are spectators:
     they enter only through the overlaps of the Gaussian averages, the I3 term of ``dR``). The
     untrained head is constant. Errors: ``eps_t = generalisation_error(Q, R, T_joint, h_t, v*_t padded)``.
     For identical teachers (``T12 = T11``, ``v*2 = v*1``) ``T_joint`` is singular (positive semi-definite),
     which the integrals allow; the one-teacher class refuses singular ``T``, so the joint ``T`` is set on
-    it after construction. The Gaussian integrals are those of :mod:`theory.committee` (not copied).
+    it after construction. The Gaussian integrals are those of :mod:`idealnets.theory.committee` (not copied).
     """
 
     def __init__(self, K: int, M: int, lr: float, T_joint, v_star1, v_star2, *, activation: str = "erf",
@@ -778,7 +778,7 @@ class GatedCurriculum:
     closed form (a one-phase :class:`Curriculum` on the sub-network, which also needs isotropic inputs and
     a lambda-balanced sub-network) only when every gate contains ``S_k`` or is disjoint from it (disjoint
     or identical pathways); with partially overlapping pathways it integrates the sub-network's weight ODE
-    in float64 (:func:`theory.deep_linear.integrate_gradient_flow`). :attr:`methods` says which.
+    in float64 (:func:`idealnets.theory.deep_linear.integrate_gradient_flow`). :attr:`methods` says which.
 
     ``gates``: dict task name -> boolean mask (N_h,). Schedule phases name single tasks.
     """

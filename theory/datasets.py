@@ -1,7 +1,7 @@
 r"""Structured item--feature data sets for semantic development (Saxe, McClelland & Ganguli 2019).
 
 Items are presented as one-hot inputs, so a data set is just its feature
-matrix ``Y`` of shape ``(n_features, n_items)`` (columns are items, THEORY.md
+matrix ``Y`` of shape ``(n_features, n_items)`` (columns are items, the conventions page (docs: Conventions)
 section 0) together with ``X = I`` (``n_items x n_items``).
 
 * :func:`living_things` -- the eight living things of Rumelhart & Todd (1993) /

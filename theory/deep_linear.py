@@ -2,7 +2,7 @@ r"""Exact learning dynamics of deep linear networks (Saxe, McClelland & Ganguli 
 
 Network with ``depth`` = D weight matrices, ``yhat = W_D ... W_1 x``, trained by
 gradient flow ``tau dW_l/dt = -dL/dW_l`` on the mean squared loss
-``L = (1/2P) sum_mu ||y_mu - yhat_mu||^2`` (THEORY.md section 0).
+``L = (1/2P) sum_mu ||y_mu - yhat_mu||^2`` (docs: Conventions, "Loss and time").
 
 With whitened input (``Sxx = X X^T / P = I``) and the SVD
 ``Syx = Y X^T / P = U S V^T``, decoupled ("balanced", aligned) initial
@@ -106,7 +106,7 @@ def time_integral(a, s, depth: int):
                - \frac{1}{D s}\sum_{k=0}^{D-1} (c w_k)^2 \log(a - c w_k)\Big],
 
     real for real ``a > 0`` (conjugate roots pair up; the k = 0 term uses
-    ``log|a - c|``). The SymPy check in :mod:`theory.symbolic` differentiates it.
+    ``log|a - c|``). The SymPy check in :mod:`idealnets.theory.symbolic` differentiates it.
     """
     D = _check_depth(depth)
     if D < 3:
@@ -585,7 +585,7 @@ def balancedness(weights) -> list[np.ndarray]:
 
 
 # ---------------------------------------------------------------------------
-# Depth and initialisation (seed review Fig. 4c; Saxe et al. 2014, Secs. 3-5)
+# Depth and initialisation (Saxe, Nelli & Summerfield 2021, Fig. 4c; Saxe et al. 2014, Secs. 3-5)
 # ---------------------------------------------------------------------------
 DEPTH_INITS = ("small", "pretrained", "orthogonal")
 
@@ -758,7 +758,7 @@ def depth_learning_steps(
     count_pretraining: bool = True,
     tau: float = 1.0,
 ) -> np.ndarray:
-    r"""Learning time in GD *steps* versus depth for three initialisations (seed review Fig. 4c).
+    r"""Learning time in GD *steps* versus depth for three initialisations (Saxe, Nelli & Summerfield 2021, Fig. 4c).
 
     Held fixed across depths: whitened square data with ``Syx = s Q`` (every mode has
     strength ``s``); the criterion, relative excess loss ``||M - Syx||^2 / ||Syx||^2 <=
@@ -834,7 +834,7 @@ def integrate_gradient_flow(weights, Sxx, Syx, t, *, tau: float = 1.0, rtol: flo
     i.e. gradient flow on ``L = tr(Syy)/2 - tr(W Syx^T) + tr(W Sxx W^T)/2`` for any
     depth, any initial weights and any input correlation, with SciPy's DOP853
     (``rtol``, ``atol``). This is no closed form: it is what the closed forms of this
-    package (here, :mod:`theory.semantic`, :mod:`theory.lambda_balanced`) are checked
+    package (here, :mod:`idealnets.theory.semantic`, :mod:`idealnets.theory.lambda_balanced`) are checked
     against. ``weights``: D arrays ``(n_l, n_{l-1})``; ``Sxx`` (N_in, N_in), ``Syx``
     (N_out, N_in); ``t`` increasing non-negative times. Returns D arrays
     ``(len(t), n_l, n_{l-1})``.

@@ -2,7 +2,7 @@ r"""Feedback alignment (FA) in two-layer linear networks: conserved quantity, ex
 
 Network ``yhat = W2 W1 x`` with ``W1`` (N_h, N_in), ``W2`` (N_out, N_h), whitened input
 (``Sxx = X X^T/P = I``), loss ``L = (1/2P) sum ||y - yhat||^2`` and time ``t = lr * steps``
-(THEORY.md section 0). Feedback alignment (Lillicrap, Cownden, Tweed & Akerman 2016,
+(docs: Conventions, "Loss and time"). Feedback alignment (Lillicrap, Cownden, Tweed & Akerman 2016,
 Nat. Commun. 7:13276) replaces the backpropagated ``W2^T e`` by ``B e`` with a fixed
 random ``B`` (N_h, N_out). With ``E = Syx - W2 W1`` the flow is
 

@@ -1,7 +1,7 @@
 r"""Generalisation dynamics of linear teacher-student learning in high dimension.
 
 Advani & Saxe 2017 (arXiv:1710.03667; Neural Networks 132, 2020), Krogh & Hertz 1992.
-Conventions are those of THEORY.md section 4a:
+Conventions are those of docs: Conventions, "Teacher-student generalisation":
 
 * ``P`` samples ``x_mu`` in R^N with i.i.d. ``N(0, 1/N)`` entries, ``alpha = P/N``;
   columns of ``X`` (shape ``(N, P)``) are samples.
@@ -515,9 +515,9 @@ class DeepLinearStudentTheory:
 
     .. math:: \tau \dot u = D\,u^{2-2/D}\,(|\tilde s| - \lambda u),
 
-    i.e. :func:`theory.deep_linear.mode_strength` in time ``lambda t`` with strength
+    i.e. :func:`idealnets.theory.deep_linear.mode_strength` in time ``lambda t`` with strength
     ``|s~|/lambda`` (the isotropic rescaling documented there). This is *exact* for the
-    mode-diagonal student (``simulate.generalization.train_deep_linear(..., arch="diagonal")``)
+    mode-diagonal student (``idealnets.simulate.generalization.train_deep_linear(..., arch="diagonal")``)
     and only an approximation for a dense scalar-output network from small random
     weights, whose modes share one rank-one hidden direction and couple (measured in the
     figure ``generalization_deep``). The reduction is derived here independently; we could

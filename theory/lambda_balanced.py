@@ -2,7 +2,7 @@ r"""Exact dynamics of two-layer linear networks from lambda-balanced initialisat
 
 Network ``yhat = W2 W1 x`` with ``W1`` (N_h, N_in), ``W2`` (N_out, N_h), whitened
 input (``Sxx = X X^T/P = I``), mean squared loss and gradient flow
-``tau dW/dt = -dL/dW`` (THEORY.md sections 0 and 2):
+``tau dW/dt = -dL/dW`` (docs: Conventions, "Loss and time"):
 
 .. math::
 
@@ -237,7 +237,7 @@ def whitened_task(n_in: int, n_out: int, s, seed: int = 0, n_samples: int | None
 
 def task_loss(W, X, Y) -> np.ndarray:
     r"""Mean squared loss of map(s) ``W`` (..., N_out, N_in) on (X, Y):
-    ``L = tr(Syy)/2 - tr(W Syx^T) + tr(W Sxx W^T)/2`` (THEORY.md section 0)."""
+    ``L = tr(Syy)/2 - tr(W Syx^T) + tr(W Sxx W^T)/2`` (docs: Conventions, "Loss and time")."""
     W = as_array(W, "W", ndim=range(2, 64))
     X, Y = as_array(X, "X", ndim=2), as_array(Y, "Y", ndim=2)
     check_same("X", X.shape[1], "Y", Y.shape[1], "number of samples (columns)")

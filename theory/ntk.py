@@ -35,7 +35,7 @@ erf, and the identity for the linear activation (:func:`relu_expectations`,
 :func:`erf_expectations`).
 
 Training dynamics (Lee et al. 2019, Eqs. 9-11, and Sec. 2.3). With the loss of
-THEORY.md section 0, ``L = (1/2P) sum_mu ||f(x_mu) - y_mu||^2`` (mean over the P
+docs: Conventions, "Loss and time", ``L = (1/2P) sum_mu ||f(x_mu) - y_mu||^2`` (mean over the P
 samples), gradient flow ``d theta/dt = -dL/d theta`` moves the outputs as
 ``df(x)/dt = -Theta(x, X) (f(X) - Y)/P`` (the unnormalised kernel divided by P,
 from the 1/P in the loss). In the infinite-width limit Theta is constant and the
@@ -46,7 +46,7 @@ mean output over initialisations obeys (``E f_0 = 0``)
     \mu_t(x) = \Theta(x, X)\, \Theta^{-1} \big(I - e^{-\Theta t / P}\big)\, Y,
     \qquad t = \mathrm{lr}\cdot\mathrm{steps}.
 
-THEORY.md section 5 writes the exponent as ``-lr Theta t / P``; that is the same
+docs: Conventions, "Infinite width" writes the exponent as ``-lr Theta t / P``; that is the same
 expression when ``t`` counts steps (as in neural-tangents' ``predict``), and
 double-counts ``lr`` with the project's time ``t = lr * steps``: here the exponent
 is ``-Theta t / P`` (derived above). Full-batch gradient descent with learning rate
@@ -54,7 +54,7 @@ is ``-Theta t / P`` (derived above). Full-batch gradient descent with learning r
 ``(I - lr Theta/P)^{t/lr}`` exactly (:func:`gradient_descent_mse`), which is stable
 iff ``lr < 2P / lambda_max(Theta)`` (:func:`max_learning_rate`).
 
-Shapes follow THEORY.md section 0: inputs ``x`` are ``(N_in, P)`` with samples as
+Shapes follow docs: Conventions, "Loss and time": inputs ``x`` are ``(N_in, P)`` with samples as
 columns, targets ``(N_out, P)``; kernels are ``(P1, P2)``.
 """
 from __future__ import annotations
@@ -233,7 +233,7 @@ def max_learning_rate(ntk_train_train) -> float:
     ``r_{k+1} = (I - lr Theta / P) r_k`` (module docstring), so every mode
     contracts iff ``|1 - lr lambda_i / P| < 1``, i.e. ``lr < 2P / lambda_max``
     (Lee et al. 2019, Sec. 2.3 and App. D; the 1/P comes from the mean over
-    samples in THEORY.md's loss). Above it the top mode grows by
+    samples in the package's loss (docs: Conventions)). Above it the top mode grows by
     ``|1 - lr lambda_max / P|`` per step. Exact for infinite width; finite networks
     have a slightly different kernel (and, slightly above the threshold, can
     "catapult" to a flatter region instead of diverging; Lewkowycz et al. 2020).
@@ -401,10 +401,10 @@ def gradient_flow_mean(x_train, y_train, x_test, t, lr: float = 1.0, *, depth: i
         \mu_t(x) = \Theta(x, X)\,\Theta^{-1}\big(I - g(t)\big) Y,\qquad
         g(t) = (I - \mathrm{lr}\,\Theta/P)^{t/\mathrm{lr}} \xrightarrow{\mathrm{lr}\to 0} e^{-\Theta t/P}
 
-    (Lee et al. 2019, Eqs. 9-11, in THEORY.md's mean-over-samples loss), with the
+    (Lee et al. 2019, Eqs. 9-11, in the package's mean-over-samples loss (docs: Conventions)), with the
     analytic NTK of :func:`kernels` and one eigendecomposition of ``Theta(X, X)``
     (:func:`gradient_descent_mse`). Time is gradient-flow time ``t = lr * steps``
-    (THEORY.md section 0). ``lr`` is the learning rate of the gradient descent being
+    (docs: Conventions, "Loss and time"). ``lr`` is the learning rate of the gradient descent being
     described: with ``lr > 0`` the result is the exact mean of GD on the
     linearised network at step ``t / lr`` (which differs from the flow by O(lr));
     ``lr = 0`` gives gradient flow itself. ``t = np.inf`` gives kernel regression

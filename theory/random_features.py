@@ -1,10 +1,10 @@
 r"""Random-features regression in high dimension: test and training error at every training time.
 
-**Model** (the frozen-first-layer student of ``figures/generalization_relu``; THEORY.md 4a
+**Model** (the frozen-first-layer student of ``figures/generalization_relu``; docs: Conventions, "Teacher-student generalisation"
 conventions). Inputs ``x ~ N(0, I_N / N)`` (columns of ``X``, shape (N, P)); a linear
 teacher ``y = wbar . x + eps`` with ``wbar ~ N(0, I_N)`` (output variance 1) and label noise
 ``eps ~ N(0, 1/snr)`` (``snr = sigma_w^2/sigma_eps^2`` with ``sigma_w = 1``, as in
-:class:`theory.generalization.LinearStudentTheory`). The student
+:class:`idealnets.theory.generalization.LinearStudentTheory`). The student
 
 .. math:: f(x) = \sum_{k=1}^K v_k\, \sigma(w_k\cdot x), \qquad w_k \sim N(0, I_N)\ \text{fixed},
 
@@ -13,7 +13,7 @@ so every pre-activation ``w_k . x`` is ``N(0, |w_k|^2/N) ~ N(0, 1)``. Only ``v``
 
 **Time unit.** The readout is trained from ``v = 0`` by gradient flow on the *sum* loss of
 section 4a in the parameterisation ``v_k = a_k / sqrt(K)`` (the ``K^{-1/2}`` scaling of
-``simulate.generalization.train_relu``):
+``idealnets.simulate.generalization.train_relu``):
 
 .. math:: L = \tfrac12 \sum_\mu (y_\mu - f(x_\mu))^2 + \tfrac{\gamma}{2} |a|^2,\qquad
           \dot a = -\partial L/\partial a \quad(\text{i.e. } \dot v = -\tfrac1K \partial L/\partial v),
@@ -101,7 +101,7 @@ by Newton's method continued along the contour from its rightmost node; the bran
 Stieltjes one (``Im m > 0`` for ``Im z > 0``), checked at every node with a residual < 1e-10
 (nodes in the lower half are the conjugates). The
 population spectrum uses the tanh-sinh Marchenko-Pastur nodes of
-:class:`theory.generalization.MarchenkoPastur`. All kernels (M x M over the contour nodes) are formed
+:class:`idealnets.theory.generalization.MarchenkoPastur`. All kernels (M x M over the contour nodes) are formed
 once; each time then costs one quadratic form, so ``t = 10^12`` costs what ``t = 10`` does.
 
 At the interpolation threshold ``K_eff = P`` (``|K_eff/P - 1| < THRESHOLD_GAP``) the spectrum
@@ -110,11 +110,11 @@ asked for), which keeps ``|e^{-zt}| <= e`` for every ``t <= t_max``, and ``t = i
 returns ``inf`` (test) and ``0`` (train).
 
 **Limits tied to tests.** ``t = 0``: both errors ``1 + 1/snr``. Linear activation
-(``mu1 = 1, mu* = 0``) with ``psi1 -> inf`` is :class:`~theory.generalization.LinearStudentTheory`
+(``mu1 = 1, mu* = 0``) with ``psi1 -> inf`` is :class:`~idealnets.theory.generalization.LinearStudentTheory`
 (``alpha = psi2``, ``sigma_0 = 0``) at every t; nonlinear activations with ``psi1 -> inf`` and
 ``t = inf`` give the linear student's ridge error at weight decay ``mu*^2/mu1^2`` (kernel
 limit); ``ridge -> 0`` and ``t -> inf`` are continuous; the trained networks of
-:mod:`simulate.random_features` approach the theory as N grows.
+:mod:`idealnets.simulate.random_features` approach the theory as N grows.
 """
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ HERMITE_NODES = 160  #: Gauss-Hermite nodes for mu0, mu1, mu* (tanh: changes by 
 # ---------------------------------------------------------------- activations
 def activation_function(activation: str):
     """The activation ``sigma`` as a NumPy function: relu ``max(0, z)``, erf ``erf(z/sqrt 2)``
-    (the committee convention of THEORY.md 4b), tanh, linear ``z``."""
+    (the committee convention of docs: Conventions, "Online SGD in committee machines"), tanh, linear ``z``."""
     activation = as_choice(activation, "activation", ACTIVATIONS)
     return {
         "relu": lambda z: np.maximum(z, 0.0),

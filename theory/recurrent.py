@@ -9,7 +9,7 @@ r"""Learning through time: exact dynamics of linear recurrent networks (BPTT, TB
 with ``W_x`` (N_h, N_in), ``W_h`` (N_h, N_h), ``W_y`` (N_out, N_h); inputs ``X`` of shape
 (N_in, T, P) (samples last, as everywhere in the package), targets ``Y`` (N_out, P) and the
 package's loss ``L = (1/2P) sum_mu ||y_mu - yhat_mu||^2`` under gradient flow
-``tau dW/dt = -dL/dW`` (THEORY.md section 0). Unrolled, the output is a sum over *lags*
+``tau dW/dt = -dL/dW`` (docs: Conventions, "Loss and time"). Unrolled, the output is a sum over *lags*
 ``k = T - t``:
 
 .. math::
@@ -71,7 +71,7 @@ the saddle at the origin is not mistaken for convergence) and returns the fixed 
 every later time, ``t = inf`` included: evaluating at ``t = 1e12`` costs the same as at
 the convergence time. For ``T = 1`` with balanced start ``b0 = c0 > 0`` (and ``s_0 > 0``) the mode is
 Saxe et al.'s (2014) two-layer mode, ``u = cb`` with ``tau du/dt = 2u(s - u)``, and the
-closed form of :func:`theory.deep_linear.mode_strength` is used (tested against the
+closed form of :func:`idealnets.theory.deep_linear.mode_strength` is used (tested against the
 integrator).
 
 **Predictions.** (i) *Order of learning*: near the origin ``tau d(cb)/dt ~ 2 cb s_0`` and

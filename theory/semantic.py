@@ -1,10 +1,10 @@
 r"""A mathematical theory of semantic development (Saxe, McClelland & Ganguli, PNAS 2019).
 
 Items are one-hot inputs (``X = I_P``, so ``Sxx = I/P``: isotropic with
-``c = 1/P`` under the mean loss of THEORY.md section 0) and ``Y`` (features x
+``c = 1/P`` under the mean loss of docs: Conventions, "Loss and time") and ``Y`` (features x
 items) holds each item's features. A depth-D linear network trained from small
 balanced weights learns the SVD of ``Syx = Y/P = U diag(s) V^T`` mode by mode
-(:mod:`theory.deep_linear`):
+(:mod:`idealnets.theory.deep_linear`):
 
 .. math::
 
@@ -66,7 +66,7 @@ class HierarchySpectrum:
 
     Attributes
     ----------
-    tree : the :class:`~theory.datasets.Tree`.
+    tree : the :class:`~idealnets.theory.datasets.Tree`.
     q : ``(L+1,)`` correlation ``q_k`` of two items whose deepest common ancestor is at level k.
     eig_level : ``(L+1,)`` eigenvalue ``lambda_k`` of the per-feature item covariance at level k.
     multiplicity : ``(L+1,)`` number of modes at level k, ``M_k - M_{k-1}``.
@@ -131,7 +131,7 @@ def _tree_wavelets(tree: Tree) -> tuple[np.ndarray, np.ndarray]:
 def hierarchy_spectrum(branching=(2, 2, 2), flip_prob: float = 0.1, n_features: int = 1000) -> HierarchySpectrum:
     r"""Analytic spectrum of the hierarchical branching-diffusion model (Saxe et al. 2019, SI Appendix).
 
-    For the tree of :func:`~theory.datasets.hierarchical_data` (levels
+    For the tree of :func:`~idealnets.theory.datasets.hierarchical_data` (levels
     ``k = 0..L``, ``M_k`` nodes at level k, ``P = M_L`` items) two items whose
     deepest common ancestor sits at level k have feature correlation
     ``q_k = (1 - 2 eps)^{2(L-k)}``. With ``Delta_k = q_k - q_{k-1}`` (``q_{-1} = 0``)
@@ -536,9 +536,9 @@ class IllusoryCorrelations:
 class SemanticTheory:
     r"""Learning dynamics of a depth-D linear network on one-hot items (Saxe et al. 2019).
 
-    Built on :class:`~theory.deep_linear.DeepLinearTheory` with ``X = I_P``
+    Built on :class:`~idealnets.theory.deep_linear.DeepLinearTheory` with ``X = I_P``
     (``Sxx = I/P``, ``c = 1/P``): one SVD ``Syx = Y/P = U diag(s) V^T``, modes
-    ``u_alpha(t)`` from :func:`~theory.deep_linear.mode_strength` rising to
+    ``u_alpha(t)`` from :func:`~idealnets.theory.deep_linear.mode_strength` rising to
     ``s_alpha/c = sigma_alpha(Y)``. Assumes balanced, decoupled initial weights
     (small random weights approach them, with ``u0`` from :func:`effective_u0`).
 
@@ -578,7 +578,7 @@ class SemanticTheory:
         return self.dl.u_final
 
     def mode_strengths(self, t) -> np.ndarray:
-        """``u_alpha(t)``, shape ``t.shape + (n_modes,)`` (:func:`~theory.deep_linear.mode_strength`)."""
+        """``u_alpha(t)``, shape ``t.shape + (n_modes,)`` (:func:`~idealnets.theory.deep_linear.mode_strength`)."""
         return self.dl.mode_strengths(t)
 
     def project(self, Y_hat) -> np.ndarray:
@@ -596,7 +596,7 @@ class SemanticTheory:
         r"""When each mode is learned: the time ``u_alpha`` reaches ``fraction`` of ``s_alpha/c``.
 
         For D = 2: ``t_alpha = (tau/(2 s_alpha)) ln[f (s_alpha/c - u0) / (u0 (1 - f))]``
-        (Saxe et al. 2014, Eq. 9, in the c-rescaled frame of :mod:`theory.deep_linear`); ``~ 1/s_alpha``,
+        (Saxe et al. 2014, Eq. 9, in the c-rescaled frame of :mod:`idealnets.theory.deep_linear`); ``~ 1/s_alpha``,
         so broad (strong) distinctions are learned first. Modes with ``s = 0``: ``inf``.
         """
         if not 0 < fraction < 1:
@@ -613,7 +613,7 @@ class SemanticTheory:
     def output(self, t) -> np.ndarray:
         r"""Network output for every item, ``Y_hat(t) = U diag(u(t)) V^T``, shape ``t.shape + (n_features, P)``.
 
-        ``Y_hat[m, i]`` is the prediction for feature m of item i (THEORY.md section 3).
+        ``Y_hat[m, i]`` is the prediction for feature m of item i (docs: Conventions, "Semantic development").
         """
         return self.dl.map(t)
 
@@ -640,7 +640,7 @@ class SemanticTheory:
     def similarity(self, t, layer: int = 1) -> np.ndarray:
         r"""RSA matrix of hidden layer l: ``K(t) = H^T H = V diag(u(t)^{2l/D}) V^T``, ``t.shape + (P, P)``.
 
-        Invariant under the free hidden rotation; for D = 2 ``K = V A(t) V^T`` (THEORY.md section 3).
+        Invariant under the free hidden rotation; for D = 2 ``K = V A(t) V^T`` (docs: Conventions, "Semantic development").
         """
         layer = self._layer(layer)
         a2 = np.maximum(self.mode_strengths(t), 0.0) ** (2.0 * layer / self.depth)
@@ -650,7 +650,7 @@ class SemanticTheory:
         """MDS trajectories of the hidden representations, ``(len(t), P, dims)``, one frame for all times.
 
         :func:`joint_embedding` of :meth:`hidden` at the times ``t`` (1-D): the
-        paper's Fig. 3 embeddings (seed review Fig. 5b); progressive differentiation
+        paper's Fig. 3 embeddings (Saxe, Nelli & Summerfield 2021, Fig. 5b); progressive differentiation
         appears as items splitting first along the broadest distinction.
         """
         t = np.atleast_1d(as_times(t))

@@ -7,7 +7,7 @@ derivation of the depth >= 3 time integral is spelled out step by step in
 :func:`derive_time_integral`, which returns every intermediate expression so that
 tests (and readers) can inspect it.
 
-Conventions as in :mod:`theory.deep_linear`: mode strength ``u``, singular value
+Conventions as in :mod:`idealnets.theory.deep_linear`: mode strength ``u``, singular value
 ``s``, depth ``D`` (number of weight matrices), ``tau du/dt = D u^{2-2/D}(s - u)``.
 """
 from __future__ import annotations
@@ -150,7 +150,7 @@ def check_balancedness_scalar_chain(D: int) -> sp.Expr:
 
 def check_pretrained_chain(D: int):
     """Pretrained chain: hidden gains b (D-1 layers), readout c. Residuals of (i) ``b^2 - c^2`` conserved,
-    (ii) ``dt/dc`` equal to the integrand of :func:`theory.deep_linear.pretrained_learning_time`."""
+    (ii) ``dt/dc`` equal to the integrand of :func:`idealnets.theory.deep_linear.pretrained_learning_time`."""
     b, c, k = sp.symbols("b c k", positive=True)
     uu = b ** (D - 1) * c
     db = b ** (D - 2) * c * (s - uu) / tau

@@ -1,4 +1,4 @@
-"""Input validation shared by every public entry point of ``theory`` and ``simulate``.
+"""Input validation shared by every public entry point of ``idealnets.theory`` and ``idealnets.simulate``.
 
 The package's error contract (README, "What you can rely on"):
 
@@ -18,7 +18,7 @@ Every checker returns the cleaned value (a Python ``float``/``int``/``bool``/
     X = as_array(X, "X", ndim=2)
     t = as_times(t)
 
-This module is float64 NumPy only (no torch): ``theory`` and ``simulate`` both
+This module is float64 NumPy only (no torch): ``idealnets.theory`` and ``idealnets.simulate`` both
 import it.
 """
 from __future__ import annotations

@@ -34,9 +34,9 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 
-from simulate import train
-from theory import DeepLinearTheory
-from theory.deep_linear import learning_time, mode_strength
+from idealnets.simulate import train
+from idealnets.theory import DeepLinearTheory
+from idealnets.theory.deep_linear import learning_time, mode_strength
 
 import tqdm.auto
 import tqdm.std
@@ -119,7 +119,7 @@ check("singular values of Syx", s_yx, th.s)
 # ### Exercise 2 (10 min): the depth-2 sigmoid
 #
 # Write `u_two_layer(t, s, u0)` (take $\tau=1$) for arrays `t`. The check compares it with
-# `theory.deep_linear.mode_strength(t, s, u0, depth=2)`.
+# `idealnets.theory.deep_linear.mode_strength(t, s, u0, depth=2)`.
 
 # %% tags=["exercise"]
 def u_two_layer(t, s, u0):
@@ -216,7 +216,7 @@ interactive(plot_modes, static_grid,
 # %% [markdown]
 # ## 5. A trained ensemble against the theory line
 #
-# Now the real test. `simulate.train` trains `E` depth-2 networks as one batched PyTorch program
+# Now the real test. `idealnets.simulate.train` trains `E` depth-2 networks as one batched PyTorch program
 # (full-batch gradient descent, float64) from decoupled initial weights with $u_0=10^{-3}$. Time
 # is $t = \eta\cdot\text{steps}$; the learning rate is a fraction `KAPPA` of the stable limit, so
 # the gradient-descent curve is within $O(\eta)$ of gradient flow. We project each network's map
@@ -255,9 +255,9 @@ print(f"max deviation of the ensemble mean: {dev:.3g} s_1  (an O(lr) discretisat
 #
 # * **Small random initialisation** is not decoupled: after a short alignment phase the modes
 #   follow the same sigmoids from an effective $u_0$
-#   (`theory.deep_linear.effective_u0_two_layer`; figure `deep_linear_modes`).
+#   (`idealnets.theory.deep_linear.effective_u0_two_layer`; figure `deep_linear_modes`).
 # * **Depth**: from small weights, the learning time grows exponentially in depth; with greedy
 #   layerwise pretraining linearly, and with scaled orthogonal initialisation not at all
-#   (`theory.deep_linear.depth_learning_steps`; figure `deep_linear_depth`).
+#   (`idealnets.theory.deep_linear.depth_learning_steps`; figure `deep_linear_depth`).
 # * **Exercise for the curious:** rerun section 5 with `depth=3` (the package's
 #   `DeepLinearTheory(X, Y, depth=3, u0=...)` gives the line) and with a smaller `init_scale`.

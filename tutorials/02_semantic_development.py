@@ -35,9 +35,9 @@ import numpy as np
 import tqdm.auto
 import tqdm.std
 
-from simulate import train
-from theory.datasets import one_hot
-from theory.semantic import SemanticTheory, effective_u0, living_things
+from idealnets.simulate import train
+from idealnets.theory.datasets import one_hot
+from idealnets.theory.semantic import SemanticTheory, effective_u0, living_things
 
 tqdm.auto.tqdm = tqdm.std.tqdm   # text progress bars (silent outside a terminal), not notebook widgets
 QUICK = True
@@ -215,7 +215,7 @@ print(f"{len(ill)} illusory correlations in this data set; the largest: "
 # %% [markdown]
 # ## 6. Trained networks against the theory
 #
-# `simulate.train` trains `E` networks with one hidden layer of 64 units from small **random**
+# `idealnets.simulate.train` trains `E` networks with one hidden layer of 64 units from small **random**
 # weights (not decoupled). They first align with the modes and then follow the sigmoids from the
 # effective initial strength $u_0 = \text{init\_scale}^2\,n_h/2$ (`effective_u0`). We project their
 # outputs on the modes (`th.project`) and follow "pine has leaves".
@@ -254,7 +254,7 @@ print("half-learning times, trained:", np.round(half_sim, 2))
 #
 # * **MDS** of the hidden representations (`th.mds(t)`, figure `semantic_mds`) shows the items
 #   splitting along the hierarchy in two dimensions.
-# * **Structured environments** (`theory.semantic.structure`: trees, rings, chains, grids, clusters)
+# * **Structured environments** (`idealnets.theory.semantic.structure`: trees, rings, chains, grids, clusters)
 #   and random hierarchies (`hierarchy_spectrum`) have analytic SVDs: which distinctions are learned
 #   first is predicted from the structure alone.
 # * **Nonlinear networks** (figure `semantic_relu`): ReLU and tanh networks learn the modes in the same

@@ -25,7 +25,7 @@
 # *Conventions.* This section of the package uses the **sum-over-samples** loss
 # $L = \frac12\sum_\mu (y_\mu - w^\top x_\mu)^2$ with inputs $x_\mu \sim \mathcal N(0, I/N)$, teacher
 # $\bar w \sim \mathcal N(0, \sigma_w^2 I)$, label noise $\sigma_\epsilon$, and the test error
-# $E_g = \|w-\bar w\|^2/N + \sigma_\epsilon^2$ (module docstring of `theory.generalization`).
+# $E_g = \|w-\bar w\|^2/N + \sigma_\epsilon^2$ (module docstring of `idealnets.theory.generalization`).
 #
 # *Run time.* Quick sizes: $N = 100$, two data sets per $\alpha$. The full-size figures
 # (`figures/generalization_*.py`) use $N = 300$-$500$ and three data sets; set `QUICK = False`.
@@ -39,8 +39,8 @@ import numpy as np
 import tqdm.auto
 import tqdm.std
 
-from simulate.generalization import linear_stable_lr, sample_data, train_linear
-from theory.generalization import LinearStudentTheory, converged_test_error, marchenko_pastur
+from idealnets.simulate.generalization import linear_stable_lr, sample_data, train_linear
+from idealnets.theory.generalization import LinearStudentTheory, converged_test_error, marchenko_pastur
 
 tqdm.auto.tqdm = tqdm.std.tqdm   # text progress bars (silent outside a terminal), not notebook widgets
 QUICK = True
@@ -72,7 +72,7 @@ def check(name, got, want, rtol=1e-6, atol=1e-12):
 # ### Exercise 1 (5 min): the edges of the spectrum
 #
 # Write `mp_edges(alpha)` returning `(lam_minus, lam_plus)`. The check compares with
-# `theory.generalization.marchenko_pastur(alpha)`. Then look at the histogram below: it compares
+# `idealnets.theory.generalization.marchenko_pastur(alpha)`. Then look at the histogram below: it compares
 # the law with the eigenvalues of one sampled $XX^\top$.
 
 # %% tags=["exercise"]
@@ -259,7 +259,7 @@ plt.show()
 #
 # * Figure `generalization_alpha`: the test error versus $\alpha$ trained to convergence, early stopped
 #   and with optimal weight decay.
-# * **Deep linear students** (`theory.generalization.DeepLinearStudentTheory`): depth slows learning and
+# * **Deep linear students** (`idealnets.theory.generalization.DeepLinearStudentTheory`): depth slows learning and
 #   shifts the overtraining.
 # * **Two-layer ReLU students** (figure `generalization_relu`): the peak moves to where the number of
 #   parameters matches the number of samples ("double descent").

@@ -35,8 +35,8 @@ import numpy as np
 import tqdm.auto
 import tqdm.std
 
-from simulate.committee import init_weights, train
-from theory.committee import (CommitteeODE, erf_integrals, linear_perceptron_error, max_learning_rate,
+from idealnets.simulate.committee import init_weights, train
+from idealnets.theory.committee import (CommitteeODE, erf_integrals, linear_perceptron_error, max_learning_rate,
                               order_parameters, symmetric_plateau)
 
 tqdm.auto.tqdm = tqdm.std.tqdm   # text progress bars (silent outside a terminal), not notebook widgets
@@ -74,7 +74,7 @@ def check(name, got, want, rtol=1e-6, atol=1e-12):
 # ### Exercise 1 (5 min): order parameters from weights
 #
 # From the student weights `W` (K, N) and teacher weights `Ws` (M, N) below, compute `Q`, `R`, `T`.
-# The check compares with `theory.committee.order_parameters`.
+# The check compares with `idealnets.theory.committee.order_parameters`.
 
 # %%
 W_t, Ws_t = init_weights(N, K, M, 1, init_std=1.0, seed=3)
@@ -100,7 +100,7 @@ for name, mine, ref in zip("QRT", (Q, R, T), order_parameters(W, Ws)):
 # $$I_2(C) = \mathbb E[g(z_1)g(z_2)] = \frac{2}{\pi}\arcsin\frac{C_{12}}{\sqrt{(1+C_{11})(1+C_{22})}},$$
 #
 # and $\epsilon_g = \tfrac12\mathbb E[(\phi-\phi^*)^2]$ is a sum of $I_2$ over pairs of student and
-# teacher units (`theory.committee.generalisation_error`).
+# teacher units (`idealnets.theory.committee.generalisation_error`).
 #
 # ### Exercise 2 (10 min): the Gaussian integral $I_2$
 #
@@ -216,7 +216,7 @@ interactive(plot_lr, static_lrs, lr=dict(value=1.0, min=0.1, max=3.5, step=0.1, 
 # %% [markdown]
 # ## 5. Online SGD against the ODE
 #
-# `simulate.committee.train` runs `SEEDS` independent students (each with its own teacher and data
+# `idealnets.simulate.committee.train` runs `SEEDS` independent students (each with its own teacher and data
 # stream) as one batched program and records the order parameters and a test-set estimate of
 # $\epsilon_g$. The theory line for each student is the ODE integrated from *its own* initial
 # $Q, R$; we average both over students. The plateau and its escape are reproduced; the escape time

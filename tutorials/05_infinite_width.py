@@ -35,11 +35,11 @@ import numpy as np
 import tqdm.auto
 import tqdm.std
 
-from simulate.deep_linear import train_from
-from simulate.ntk import train as train_ntk
-from theory.lambda_balanced import (TwoLayerExact, balancedness, free_scale, lambda_balanced_init, lazy_map,
+from idealnets.simulate.deep_linear import train_from
+from idealnets.simulate.ntk import train as train_ntk
+from idealnets.theory.lambda_balanced import (TwoLayerExact, balancedness, free_scale, lambda_balanced_init, lazy_map,
                                     representation_change, task_loss, whitened_task)
-from theory.ntk import gradient_flow_mean, kernels, max_learning_rate, relu_expectations
+from idealnets.theory.ntk import gradient_flow_mean, kernels, max_learning_rate, relu_expectations
 
 tqdm.auto.tqdm = tqdm.std.tqdm   # text progress bars (silent outside a terminal), not notebook widgets
 QUICK = True
@@ -71,7 +71,7 @@ def check(name, got, want, rtol=1e-6, atol=1e-12):
 # ### Exercise 1 (10 min): the arc-cosine kernel
 #
 # Write `relu_kernel(k11, k22, k12)` (arrays broadcast). The check compares with the first output of
-# `theory.ntk.relu_expectations`.
+# `idealnets.theory.ntk.relu_expectations`.
 
 # %% tags=["exercise"]
 def relu_kernel(k11, k22, k12):
@@ -127,7 +127,7 @@ check("kernel regression prediction", f_inf, np.reshape(f_test_inf, f_inf.shape)
 # %% [markdown]
 # ## 3. Finite-width ensembles against the infinite-width line
 #
-# `simulate.ntk.train` trains `E` networks of a given width by full-batch gradient descent (one
+# `idealnets.simulate.ntk.train` trains `E` networks of a given width by full-batch gradient descent (one
 # batched program), records their outputs, and measures their empirical NTK at the start and the end.
 # Time is $t = \eta\cdot\text{steps}$; `gradient_flow_mean(..., lr=lr)` gives the mean of the
 # linearised network under gradient descent with that learning rate. The ensemble mean approaches
@@ -184,7 +184,7 @@ for n, d, m in zip(WIDTHS, devs, moves):
 # ### Exercise 3 (5 min): the conserved quantity
 #
 # Compute `B` for the initial weights below; the check compares with
-# `theory.lambda_balanced.balancedness` and with $\lambda I$.
+# `idealnets.theory.lambda_balanced.balancedness` and with $\lambda I$.
 
 # %%
 X, Y = whitened_task(4, 4, (3.0, 2.0, 1.0), seed=0)
@@ -260,7 +260,7 @@ interactive(plot_lambda, static_lambdas, lam=dict(value=0.0, min=-10.0, max=10.0
 # %% [markdown]
 # ### Trained networks at $\lambda = 0$ (rich) and $\lambda = 10$ (lazy)
 #
-# `simulate.deep_linear.train_from` trains an ensemble from given weights by full-batch gradient
+# `idealnets.simulate.deep_linear.train_from` trains an ensemble from given weights by full-batch gradient
 # descent. Each network is compared with its own exact trajectory.
 
 # %%
@@ -288,7 +288,7 @@ plt.show()
 # %% [markdown]
 # ## 5. Where to go next
 #
-# * Figure `ntk_loss_trajectories` (seed review Fig. 4d): narrow networks stall, wide ones follow the
+# * Figure `ntk_loss_trajectories` (Saxe, Nelli & Summerfield 2021, Fig. 4d): narrow networks stall, wide ones follow the
 #   infinite-width curve.
 # * Figure `lambda_balanced_transfer`: learning a second task from the weights of a first, exactly.
 # * Try a deeper network (`depth=2` in `ARCH`) or the erf activation: `kernels` handles both.
