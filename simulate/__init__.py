@@ -1,5 +1,10 @@
-"""Batched PyTorch ensembles that check the theory (never imports matplotlib)."""
+"""Batched PyTorch ensembles that check the theory (never imports matplotlib).
+
+Every trainer is a model on one training engine (:mod:`idealnets.simulate.engine`:
+``init`` / ``step`` / ``observe``) and returns the one result type :class:`Run`.
+"""
 from . import (
+    engine,
     committee,
     continual,
     deep_linear,
@@ -17,6 +22,7 @@ from .perturbation import PerturbationRun, train_perturbation
 from .random_features import RandomFeaturesRun, train_random_features
 from .recurrent import RNNRun
 from .recurrent import train as train_rnn
+from .engine import Run, run
 from ._common import DivergenceError, DivergenceMonitor, configure_threads, resolve_device, resolve_dtype
 from .committee import CommitteeRun
 from .deep_linear import EnsembleRun, init_weights, pretrain_layerwise, stable_lr, train, train_from
@@ -33,6 +39,10 @@ from .ntk import train as train_ntk
 from .semantic import MLPRun, train_mlp
 
 __all__ = [
+    # the training engine and its result type
+    "engine",
+    "Run",
+    "run",
     "continual",
     "feedback_alignment",
     "perturbation",

@@ -42,6 +42,7 @@ __all__ = [
     "progress",
     "check_finite",
     "as_tensor",
+    "quadratic_loss",
 ]
 
 
@@ -97,32 +98,6 @@ def configure_threads(n: int | None = None) -> int:
     n = _validation.as_int(n, "n (threads)", low=1)
     torch.set_num_threads(n)
     return n
-
-
-def _thread_benchmark(threads=(1, 2), steps: int = 400, repeat: int = 3) -> dict[int, float]:
-    """Seconds (best of ``repeat``) of a small batched GD run at each thread count; prints them."""
-    import time
-
-    from .deep_linear import init_weights, train_from
-
-    rng = np.random.default_rng(0)
-    N = 8
-    X = math.sqrt(N) * np.linalg.qr(rng.standard_normal((N, N)))[0]
-    Y = rng.standard_normal((N, N)) @ X / N
-    W0 = init_weights(X, Y, depth=4, width=32, n_networks=64, init="small", init_scale=0.05, device="cpu")
-    before = torch.get_num_threads()
-    out = {}
-    for n in threads:
-        torch.set_num_threads(n)
-        best = math.inf
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            train_from(W0, X, Y, lr=0.05, steps=steps, record=2)
-            best = min(best, time.perf_counter() - t0)
-        out[n] = best
-        print(f"{n} thread(s): {best:.3f} s for {steps} steps of 64 networks")
-    torch.set_num_threads(before)
-    return out
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -331,6 +306,19 @@ class DivergenceMonitor:
         if self.diverged is None:
             return np.zeros(n or 0, dtype=bool)
         return self.diverged.cpu().numpy()
+
+
+def quadratic_loss(M: torch.Tensor, Sxx: torch.Tensor, Syx: torch.Tensor, trSyy: float,
+                   Sxx_scale: float | None = None) -> torch.Tensor:
+    r"""The mean squared loss of a linear map through the task correlations, per leading index.
+
+    ``L = tr(Syy)/2 - tr(M Syx^T) + tr(M Sxx M^T)/2`` (docs: Conventions, "Loss and time"), for
+    maps ``M`` of shape ``(..., N_out, N_in)``; ``Sxx_scale = c`` uses ``Sxx = c I`` (one
+    elementwise product instead of a matmul). The torch twin of
+    :func:`idealnets.theory.tasks.quadratic_loss`.
+    """
+    MS = M * Sxx_scale if Sxx_scale is not None else torch.matmul(M, Sxx)
+    return 0.5 * trSyy - (M * Syx).sum((-2, -1)) + 0.5 * (MS * M).sum((-2, -1))
 
 
 def as_tensor(a, *, device: torch.device, dtype: torch.dtype) -> torch.Tensor:

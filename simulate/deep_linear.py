@@ -15,7 +15,6 @@ so no autograd is needed. Time is ``t = lr * step`` (tau = 1).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -23,39 +22,26 @@ import torch
 
 from idealnets.theory import validation as _v
 
+from . import engine
 from ._common import (
-    DivergenceMonitor,
     as_input,
     as_tensor,
     check_finite,
     make_generator,
     progress,
-    record_steps,
+    quadratic_loss,
     resolve_device,
     resolve_dtype,
 )
+from .engine import Run
 
-__all__ = ["EnsembleRun", "train", "train_from", "init_weights", "stable_lr", "pretrain_layerwise", "INITS"]
+__all__ = ["DeepLinearGD", "EnsembleRun", "train", "train_from", "init_weights", "stable_lr", "pretrain_layerwise", "INITS"]
 
 INITS = ("small", "orthogonal", "decoupled", "pretrained")
 
 
-@dataclass
-class EnsembleRun:
-    """Result of :func:`train`.
-
-    times : (R,) gradient-flow times ``lr * step`` of the recorded steps
-    steps : (R,) the recorded step indices
-    maps : (E, R, N_out, N_in) total maps ``W_D ... W_1``
-    losses : (E, R) training losses
-    weights : per layer, (E, R, n_l, n_{l-1}) arrays, or None unless requested
-    """
-
-    times: np.ndarray
-    steps: np.ndarray
-    maps: np.ndarray
-    losses: np.ndarray
-    weights: list[np.ndarray] | None = None
+#: Deprecated name of the shared result type :class:`idealnets.simulate.Run` (kept for one release).
+EnsembleRun = Run
 
 
 def _widths(n_in: int, n_out: int, depth: int, width) -> list[int]:
@@ -289,13 +275,13 @@ def train(
     return_weights: bool = False,
     log: bool = True,
     desc: str | None = None,
-) -> EnsembleRun:
+) -> Run:
     """Train ``n_networks`` depth-``depth`` linear networks on (X, Y) by full-batch GD.
 
     X : (N_in, P), Y : (N_out, P); ``width`` an int or the list of hidden sizes;
     ``init``/``init_scale`` as in :func:`init_weights`; ``record`` the number of
     log-spaced recording points (or explicit step indices). Returns an
-    :class:`EnsembleRun` (times ``t = lr * step``). Raises
+    :class:`~idealnets.simulate.Run` (times ``t = lr * step``; ``state["maps"]`` the total maps). Raises
     :class:`~idealnets.simulate.DivergenceError` naming ``lr`` and the stable limit if
     training blows up.
     """
@@ -318,7 +304,7 @@ def train_from(
     device=None,
     dtype: torch.dtype | None = None,
     desc: str = "deep linear GD",
-) -> EnsembleRun:
+) -> Run:
     """Full-batch GD from given initial weights: a list of D ``(E, n_l, n_{l-1})`` arrays.
 
     2-D arrays are taken as a single network (E = 1). Device and dtype default
@@ -355,68 +341,74 @@ def train_from(
                              f"of shape {tuple(Ws[l - 1].shape)}")
     D = len(Ws)
     P = X.shape[1]
-    Sxx = as_tensor(X @ X.T / P, device=device, dtype=dtype)
-    Syx = as_tensor(Y @ X.T / P, device=device, dtype=dtype)
-    trSyy = float(np.sum(Y * Y) / P)
     Sxx_np = X @ X.T / P
     c_mean = float(np.trace(Sxx_np) / Sxx_np.shape[0])
     c_iso = c_mean if np.max(np.abs(Sxx_np - c_mean * np.eye(Sxx_np.shape[0]))) <= 1e-12 * max(c_mean, 1e-300) else None
-    Syx_neg = -Syx
-    lr_max = stable_lr(X, Y, D)
-    rec = record_steps(int(steps), record, log=log)
-    R = rec.size
-    maps = torch.empty(E, R, Y.shape[0], X.shape[0], device=device, dtype=dtype)
-    losses = torch.empty(E, R, device=device, dtype=dtype)
-    wrec = [torch.empty(E, R, *w.shape[1:], device=device, dtype=dtype) for w in Ws] if return_weights else None
+    model = DeepLinearGD(Ws, as_tensor(Sxx_np, device=device, dtype=dtype),
+                         as_tensor(Y @ X.T / P, device=device, dtype=dtype), float(np.sum(Y * Y) / P), lr,
+                         c_iso=c_iso, record_weights=return_weights)
+    run = engine.run(model, steps=steps, record=record, log=log, time_per_step=lr, time_unit="t = lr * step",
+                     loss_name="training loss", lr=lr, lr_max=stable_lr(X, Y, D), what="the training loss",
+                     desc=desc)
+    if return_weights:
+        run.extras["weights"] = [run.state.pop(f"W{l + 1}") for l in range(D)]
+    else:
+        run.extras["weights"] = None
+    return run
 
-    def total(Ws_):
-        M = Ws_[0]
-        for w in Ws_[1:]:
+
+class DeepLinearGD:
+    """Full-batch gradient descent of an ensemble of deep linear networks, as an engine model.
+
+    State: the list of D layer weights ``(E, n_l, n_{l-1})``. One step forms the
+    prefix products ``W_{l-1}...W_1``, the error ``G = M Sxx - Syx`` and updates
+    every layer with one fused ``baddbmm`` (closed-form gradient, no autograd).
+    Records the total map ``M`` (``"maps"``), the loss and, with
+    ``record_weights``, every layer (``"W1"``, ..., ``"WD"``).
+    """
+
+    name = "deep linear GD"
+
+    def __init__(self, Ws, Sxx, Syx, trSyy: float, lr: float, *, c_iso: float | None = None,
+                 record_weights: bool = False):
+        self.Ws0, self.Sxx, self.Syx, self.trSyy, self.lr = Ws, Sxx, Syx, trSyy, lr
+        self.c_iso, self.record_weights = c_iso, record_weights
+        self.Syx_neg = -Syx
+
+    def init(self):
+        return list(self.Ws0)
+
+    @staticmethod
+    def total(Ws):
+        M = Ws[0]
+        for w in Ws[1:]:
             M = torch.bmm(w, M)
         return M
 
-    def loss_of(M):
-        # L = tr(Syy)/2 - tr(M Syx^T) + tr(M Sxx M^T)/2
-        return 0.5 * trSyy - (M * Syx).sum((-2, -1)) + 0.5 * (torch.matmul(M, Sxx) * M).sum((-2, -1))
+    def observe(self, Ws):
+        M = self.total(Ws)
+        out = {"loss": quadratic_loss(M, self.Sxx, self.Syx, self.trSyy), "maps": M}
+        if self.record_weights:
+            out.update({f"W{l + 1}": w for l, w in enumerate(Ws)})
+        return out
 
-    monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training loss")
-    r_i = 0
-    bar = progress(int(steps), desc)
-    with torch.no_grad():
-        for step in range(int(steps) + 1):
-            # prefix products below each layer: below[l] = W_{l-1}...W_1 (None for l = 0)
-            below = [None] * D
-            M = None
-            for l in range(D):
-                below[l] = M
-                M = Ws[l] if M is None else torch.bmm(Ws[l], M)
-            if step == rec[r_i]:
-                maps[:, r_i] = M
-                losses[:, r_i] = loss_of(M)
-                monitor(step, losses[:, r_i])  # named DivergenceError on growth, at recording steps only
-                if wrec is not None:
-                    for l in range(D):
-                        wrec[l][:, r_i] = Ws[l]
-                r_i += 1
-                if r_i == R:
-                    break
-            # G = M Sxx - Syx (E, N_out, N_in); an elementwise op when Sxx = c I
-            G = torch.add(Syx_neg, M, alpha=c_iso) if c_iso is not None else torch.matmul(M, Sxx) - Syx
-            above = None  # W_D ... W_{l+1}
-            for l in range(D - 1, -1, -1):
-                left = G if above is None else torch.bmm(above.transpose(-1, -2), G)
-                if l > 0:  # the product above layer 0 is never needed
-                    above = Ws[l] if above is None else torch.bmm(above, Ws[l])
-                # W_l <- W_l - lr * left @ below_l^T, fused
-                Ws[l] = (Ws[l].add(left, alpha=-lr) if below[l] is None
-                         else torch.baddbmm(Ws[l], left, below[l].transpose(-1, -2), alpha=-lr))
-            if (step & 1023) == 1023:
-                bar.update(1024)
-        bar.close()
-    return EnsembleRun(
-        times=lr * rec.astype(float),
-        steps=rec,
-        maps=maps.cpu().numpy(),
-        losses=losses.cpu().numpy(),
-        weights=[w.cpu().numpy() for w in wrec] if wrec is not None else None,
-    )
+    def step(self, Ws, k):
+        D, lr = len(Ws), self.lr
+        # prefix products below each layer: below[l] = W_{l-1}...W_1 (None for l = 0)
+        below = [None] * D
+        M = None
+        for l in range(D):
+            below[l] = M
+            M = Ws[l] if M is None else torch.bmm(Ws[l], M)
+        # G = M Sxx - Syx (E, N_out, N_in); an elementwise op when Sxx = c I
+        G = torch.add(self.Syx_neg, M, alpha=self.c_iso) if self.c_iso is not None \
+            else torch.matmul(M, self.Sxx) - self.Syx
+        above = None  # W_D ... W_{l+1}
+        for l in range(D - 1, -1, -1):
+            left = G if above is None else torch.bmm(above.transpose(-1, -2), G)
+            if l > 0:  # the product above layer 0 is never needed
+                above = Ws[l] if above is None else torch.bmm(above, Ws[l])
+            # W_l <- W_l - lr * left @ below_l^T, fused
+            Ws[l] = (Ws[l].add(left, alpha=-lr) if below[l] is None
+                     else torch.baddbmm(Ws[l], left, below[l].transpose(-1, -2), alpha=-lr))
+        return Ws

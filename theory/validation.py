@@ -38,6 +38,8 @@ __all__ = [
     "as_times",
     "as_seed",
     "as_probability",
+    "renamed_keywords",
+    "deprecated_alias",
     "check_same",
     "as_whitened_pair",
     "describe",
@@ -254,3 +256,54 @@ def as_whitened_pair(X, Y, *, atol: float, requirement: str) -> tuple[np.ndarray
     if dev > atol:
         raise ValueError(f"{requirement}: max|Sxx - I| = {dev:.3g} > {atol:g}")
     return X, Y
+
+
+# --- Renamed keywords and functions (one name per concept; docs: Conventions, "Glossary") ---------
+
+
+def renamed_keywords(**old_to_new: str):
+    """Decorator: keyword arguments renamed to the glossary's name keep working, with a DeprecationWarning.
+
+    ``@renamed_keywords(n_seeds="n_networks")`` lets ``f(n_seeds=8)`` call
+    ``f(n_networks=8)`` for one release; passing both names is a TypeError. The
+    public signature shows only the new name.
+    """
+    import functools
+    import warnings
+
+    def wrap(func):
+        @functools.wraps(func)
+        def inner(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{func.__name__}() got both {old!r} (deprecated) and {new!r}; "
+                                        f"pass only {new!r}")
+                    warnings.warn(f"{func.__name__}(): the keyword {old!r} is deprecated; use {new!r}",
+                                  DeprecationWarning, stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+
+        inner.__renamed_keywords__ = dict(old_to_new)
+        return inner
+
+    return wrap
+
+
+def deprecated_alias(func, old_name: str):
+    """A function (or method) ``old_name`` that warns and calls ``func``: the old name of a renamed API."""
+    import functools
+    import warnings
+
+    @functools.wraps(func)
+    def alias(*args, **kwargs):
+        warnings.warn(f"{old_name} is deprecated; use {func.__name__} (same arguments and result)",
+                      DeprecationWarning, stacklevel=2)
+        return func(*args, **kwargs)
+
+    alias.__name__ = old_name
+    alias.__qualname__ = getattr(func, "__qualname__", old_name).rsplit(".", 1)[0] + "." + old_name \
+        if "." in getattr(func, "__qualname__", "") else old_name
+    alias.__deprecated_alias_of__ = func.__name__
+    alias.__doc__ = f"Deprecated name of :func:`{func.__name__}` (kept for one release)."
+    return alias
