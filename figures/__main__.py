@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         return _fail(f"unknown figure(s) {', '.join(unknown)}; use --list")
     # everything that can be checked is checked before any figure is computed
-    from idealnets.simulate._common import resolve_device
+    from idealnets.simulate import resolve_device
 
     try:
         resolve_device(a.device)

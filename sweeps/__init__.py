@@ -1,8 +1,9 @@
-"""Parameter sweeps on Dask with resumable, checksummed results: ``from sweeps import sweep``.
+"""Parameter sweeps on Dask with resumable, checksummed results: ``from idealnets.sweeps import sweep``.
 
-Its own layer above ``idealnets.theory`` and ``idealnets.simulate`` (neither imports it; ``idealnets.figures``
-may). See :mod:`idealnets.sweeps.runner` for the contract and :mod:`idealnets.sweeps.phase` for the
-phase-diagram command line (``python -m idealnets.sweeps.phase NAME --size large
+Its own layer above ``idealnets.theory`` and ``idealnets.simulate`` (neither imports it) and below
+``idealnets.figures`` (which imports it; it never imports the figures). See :mod:`idealnets.sweeps.runner`
+for the contract and :mod:`idealnets.sweeps.phase` for the phase-diagram computations; the figures
+draw them, also on a Dask cluster (``python -m idealnets.figures.phase NAME --size large
 --scheduler ADDR``).
 """
 from .runner import (

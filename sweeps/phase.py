@@ -1,4 +1,4 @@
-"""Phase diagrams as parameter sweeps: the point functions, the grid sizes, and a command line.
+"""Phase diagrams as parameter sweeps: the point functions and the grid sizes.
 
 Each phase diagram is a theory grid (a heat map) and a simulation subgrid
 (markers on cuts through it), both computed with :func:`idealnets.sweeps.sweep`, so
@@ -8,15 +8,11 @@ every point cached and resumable. The point functions below are importable
 by workers; each takes scalars and a ``seed`` and returns a dict of floats or
 arrays.
 
-Command line (the figure is written as PNG + JSON, as ``python -m idealnets.figures``)::
-
-    python -m idealnets.sweeps.phase NAME [--size quick|full|large] [--scheduler ADDR] [--cache DIR] [--out DIR]
-
-with NAME one of ``phase_committee``, ``phase_linear``, ``phase_deep_linear``.
-``--scheduler`` (or the environment variable ``IDEALNETS_SCHEDULER``) runs on
-an existing Dask cluster; without it a LocalCluster sized to the machine is
-started (``--serial`` runs in this process instead). ``--cache DIR`` makes a
-rerun (or a resumed, interrupted run) read every finished point from DIR.
+The figures that draw them are ``idealnets.figures.phase.{phase_committee, phase_linear,
+phase_deep_linear}``; their command line (a Dask cluster, a cache, the three sizes of
+``SIZES``) is ``python -m idealnets.figures.phase NAME [--size quick|full|large]
+[--scheduler ADDR] [--cache DIR] [--out DIR]``. This module computes only: it imports
+neither the figures nor matplotlib.
 """
 from __future__ import annotations
 
@@ -39,7 +35,6 @@ __all__ = [
     "deep_theory",
     "deep_sim",
     "escape_alpha",
-    "main",
 ]
 
 #: Grid sizes per figure: "quick" runs in seconds in one process (the test suite), "full" is
@@ -247,50 +242,3 @@ def deep_sim(depth: int, scale: float, n_nets: int, t_cap: float, seed: int) -> 
             f = (half - u[e, i - 1]) / (u[e, i] - u[e, i - 1])
             t_learn[e] = t0 + f * (t1 - t0) if t0 == 0 else math.exp(math.log(t0) + f * math.log(t1 / t0))
     return {"t_learn": t_learn}
-
-
-# ---------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------
-
-def main(argv=None) -> int:
-    import argparse
-    import importlib
-    import time
-
-    p = argparse.ArgumentParser(prog="python -m idealnets.sweeps.phase", description="Phase diagrams on a Dask cluster.")
-    p.add_argument("name", choices=sorted(SIZES), help="which phase diagram")
-    p.add_argument("--size", default="large", choices=("quick", "full", "large"))
-    p.add_argument("--scheduler", default=None,
-                   help="address of a Dask scheduler (default: $IDEALNETS_SCHEDULER, else a LocalCluster)")
-    p.add_argument("--serial", action="store_true", help="run in this process (no Dask)")
-    p.add_argument("--cache", default=None, help="cache directory: reruns and interrupted runs resume from it")
-    p.add_argument("--out", default=None, help="output folder for PNG + JSON (default figures/out/<size>)")
-    p.add_argument("--seed", type=int, default=0)
-    a = p.parse_args(argv)
-    fig = importlib.import_module(f"figures.{a.name}")  # the figure layer draws; imported only here
-    from idealnets.figures import DEFAULT_OUT
-
-    out = a.out or (str(DEFAULT_OUT) if a.size == "full" else str(DEFAULT_OUT / a.size))
-    import os
-
-    from .runner import SCHEDULER_ENV, local_cluster
-
-    t0 = time.perf_counter()
-    scheduler, cluster = a.scheduler, None
-    if not a.serial and scheduler is None and not os.environ.get(SCHEDULER_ENV):
-        cluster = local_cluster()  # one cluster for all the sweeps of the figure
-        scheduler = cluster.scheduler_address
-    try:
-        rec = fig.build(size=a.size, processes=not a.serial, scheduler=scheduler, cache=a.cache, out=out,
-                        seed=a.seed)
-    finally:
-        if cluster is not None:
-            cluster.close()
-    agree = ", ".join(f"{k}={v:.3g}" for k, v in rec["agreement"].items() if isinstance(v, float))
-    print(f"[{a.name} {a.size}] {time.perf_counter() - t0:.1f}s -> {rec['png_path']}  agreement: {agree}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

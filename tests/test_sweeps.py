@@ -253,7 +253,7 @@ def test_killed_worker_loses_and_duplicates_nothing(cluster, tmp_path):
 def test_interrupted_sweep_resumes(cluster, tmp_path):
     cache = tmp_path / "cache"
     grid = {"a": [float(i) for i in range(16)]}
-    code = ("import sys; from sweeps import sweep; from sweeps._testing import sleepy; "
+    code = ("import sys; from idealnets.sweeps import sweep; from idealnets.sweeps._testing import sleepy; "
             f"sweep(sleepy, {grid!r}, seeds=1, cache={str(cache)!r}, processes=False)")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL,
@@ -308,7 +308,7 @@ def test_lower_layers_do_not_import_the_runner():
     """sweeps is a layer above theory and simulate: neither names sweeps, dask, distributed or xarray in an import."""
     import re
 
-    pat = re.compile(r"^\s*(from|import)\s+(sweeps|dask|distributed|xarray)\b", re.M)
+    pat = re.compile(r"^\s*(from|import)\s+((idealnets\.)?sweeps|dask|distributed|xarray)\b", re.M)
     bad = [str(p) for pkg in ("theory", "simulate") for p in (ROOT / pkg).glob("*.py") if pat.search(p.read_text())]
     assert not bad, bad
 
@@ -318,7 +318,7 @@ def test_phase_cli_runs_and_resumes_from_cache(tmp_path, monkeypatch):
     """The phase-diagram command (quick size, in process) writes its figure; a rerun reads every point from cache."""
     import json
 
-    from idealnets.sweeps.phase import main
+    from idealnets.figures.phase.__main__ import main
 
     monkeypatch.delenv(SCHEDULER_ENV, raising=False)
     args = ["phase_deep_linear", "--size", "quick", "--serial", "--cache", str(tmp_path / "c"), "--out", str(tmp_path)]

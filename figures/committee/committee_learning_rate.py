@@ -1,0 +1,100 @@
+"""(c) Learning-rate dependence of online SGD, K = M = 2, including too large a rate.
+
+Left: eps_g(alpha) for several learning rates, all trained in ONE batched run
+(one rate per network). Right: eps_g at the end of training versus the rate:
+ODE on a fine grid of rates (from the first network's initial overlaps) and
+SGD (mean +- sd over networks); the dotted line is ``max_learning_rate``, the
+rate above which perfect learning is linearly unstable (Saad & Solla 1995):
+beyond it the student stays stuck at a high error.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from idealnets.theory.committee import CommitteeODE, max_learning_rate
+
+from ._shared import paired
+from .._common import COLORS, DEFAULT_OUT, max_abs_dev, max_rel_dev, save, sim_markers, style, theory_line
+
+NAME = "committee_learning_rate"
+TITLE = "Learning-rate dependence of online SGD in a K = M = 2 erf network, ODE vs simulation"
+SECTION = "Online SGD in two-layer committee machines (Saad & Solla 1995; Goldt et al. 2019)"
+CAPTION = (
+    "**Learning rate**: eps_g(alpha) for lr = 0.5 to 3 trained in one batched run (one rate per network, "
+    "N = {params[N]}), and the final error vs lr: ODE line, SGD markers. Above max_learning_rate = "
+    "{agreement[max_learning_rate]:.2f} perfect learning is unstable and the student stays at a high error. "
+    "Final-error deviation {agreement[lr0.5_final_abs_dev]:.1e} (lr 0.5), {agreement[lr2_final_abs_dev]:.1e} (lr 2), "
+    "{agreement[lr3_final_abs_dev]:.1e} (lr 3); diverged networks: {agreement[lr3_diverged_seeds]} at lr 3."
+)
+
+K = M = 2
+LRS = (0.5, 1.0, 2.0, 3.0)
+INIT_STD = 1.0
+FULL = dict(N=500, seeds_per_lr=4, alpha_max=200.0, grid=np.linspace(0.1, 3.5, 35))
+QUICK = dict(N=100, seeds_per_lr=2, alpha_max=40.0, grid=np.linspace(0.2, 3.4, 9))
+
+
+def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:
+    import matplotlib.pyplot as plt
+
+    style()
+    P = QUICK if quick else FULL
+    S = P["seeds_per_lr"]
+    lrs = tuple(float(lr) for lr in np.repeat(LRS, S))
+    pr = paired(P["N"], K, M, lrs, P["alpha_max"], n_seeds=len(lrs), init_std=INIT_STD, seed=seed + 7,
+                device=device, raise_on_divergence=False)
+    run = pr.run
+    a = run.alpha
+    m = a > 0
+    lr_max = max_learning_rate(K)
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9.6, 3.7))
+    data, agreement = {}, {}
+    finals_sim = []
+    for i, lr in enumerate(LRS):
+        sl = slice(i * S, (i + 1) * S)
+        col = COLORS[i]
+        th = np.nanmean(pr.eps_ode[sl], axis=0)
+        sim = run.eps_test[sl]
+        tag = " (> max)" if lr > lr_max else ""
+        theory_line(ax, a[m], th[m], color=col, label=f"lr = {lr:g}{tag}")
+        sim_markers(ax, a[m], sim[:, m], color=col, ms=3.5)
+        finals_sim.append(sim[:, -1])
+        ok = ~run.diverged[sl] & np.isfinite(sim).all(axis=1)
+        if ok.any():
+            agreement[f"lr{lr:g}_max_rel_dev_floor1e-2"] = max_rel_dev(th[m], sim[ok][:, m].mean(0), floor=1e-2)
+            agreement[f"lr{lr:g}_final_abs_dev"] = max_abs_dev(th[-1], sim[ok][:, -1].mean())
+        agreement[f"lr{lr:g}_diverged_seeds"] = int((~ok).sum())
+        data[f"lr{lr:g}"] = dict(alpha=a, eps_ode=th, eps_test=sim)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$\alpha$ = steps / N")
+    ax.set_ylabel(r"$\epsilon_g$")
+    ax.set_title(f"K = M = {K}, N = {P['N']} ({S} seeds per rate, one batched run)", fontsize=9.5)
+    ax.legend(loc="lower left", fontsize=7.5)
+
+    # right: final error versus learning rate
+    ode_final = []
+    Q0, R0 = run.Q0[0], run.R0[0]
+    for lr in P["grid"]:
+        try:
+            ode_final.append(CommitteeODE(K, M, lr).integrate(Q0, R0, alpha_eval=[P["alpha_max"]]).eps_g[0])
+        except FloatingPointError:
+            ode_final.append(np.nan)
+    ode_final = np.array(ode_final)
+    theory_line(ax2, P["grid"], ode_final, color="0.2", label=f"ODE at $\\alpha$ = {P['alpha_max']:g}")
+    for i, lr in enumerate(LRS):
+        f = finals_sim[i]
+        f = f[np.isfinite(f) & ~run.diverged[i * S:(i + 1) * S]]
+        if f.size:
+            ax2.errorbar([lr], [f.mean()], yerr=[f.std()], fmt="o", mfc="white", mec=COLORS[i], ecolor=COLORS[i],
+                         mew=1.2, zorder=3)
+    ax2.axvline(lr_max, color="0.4", ls=":", lw=1.2, label=f"max_learning_rate = {lr_max:.2f}")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("learning rate lr")
+    ax2.set_ylabel(r"$\epsilon_g$ at end of training")
+    ax2.legend(loc="upper left", fontsize=7.5)
+    fig.tight_layout()
+    agreement["max_learning_rate"] = lr_max
+    data["final_vs_lr"] = dict(lr_grid=P["grid"], eps_ode=ode_final, lrs=LRS, eps_sim=finals_sim)
+    params = dict(K=K, M=M, lrs=LRS, init_std=INIT_STD, N=P["N"], seeds_per_lr=S, alpha_max=P["alpha_max"])
+    return save(fig, dict(params=params, data=data, agreement=agreement), name=NAME, out=out, quick=quick)
