@@ -20,6 +20,9 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
+# The repository root on the path: ``import idealnets`` then finds idealnets/ there, which extends
+# its package path to the root, so theory/, simulate/, ... import (and are documented) as
+# idealnets.theory, idealnets.simulate, ... with or without an installed package.
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("IDEALNETS_STATIC", "1")   # tutorials: the static fallback of the widgets
 
@@ -57,6 +60,9 @@ nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 myst_enable_extensions = ["dollarmath", "amsmath"]
+# anchors for ## and ### headings, so that the sections that docstrings cite as
+# (docs: Conventions, "<section>") can be linked, e.g. conventions.html#loss-and-time
+myst_heading_anchors = 3
 
 
 def _tutorials() -> None:
