@@ -10,38 +10,41 @@ per network and step, teacher ``W*``; the rules and conventions of
 
 ``dl`` is the change of the per-sample loss ``|W x - W* x|^2/2`` caused by the perturbation
 (perturbed minus clean evaluation). The recorded error is ``eps = ||W - W*||_F^2/2``.
+
+The trainer is a model of the one training engine (:mod:`idealnets.simulate.engine`) and returns
+its :class:`~idealnets.simulate.engine.Run`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 import torch
 
 from idealnets.theory import validation as _v
 
-from ._common import DivergenceMonitor, as_input, make_generator, progress, record_steps, resolve_device, resolve_dtype
+from . import engine
+from ._common import as_input, make_generator, resolve_device, resolve_dtype
+from .engine import Run
 
-__all__ = ["PerturbationRun", "train_perturbation", "RULES"]
+__all__ = ["PerturbationRun", "PerturbationSGD", "train_perturbation", "RULES"]
 
 RULES = ("gd", "node", "weight")
 
-
-@dataclass
-class PerturbationRun:
-    """``steps`` (R,) recorded step indices, ``errors`` (E, R) = ``||W - W*||_F^2/2``."""
-
-    steps: np.ndarray
-    errors: np.ndarray
+#: Deprecated name of the shared result type :class:`idealnets.simulate.Run` (kept for one release).
+PerturbationRun = Run
 
 
+@_v.renamed_keywords(show_progress="progress_bar")
 def train_perturbation(W0, W_star, *, rule: str, lr: float, steps: int, sigma: float = 1e-3, record=50,
                        log: bool = False, seed: int = 0, device=None, dtype=torch.float64,
-                       show_progress: bool | None = None) -> PerturbationRun:
+                       progress_bar: bool | None = None) -> Run:
     r"""Train an ensemble from ``W0`` (E, M, N) toward the teacher ``W_star`` (M, N) or (E, M, N).
 
     ``sigma > 0`` is the perturbation size (ignored by ``"gd"``); ``lr > 0``. Divergence is
     checked at the recording steps (stable limit ``2/kappa`` of :mod:`idealnets.theory.perturbation`).
+
+    Returns a :class:`~idealnets.simulate.engine.Run`: ``steps`` (R,) the recorded steps,
+    ``times`` the same (unit ``"step"``), ``losses`` (E, R) the error ``||W - W*||_F^2/2``
+    (``run.errors`` is its deprecated name); ``extras``: ``rule``, ``lr``, ``sigma``, ``seed``.
+    ``progress_bar``: ``None`` shows it on terminals for runs of 50000 steps or more.
     """
     from idealnets.theory.perturbation import max_learning_rate
 
@@ -50,40 +53,57 @@ def train_perturbation(W0, W_star, *, rule: str, lr: float, steps: int, sigma: f
     sigma = _v.as_float(sigma, "sigma", low=0.0, open_low=True)
     steps = _v.as_int(steps, "steps", low=0)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
-    W = as_input(W0, "W0", device=device, dtype=dtype, ndim=3).clone()
+    W = as_input(W0, "W0", device=device, dtype=dtype, ndim=3)
     E, M, N = W.shape
     Ws = as_input(W_star, "W_star", device=device, dtype=dtype, ndim=(2, 3))
     if Ws.shape[-2:] != (M, N) or (Ws.dim() == 3 and Ws.shape[0] != E):
         raise ValueError(f"W_star must have shape ({M}, {N}) or ({E}, {M}, {N}), got {tuple(Ws.shape)}")
-    g = make_generator(_v.as_seed(seed), device)
-    rec = record_steps(steps, record, log=log)
-    R = rec.size
-    errs = torch.empty(E, R, device=device, dtype=dtype)
-    monitor = DivergenceMonitor(lr=lr, lr_max=max_learning_rate(rule, N, M), what=f"the {rule} error")
-    bar = progress(steps, f"perturbation {rule}", disable=show_progress if show_progress is not None else steps < 50000)
-    inv_s2 = 1.0 / sigma**2
-    r = 0
-    with torch.no_grad():
-        for k in range(steps + 1):
-            if r < R and k == rec[r]:
-                errs[:, r] = 0.5 * ((W - Ws) ** 2).sum((-2, -1))
-                monitor(k, errs[:, r])
-                r += 1
-            if k == steps:
-                break
-            x = torch.randn(E, N, 1, generator=g, device=device, dtype=dtype)
-            e = (W - Ws) @ x  # (E, M, 1)
-            if rule == "gd":
-                W -= lr * e @ x.transpose(-1, -2)
-            elif rule == "node":
-                xi = sigma * torch.randn(E, M, 1, generator=g, device=device, dtype=dtype)
-                dl = (xi * e).sum((-2, -1), keepdim=True) + 0.5 * (xi * xi).sum((-2, -1), keepdim=True)
-                W -= (lr * inv_s2) * dl * (xi @ x.transpose(-1, -2))
-            else:
-                Psi = sigma * torch.randn(E, M, N, generator=g, device=device, dtype=dtype)
-                px = Psi @ x
-                dl = (px * e).sum((-2, -1), keepdim=True) + 0.5 * (px * px).sum((-2, -1), keepdim=True)
-                W -= (lr * inv_s2) * dl * Psi
-            bar.update(1)
-    bar.close()
-    return PerturbationRun(rec, errs.cpu().numpy())
+    seed = _v.as_seed(seed)
+    model = PerturbationSGD(W, Ws, rule=rule, lr=lr, sigma=sigma, generator=make_generator(seed, device))
+    return engine.run(model, steps=steps, record=record, log=log, time_per_step=1.0, time_unit="step",
+                      loss_name="error ||W - W*||_F^2 / 2", lr=lr, lr_max=max_learning_rate(rule, N, M),
+                      what=f"the {rule} error", desc=f"perturbation {rule}",
+                      progress_bar=(False if steps < 50000 else None) if progress_bar is None else progress_bar,
+                      extras={"rule": rule, "lr": lr, "sigma": sigma, "seed": seed},
+                      renamed={"errors": "losses"})
+
+
+class PerturbationSGD:
+    """Online learning of a linear teacher by one rule of :data:`RULES`, as an engine model.
+
+    State: the students ``W`` (E, M, N). One step draws a fresh input per network (and the
+    perturbation for ``"node"``/``"weight"``) from ``generator`` and applies the rule's update
+    in place. Records the error ``||W - W*||_F^2/2`` (``"loss"``).
+    """
+
+    name = "perturbation"
+
+    def __init__(self, W0: torch.Tensor, W_star: torch.Tensor, *, rule: str, lr: float, sigma: float,
+                 generator: torch.Generator):
+        self.W0, self.W_star, self.rule, self.lr, self.g = W0, W_star, rule, lr, generator
+        self.inv_s2 = 1.0 / sigma**2
+        self.sigma = sigma
+
+    def init(self):
+        return self.W0.clone()
+
+    def observe(self, W):
+        return {"loss": 0.5 * ((W - self.W_star) ** 2).sum((-2, -1))}
+
+    def step(self, W, k):
+        E, M, N = W.shape
+        g, lr, sigma, inv_s2 = self.g, self.lr, self.sigma, self.inv_s2
+        x = torch.randn(E, N, 1, generator=g, device=W.device, dtype=W.dtype)
+        e = (W - self.W_star) @ x  # (E, M, 1)
+        if self.rule == "gd":
+            W -= lr * e @ x.transpose(-1, -2)
+        elif self.rule == "node":
+            xi = sigma * torch.randn(E, M, 1, generator=g, device=W.device, dtype=W.dtype)
+            dl = (xi * e).sum((-2, -1), keepdim=True) + 0.5 * (xi * xi).sum((-2, -1), keepdim=True)
+            W -= (lr * inv_s2) * dl * (xi @ x.transpose(-1, -2))
+        else:
+            Psi = sigma * torch.randn(E, M, N, generator=g, device=W.device, dtype=W.dtype)
+            px = Psi @ x
+            dl = (px * e).sum((-2, -1), keepdim=True) + 0.5 * (px * px).sum((-2, -1), keepdim=True)
+            W -= (lr * inv_s2) * dl * Psi
+        return W

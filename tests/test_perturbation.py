@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from idealnets.simulate.perturbation import train_perturbation
+from idealnets.simulate.engine import Run
+from idealnets.simulate.perturbation import PerturbationRun, train_perturbation
 from idealnets.theory.perturbation import (
     RULES,
     asymptotic_error,
@@ -38,7 +39,7 @@ def test_learning_curve_matches_simulation_within_standard_errors(rule, sigma, s
     run = train_perturbation(W0, W_star, rule=rule, lr=lr, steps=steps, sigma=sigma, record=8, seed=seed)
     eps0 = 0.5 * np.sum(W_star**2)
     th = learning_curve(run.steps, rule=rule, n_in=N, n_out=M, lr=lr, eps0=eps0, sigma=sigma)
-    mean, se = run.errors.mean(0), run.errors.std(0, ddof=1) / np.sqrt(E)
+    mean, se = run.losses.mean(0), run.losses.std(0, ddof=1) / np.sqrt(E)
     assert mean[0] == pytest.approx(eps0, rel=1e-12)
     z = np.abs(mean[1:] - th[1:]) / se[1:]
     assert np.all(z < N_SE), z
@@ -54,7 +55,7 @@ def test_noise_floor_reached_by_simulation(seed):
                              record=[0, 400, 500, 600], seed=seed)
     e_inf = asymptotic_error(rule, N, M, lr, sigma)
     assert e_inf > 0
-    late = run.errors[:, 1:].mean(1)  # average over the stationary part
+    late = run.losses[:, 1:].mean(1)  # average over the stationary part
     # ~3 nearly independent draws per network -> se of the mean of E of them
     se = late.std(ddof=1) / np.sqrt(E)
     th = learning_curve(np.array([400, 500, 600]), rule=rule, n_in=N, n_out=M, lr=lr,
@@ -101,6 +102,22 @@ def test_bad_input_raises():
         train_perturbation(np.zeros((1, 2, 3)), np.ones((3, 2)), rule="gd", lr=0.01, steps=1)
 
 
+def test_run_and_deprecated_names():
+    """The trainer returns the shared Run; the old field ``errors``, the old keyword ``show_progress`` and the
+    old class name keep working (the first two warn)."""
+    W0, W_star = np.zeros((2, 2, 3)), np.ones((2, 3))
+    run = train_perturbation(W0, W_star, rule="node", lr=0.01, steps=5, sigma=0.1, record=[0, 2, 5])
+    assert isinstance(run, Run) and PerturbationRun is Run
+    assert run.time_unit == "step" and run.losses.shape == (2, 3) and run.rule == "node"
+    np.testing.assert_array_equal(run.times, run.steps)
+    with pytest.warns(DeprecationWarning, match="errors"):
+        np.testing.assert_array_equal(run.errors, run.losses)
+    with pytest.warns(DeprecationWarning, match="show_progress"):
+        old = train_perturbation(W0, W_star, rule="node", lr=0.01, steps=5, sigma=0.1, record=[0, 2, 5],
+                                 show_progress=False)
+    np.testing.assert_array_equal(old.losses, run.losses)
+
+
 @given(rule=st.sampled_from(RULES), N=st.integers(1, 50), M=st.integers(1, 20), frac=st.floats(0.01, 0.99),
        sigma=st.floats(0.0, 1.0), eps0=st.floats(1e-3, 1e3), k=st.lists(st.floats(0, 1e7), min_size=2, max_size=6))
 def test_learning_curve_properties(rule, N, M, frac, sigma, eps0, k):
@@ -135,7 +152,7 @@ def test_steps_to_error_scaling_full_size(rule, seed):
         W_star = rng.standard_normal((M, N))
         run = train_perturbation(np.zeros((400, M, N)), W_star, rule=rule, lr=optimal_learning_rate(rule, N, M),
                                  steps=steps, sigma=1e-3, record=np.linspace(0, steps, 200).astype(int), seed=seed)
-        m = run.errors.mean(0) / (0.5 * np.sum(W_star**2))
+        m = run.losses.mean(0) / (0.5 * np.sum(W_star**2))
         j = int(np.nonzero(m <= 0.01)[0][0])
         k = run.steps[j - 1] + (np.log(0.01) - np.log(m[j - 1])) * (run.steps[j] - run.steps[j - 1]) / (
             np.log(m[j]) - np.log(m[j - 1]))
