@@ -18,17 +18,41 @@ import os as _os
 
 __version__ = "0.2.0"
 
+_SUBPACKAGES = ("theory", "simulate", "figures", "sweeps")
+
 # In the repository the subpackages sit beside this folder (theory/, simulate/,
 # figures/, sweeps/ at the top level, as the design puts them); an installed
-# wheel has them inside it. Without installing, extend the package path to the
-# repository root so ``python -c "import idealnets.theory"`` works from there.
+# wheel has them inside it. Without installing (from the repository root), a
+# finder maps exactly those four names to their folders, so that
+# ``python -c "import idealnets.theory"`` works there and nothing else of the
+# repository (tests/, docs/, ...) becomes part of the package.
 _here = _os.path.dirname(_os.path.abspath(__file__))
 _root = _os.path.dirname(_here)
+
+
+class _RepositoryFinder:
+    """Finds ``idealnets.<subpackage>`` in the repository's top-level folders (uninstalled use)."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        import importlib.util
+
+        head, _, sub = name.partition(".")
+        if head != __name__ or sub not in _SUBPACKAGES:
+            return None
+        init = _os.path.join(_root, sub, "__init__.py")
+        if not _os.path.isfile(init):
+            return None
+        return importlib.util.spec_from_file_location(name, init,
+                                                      submodule_search_locations=[_os.path.join(_root, sub)])
+
+
 if not _os.path.isdir(_os.path.join(_here, "theory")) and _os.path.isfile(
         _os.path.join(_root, "theory", "__init__.py")):
-    __path__.append(_root)  # noqa: F821 (the package's own __path__)
+    import sys as _sys
 
-_SUBPACKAGES = ("theory", "simulate", "figures", "sweeps")
+    if not any(isinstance(f, type) and f.__name__ == "_RepositoryFinder" for f in _sys.meta_path):
+        _sys.meta_path.append(_RepositoryFinder)
 
 __all__ = ["__version__", *_SUBPACKAGES]
 
