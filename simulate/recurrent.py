@@ -18,55 +18,32 @@ Gradients are written out by hand (no autograd in the step loop):
   Zipser 1989), equal to BPTT to rounding; memory O(E N_h^2 (N_h + N_in) P), so use it at
   small sizes.
 
-Time is ``t = lr * steps`` (gradient flow with tau = 1). Conventions (device, seeds,
-float64, recording steps, divergence) are those of :mod:`idealnets.simulate._common`.
+Time is ``t = lr * steps`` (gradient flow with tau = 1). :func:`train` is a model (:class:`RNNGD`)
+of the one training engine (:mod:`idealnets.simulate.engine`: device, seeds, float64, recording
+steps, divergence) and returns its :class:`~idealnets.simulate.engine.Run`.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from idealnets.theory import validation as _v
 
-from ._common import (
-    DivergenceMonitor,
-    as_input,
-    make_generator,
-    progress,
-    record_steps,
-    resolve_device,
-    resolve_dtype,
-)
+from . import engine
+from ._common import as_input, make_generator, resolve_device, resolve_dtype
+from .engine import Run
 
-__all__ = ["RNNRun", "random_init", "aligned_init", "forward", "loss", "gradients", "train",
-           "hidden_gradient_norms", "lag_map_strengths", "METHODS", "NONLINEARITIES"]
+__all__ = ["RNNRun", "RNNGD", "random_init", "aligned_init", "forward", "loss", "gradients", "train",
+           "hidden_gradient_norms", "lag_map_strengths", "METHODS", "ACTIVATIONS", "NONLINEARITIES"]
 
 METHODS = ("bptt", "tbptt", "rtrl")
-NONLINEARITIES = ("linear", "tanh")
+ACTIVATIONS = ("linear", "tanh")
+#: Deprecated name of :data:`ACTIVATIONS` (kept for one release).
+NONLINEARITIES = ACTIVATIONS
 READOUTS = ("final", "all")
 
-
-@dataclass
-class RNNRun:
-    """Recorded training run of an ensemble.
-
-    ``times`` (R,) = lr * steps; ``steps`` (R,); ``losses`` (E, R); ``weights`` a tuple
-    ``(W_x (E, R, N_h, N_in), W_h (E, R, N_h, N_h), W_y (E, R, N_out, N_h))`` as NumPy
-    arrays; ``diverged`` (E,) flags.
-    """
-
-    times: np.ndarray
-    steps: np.ndarray
-    losses: np.ndarray
-    weights: tuple
-    lr: float
-    method: str
-    k: int | None
-    nonlinearity: str
-    readout: str
-    diverged: np.ndarray
+#: Deprecated name of the shared result type :class:`idealnets.simulate.Run` (kept for one release).
+RNNRun = Run
 
 
 # ----------------------------------------------------------------------------- initialisation
@@ -119,18 +96,18 @@ def aligned_init(b0, a0, c0, U, V, *, n_hidden: int, n_networks: int, seed: int 
 
 
 # ----------------------------------------------------------------------------- forward / loss / gradients
-def _phi(z, nonlinearity):
-    return z if nonlinearity == "linear" else torch.tanh(z)
+def _phi(z, activation):
+    return z if activation == "linear" else torch.tanh(z)
 
 
-def _forward(Wx, Wh, X, nonlinearity):
+def _forward(Wx, Wh, X, activation):
     """Hidden states H (T+1, E, N_h, P), H[0] = 0."""
     T = X.shape[1]
     E, n_h = Wx.shape[0], Wx.shape[1]
     H = X.new_zeros((T + 1, E, n_h, X.shape[2]))
     inp = torch.einsum("ehi,itp->tehp", Wx, X)
     for t in range(1, T + 1):
-        H[t] = _phi(torch.bmm(Wh, H[t - 1]) + inp[t - 1], nonlinearity)
+        H[t] = _phi(torch.bmm(Wh, H[t - 1]) + inp[t - 1], activation)
     return H
 
 
@@ -149,12 +126,12 @@ def _loss_from(Wy, H, Yt, readout, P):
     return (R**2).sum(dim=(-2, -1) if readout == "final" else (0, -2, -1)) / (2 * P)
 
 
-def _grads(Wx, Wh, Wy, X, Yt, method, k, nonlinearity, readout):
+def _grads(Wx, Wh, Wy, X, Yt, method, k, activation, readout):
     """Batched gradients (gWx, gWh, gWy) and the current losses (E,)."""
     T, P = X.shape[1], X.shape[2]
     if method == "rtrl":
-        return _rtrl(Wx, Wh, Wy, X, Yt, nonlinearity, readout)
-    H = _forward(Wx, Wh, X, nonlinearity)
+        return _rtrl(Wx, Wh, Wy, X, Yt, activation, readout)
+    H = _forward(Wx, Wh, X, activation)
     out = _outputs(Wy, H, readout)
     Err = (out - Yt) / P
     L = (Err**2).sum(dim=(-2, -1) if readout == "final" else (0, -2, -1)) * (P / 2)
@@ -170,14 +147,14 @@ def _grads(Wx, Wh, Wy, X, Yt, method, k, nonlinearity, readout):
     for t in range(T, t_stop - 1, -1):
         if readout == "all":
             g = g + torch.bmm(WyT, Err[t - 1])
-        d = g if nonlinearity == "linear" else g * (1 - H[t] ** 2)
+        d = g if activation == "linear" else g * (1 - H[t] ** 2)
         gWx += torch.einsum("ehp,ip->ehi", d, X[:, t - 1])
         gWh += torch.bmm(d, H[t - 1].transpose(1, 2))
         g = torch.bmm(WhT, d)
     return (gWx, gWh, gWy), L
 
 
-def _rtrl(Wx, Wh, Wy, X, Yt, nonlinearity, readout):
+def _rtrl(Wx, Wh, Wy, X, Yt, activation, readout):
     """Forward-mode sensitivities Sx (E, N_h, N_h, N_in, P), Sh (E, N_h, N_h, N_h, P)."""
     E, n_h, n_in = Wx.shape
     T, P = X.shape[1], X.shape[2]
@@ -192,8 +169,8 @@ def _rtrl(Wx, Wh, Wy, X, Yt, nonlinearity, readout):
         z = torch.bmm(Wh, h) + torch.einsum("ehi,ip->ehp", Wx, x)
         Sx = torch.einsum("eij,ejabp->eiabp", Wh, Sx) + torch.einsum("ia,bp->iabp", eye, x)[None]
         Sh = torch.einsum("eij,ejabp->eiabp", Wh, Sh) + torch.einsum("ia,ebp->eiabp", eye, h)
-        h = _phi(z, nonlinearity)
-        if nonlinearity == "tanh":
+        h = _phi(z, activation)
+        if activation == "tanh":
             dphi = (1 - h**2)[:, :, None, None, :]
             Sx, Sh = Sx * dphi, Sh * dphi
         if readout == "all" or t == T:
@@ -207,9 +184,9 @@ def _rtrl(Wx, Wh, Wy, X, Yt, nonlinearity, readout):
     return (gWx, gWh, gWy), L
 
 
-def _check_common(weights, X, Y, method, k, nonlinearity, readout, device, dtype):
+def _check_common(weights, X, Y, method, k, activation, readout, device, dtype, name="weights"):
     method = _v.as_choice(method, "method", METHODS)
-    nonlinearity = _v.as_choice(nonlinearity, "nonlinearity", NONLINEARITIES)
+    activation = _v.as_choice(activation, "activation", ACTIVATIONS)
     readout = _v.as_choice(readout, "readout", READOUTS)
     if method == "tbptt":
         if k is None:
@@ -220,7 +197,7 @@ def _check_common(weights, X, Y, method, k, nonlinearity, readout, device, dtype
     elif k is not None:
         raise ValueError(f"k is the TBPTT window; it is only used with method='tbptt', got method={method!r}")
     if not isinstance(weights, (tuple, list)) or len(weights) != 3:
-        raise TypeError("weights must be a tuple (W_x, W_h, W_y) of (E, ., .) tensors")
+        raise TypeError(f"{name} must be a tuple (W_x, W_h, W_y) of (E, ., .) tensors")
     device = resolve_device(device if device is not None else
                             (weights[0].device if isinstance(weights[0], torch.Tensor) else None))
     dtype = resolve_dtype(dtype)
@@ -236,88 +213,112 @@ def _check_common(weights, X, Y, method, k, nonlinearity, readout, device, dtype
     Xt = torch.as_tensor(Xn, device=device, dtype=dtype)
     want = (Wy.shape[1], Xn.shape[2]) if readout == "final" else (Wy.shape[1], Xn.shape[1], Xn.shape[2])
     Yt = as_input(Y, "Y", device=device, dtype=dtype, shape=want)
-    return (Wx, Wh, Wy), Xt, _target(Yt, readout), method, k, nonlinearity, readout
+    return (Wx, Wh, Wy), Xt, _target(Yt, readout), method, k, activation, readout
 
 
-def gradients(weights, X, Y, *, method: str = "bptt", k: int | None = None, nonlinearity: str = "linear",
+@_v.renamed_keywords(nonlinearity="activation")
+def gradients(weights, X, Y, *, method: str = "bptt", k: int | None = None, activation: str = "linear",
               readout: str = "final", device=None, dtype=torch.float64):
     r"""Batched ``(dL/dW_x, dL/dW_h, dL/dW_y)`` (each (E, ., .)) of every network's mean loss.
 
     ``weights`` (W_x (E, N_h, N_in), W_h (E, N_h, N_h), W_y (E, N_out, N_h)); ``X`` (N_in, T, P)
     shared by the ensemble; ``Y`` (N_out, P) (``readout="all"``: (N_out, T, P)).
     """
-    W, Xt, Yt, method, k, nonlinearity, readout = _check_common(weights, X, Y, method, k, nonlinearity, readout,
+    W, Xt, Yt, method, k, activation, readout = _check_common(weights, X, Y, method, k, activation, readout,
                                                                 device, dtype)
     with torch.no_grad():
-        return _grads(*W, Xt, Yt, method, k, nonlinearity, readout)[0]
+        return _grads(*W, Xt, Yt, method, k, activation, readout)[0]
 
 
-def forward(weights, X, *, nonlinearity: str = "linear", device=None, dtype=torch.float64) -> torch.Tensor:
+@_v.renamed_keywords(nonlinearity="activation")
+def forward(weights, X, *, activation: str = "linear", device=None, dtype=torch.float64) -> torch.Tensor:
     """Hidden states (T+1, E, N_h, P) of every network (index 0 is h_0 = 0)."""
     Y = np.zeros((weights[2].shape[1], np.shape(X)[2]))
-    W, Xt, _, _, _, nonlinearity, _ = _check_common(weights, X, Y, "bptt", None, nonlinearity, "final", device, dtype)
+    W, Xt, _, _, _, activation, _ = _check_common(weights, X, Y, "bptt", None, activation, "final", device, dtype)
     with torch.no_grad():
-        return _forward(W[0], W[1], Xt, nonlinearity)
+        return _forward(W[0], W[1], Xt, activation)
 
 
-def loss(weights, X, Y, *, nonlinearity: str = "linear", readout: str = "final", device=None,
+@_v.renamed_keywords(nonlinearity="activation")
+def loss(weights, X, Y, *, activation: str = "linear", readout: str = "final", device=None,
          dtype=torch.float64) -> torch.Tensor:
     """Per-network loss (E,)."""
-    W, Xt, Yt, _, _, nonlinearity, readout = _check_common(weights, X, Y, "bptt", None, nonlinearity, readout,
+    W, Xt, Yt, _, _, activation, readout = _check_common(weights, X, Y, "bptt", None, activation, readout,
                                                            device, dtype)
     with torch.no_grad():
-        return _loss_from(W[2], _forward(W[0], W[1], Xt, nonlinearity), Yt, readout, Xt.shape[2])
+        return _loss_from(W[2], _forward(W[0], W[1], Xt, activation), Yt, readout, Xt.shape[2])
 
 
-def train(weights, X, Y, *, lr: float, steps: int, method: str = "bptt", k: int | None = None,
-          nonlinearity: str = "linear", readout: str = "final", record=60, device=None, dtype=torch.float64,
-          raise_on_divergence: bool = True, desc: str = "rnn") -> RNNRun:
+@_v.renamed_keywords(weights="W0", nonlinearity="activation")
+def train(W0, X, Y, *, lr: float, steps: int, method: str = "bptt", k: int | None = None,
+          activation: str = "linear", readout: str = "final", record=60, device=None, dtype=torch.float64,
+          raise_on_divergence: bool = True, desc: str = "rnn", progress_bar: bool | None = None) -> Run:
     r"""Full-batch gradient descent ``W <- W - lr dL/dW`` on an ensemble, recording at log-spaced steps.
 
-    ``weights`` as in :func:`gradients` (from :func:`random_init` or :func:`aligned_init`);
-    ``method`` in ``("bptt", "tbptt", "rtrl")`` (``k`` the TBPTT window); compare with
-    gradient flow at ``t = lr * steps``. Divergence is checked at recording steps only
+    ``W0`` the initial weights ``(W_x, W_h, W_y)`` as in :func:`gradients` (from :func:`random_init`
+    or :func:`aligned_init`); ``method`` in ``("bptt", "tbptt", "rtrl")`` (``k`` the TBPTT window);
+    compare with gradient flow at ``t = lr * steps``. Divergence is checked at recording steps only
     (:class:`idealnets.simulate._common.DivergenceMonitor`).
+
+    Returns a :class:`~idealnets.simulate.engine.Run` (model :class:`RNNGD`): ``times`` (R,) =
+    ``lr * steps`` (unit ``"t = lr * step"``), ``steps`` (R,), ``losses`` (E, R), ``diverged`` (E,);
+    ``state``: ``W_x`` (E, R, N_h, N_in), ``W_h`` (E, R, N_h, N_h), ``W_y`` (E, R, N_out, N_h);
+    ``extras``: ``weights`` (the tuple of those three arrays), ``lr``, ``method``, ``k``,
+    ``activation`` (``run.nonlinearity`` is its deprecated name), ``readout``. ``progress_bar``:
+    ``None`` shows it on terminals for runs of 20000 steps or more.
     """
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
     steps = _v.as_int(steps, "steps", low=0)
-    W, Xt, Yt, method, k, nonlinearity, readout = _check_common(weights, X, Y, method, k, nonlinearity, readout,
-                                                                device, dtype)
-    Wx, Wh, Wy = (w.clone() for w in W)
-    rec = record_steps(steps, record)
-    R = rec.size
-    E = Wx.shape[0]
-    P = Xt.shape[2]
-    losses = Xt.new_empty((E, R))
-    hist = [Xt.new_empty((E, R, *w.shape[1:])) for w in (Wx, Wh, Wy)]
-    monitor = DivergenceMonitor(lr=lr, raise_on_divergence=raise_on_divergence)
-    rec_set = {int(s): i for i, s in enumerate(rec)}
-    bar = progress(steps, desc, disable=steps < 20000)
-    with torch.no_grad():
-        for step in range(steps + 1):
-            if step in rec_set:
-                i = rec_set[step]
-                losses[:, i] = _loss_from(Wy, _forward(Wx, Wh, Xt, nonlinearity), Yt, readout, P)
-                for h, w in zip(hist, (Wx, Wh, Wy)):
-                    h[:, i] = w
-                monitor(step, losses[:, i])
-            if step == steps:
-                break
-            (gx, gh, gy), _ = _grads(Wx, Wh, Wy, Xt, Yt, method, k, nonlinearity, readout)
-            Wx -= lr * gx
-            Wh -= lr * gh
-            Wy -= lr * gy
-            bar.update(1)
-    bar.close()
-    return RNNRun(times=lr * rec.astype(float), steps=rec, losses=losses.cpu().numpy(),
-                  weights=tuple(h.cpu().numpy() for h in hist), lr=lr, method=method, k=k,
-                  nonlinearity=nonlinearity, readout=readout, diverged=monitor.diverged_numpy(E))
+    W, Xt, Yt, method, k, activation, readout = _check_common(W0, X, Y, method, k, activation, readout,
+                                                                device, dtype, name="W0")
+    model = RNNGD(W, Xt, Yt, lr=lr, method=method, k=k, activation=activation, readout=readout)
+    run = engine.run(model, steps=steps, record=record, time_per_step=lr, time_unit="t = lr * step",
+                     loss_name="training loss", lr=lr, what="the loss", raise_on_divergence=raise_on_divergence,
+                     desc=desc,
+                     progress_bar=(False if steps < 20000 else None) if progress_bar is None else progress_bar,
+                     extras={"lr": lr, "method": method, "k": k, "activation": activation, "readout": readout},
+                     renamed={"nonlinearity": "activation"})
+    run.extras["weights"] = tuple(run.state[name] for name in ("W_x", "W_h", "W_y"))
+    return run
+
+
+class RNNGD:
+    """Full-batch gradient descent of an ensemble of RNNs, as an engine model.
+
+    State: the list ``[W_x, W_h, W_y]`` of (E, ., .) tensors. One step computes the batched
+    gradients of the chosen method (:data:`METHODS`, written out, no autograd) and updates
+    the three weights in place. Records the loss (``"loss"``) and every weight
+    (``"W_x"``, ``"W_h"``, ``"W_y"``).
+    """
+
+    name = "RNN GD"
+
+    def __init__(self, W0, X, Y, *, lr: float, method: str, k: int | None, activation: str, readout: str):
+        self.W0, self.X, self.Y, self.lr = W0, X, Y, lr
+        self.method, self.k, self.activation, self.readout = method, k, activation, readout
+
+    def init(self):
+        return [w.clone() for w in self.W0]
+
+    def observe(self, W):
+        Wx, Wh, Wy = W
+        L = _loss_from(Wy, _forward(Wx, Wh, self.X, self.activation), self.Y, self.readout, self.X.shape[2])
+        return {"loss": L, "W_x": Wx, "W_h": Wh, "W_y": Wy}
+
+    def step(self, W, k):
+        Wx, Wh, Wy = W
+        lr = self.lr
+        (gx, gh, gy), _ = _grads(Wx, Wh, Wy, self.X, self.Y, self.method, self.k, self.activation, self.readout)
+        Wx -= lr * gx
+        Wh -= lr * gh
+        Wy -= lr * gy
+        return W
 
 
 def lag_map_strengths(weights, U, V, n_lags: int) -> np.ndarray:
     r"""Mode strengths of the lag maps, ``U_alpha^T W_y W_h^k W_x V_alpha`` (..., n_lags, r), from NumPy weights.
 
-    ``weights`` arrays with any leading axes (e.g. ``RNNRun.weights``: (E, R, ., .)). For
+    ``weights`` arrays with any leading axes (e.g. ``Run.weights`` of :func:`train`: (E, R, ., .)). For
     aligned networks this is ``c a^k b``, the theory's :meth:`LinearRNNTheory.mode_maps`.
     """
     Wx, Wh, Wy = (np.asarray(w, dtype=float) for w in weights)
@@ -331,14 +332,15 @@ def lag_map_strengths(weights, U, V, n_lags: int) -> np.ndarray:
     return np.stack(out, axis=-2)
 
 
-def hidden_gradient_norms(weights, X, Y, *, nonlinearity: str = "linear", device=None,
+@_v.renamed_keywords(nonlinearity="activation")
+def hidden_gradient_norms(weights, X, Y, *, activation: str = "linear", device=None,
                           dtype=torch.float64) -> np.ndarray:
     r"""``||dL/dh_t||`` (E, T) for t = 1..T by autograd (``retain_grad`` on every hidden state).
 
     Final readout. The linear theory: ``dL/dh_{T-k} = (W_h^T)^k dL/dh_T``
     (:func:`idealnets.theory.recurrent.gradient_norm_through_time`).
     """
-    W, Xt, Yt, _, _, nonlinearity, _ = _check_common(weights, X, Y, "bptt", None, nonlinearity, "final", device,
+    W, Xt, Yt, _, _, activation, _ = _check_common(weights, X, Y, "bptt", None, activation, "final", device,
                                                      dtype)
     Wx, Wh, Wy = W[0], W[1].detach().clone().requires_grad_(True), W[2]
     T, P = Xt.shape[1], Xt.shape[2]
@@ -346,7 +348,7 @@ def hidden_gradient_norms(weights, X, Y, *, nonlinearity: str = "linear", device
     h = Xt.new_zeros((Wx.shape[0], Wx.shape[1], P))
     with torch.enable_grad():
         for t in range(1, T + 1):
-            h = _phi(torch.bmm(Wh, h) + torch.einsum("ehi,ip->ehp", Wx, Xt[:, t - 1]), nonlinearity)
+            h = _phi(torch.bmm(Wh, h) + torch.einsum("ehi,ip->ehp", Wx, Xt[:, t - 1]), activation)
             h.retain_grad()
             hs.append(h)
         L = ((torch.bmm(Wy, h) - Yt) ** 2).sum() / (2 * P)

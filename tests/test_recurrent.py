@@ -57,14 +57,14 @@ PROFILES = np.stack([leaky_integrator_profile(5, 0.7, 2.0), window_sum_profile(5
                      delayed_copy_profile(5, 1, 0.8)], axis=1)
 
 
-def _torch_grads(W, X, Y, *, k=None, readout="final", nonlinearity="linear"):
+def _torch_grads(W, X, Y, *, k=None, readout="final", activation="linear"):
     """Autograd reference: TBPTT(k) by h.detach() right after step T - k."""
     Wt = [torch.tensor(w, requires_grad=True) for w in W]
     Xt = torch.tensor(X)
     T, P = X.shape[1], X.shape[2]
     h = torch.zeros(W[0].shape[0], P, dtype=torch.float64)
     L = 0.0
-    phi = (lambda z: z) if nonlinearity == "linear" else torch.tanh
+    phi = (lambda z: z) if activation == "linear" else torch.tanh
     for t in range(1, T + 1):
         h = phi(Wt[1] @ h + Wt[0] @ Xt[:, t - 1])
         if readout == "all":
@@ -124,16 +124,16 @@ def test_tbptt_is_detach_and_keeps_the_stated_terms(rng):
     assert np.max(np.abs(tbptt_bias(W, X, Y, 1)[0])) > 1e-3  # truncation really drops terms
 
 
-@pytest.mark.parametrize("nonlinearity", ["linear", "tanh"])
+@pytest.mark.parametrize("activation", ["linear", "tanh"])
 @pytest.mark.parametrize("readout", ["final", "all"])
-def test_batched_trainer_gradients_match_autograd(nonlinearity, readout, rng):
+def test_batched_trainer_gradients_match_autograd(activation, readout, rng):
     W, X, Y = _random_problem(rng, readout=readout, scale=1.0)
     Wb = tuple(torch.tensor(np.stack([w, 0.5 * w])) for w in W)
     methods = [("bptt", None), ("rtrl", None)] + ([("tbptt", 2), ("tbptt", 9)] if readout == "final" else [])
     for method, k in methods:
-        got = sr.gradients(Wb, X, Y, method=method, k=k, nonlinearity=nonlinearity, readout=readout)
+        got = sr.gradients(Wb, X, Y, method=method, k=k, activation=activation, readout=readout)
         for e, scale in enumerate((1.0, 0.5)):
-            ref = _torch_grads([scale * w for w in W], X, Y, k=k, readout=readout, nonlinearity=nonlinearity)
+            ref = _torch_grads([scale * w for w in W], X, Y, k=k, readout=readout, activation=activation)
             for g, r in zip(got, ref):
                 _close(g[e].numpy(), r, RTOL_GRAD)
 
@@ -397,6 +397,39 @@ def test_trained_ensemble_matches_theory_gap_linear_in_lr():
     # the hidden frame R is arbitrary: W_h's learned eigenvalues are the theory's a (plus zeros)
     ev = np.sort(np.linalg.eigvals(run.weights[1][0, -1]).real)[::-1][:3]
     np.testing.assert_allclose(np.sort(ev), np.sort(th.recurrent_eigenvalues(run.times[-1])), atol=GD_ABS)
+
+
+def test_train_returns_run_and_old_names_still_work(rng):
+    """train returns the shared Run; the old keywords ``weights``/``nonlinearity``, the old field
+    ``nonlinearity``, the names RNNRun/NONLINEARITIES and the re-export train_rnn keep working."""
+    import idealnets.simulate as sim
+    from idealnets.simulate.engine import Run
+
+    W, X, Y = _random_problem(rng)
+    Wb = tuple(torch.tensor(w[None]) for w in W)
+    run = sr.train(Wb, X, Y, lr=0.05, steps=6, activation="tanh", record=[0, 3, 6])
+    assert isinstance(run, Run) and sr.RNNRun is Run and sim.RNNRun is Run
+    assert run.time_unit == "t = lr * step" and run.activation == "tanh" and run.method == "bptt"
+    np.testing.assert_array_equal(run.times, 0.05 * run.steps)
+    assert all(a is b for a, b in zip(run.weights, (run.W_x, run.W_h, run.W_y)))
+    assert run.weights[1].shape == (1, 3, 4, 4)
+    with pytest.warns(DeprecationWarning, match="nonlinearity"):
+        assert run.nonlinearity == "tanh"
+    with pytest.warns(DeprecationWarning, match="weights"):
+        old = sr.train(weights=Wb, X=X, Y=Y, lr=0.05, steps=6, activation="tanh", record=[0, 3, 6])
+    np.testing.assert_array_equal(old.losses, run.losses)
+    with pytest.warns(DeprecationWarning, match="nonlinearity"):
+        old = sr.train(Wb, X, Y, lr=0.05, steps=6, nonlinearity="tanh", record=[0, 3, 6])
+    np.testing.assert_array_equal(old.losses, run.losses)
+    with pytest.warns(DeprecationWarning, match="nonlinearity"):
+        g = sr.gradients(Wb, X, Y, nonlinearity="tanh")
+    for a, b in zip(g, sr.gradients(Wb, X, Y, activation="tanh")):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert sr.NONLINEARITIES == sr.ACTIVATIONS
+    np.testing.assert_array_equal(sim.train_rnn(Wb, X, Y, lr=0.05, steps=6, activation="tanh",
+                                                record=[0, 3, 6]).losses, run.losses)
+    with pytest.raises(TypeError, match="both"):
+        sr.train(Wb, X, Y, lr=0.05, steps=6, activation="tanh", nonlinearity="tanh")
 
 
 # ----------------------------------------------------------------------------- properties
