@@ -1,4 +1,4 @@
-r"""Online SGD of two-layer "soft committee" students, many seeds as one batched program.
+r"""Online SGD of two-layer "soft committee" students, many networks as one batched program.
 
 Exactly the conventions of docs: Conventions, "Online SGD in committee machines" (and ``theory/committee.py``):
 ``x ~ N(0, I_N)``, one fresh sample per step,
@@ -14,36 +14,34 @@ student's own second layer (backprop, ``b = v``); with a fixed vector ``b`` it
 is feedback alignment (Lillicrap et al. 2016; in committee machines Refinetti,
 d'Ascoli, Ohana & Goldt 2021).
 
-How it is computed. Every seed has its own teacher, student and data stream;
-weights are ``(E, K, N)`` tensors and each step is a few batched kernels (no
-Python loop over seeds). The step loop is split into blocks that end at the
-recording steps: the inputs of a block are drawn at once (as float32 Gaussians,
-cast to the working dtype: torch's float32 normal sampler is ~5x faster than
-its float64 one, and the rounding, relative 3e-8, is far below the O(N^-1/2)
-sampling noise of online SGD), the teacher's labels of the block come from one
-batched matmul, and the sequential part (the student's forward pass and fused
-update) runs in a TorchScript-compiled loop, so a step costs a handful of
-kernel launches and no Python. A single network on the CPU, where
-those launches dominate, instead steps through a K-dimensional recurrence:
-within a block the pre-activations are ``W_0 x_j`` corrected by the block's
-earlier rank-one updates through the Gram matrix of its inputs, so a step
-costs K floats of arithmetic and the N-sized work is three matmuls per block
-(equal to the batched loop to 1e-12, tested). There is no host
-synchronisation inside a block of the batched loop: values are read back only at recording steps, which also keeps the loop
-suited to a GPU. On the CPU the loop runs with ``n_threads`` torch threads (1
-by default: the per-step kernels are too small for intra-op threading to pay,
-and on a loaded machine torch's default thread count made this loop 3-6x
-slower); the previous setting is restored afterwards.
+How it is computed. The trainer is a model of the one training engine
+(:mod:`idealnets.simulate.engine`, :class:`CommitteeSGD`); every network has its own teacher,
+student and data stream; weights are ``(E, K, N)`` tensors and each step is a few batched kernels
+(no Python loop over networks). The step loop (the model's ``advance``) is split into blocks that
+end at the recording steps: the inputs of a block are drawn at once (as float32 Gaussians, cast to
+the working dtype: torch's float32 normal sampler is ~5x faster than its float64 one, and the
+rounding, relative 3e-8, is far below the O(N^-1/2) sampling noise of online SGD), the teacher's
+labels of the block come from one batched matmul, and the sequential part (the student's forward
+pass and fused update) runs in a TorchScript-compiled loop, so a step costs a handful of kernel
+launches and no Python. A single network on the CPU, where those launches dominate, instead steps
+through a K-dimensional recurrence: within a block the pre-activations are ``W_0 x_j`` corrected by
+the block's earlier rank-one updates through the Gram matrix of its inputs, so a step costs K floats
+of arithmetic and the N-sized work is three matmuls per block (equal to the batched loop to 1e-12,
+tested). There is no host synchronisation inside a block of the batched loop: values are read back
+only at recording steps, which also keeps the loop suited to a GPU. On the CPU the loop runs with
+``n_threads`` torch threads (1 by default: the per-step kernels are too small for intra-op threading
+to pay, and on a loaded machine torch's default thread count made this loop 3-6x slower); the
+previous setting is restored afterwards.
 
-Recorded at log-spaced steps (``alpha = step/N``): the order parameters
-``Q = W W^T/N``, ``R = W W*^T/N``, the second layer ``v``, and a test estimate
-``eps_test = (1/2) mean_test (phi - phi*)^2`` on a fixed set of fresh inputs
+Recorded at log-spaced steps (``times``: ``alpha = step/N``): the order parameters
+``Q = W W^T/N``, ``R = W W*^T/N``, the second layer ``v``, and (``losses``) a test
+estimate ``eps_test = (1/2) mean_test (phi - phi*)^2`` on a fixed set of fresh inputs
 (noise-free teacher, as the theory's eps_g). Divergence is checked on
-``eps_test`` at the recording steps by :class:`~idealnets.simulate._common.DivergenceMonitor`
+this test error at the recording steps by :class:`~idealnets.simulate._common.DivergenceMonitor`
 (growth by 1e6 over the first record, or NaN/inf).
 
-float32 (``dtype=torch.float32``): 1.1-2x faster on the CPU with batched seeds. Measured
-(N = 500, K = M = 2, lr = 1, init_std = 1, 6 seeds, same seeds as float64):
+float32 (``dtype=torch.float32``): 1.1-2x faster on the CPU with batched networks. Measured
+(N = 500, K = M = 2, lr = 1, init_scale = 1, 6 networks, same seeds as float64):
 eps_test agrees with the float64 run to a relative 7e-7 over alpha <= 40 and
 the plateau-escape times agree to 2e-4 in alpha, far below the seed-to-seed
 spread (tested to 1e-5 on a short run).
@@ -51,19 +49,18 @@ spread (tested to 1e-5 on a short run).
 from __future__ import annotations
 
 import math
-import time
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from idealnets.theory import validation as V
 
-from ._common import DivergenceMonitor, as_input, make_generator, progress, record_steps, resolve_device, \
-    resolve_dtype
+from . import engine
+from ._common import as_input, make_generator, record_steps, resolve_device, resolve_dtype
+from .engine import Run
 
-__all__ = ["CommitteeRun", "init_weights", "train", "train_from", "ACTIVATIONS"]
+__all__ = ["CommitteeRun", "CommitteeSGD", "init_weights", "train", "train_from", "ACTIVATIONS"]
 
 ACTIVATIONS = ("erf", "linear", "relu")
 _ACT_CODE = {"erf": 0, "linear": 1, "relu": 2}
@@ -73,61 +70,8 @@ _MAX_BLOCK = 4096  # steps per block at most
 _ONE_BLOCK = 24  # steps per block of the single-network Gram loop (its Gram matrix costs block * N per step)
 
 
-@dataclass
-class CommitteeRun:
-    """Result of :func:`train`.
-
-    alpha : (R,) recorded times step/N; steps : (R,) recorded steps
-    Q : (E, R, K, K); R : (E, R, K, M); v : (E, R, K); T : (E, M, M) teacher overlaps;
-    v_star : (E, M); eps_test : (E, R) test-set estimate of eps_g (``n_test`` inputs);
-    N, lr (E,), lr_v (E,), noise, activation, train_second_layer : the settings;
-    feedback : (E, K) feedback vectors b (None for backprop);
-    wall_s : wall time of the step loop; diverged : (E,) bool, the networks
-    whose eps_test grew by more than the DivergenceMonitor's factor (only with
-    ``raise_on_divergence=False``; their later records may be huge or NaN).
-    """
-
-    alpha: np.ndarray
-    steps: np.ndarray
-    Q: np.ndarray
-    R: np.ndarray
-    v: np.ndarray
-    T: np.ndarray
-    v_star: np.ndarray
-    eps_test: np.ndarray
-    N: int
-    lr: np.ndarray
-    lr_v: np.ndarray
-    noise: float
-    activation: str
-    train_second_layer: bool
-    wall_s: float = 0.0
-    diverged: np.ndarray | None = None
-    feedback: np.ndarray | None = None
-    dtype: str = "float64"
-
-    @property
-    def Q0(self) -> np.ndarray:
-        return self.Q[:, 0]
-
-    @property
-    def R0(self) -> np.ndarray:
-        return self.R[:, 0]
-
-    @property
-    def v0(self) -> np.ndarray:
-        return self.v[:, 0]
-
-    @property
-    def alignment(self) -> np.ndarray:
-        """``cos(v, b)`` per network and record, (E, R) (nan for backprop or where v = 0)."""
-        if self.feedback is None:
-            return np.full(self.eps_test.shape, np.nan)
-        nv = np.linalg.norm(self.v, axis=-1)
-        nb = np.linalg.norm(self.feedback, axis=-1)[:, None]
-        dot = np.einsum("erk,ek->er", self.v, self.feedback)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(nv > 0, dot / (np.where(nv > 0, nv, 1.0) * nb), np.nan)
+#: Deprecated name of the shared result type :class:`idealnets.simulate.Run` (kept for one release).
+CommitteeRun = Run
 
 
 def _g(z: torch.Tensor, activation: str) -> torch.Tensor:
@@ -263,18 +207,20 @@ def _per_network(x, name: str, E: int, *, low=None, open_low=False, n: int | Non
     return np.array(np.broadcast_to(a, (E, n)))
 
 
-def init_weights(N: int, K: int, M: int, n_seeds: int, *, init_std: float = 1e-3, teacher: str = "orthonormal",
+@V.renamed_keywords(n_seeds="n_networks", init_std="init_scale")
+def init_weights(N: int, K: int, M: int, n_networks: int, *, init_scale: float = 1e-3, teacher: str = "orthonormal",
                  seed: int = 0, device=None, dtype=torch.float64):
-    """Student ``W (E, K, N)`` with i.i.d. N(0, init_std^2) entries and teacher ``W* (E, M, N)``.
+    """Student ``W (E, K, N)`` with i.i.d. N(0, init_scale^2) entries and teacher ``W* (E, M, N)``, E = ``n_networks``.
 
     teacher = ``"orthonormal"``: rows orthogonal with norm sqrt(N), so ``T = I``
     exactly (needs N >= M); ``"gaussian"``: i.i.d. N(0, 1) entries (``T = I + O(1/sqrt N)``).
+    The keywords ``n_seeds`` and ``init_std`` of earlier releases still work (DeprecationWarning).
     """
     N = V.as_int(N, "N", low=1)
     K = V.as_int(K, "K", low=1)
     M = V.as_int(M, "M", low=1)
-    n_seeds = V.as_int(n_seeds, "n_seeds", low=1)
-    init_std = V.as_float(init_std, "init_std", low=0.0, open_low=True)
+    n_networks = V.as_int(n_networks, "n_networks", low=1)
+    init_scale = V.as_float(init_scale, "init_scale", low=0.0, open_low=True)
     teacher = V.as_choice(teacher, "teacher", ("orthonormal", "gaussian"))
     seed = V.as_seed(seed)
     if teacher == "orthonormal" and N < M:
@@ -282,28 +228,31 @@ def init_weights(N: int, K: int, M: int, n_seeds: int, *, init_std: float = 1e-3
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
     gen = make_generator(seed, device)
-    Ws = torch.randn(n_seeds, M, N, generator=gen, device=device, dtype=torch.float64)
+    Ws = torch.randn(n_networks, M, N, generator=gen, device=device, dtype=torch.float64)
     if teacher == "orthonormal":
         q, _ = torch.linalg.qr(Ws.transpose(1, 2))  # (E, N, M), orthonormal columns
         Ws = q.transpose(1, 2) * math.sqrt(N)
-    W = init_std * torch.randn(n_seeds, K, N, generator=gen, device=device, dtype=torch.float64)
+    W = init_scale * torch.randn(n_networks, K, N, generator=gen, device=device, dtype=torch.float64)
     return W.to(dtype), Ws.to(dtype)
 
 
-def train(N: int, K: int, M: int, lr, alpha_max: float, *, n_seeds: int = 8, activation: str = "erf",
-          train_second_layer: bool = False, lr_v=None, noise: float = 0.0, init_std: float = 1e-3,
+@V.renamed_keywords(n_seeds="n_networks", init_std="init_scale")
+def train(N: int, K: int, M: int, lr, alpha_max: float, *, n_networks: int = 8, activation: str = "erf",
+          train_second_layer: bool = False, lr_v=None, noise: float = 0.0, init_scale: float = 1e-3,
           teacher: str = "orthonormal", v0=None, v_star=None, feedback=None, record=50, n_test: int = 1000,
           seed: int = 0, device=None, dtype=torch.float64, raise_on_divergence: bool = True,
           lr_max: float | None = None, train_mask=None, record_linear: int = 0, n_threads: int | None = 1,
-          progress_bar: bool | None = None) -> CommitteeRun:
-    """Train ``n_seeds`` independent students (own teacher and data each) for ``alpha_max * N`` steps.
+          progress_bar: bool | None = None) -> Run:
+    """Train ``n_networks`` independent students (own teacher and data each) for ``alpha_max * N`` steps.
 
-    N, K, M : input dimension and widths (integers >= 1). init_std : std of
+    N, K, M : input dimension and widths (integers >= 1). init_scale : std of
     the student's initial first-layer entries (> 0). v0 : (K,) or (E, K)
     initial second layer (default ones); v_star : (M,) or (E, M) the teacher's
-    (default ones). Other arguments as in :func:`train_from`.
+    (default ones). Other arguments and the result as in :func:`train_from`.
+    The keywords ``n_seeds`` and ``init_std`` of earlier releases still work (DeprecationWarning).
     """
-    W, Ws = init_weights(N, K, M, n_seeds, init_std=init_std, teacher=teacher, seed=seed, device=device, dtype=dtype)
+    W, Ws = init_weights(N, K, M, n_networks, init_scale=init_scale, teacher=teacher, seed=seed, device=device,
+                         dtype=dtype)
     return train_from(W, Ws, lr, alpha_max, v0=v0, v_star=v_star, activation=activation,
                       train_second_layer=train_second_layer, lr_v=lr_v, noise=noise, feedback=feedback,
                       record=record, n_test=n_test, seed=seed + 1, raise_on_divergence=raise_on_divergence,
@@ -316,7 +265,7 @@ def train_from(W0, W_star, lr, alpha_max: float, *, v0=None, v_star=None, activa
                train_second_layer: bool = False, lr_v=None, noise: float = 0.0, feedback=None, record=50,
                n_test: int = 1000, seed: int = 0, raise_on_divergence: bool = True, lr_max: float | None = None,
                train_mask=None, record_linear: int = 0, n_threads: int | None = 1,
-               progress_bar: bool | None = None) -> CommitteeRun:
+               progress_bar: bool | None = None) -> Run:
     """Online SGD from given weights ``W0 (E, K, N)`` and teachers ``W_star (E, M, N)``.
 
     The run uses W0's device and dtype (float64 or float32).
@@ -334,12 +283,27 @@ def train_from(W0, W_star, lr, alpha_max: float, *, v0=None, v_star=None, activa
     noise : output-noise standard deviation sigma (>= 0).
     record : number of log-spaced recording points (>= 2) or explicit steps, plus
         ``record_linear`` linearly spaced ones.
-    n_test : test inputs (shared by the seeds) for ``eps_test``.
+    n_test : test inputs (shared by the seeds) for the test estimate of eps_g.
     n_threads : torch CPU threads for the step loop (default 1; None keeps torch's setting).
+
+    Returns
+    -------
+    Run
+        ``times`` the recorded ``alpha = step / N``, ``steps``; ``losses`` (E, R) the
+        test-set estimate of eps_g (``n_test`` inputs, noise-free teacher); ``state``:
+        ``Q`` (E, R, K, K), ``R`` (E, R, K, M), ``v`` (E, R, K); ``extras``: ``T``
+        (E, M, M) teacher overlaps, ``v_star`` (E, M), ``N``, ``lr`` (E,), ``lr_v`` (E,),
+        ``noise``, ``activation``, ``train_second_layer``, ``feedback`` ((E, K) vectors b,
+        None for backprop), ``dtype``, the initial order parameters ``Q0``, ``R0``, ``v0``
+        and ``alignment`` (E, R), ``cos(v, b)`` (nan for backprop or where v = 0).
+        ``diverged`` (E,) flags the networks whose error grew past the divergence threshold
+        (only with ``raise_on_divergence=False``; their later records may be huge or NaN).
+        Every array is float64 whatever the run's dtype. The names ``alpha`` and
+        ``eps_test`` of earlier releases still read ``times`` and ``losses`` (DeprecationWarning).
 
     Notes
     -----
-    Divergence (eps_test growing by 1e6 over its first record, or NaN/inf, checked at
+    Divergence (the test error growing by 1e6 over its first record, or NaN/inf, checked at
     the recording steps) raises :class:`~idealnets.simulate._common.DivergenceError` naming
     ``lr`` and ``lr_max``; with ``raise_on_divergence=False`` the networks are flagged
     in ``diverged`` and the others are unaffected.
@@ -386,93 +350,136 @@ def train_from(W0, W_star, lr, alpha_max: float, *, v0=None, v_star=None, activa
     if mask is not None and not np.isin(mask, (0.0, 1.0)).all():
         raise ValueError("train_mask must hold only 0 and 1")
 
-    W = W0.clone()
-    Ws = W_star
-    uniform_lr = bool(np.all(lr_arr == lr_arr[0]))
-    tt = lambda a: torch.as_tensor(np.asarray(a, dtype=float), device=device, dtype=dtype)  # noqa: E731
-    lr_t = tt(lr_arr / lr_arr[0])[:, None]  # relative rates (E, 1)
-    lr_v_t = tt(lr_v_arr)[:, None] / N
-    if mask is not None:
-        lr_v_t = lr_v_t * tt(mask)
-    v = tt(v0_arr).contiguous()
-    vs = tt(vs_arr)
-    b = v.clone() if b_arr is None else tt(b_arr).contiguous()
-
     rec = record_steps(steps, record)
     if record_linear:
         rec = np.union1d(rec, record_steps(steps, record_linear, log=False))
-    n_rec = len(rec)
-    gen = make_generator(seed, device)
-    sqN = math.sqrt(N)
-    zs = _z_scale(activation)
-    x_scale = zs / sqN  # inputs are carried pre-scaled so that W x = z (module docstring of _block_loop)
-    # the first-layer step (lr/sqrt N) b Delta g'(lambda) x in terms of z and the scaled input:
-    # erf: g'(lambda) = sqrt(2/pi) exp(-z^2), x/sqrt N = sqrt 2 * X  ->  lr * (2/sqrt pi) * b Delta exp(-z^2) X
-    w_step = float(lr_arr[0]) * (2.0 / math.sqrt(math.pi) if activation == "erf" else 1.0)
-    # drawn in float64 whatever the dtype, so float32 and float64 runs share their test set
-    X_test = torch.randn(n_test, N, generator=gen, device=device, dtype=torch.float64).to(dtype).mul_(x_scale)
-    y_test = _g(torch.einsum("emn,pn->epm", Ws, X_test), activation) @ vs[:, :, None]  # (E, P, 1)
+    uniform_lr = bool(np.all(lr_arr == lr_arr[0]))
+    model = CommitteeSGD(W0, W_star, lr_arr, lr_v_arr, v0_arr, vs_arr, b_arr, mask, activation=activation,
+                         train_second_layer=train_second_layer, noise=noise, n_test=n_test,
+                         generator=make_generator(seed, device))
+    run = engine.run(model, steps=steps, record=rec, time_per_step=1.0 / N, time_unit="alpha = step / N",
+                     loss_name="test estimate of eps_g", lr=lr_arr if not uniform_lr else float(lr_arr[0]),
+                     lr_max=lr_max, what="the test error eps_test", raise_on_divergence=raise_on_divergence,
+                     desc=f"committee SGD (E={E}, N={N})", progress_bar=progress_bar,
+                     n_threads=n_threads if device.type == "cpu" else None,
+                     renamed={"alpha": "times", "eps_test": "losses"})
+    # float64 records whatever the dtype (exact: float32 -> float64 is lossless)
+    run.times = rec / N
+    run.losses = run.losses.astype(np.float64)
+    run.state = {key: run.state[key].astype(np.float64) for key in ("Q", "R", "v")}
+    v_rec = run.state["v"]
+    run.extras.update(
+        T=(W_star @ W_star.transpose(1, 2) / N).cpu().to(torch.float64).numpy(), v_star=vs_arr.copy(), N=N,
+        lr=lr_arr.copy(), lr_v=lr_v_arr.copy(), noise=float(noise), activation=activation,
+        train_second_layer=bool(train_second_layer), feedback=None if b_arr is None else b_arr.copy(),
+        dtype=str(dtype).replace("torch.", ""), Q0=run.state["Q"][:, 0], R0=run.state["R"][:, 0], v0=v_rec[:, 0],
+        alignment=_alignment(v_rec, b_arr, run.losses.shape))
+    return run
 
-    Q_r = torch.empty(n_rec, E, K, K, device=device, dtype=dtype)
-    R_r = torch.empty(n_rec, E, K, M, device=device, dtype=dtype)
-    v_r = torch.empty(n_rec, E, K, device=device, dtype=dtype)
-    e_r = torch.empty(n_rec, E, device=device, dtype=dtype)
-    monitor = DivergenceMonitor(lr=lr_arr if not uniform_lr else float(lr_arr[0]), lr_max=lr_max,
-                                what="the test error eps_test", raise_on_divergence=raise_on_divergence)
 
-    def snapshot(i: int, step: int) -> None:
-        Q_r[i] = W @ W.transpose(1, 2) / N
-        R_r[i] = W @ Ws.transpose(1, 2) / N
-        v_r[i] = v
-        phi = _g(torch.einsum("ekn,pn->epk", W, X_test), activation) @ v[:, :, None]
-        e_r[i] = 0.5 * ((phi - y_test) ** 2).mean(dim=(1, 2))
-        monitor(step, e_r[i])  # one host synchronisation per record (only there)
+def _alignment(v: np.ndarray, b: np.ndarray | None, shape) -> np.ndarray:
+    """``cos(v, b)`` per network and record, (E, R) (nan for backprop, b = None, or where v = 0)."""
+    if b is None:
+        return np.full(shape, np.nan)
+    nv = np.linalg.norm(v, axis=-1)
+    nb = np.linalg.norm(b, axis=-1)[:, None]
+    dot = np.einsum("erk,ek->er", v, b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(nv > 0, dot / (np.where(nv > 0, nv, 1.0) * nb), np.nan)
 
-    block = max(1, min(_MAX_BLOCK, _BLOCK_ELEMENTS // (E * N)))
-    step_fn = _step_fn()
-    act_code = _ACT_CODE[activation]
-    fa = b_arr is not None
-    # one network on the CPU: the Gram-matrix block loop (no N-sized kernel per step; in float32 the
-    # weights, inputs and Gram matrix stay float32, the K-dimensional recurrence runs in Python floats)
-    one_cpu = E == 1 and device.type == "cpu" and W.is_contiguous()
-    lr_v_one = lr_v_t.expand(E, K)[0].tolist()  # (K,) second-layer rates / N (train_mask included)
-    if one_cpu:
-        block = min(block, _ONE_BLOCK)
-    old_threads = torch.get_num_threads()
-    if n_threads is not None and device.type == "cpu":
-        torch.set_num_threads(n_threads)
-    try:
-        snapshot(0, 0)
-        t0 = time.perf_counter()
-        bar = progress(steps, f"committee SGD (E={E}, N={N})",
-                       disable=None if progress_bar is None else not progress_bar)
-        step, r_i = 0, 1
-        while step < steps:
-            c = min(block, int(rec[r_i]) - step)
+
+class CommitteeSGD:
+    """Online SGD of an ensemble of soft committee machines, as an engine model (module docstring).
+
+    State: ``(W, v)``, the first layers ``(E, K, N)`` and second layers ``(E, K)``, updated in
+    place. The test set (``n_test`` inputs, drawn first from ``generator``) and its noise-free
+    teacher labels are fixed at construction. :meth:`advance` draws the inputs of up to
+    ``block`` steps at once and runs the TorchScript block loop (or, for one network on the
+    CPU, the Gram-matrix loop), so the random stream depends on the block boundaries: the
+    engine's recording steps, exactly as before the engine. :meth:`step` is one step drawn on
+    its own (a different split of the stream). :meth:`observe` records ``Q``, ``R``, ``v`` and
+    the test error (``"loss"``).
+    """
+
+    name = "committee SGD"
+
+    def __init__(self, W0: torch.Tensor, W_star: torch.Tensor, lr, lr_v, v0, v_star, feedback, mask, *,
+                 activation: str, train_second_layer: bool, noise: float, n_test: int,
+                 generator: torch.Generator):
+        device, dtype = W0.device, W0.dtype
+        E, K, N = W0.shape
+        self.W0, self.Ws, self.N, self.E, self.K = W0, W_star, N, E, K
+        self.device, self.dtype, self.gen = device, dtype, generator
+        self.activation, self.act_code = activation, _ACT_CODE[activation]
+        self.train_v, self.fa, self.noise = train_second_layer, feedback is not None, noise
+        tt = lambda a: torch.as_tensor(np.asarray(a, dtype=float), device=device, dtype=dtype)  # noqa: E731
+        self.uniform_lr = bool(np.all(lr == lr[0]))
+        self.lr_t = tt(lr / lr[0])[:, None]  # relative rates (E, 1)
+        lr_v_t = tt(lr_v)[:, None] / N
+        self.lr_v_t = lr_v_t * tt(mask) if mask is not None else lr_v_t
+        self.lr_v_one = self.lr_v_t.expand(E, K)[0].tolist()  # (K,) second-layer rates / N (train_mask included)
+        self.v0 = tt(v0).contiguous()
+        self.vs = tt(v_star)
+        self.b = None if feedback is None else tt(feedback).contiguous()
+        # inputs are carried pre-scaled so that W x = z (docstring of _block_loop)
+        self.x_scale = _z_scale(activation) / math.sqrt(N)
+        # the first-layer step (lr/sqrt N) b Delta g'(lambda) x in terms of z and the scaled input:
+        # erf: g'(lambda) = sqrt(2/pi) exp(-z^2), x/sqrt N = sqrt 2 * X  ->  lr * (2/sqrt pi) * b Delta exp(-z^2) X
+        self.w_step = float(lr[0]) * (2.0 / math.sqrt(math.pi) if activation == "erf" else 1.0)
+        # drawn in float64 whatever the dtype, so float32 and float64 runs share their test set
+        self.X_test = torch.randn(n_test, N, generator=generator, device=device,
+                                  dtype=torch.float64).to(dtype).mul_(self.x_scale)
+        self.y_test = _g(torch.einsum("emn,pn->epm", W_star, self.X_test), activation) @ self.vs[:, :, None]
+        # one network on the CPU: the Gram-matrix block loop (no N-sized kernel per step; in float32 the
+        # weights, inputs and Gram matrix stay float32, the K-dimensional recurrence runs in Python floats)
+        self.one_cpu = E == 1 and device.type == "cpu" and W0.is_contiguous()
+        block = max(1, min(_MAX_BLOCK, _BLOCK_ELEMENTS // (E * N)))
+        self.block = min(block, _ONE_BLOCK) if self.one_cpu else block
+        self.step_fn = _step_fn()
+
+    def init(self):
+        v = self.v0.clone()
+        return self.W0.clone(), v, (v.clone() if self.b is None else self.b)
+
+    def observe(self, state) -> dict:
+        W, v, _ = state
+        N = self.N
+        phi = _g(torch.einsum("ekn,pn->epk", W, self.X_test), self.activation) @ v[:, :, None]
+        return {"loss": 0.5 * ((phi - self.y_test) ** 2).mean(dim=(1, 2)),
+                "Q": W @ W.transpose(1, 2) / N, "R": W @ self.Ws.transpose(1, 2) / N, "v": v}
+
+    def step(self, state, k: int):
+        return self.advance(state, k, 1, _no_tick)
+
+    def advance(self, state, start: int, n: int, tick):
+        """``n`` steps in blocks of at most ``block``: inputs and teacher labels drawn per block."""
+        W, v, b = state
+        gen, device, dtype, E, N, Ws, vs = self.gen, self.device, self.dtype, self.E, self.N, self.Ws, self.vs
+        x_scale, activation, noise, block = self.x_scale, self.activation, self.noise, self.block
+        w_step, act_code, train_v, fa = self.w_step, self.act_code, self.train_v, self.fa
+        to_dtype = dtype != torch.float32
+        if self.one_cpu:
+            lr_v_one = self.lr_v_one
+            loop_one = _block_loop_one
+        else:
+            step_fn, lr_t, lr_v_t, uniform_lr = self.step_fn, self.lr_t, self.lr_v_t, self.uniform_lr
+        done = 0
+        while done < n:
+            c = min(block, n - done)
             X = torch.randn(c, E, N, generator=gen, device=device, dtype=torch.float32)
-            X = X.to(dtype).mul_(x_scale) if dtype != torch.float32 else X.mul_(x_scale)
+            X = X.to(dtype).mul_(x_scale) if to_dtype else X.mul_(x_scale)
             Y = (_g(torch.einsum("cen,emn->cem", X, Ws), activation) * vs).sum(-1)  # teacher labels (c, E)
             if noise > 0:
                 Y.add_(torch.randn(c, E, generator=gen, device=device, dtype=dtype), alpha=noise)
-            if one_cpu:
-                _block_loop_one(W, v, b, X, Y, w_step, lr_v_one, act_code, train_second_layer, fa)
+            if self.one_cpu:
+                loop_one(W, v, b, X, Y, w_step, lr_v_one, act_code, train_v, fa)
             else:
                 with torch.jit.optimized_execution(False):  # no re-specialisation for every new block length
-                    step_fn(W, v, b, X, Y, w_step, lr_t, lr_v_t, act_code, train_second_layer, fa, uniform_lr)
-            step += c
-            bar.update(c)
-            if step == rec[r_i]:
-                snapshot(r_i, step)
-                r_i += 1
-        bar.close()
-        wall = time.perf_counter() - t0
-    finally:
-        torch.set_num_threads(old_threads)
-    tr = lambda a: a.transpose(0, 1).cpu().to(torch.float64).numpy()  # noqa: E731
-    return CommitteeRun(
-        alpha=rec / N, steps=rec, Q=tr(Q_r), R=tr(R_r), v=tr(v_r),
-        T=(Ws @ Ws.transpose(1, 2) / N).cpu().to(torch.float64).numpy(), v_star=vs_arr.copy(), eps_test=tr(e_r),
-        N=N, lr=lr_arr.copy(), lr_v=lr_v_arr.copy(), noise=float(noise), activation=activation,
-        train_second_layer=bool(train_second_layer), wall_s=wall, diverged=monitor.diverged_numpy(E),
-        feedback=None if b_arr is None else b_arr.copy(), dtype=str(dtype).replace("torch.", ""),
-    )
+                    step_fn(W, v, b, X, Y, w_step, lr_t, lr_v_t, act_code, train_v, fa, uniform_lr)
+            done += c
+            tick(c)
+        return state
+
+
+def _no_tick(_: int) -> None:
+    pass

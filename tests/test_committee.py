@@ -188,7 +188,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="shape"):
         ode.integrate(np.eye(2), np.zeros((2, 3)), alpha_max=1.0)
     with pytest.raises(ValueError, match="lr"):
-        train(50, 2, 2, -1.0, 1.0, n_seeds=2)
+        train(50, 2, 2, -1.0, 1.0, n_networks=2)
 
 
 def test_ode_blow_up_and_sim_divergence_are_loud():
@@ -197,11 +197,11 @@ def test_ode_blow_up_and_sim_divergence_are_loud():
         CommitteeODE(1, 1, lr, activation="linear").integrate([[0.5]], [[0.1]], alpha_max=200.0)
     with pytest.raises(DivergenceError, match="lr=6"):
         # the error grows by (lr - 1)^2 = 25 per unit alpha: float64 overflows well before alpha = 600
-        train(20, 1, 1, lr, 600.0, n_seeds=2, activation="linear", init_std=0.5, lr_max=2.0, progress_bar=False)
+        train(20, 1, 1, lr, 600.0, n_networks=2, activation="linear", init_scale=0.5, lr_max=2.0, progress_bar=False)
 
 
 def _per_seed_ode(run, ode):
-    return np.stack([ode.integrate(run.Q0[e], run.R0[e], run.v0[e], alpha_eval=run.alpha).eps_g
+    return np.stack([ode.integrate(run.Q0[e], run.R0[e], run.v0[e], alpha_eval=run.times).eps_g
                      for e in range(run.Q.shape[0])])
 
 
@@ -213,12 +213,12 @@ def test_simulation_matches_ode_and_deviation_shrinks_with_N(seed):
     ode = CommitteeODE(K, M, lr)
     devs = {}
     for N in (100, 400):
-        run = train(N, K, M, lr, alpha_max, n_seeds=16, init_std=0.4, record=15, seed=seed, progress_bar=False)
+        run = train(N, K, M, lr, alpha_max, n_networks=16, init_scale=0.4, record=15, seed=seed, progress_bar=False)
         eps_ode = _per_seed_ode(run, ode)
         eps_sim = generalisation_error(run.Q, run.R, run.T[:, None], run.v, run.v_star[:, None])
         devs[N] = np.sqrt(np.mean((eps_sim - eps_ode) ** 2))
         # the test-set estimate agrees with eps_g of the recorded overlaps (test-set error ~ eps/sqrt(n_test))
-        assert np.max(np.abs(run.eps_test - eps_sim) / (eps_sim + 1e-3)) < 0.3
+        assert np.max(np.abs(run.losses - eps_sim) / (eps_sim + 1e-3)) < 0.3
     # 1/sqrt(N) predicts a ratio of 2 for 4x N; allow down to 1.4 (16 seeds)
     assert devs[100] / devs[400] > 1.4, devs
     assert devs[400] < 0.02, devs
@@ -227,10 +227,10 @@ def test_simulation_matches_ode_and_deviation_shrinks_with_N(seed):
 def test_linear_student_simulation_vs_exact(seed):
     torch.set_num_threads(1)
     N, lr, sigma, E = 400, 0.5, 0.5, 32
-    run = train(N, 1, 1, lr, 8.0, n_seeds=E, activation="linear", noise=sigma, init_std=0.5, record=10,
+    run = train(N, 1, 1, lr, 8.0, n_networks=E, activation="linear", noise=sigma, init_scale=0.5, record=10,
                 seed=seed, progress_bar=False)
     eps = generalisation_error(run.Q, run.R, run.T[:, None], run.v, run.v_star[:, None], activation="linear")
-    th = linear_perceptron_error(run.alpha[None], lr, eps[:, :1], sigma)
+    th = linear_perceptron_error(run.times[None], lr, eps[:, :1], sigma)
     # mean over seeds within MC_SIGMAS standard errors plus an O(1/N) finite-size bias
     se = eps.std(axis=0) / math.sqrt(E)
     assert np.all(np.abs(eps.mean(0) - th.mean(0)) < MC_SIGMAS * se + 2.0 / N)
@@ -292,25 +292,53 @@ def test_overparameterised_both_layers_beat_first_layer_only():
 
 
 def test_train_from_matches_train_and_records_initial_overlaps():
-    W, Ws = init_weights(80, 2, 2, 3, init_std=0.5, seed=3)
+    W, Ws = init_weights(80, 2, 2, 3, init_scale=0.5, seed=3)
     run = train_from(W, Ws, 0.5, 1.0, record=5, seed=4, progress_bar=False)
     Q, R, T = order_parameters(W.numpy(), Ws.numpy())
     assert np.allclose(run.Q0, Q) and np.allclose(run.R0, R) and np.allclose(run.T, np.eye(2), atol=1e-12)
-    assert run.alpha[0] == 0 and run.alpha[-1] == 1.0
+    assert run.times[0] == 0 and run.times[-1] == 1.0
 
+
+
+def test_result_is_the_shared_run_and_old_names_still_work():
+    """train returns the engine's Run; the names of earlier releases (CommitteeRun, n_seeds, init_std,
+    run.alpha, run.eps_test) keep working with a DeprecationWarning and give the same numbers."""
+    from idealnets.simulate import Run
+    from idealnets.simulate.committee import CommitteeRun
+
+    assert CommitteeRun is Run
+    new = train(40, 2, 2, 0.5, 1.0, n_networks=2, init_scale=0.5, record=4, seed=1, progress_bar=False)
+    assert isinstance(new, Run) and new.time_unit == "alpha = step / N" and new.losses.shape == (2, new.times.size)
+    with pytest.warns(DeprecationWarning, match="n_seeds"):
+        old = train(40, 2, 2, 0.5, 1.0, n_seeds=2, init_scale=0.5, record=4, seed=1, progress_bar=False)
+    with pytest.warns(DeprecationWarning, match="init_std"):
+        old2 = train(40, 2, 2, 0.5, 1.0, n_networks=2, init_std=0.5, record=4, seed=1, progress_bar=False)
+    assert np.array_equal(old.Q, new.Q) and np.array_equal(old2.losses, new.losses)
+    with pytest.warns(DeprecationWarning, match="times"):
+        assert np.array_equal(new.alpha, new.times)
+    with pytest.warns(DeprecationWarning, match="losses"):
+        assert np.array_equal(new.eps_test, new.losses)
+    with pytest.warns(DeprecationWarning, match="n_seeds"):
+        W_old, _ = init_weights(30, 2, 2, n_seeds=2, init_scale=0.5, seed=3)
+    with pytest.warns(DeprecationWarning, match="init_std"):
+        W_old2, _ = init_weights(30, 2, 2, 2, init_std=0.5, seed=3)
+    W, _ = init_weights(30, 2, 2, 2, init_scale=0.5, seed=3)
+    assert torch.equal(W, W_old) and torch.equal(W, W_old2)
+    with pytest.raises(TypeError, match="both"):
+        train(40, 2, 2, 0.5, 1.0, n_seeds=2, n_networks=2)
 
 def test_padding_units_are_exact_and_lr_scan_matches_single_rate():
     """A K-unit student padded with frozen v = 0 units trains exactly like the K-unit student;
     a per-network learning rate equals running that rate alone (same inputs)."""
     N, E = 60, 2
-    W, Ws = init_weights(N, 3, 2, E, init_std=0.5, seed=5)
+    W, Ws = init_weights(N, 3, 2, E, init_scale=0.5, seed=5)
     base = train_from(W[:, :2], Ws, 0.7, 2.0, noise=0.1, train_second_layer=True, record=4, seed=9,
                       progress_bar=False)
     mask = np.array([1.0, 1.0, 0.0])
     pad = train_from(W, Ws, 0.7, 2.0, v0=mask, noise=0.1, train_second_layer=True, train_mask=mask, record=4,
                      seed=9, progress_bar=False)
     assert np.allclose(pad.Q[:, :, :2, :2], base.Q, atol=1e-12) and np.allclose(pad.v[:, :, 2], 0.0)
-    assert np.allclose(pad.eps_test, base.eps_test, atol=1e-12)
+    assert np.allclose(pad.losses, base.losses, atol=1e-12)
     scan = train_from(W[:, :2], Ws, [0.7, 0.3], 2.0, record=4, seed=9, progress_bar=False)
     one = train_from(W[:, :2], Ws, 0.3, 2.0, record=4, seed=9, progress_bar=False)
     assert np.allclose(scan.Q[1], one.Q[1], atol=1e-12)
@@ -323,7 +351,7 @@ def test_full_size_deviation_shrinks_before_escape(seed):
     ode = CommitteeODE(3, 3, 1.0)
     devs = {}
     for N in (500, 2000):
-        run = train(N, 3, 3, 1.0, 40.0, n_seeds=8, init_std=1.0, record=20, seed=seed, progress_bar=False)
+        run = train(N, 3, 3, 1.0, 40.0, n_networks=8, init_scale=1.0, record=20, seed=seed, progress_bar=False)
         eps_sim = generalisation_error(run.Q, run.R, run.T[:, None], run.v, run.v_star[:, None])
         devs[N] = np.sqrt(np.mean((eps_sim - _per_seed_ode(run, ode)) ** 2))
     assert devs[500] / devs[2000] > 1.4, devs

@@ -53,10 +53,10 @@ def test_feedback_equal_to_frozen_v_is_backprop(rng):
 
 
 def test_sgd_feedback_equal_to_frozen_v_is_backprop():
-    W, Ws = init_weights(60, K, M, 3, init_std=0.5, seed=2)
+    W, Ws = init_weights(60, K, M, 3, init_scale=0.5, seed=2)
     bp = train_from(W, Ws, 0.8, 2.0, v0=V0 + 1, record=5, seed=3, progress_bar=False)
     fa = train_from(W, Ws, 0.8, 2.0, v0=V0 + 1, feedback=V0 + 1, record=5, seed=3, progress_bar=False)
-    assert np.array_equal(bp.Q, fa.Q) and np.array_equal(bp.eps_test, fa.eps_test)
+    assert np.array_equal(bp.Q, fa.Q) and np.array_equal(bp.losses, fa.losses)
 
 
 def test_fa_rates_vs_monte_carlo(rng):
@@ -110,11 +110,11 @@ def _per_seed_gap(run, lr):
     eps_ode, cos_ode = [], []
     for e in range(run.Q.shape[0]):
         ode = CommitteeODE(K, M, lr, train_second_layer=True, feedback=run.feedback[e], T=run.T[e])
-        tr = ode.integrate(run.Q0[e], run.R0[e], run.v0[e], alpha_eval=run.alpha, rtol=RTOL, atol=ATOL)
+        tr = ode.integrate(run.Q0[e], run.R0[e], run.v0[e], alpha_eval=run.times, rtol=RTOL, atol=ATOL)
         eps_ode.append(tr.eps_g)
         cos_ode.append(tr.alignment)
     eps_sim = generalisation_error(run.Q, run.R, run.T[:, None], run.v, run.v_star[:, None])
-    m = run.alpha > 0
+    m = run.times > 0
     return (np.sqrt(np.mean((eps_sim - np.array(eps_ode))[:, m] ** 2)),
             np.sqrt(np.mean((run.alignment - np.array(cos_ode))[:, m] ** 2)))
 
@@ -126,7 +126,7 @@ def test_fa_sgd_matches_ode_and_gap_shrinks_with_N(seed):
     lr, alpha_max, E = 1.0, 6.0, 12
     gaps = {}
     for N in (100, 400):
-        W, Ws = init_weights(N, K, M, E, init_std=0.5, seed=seed)
+        W, Ws = init_weights(N, K, M, E, init_scale=0.5, seed=seed)
         run = train_from(W, Ws, lr, alpha_max, v0=V0, feedback=B, train_second_layer=True, record=12,
                          seed=seed + 1, progress_bar=False)
         gaps[N] = _per_seed_gap(run, lr)

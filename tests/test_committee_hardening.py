@@ -158,23 +158,23 @@ def test_sgd_divergence_is_caught_early():
     """issue 16: train(50, 1, 1, 3.0, 200.0, activation="linear") returned eps_test ~1e265 with diverged=False."""
     with no_hang(60):
         with pytest.raises(DivergenceError, match="lr=3"):
-            train(50, 1, 1, 3.0, 200.0, activation="linear", n_seeds=2, progress_bar=False)
+            train(50, 1, 1, 3.0, 200.0, activation="linear", n_networks=2, progress_bar=False)
 
 
 def test_divergence_flagged_per_network_without_raising():
-    W, Ws = init_weights(40, 1, 1, 2, init_std=0.5, seed=1)
+    W, Ws = init_weights(40, 1, 1, 2, init_scale=0.5, seed=1)
     run = train_from(W, Ws, [0.5, 3.0], 100.0, activation="linear", raise_on_divergence=False, record=12, seed=2,
                      progress_bar=False)
     assert run.diverged.tolist() == [False, True]
     # the stable network is untouched by its diverging neighbour (same inputs: same E and seed)
     ref = train_from(W, Ws, [0.5, 0.7], 100.0, activation="linear", record=12, seed=2, progress_bar=False)
-    assert np.array_equal(run.eps_test[0], ref.eps_test[0]) and run.eps_test[0, -1] < 1e-10
+    assert np.array_equal(run.losses[0], ref.losses[0]) and run.losses[0, -1] < 1e-10
 
 
 @pytest.mark.parametrize("kw, match", [
     (dict(N=0), "N"), (dict(K=-1), "K"), (dict(M=2.5), "M"), (dict(lr=-1.0), "lr"), (dict(lr=np.nan), "lr"),
     (dict(lr=[0.5, 0.5, 0.5]), "lr"), (dict(alpha_max=0.0), "alpha_max"), (dict(alpha_max=np.inf), "alpha_max"),
-    (dict(noise=-1.0), "noise"), (dict(init_std=np.nan), "init_std"), (dict(v0=[1.0, np.nan]), "v0"),
+    (dict(noise=-1.0), "noise"), (dict(init_scale=np.nan), "init_scale"), (dict(v0=[1.0, np.nan]), "v0"),
     (dict(v0=np.ones(3)), "v0"), (dict(v_star=[np.inf, 1.0]), "v_star"), (dict(record=1), "record"),
     (dict(n_test=0), "n_test"), (dict(device="gpu"), "device"), (dict(device="mps"), "device"),
     (dict(dtype=torch.int64), "dtype"), (dict(activation="tanh"), "activation"),
@@ -182,7 +182,7 @@ def test_divergence_flagged_per_network_without_raising():
     (dict(lr_v=-0.1), "lr_v"), (dict(train_second_layer="yes"), "train_second_layer"),
 ])
 def test_train_names_the_bad_argument(kw, match):
-    args = dict(N=20, K=2, M=2, lr=0.5, alpha_max=0.5, n_seeds=2, progress_bar=False)
+    args = dict(N=20, K=2, M=2, lr=0.5, alpha_max=0.5, n_networks=2, progress_bar=False)
     args.update(kw)
     with no_hang():
         with pytest.raises((ValueError, TypeError), match=match):
@@ -251,24 +251,24 @@ def test_single_network_gram_loop_equals_batched_loop(activation, fa, rng):
 
 
 def test_relu_student_learns_relu_teacher(seed):
-    run = train(200, 1, 1, 0.5, 20.0, activation="relu", n_seeds=4, init_std=0.5, record=8, seed=seed,
+    run = train(200, 1, 1, 0.5, 20.0, activation="relu", n_networks=4, init_scale=0.5, record=8, seed=seed,
                 progress_bar=False)
-    assert np.all(run.eps_test[:, -1] < 0.05 * run.eps_test[:, 0])
+    assert np.all(run.losses[:, -1] < 0.05 * run.losses[:, 0])
     assert np.all(run.R[:, -1, 0, 0] > 0.9)
 
 
 def test_float32_run_tracks_float64():
     """float32 (same seeds, same inputs up to rounding): eps_test agrees to FLOAT32_RTOL over a short run."""
-    kw = dict(n_seeds=4, init_std=0.5, record=6, seed=3, progress_bar=False)
+    kw = dict(n_networks=4, init_scale=0.5, record=6, seed=3, progress_bar=False)
     r64 = train(100, 2, 2, 0.8, 5.0, **kw)
     r32 = train(100, 2, 2, 0.8, 5.0, dtype=torch.float32, **kw)
     assert r32.dtype == "float32"
-    assert np.max(np.abs(r32.eps_test - r64.eps_test) / r64.eps_test) < FLOAT32_RTOL
+    assert np.max(np.abs(r32.losses - r64.losses) / r64.losses) < FLOAT32_RTOL
     # one network takes the single-network (Gram) path in both dtypes
-    kw["n_seeds"] = 1
+    kw["n_networks"] = 1
     o64 = train(100, 2, 2, 0.8, 5.0, **kw)
     o32 = train(100, 2, 2, 0.8, 5.0, dtype=torch.float32, **kw)
-    assert np.max(np.abs(o32.eps_test - o64.eps_test) / o64.eps_test) < FLOAT32_RTOL
+    assert np.max(np.abs(o32.losses - o64.losses) / o64.losses) < FLOAT32_RTOL
 
 
 # --------------------------------------------------------------------------- property tests
@@ -352,11 +352,11 @@ def test_property_sgd_valid_inputs_finite(N, K, M, lr, act, train_v, fa, seed):
     fb = np.linspace(-1.0, 1.5, K) if fa else None
     with no_hang():
         try:
-            run = train(N, K, M, lr, 1.0, n_seeds=2, activation=act, train_second_layer=train_v, feedback=fb,
-                        init_std=0.3, record=4, n_test=50, seed=seed, progress_bar=False)
+            run = train(N, K, M, lr, 1.0, n_networks=2, activation=act, train_second_layer=train_v, feedback=fb,
+                        init_scale=0.3, record=4, n_test=50, seed=seed, progress_bar=False)
         except DivergenceError as e:
             # at N as small as 5 a learning rate of O(1) can be unstable: then a named error, never NaN
             assert "lr=" in str(e) and "diverged" in str(e)
             return
-    assert np.all(np.isfinite(run.eps_test)) and np.all(run.eps_test >= 0)
-    assert run.eps_test.shape == (2, len(run.alpha)) and not run.diverged.any()
+    assert np.all(np.isfinite(run.losses)) and np.all(run.losses >= 0)
+    assert run.losses.shape == (2, len(run.times)) and not run.diverged.any()

@@ -120,12 +120,12 @@ def test_relu_integrals_properties(s):
 
 
 def _sgd_vs_ode_gap(N, seeds, seed, alpha_max=3.0):
-    run = train(N, 1, 1, 0.5, alpha_max, n_seeds=seeds, activation="relu", init_std=0.5, seed=seed, record=12,
+    run = train(N, 1, 1, 0.5, alpha_max, n_networks=seeds, activation="relu", init_scale=0.5, seed=seed, record=12,
                 n_test=4000)
     gaps = []
     for e in range(seeds):
         ode = CommitteeODE(1, 1, 0.5, activation="relu", T=run.T[e])
-        tr = ode.integrate(run.Q0[e], run.R0[e], run.v0[e], alpha_eval=run.alpha, rtol=1e-8, atol=1e-10)
+        tr = ode.integrate(run.Q0[e], run.R0[e], run.v0[e], alpha_eval=run.times, rtol=1e-8, atol=1e-10)
         eps_op = tc.generalisation_error(run.Q[e], run.R[e], run.T[e], run.v[e], run.v_star[e], "relu")
         gaps.append(np.abs(eps_op - tr.eps_g).mean())
     return float(np.mean(gaps))
