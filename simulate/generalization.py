@@ -19,10 +19,21 @@ Errors are exact given the weights (no test-set noise):
 * :func:`train_relu`: two-layer ReLU students ``f = K^{-1/2} sum_k v_k relu(W_k . x)``
   of several hidden sizes at once (units of all sizes concatenated, one tensor program),
   first layer trained or frozen.
+
+Every trainer is a model of the training engine (:mod:`idealnets.simulate.engine`) and
+returns the shared :class:`~idealnets.simulate.Run`. Its networks are the (data set,
+teacher) pairs, data set first (for :func:`train_relu`: (data set, hidden size)), so
+``Run.losses`` is ``(E k, R)``: the training error ``E_train``, the quantity gradient
+descent minimises and the one divergence is checked on; ``Run.state["generalization_error"]``
+holds ``E_g`` in the same layout. The earlier fields read as before, with the record
+axis last: ``run.train_error`` and ``run.test_error`` (``(E, k, R)`` views of the same
+arrays), ``run.lr`` and ``run.lr_max``.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+import time as _time
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -30,14 +41,17 @@ import numpy as np
 import torch
 
 from idealnets.theory import validation as _v
+from idealnets.theory.validation import deprecated_alias, renamed_keywords
 
-from ._common import DivergenceMonitor, make_generator, progress, record_steps, resolve_device, resolve_dtype
+from . import engine
+from ._common import DivergenceMonitor, make_generator, record_steps, resolve_device, resolve_dtype
+from .engine import Run
 
 __all__ = [
     "TeacherStudentData",
     "sample_data",
     "GeneralizationRun",
-    "linear_stable_lr",
+    "stable_lr",
     "train_linear",
     "train_deep_linear",
     "relu_test_error",
@@ -119,20 +133,11 @@ def sample_data(N: int, P: int, n_inputs: int, *, n_teachers: int = 1, sigma_w: 
     return TeacherStudentData(X=X, y=y, w_teacher=wbar, w0=w0, sigma_eps=se_t)
 
 
-@dataclass
-class GeneralizationRun:
-    """Recorded errors: ``train_error``/``test_error`` of shape (E, k, R) at ``times`` (R,).
+#: Deprecated name of the shared result type :class:`idealnets.simulate.Run` (kept for one release).
+GeneralizationRun = Run
 
-    For :func:`train_relu` the first axes are (seeds, hidden sizes). ``lr`` used and
-    ``lr_max`` the stable limit it was checked against.
-    """
-
-    times: np.ndarray
-    steps: np.ndarray
-    train_error: np.ndarray
-    test_error: np.ndarray
-    lr: float
-    lr_max: float
+TIME_UNIT = "t = lr * step"
+LOSS_NAME = "training error E_train = |y - f(X)|^2 / P"
 
 
 def _stats(datas: Sequence[TeacherStudentData]):
@@ -150,7 +155,7 @@ def _stats(datas: Sequence[TeacherStudentData]):
     return C, b, yy, wbar, w0, se2, P
 
 
-def linear_stable_lr(datas: TeacherStudentData | Sequence[TeacherStudentData], weight_decay: float = 0.0) -> float:
+def stable_lr(datas: TeacherStudentData | Sequence[TeacherStudentData], weight_decay: float = 0.0) -> float:
     """``2 / (lambda_max(X X^T) + gamma)`` over all data sets: GD diverges above it."""
     datas = _datas(datas)
     weight_decay = _pos("weight_decay", weight_decay, allow_zero=True)
@@ -158,11 +163,48 @@ def linear_stable_lr(datas: TeacherStudentData | Sequence[TeacherStudentData], w
     return 2.0 / (lmax + weight_decay)
 
 
-def _split(arr: np.ndarray, datas) -> list[np.ndarray] | np.ndarray:
-    if len(datas) == 1:
-        return arr
-    idx = np.cumsum([d.X.shape[0] for d in datas])[:-1]
-    return np.split(arr, idx)
+linear_stable_lr = deprecated_alias(stable_lr, "linear_stable_lr")
+
+
+def _with_old_layout(run: Run, shape: tuple[int, int], lr: float, lr_max: float) -> Run:
+    """Add the fields of the earlier result class: ``(E, k, R)`` views of the errors, ``lr``, ``lr_max``."""
+    R = run.times.size
+    run.extras.update(train_error=run.losses.reshape(*shape, R),
+                      test_error=run.state["generalization_error"].reshape(*shape, R),
+                      lr=float(lr), lr_max=float(lr_max))
+    return run
+
+
+def _run_errors(model, *, steps: int, rec: np.ndarray, lr: float, lr_max: float, desc: str) -> Run:
+    return engine.run(model, steps=steps, record=rec, time_per_step=lr, time_unit=TIME_UNIT, loss_name=LOSS_NAME,
+                      lr=lr, lr_max=lr_max, what="the training error", desc=desc)
+
+
+class LinearStudentsGD:
+    r"""Full-batch GD of linear students ``w <- w - lr (C w - b + gamma w)``, as an engine model.
+
+    State: the weights ``w`` (E, N, k), one column per teacher. Observes the training
+    error ``(|y|^2 - 2 w.b + w.C w)/P`` and ``E_g = |w - wbar|^2/N + sigma_eps^2`` per
+    (data set, teacher), flattened to ``(E k,)``.
+    """
+
+    name = "linear students GD"
+
+    def __init__(self, C, b, yy, wbar, w0, se2, P, N: int, lr: float, gamma: float):
+        self.C, self.b, self.yy, self.wbar, self.w0, self.se2, self.P = C, b, yy, wbar, w0, se2, P
+        self.N, self.lr, self.gamma = N, lr, gamma
+
+    def init(self):
+        return self.w0.clone()
+
+    def observe(self, w):
+        Cw = self.C @ w
+        test = ((w - self.wbar) ** 2).sum(1) / self.N + self.se2
+        train = (self.yy - 2 * (w * self.b).sum(1) + (w * Cw).sum(1)) / self.P
+        return {"loss": train.reshape(-1), "generalization_error": test.reshape(-1)}
+
+    def step(self, w, k):
+        return w - self.lr * (self.C @ w - self.b + self.gamma * w)
 
 
 def train_linear(datas: TeacherStudentData | Sequence[TeacherStudentData], *, lr: float, steps: int,
@@ -171,50 +213,125 @@ def train_linear(datas: TeacherStudentData | Sequence[TeacherStudentData], *, lr
 
     ``datas``: one :class:`TeacherStudentData` or a list sharing N (different P, i.e.
     different alpha, are trained together as one batch). Returns a
-    :class:`GeneralizationRun` (or a list of them, one per data set) with
-    ``test_error = |w - wbar|^2/N + sigma_eps^2`` and ``train_error = |y - X^T w|^2/P``.
+    :class:`~idealnets.simulate.Run` (or a list of them, one per data set): ``losses``
+    the training error ``|y - X^T w|^2/P`` and ``state["generalization_error"]`` the test
+    error ``|w - wbar|^2/N + sigma_eps^2``, both ``(E k, R)``; ``train_error`` and
+    ``test_error`` the same as ``(E, k, R)``.
     """
     single = isinstance(datas, TeacherStudentData)
     datas = _datas(datas)
     lr = _pos("lr", lr)
     steps = _v.as_int(steps, "steps", low=0)
     gamma = _pos("weight_decay", weight_decay, allow_zero=True)
-    lr_max = linear_stable_lr(datas, gamma)
+    lr_max = stable_lr(datas, gamma)
     C, b, yy, wbar, w0, se2, P = _stats(datas)
-    N = datas[0].N
     rec = record_steps(int(steps), record, log=log)
-    R = rec.size
     E, _, k = w0.shape
-    test = torch.empty(E, k, R, dtype=C.dtype, device=C.device)
-    train = torch.empty_like(test)
-    w = w0.clone()
-    monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training error")
-    r_i = 0
-    bar = progress(int(steps), desc)
-    with torch.no_grad():
-        for step in range(int(steps) + 1):
-            Cw = C @ w
-            if step == rec[r_i]:
-                test[:, :, r_i] = ((w - wbar) ** 2).sum(1) / N + se2
-                train[:, :, r_i] = (yy - 2 * (w * b).sum(1) + (w * Cw).sum(1)) / P
-                monitor(step, train[:, :, r_i])  # recording steps only: no sync in the step loop
-                r_i += 1
-                if r_i == R:
-                    break
-            w = w - lr * (Cw - b + gamma * w)
-            if (step & 1023) == 1023:
-                bar.update(1024)
-        bar.close()
-    times = lr * rec.astype(float)
-    tr, te = train.cpu().numpy(), test.cpu().numpy()
-    runs = [GeneralizationRun(times, rec, a, c, lr, lr_max) for a, c in zip(_split(tr, datas) if not single else [tr],
-                                                                            _split(te, datas) if not single else [te])]
-    return runs[0] if single else runs
+    model = LinearStudentsGD(C, b, yy, wbar, w0, se2, P, datas[0].N, lr, gamma)
+    run = _run_errors(model, steps=steps, rec=rec, lr=lr, lr_max=lr_max, desc=desc)
+    if single:
+        return _with_old_layout(run, (E, k), lr, lr_max)
+    runs, start = [], 0
+    for d in datas:  # one Run per data set: its networks are a contiguous block
+        sl = slice(start * k, (start + d.X.shape[0]) * k)
+        start += d.X.shape[0]
+        part = dataclasses.replace(run, losses=run.losses[sl], state={key: a[sl] for key, a in run.state.items()},
+                                   extras=dict(run.extras), diverged=run.diverged[sl], renamed=dict(run.renamed))
+        runs.append(_with_old_layout(part, (d.X.shape[0], k), lr, lr_max))
+    return runs
+
+
+class DiagonalDeepStudentsGD:
+    r"""GD of mode-diagonal depth-D linear students in the eigenbasis of ``X X^T``, as an engine model.
+
+    State: the D vectors ``a_l`` (E, N, k); the student is ``z = a_D * ... * a_1`` (elementwise)
+    and ``dL/da_l = (Lambda z - s~) prod_{m != l} a_m``. This is not
+    :class:`~idealnets.simulate.deep_linear.DeepLinearGD` on diagonal matrices: GD on full
+    matrices leaves the diagonal (the gradient of an inner layer is an outer product), so the
+    architecture on which the reduced theory is exact needs its own parameterisation.
+    """
+
+    name = "diagonal deep linear students GD"
+
+    def __init__(self, a0, lam, st, wbv, yy, se2, P, N: int, lr: float):
+        self.a0, self.lam, self.st, self.wbv, self.yy, self.se2, self.P = a0, lam, st, wbv, yy, se2, P
+        self.N, self.lr = N, lr
+
+    def init(self):
+        return list(self.a0)
+
+    @staticmethod
+    def _z(a):
+        z = a[0]
+        for al in a[1:]:
+            z = z * al
+        return z
+
+    def observe(self, a):
+        z = self._z(a)
+        test = ((z - self.wbv) ** 2).sum(1) / self.N + self.se2
+        train = (self.yy - 2 * (z * self.st).sum(1) + (self.lam * z * z).sum(1)) / self.P
+        return {"loss": train.reshape(-1), "generalization_error": test.reshape(-1)}
+
+    def step(self, a, k):
+        D, lr = len(a), self.lr
+        z = self._z(a)
+        g = self.lam * z - self.st
+        if D == 1:
+            a[0] = a[0] - lr * g
+            return a
+        new = []
+        for l in range(D):
+            others = torch.ones_like(z)
+            for m in range(D):
+                if m != l:
+                    others = others * a[m]
+            new.append(a[l] - lr * g * others)
+        return new
+
+
+class DenseTwoLayerStudentsGD:
+    r"""GD of dense two-layer linear students ``f = w2 . (W1 x)`` on the sum loss, as an engine model.
+
+    State: ``(W1, w2)`` of shapes (E, k, H, N) and (E, k, H), one network per (data set,
+    teacher); ``dL/dW1 = w2 g^T``, ``dL/dw2 = W1 g`` with ``g = C w - X y``. The same
+    update as :class:`~idealnets.simulate.deep_linear.DeepLinearGD` at depth 2 in exact
+    arithmetic, but not to the bit: that model forms ``w`` by a batched matmul and fuses the
+    update (``baddbmm``), which rounds differently from the elementwise products here that
+    the published records were made with.
+    """
+
+    name = "dense two-layer linear students GD"
+
+    def __init__(self, W1, w2, Ck, bk, wbk, yy, se2, P, N: int, lr: float):
+        self.W1, self.w2, self.Ck, self.bk, self.wbk = W1, w2, Ck, bk, wbk
+        self.yy, self.se2, self.P, self.N, self.lr = yy, se2, P, N, lr
+
+    def init(self):
+        return self.W1, self.w2
+
+    def _w_Cw(self, W1, w2):
+        w = (W1 * w2.unsqueeze(-1)).sum(2)  # (E, k, N)
+        return w, (self.Ck @ w.unsqueeze(-1)).squeeze(-1)
+
+    def observe(self, state):
+        w, Cw = self._w_Cw(*state)
+        test = ((w - self.wbk) ** 2).sum(-1) / self.N + self.se2
+        train = (self.yy - 2 * (w * self.bk).sum(-1) + (w * Cw).sum(-1)) / self.P
+        return {"loss": train.reshape(-1), "generalization_error": test.reshape(-1)}
+
+    def step(self, state, k):
+        W1, w2 = state
+        _, Cw = self._w_Cw(W1, w2)
+        g = Cw - self.bk
+        gW1 = w2.unsqueeze(-1) * g.unsqueeze(-2)
+        gw2 = (W1 @ g.unsqueeze(-1)).squeeze(-1)
+        return W1 - self.lr * gW1, w2 - self.lr * gw2
 
 
 def train_deep_linear(data: TeacherStudentData, *, depth: int, lr: float, steps: int, record=50,
                       arch: str = "diagonal", init_scale: float = 1e-3, hidden: int | None = None,
-                      seed: int = 0, log: bool = True, desc: str | None = None) -> GeneralizationRun:
+                      seed: int = 0, log: bool = True, desc: str | None = None) -> Run:
     r"""Full-batch GD of depth-D linear students on the sum loss.
 
     ``arch="diagonal"``: ``w = V (a_D * ... * a_1)`` with ``V`` the eigenvectors of
@@ -229,7 +346,9 @@ def train_deep_linear(data: TeacherStudentData, *, depth: int, lr: float, steps:
     (hidden,), i.i.d. ``N(0, init_scale^{2/D}/...)``-small so that ``|w|`` starts near
     ``init_scale``; gradients ``dL/dW1 = w2 g^T``, ``dL/dw2 = W1 g`` with ``g = C w - X y``.
 
-    Returns test/train errors of shape (E, k, R).
+    Returns a :class:`~idealnets.simulate.Run` with the training error in ``losses`` and
+    the test error in ``state["generalization_error"]`` (``(E k, R)``); ``train_error`` and
+    ``test_error`` the same as ``(E, k, R)``.
     """
     if not isinstance(data, TeacherStudentData):
         raise TypeError(f"data must be a TeacherStudentData (see sample_data), got {type(data).__name__}")
@@ -254,72 +373,24 @@ def train_deep_linear(data: TeacherStudentData, *, depth: int, lr: float, steps:
         rate = D * lam * ustar ** (2.0 - 2.0 / D) if D > 1 else lam.expand_as(st)
         lr_max = float(2.0 / rate.max())
     rec = record_steps(int(steps), record, log=log)
-    R = rec.size
-    test = torch.empty(E, k, R, dtype=dtype, device=device)
-    train = torch.empty_like(test)
-    bar = progress(int(steps), desc or f"deep linear students D={D} ({arch})")
-    monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training error")
-    r_i = 0
-    with torch.no_grad():
-        if arch == "diagonal":
-            a = [torch.full_like(st, init_scale ** (1.0 / D)) for _ in range(D)]
-            a[-1] = a[-1] * torch.where(st >= 0, 1.0, -1.0)
-            for step in range(int(steps) + 1):
-                z = a[0]
-                for al in a[1:]:
-                    z = z * al
-                if step == rec[r_i]:
-                    test[:, :, r_i] = ((z - wbv) ** 2).sum(1) / N + se2
-                    train[:, :, r_i] = (yy - 2 * (z * st).sum(1) + (lam * z * z).sum(1)) / P
-                    monitor(step, train[:, :, r_i])
-                    r_i += 1
-                    if r_i == R:
-                        break
-                g = lam * z - st
-                if D == 1:
-                    a[0] = a[0] - lr * g
-                else:
-                    new = []
-                    for l in range(D):
-                        others = torch.ones_like(z)
-                        for m in range(D):
-                            if m != l:
-                                others = others * a[m]
-                        new.append(a[l] - lr * g * others)
-                    a = new
-                if (step & 1023) == 1023:
-                    bar.update(1024)
-        else:
-            if D != 2:
-                raise ValueError("arch='dense' is implemented for depth 2 (one hidden layer)")
-            H = int(hidden) if hidden is not None else N
-            gen = make_generator(seed, device)
-            # W1 entries sd c/sqrt(N), w2 entries sd c/sqrt(H): |w| = |W1^T w2| ~ c^2
-            c = math.sqrt(init_scale)
-            W1 = c / math.sqrt(N) * torch.randn(E, k, H, N, generator=gen, device=device, dtype=dtype)
-            w2 = c / math.sqrt(H) * torch.randn(E, k, H, generator=gen, device=device, dtype=dtype)
-            Ck = C.unsqueeze(1)  # (E, 1, N, N)
-            bk = b.transpose(1, 2)  # (E, k, N)
-            wbk = wbar.transpose(1, 2)
-            for step in range(int(steps) + 1):
-                w = (W1 * w2.unsqueeze(-1)).sum(2)  # (E, k, N)
-                Cw = (Ck @ w.unsqueeze(-1)).squeeze(-1)
-                if step == rec[r_i]:
-                    test[:, :, r_i] = ((w - wbk) ** 2).sum(-1) / N + se2
-                    train[:, :, r_i] = (yy - 2 * (w * bk).sum(-1) + (w * Cw).sum(-1)) / P
-                    monitor(step, train[:, :, r_i])
-                    r_i += 1
-                    if r_i == R:
-                        break
-                g = Cw - bk
-                gW1 = w2.unsqueeze(-1) * g.unsqueeze(-2)
-                gw2 = (W1 @ g.unsqueeze(-1)).squeeze(-1)
-                W1 = W1 - lr * gW1
-                w2 = w2 - lr * gw2
-                if (step & 1023) == 1023:
-                    bar.update(1024)
-        bar.close()
-    return GeneralizationRun(lr * rec.astype(float), rec, train.cpu().numpy(), test.cpu().numpy(), lr, lr_max)
+    if arch == "diagonal":
+        a = [torch.full_like(st, init_scale ** (1.0 / D)) for _ in range(D)]
+        a[-1] = a[-1] * torch.where(st >= 0, 1.0, -1.0)
+        model = DiagonalDeepStudentsGD(a, lam, st, wbv, yy, se2, P, N, lr)
+    else:
+        if D != 2:
+            raise ValueError("arch='dense' is implemented for depth 2 (one hidden layer)")
+        H = int(hidden) if hidden is not None else N
+        gen = make_generator(seed, device)
+        # W1 entries sd c/sqrt(N), w2 entries sd c/sqrt(H): |w| = |W1^T w2| ~ c^2
+        c = math.sqrt(init_scale)
+        W1 = c / math.sqrt(N) * torch.randn(E, k, H, N, generator=gen, device=device, dtype=dtype)
+        w2 = c / math.sqrt(H) * torch.randn(E, k, H, generator=gen, device=device, dtype=dtype)
+        model = DenseTwoLayerStudentsGD(W1, w2, C.unsqueeze(1), b.transpose(1, 2), wbar.transpose(1, 2), yy, se2, P,
+                                        N, lr)
+    run = _run_errors(model, steps=steps, rec=rec, lr=lr, lr_max=lr_max,
+                      desc=desc or f"deep linear students D={D} ({arch})")
+    return _with_old_layout(run, (E, k), lr, lr_max)
 
 
 # ---------------------------------------------------------------- two-layer ReLU students
@@ -331,15 +402,16 @@ def _arccos1(Qab, Qaa, Qbb):
     return norm / (2 * math.pi) * (torch.sin(theta) + (math.pi - theta) * cos)
 
 
-def relu_test_error(W, v, scale, seg, n_nets: int, w_teacher, sigma_eps: float) -> torch.Tensor:
+@renamed_keywords(n_nets="n_networks")
+def relu_test_error(W, v, scale, seg, n_networks: int, w_teacher, sigma_eps: float) -> torch.Tensor:
     r"""Exact ``E_{x,eps}[(wbar.x + eps - f(x))^2]`` for ``f = sum_k scale_k v_k relu(W_k.x)``.
 
     ``x ~ N(0, I/N)``: with ``Q = W W^T/N`` and ``R = W wbar / N``,
     ``E[f^2] = sum_kl c_k c_l kappa(Q_kl, Q_kk, Q_ll)`` (arc-cosine kernel),
     ``E[f wbar.x] = sum_k c_k R_k / 2`` (Stein's lemma, ``E[relu'] = 1/2``), where
-    ``c_k = scale_k v_k``; units are grouped into ``n_nets`` networks by ``seg``.
+    ``c_k = scale_k v_k``; units are grouped into ``n_networks`` networks by ``seg``.
     W : (S, U, N), v : (S, U), scale : (U,), seg : (U,) long, w_teacher : (S, N).
-    Returns (S, n_nets).
+    Returns (S, n_networks).
     """
     S, U, N = W.shape
     Q = W @ W.transpose(1, 2) / N
@@ -347,19 +419,70 @@ def relu_test_error(W, v, scale, seg, n_nets: int, w_teacher, sigma_eps: float) 
     same = (seg[:, None] == seg[None, :]).to(W.dtype)
     Kmat = _arccos1(Q, d[:, :, None], d[:, None, :]) * same
     c = v * scale
-    M = torch.zeros(n_nets, U, dtype=W.dtype, device=W.device)
+    M = torch.zeros(n_networks, U, dtype=W.dtype, device=W.device)
     M[seg, torch.arange(U, device=W.device)] = 1.0
-    ff = torch.einsum("su,suv,sv->s", c, Kmat, c)[:, None] if n_nets == 1 else \
-        torch.einsum("nu,su,suv,sv->sn", M, c, Kmat, c)  # (S, n_nets) either way
+    ff = torch.einsum("su,suv,sv->s", c, Kmat, c)[:, None] if n_networks == 1 else \
+        torch.einsum("nu,su,suv,sv->sn", M, c, Kmat, c)  # (S, n_networks) either way
     R = (W @ w_teacher.unsqueeze(-1)).squeeze(-1) / N
     fy = (c * R / 2) @ M.T
     yy = (w_teacher**2).sum(-1, keepdim=True) / N
     return yy - 2 * fy + ff + sigma_eps**2
 
 
+class ReluStudentsGD:
+    r"""Full-batch GD of two-layer ReLU students of several hidden sizes at once, as an engine model.
+
+    State: ``{"W": (S, U, N), "v": (S, U), "H": W X, "A": relu(H)}`` with the units of every
+    size concatenated (``seg`` names each unit's network, ``scale = K^{-1/2}``). The first layer
+    is frozen unless ``train_first_layer``; the test error is exact
+    (:func:`relu_test_error`, or the fixed unit kernel ``Kfix`` of a frozen layer).
+    """
+
+    name = "ReLU students GD"
+
+    def __init__(self, W, v, H, A, X, y, wbar, se: float, seg, scale, M, lr: float, train_first_layer: bool,
+                 fixed=None):
+        self.W0, self.v0, self.H0, self.A0 = W, v, H, A
+        self.X, self.y, self.wbar, self.se, self.seg, self.scale, self.M = X, y, wbar, se, seg, scale, M
+        self.lr, self.train_first_layer, self.fixed = lr, train_first_layer, fixed
+        self.P = X.shape[-1]
+        self.n = M.shape[0]
+
+    def init(self):
+        return {"W": self.W0, "v": self.v0, "H": self.H0, "A": self.A0}
+
+    def _residual(self, s):
+        c = s["v"] * self.scale
+        F = torch.einsum("nu,su,sup->snp", self.M, c, s["A"])  # (S, n, P)
+        return c, self.y.unsqueeze(1) - F
+
+    def observe(self, s):
+        c, r = self._residual(s)
+        train = (r**2).sum(-1) / self.P
+        if self.train_first_layer:
+            test = relu_test_error(s["W"], s["v"], self.scale, self.seg, self.n, self.wbar, self.se)
+        else:
+            Kfix, Rfix, yyN = self.fixed
+            ff = torch.einsum("su,suv,sv->su", c, Kfix, c) @ self.M.T
+            test = yyN - 2 * (c * Rfix) @ self.M.T + ff + self.se**2
+        return {"loss": train.reshape(-1), "generalization_error": test.reshape(-1)}
+
+    def step(self, s, k):
+        c, r = self._residual(s)
+        A, lr = s["A"], self.lr
+        ru = r[:, self.seg, :]  # residual of each unit's network, (S, U, P)
+        gv = -(A * ru).sum(-1) * self.scale
+        if self.train_first_layer:
+            G = ((s["H"] > 0).to(A.dtype) * ru) * c[..., None]
+            W = s["W"] + lr * (G @ self.X.transpose(1, 2))
+            H = W @ self.X
+            return {"W": W, "v": s["v"] - lr * gv, "H": H, "A": torch.relu(H)}
+        return {"W": s["W"], "v": s["v"] - lr * gv, "H": s["H"], "A": A}
+
+
 def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_first_layer: bool,
                steps: int, lr: float | None = None, record=30, init_scale: float = 1.0, seed: int = 0,
-               exact: bool | None = None, log: bool = True, desc: str | None = None) -> GeneralizationRun:
+               exact: bool | None = None, log: bool = True, desc: str | None = None) -> Run:
     r"""Two-layer ReLU students ``f(x) = K^{-1/2} sum_k v_k relu(W_k . x)`` of every size in
     ``hidden_sizes`` at once, on each of ``data``'s E data sets (teacher column 0).
 
@@ -370,7 +493,10 @@ def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_f
     parameters), otherwise both layers train (``K (N + 1)`` parameters).
     Default ``lr = 1/lambda_max`` of the initial neural-tangent Gram matrix (GD on the
     linearised model is stable below ``2/lambda_max``). Test error exact
-    (:func:`relu_test_error`). Returns errors of shape (E, len(hidden_sizes), R).
+    (:func:`relu_test_error`). Returns a :class:`~idealnets.simulate.Run` whose networks
+    are the (data set, hidden size) pairs: ``losses`` the training error and
+    ``state["generalization_error"]`` the test error, ``(E len(hidden_sizes), R)``;
+    ``train_error`` and ``test_error`` the same as ``(E, len(hidden_sizes), R)``.
 
     With a frozen first layer the model is linear in ``v`` and GD has a closed form:
     with ``F`` the (K, P) scaled features and ``F^T F = V diag(mu) V^T``, the residual after
@@ -378,7 +504,8 @@ def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_f
     ``v_k = v_0 + F V diag((1 - (1 - lr mu)^k)/mu) V^T r_0``. ``exact=True`` (the default
     for a frozen first layer) evaluates this instead of stepping, so very long training
     (``steps`` ~ 1e6, needed near the interpolation threshold) costs nothing extra; it is
-    the same trajectory to rounding (checked in the tests).
+    the same trajectory to rounding (checked in the tests). Its :class:`Run` is built
+    directly (every record at once), with the same fields.
     """
     if not isinstance(data, TeacherStudentData):
         raise TypeError(f"data must be a TeacherStudentData (see sample_data), got {type(data).__name__}")
@@ -418,11 +545,10 @@ def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_f
     lr = 1.0 / lmax if lr is None else _pos("lr", lr)
     rec = record_steps(int(steps), record, log=log)
     R = rec.size
-    test = torch.empty(S, n, R, dtype=dtype, device=device)
-    train = torch.empty_like(test)
     exact = (not train_first_layer) if exact is None else _v.as_bool(exact, "exact")
     if exact and train_first_layer:
         raise ValueError("exact=True needs a frozen first layer (train_first_layer=False)")
+    fixed = None
     if not train_first_layer:  # frozen features: the unit kernel is fixed
         Q = W @ W.transpose(1, 2) / N
         dq = torch.diagonal(Q, dim1=1, dim2=2)
@@ -430,8 +556,10 @@ def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_f
         Kfix = _arccos1(Q, dq[:, :, None], dq[:, None, :]) * same
         Rfix = (W @ wbar.unsqueeze(-1)).squeeze(-1) / N / 2
         yyN = (wbar**2).sum(-1, keepdim=True) / N
+        fixed = (Kfix, Rfix, yyN)
         del Q
     if exact:
+        t0 = _time.perf_counter()
         with torch.no_grad():
             Fs = A * scale[:, None]  # (S, U, P)
             r0 = y.unsqueeze(1) - torch.einsum("nu,su,sup->snp", M, v, Fs)  # (S, n, P)
@@ -456,36 +584,13 @@ def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_f
         monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training error")
         for r_i in range(R):  # the closed form gives every record at once; check them in order
             monitor(int(rec[r_i]), train[:, :, r_i])
-        return GeneralizationRun(lr * rec.astype(float), rec, train.cpu().numpy(), test.cpu().numpy(), lr, lr_max)
-    bar = progress(int(steps), desc or f"ReLU students ({'both layers' if train_first_layer else 'readout only'})")
-    monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training error")
-    r_i = 0
-    with torch.no_grad():
-        for step in range(int(steps) + 1):
-            if train_first_layer and step > 0:
-                H = W @ X
-                A = torch.relu(H)
-            c = v * scale
-            F = torch.einsum("nu,su,sup->snp", M, c, A)  # (S, n, P)
-            r = y.unsqueeze(1) - F
-            if step == rec[r_i]:
-                train[:, :, r_i] = (r**2).sum(-1) / P
-                monitor(step, train[:, :, r_i])
-                if train_first_layer:
-                    test[:, :, r_i] = relu_test_error(W, v, scale, seg, n, wbar, se)
-                else:
-                    ff = torch.einsum("su,suv,sv->su", c, Kfix, c) @ M.T
-                    test[:, :, r_i] = yyN - 2 * (c * Rfix) @ M.T + ff + se**2
-                r_i += 1
-                if r_i == R:
-                    break
-            ru = r[:, seg, :]  # residual of each unit's network, (S, U, P)
-            gv = -(A * ru).sum(-1) * scale
-            if train_first_layer:
-                G = ((H > 0).to(dtype) * ru) * c[..., None]
-                W = W + lr * (G @ X.transpose(1, 2))
-            v = v - lr * gv
-            if (step & 255) == 255:
-                bar.update(256)
-        bar.close()
-    return GeneralizationRun(lr * rec.astype(float), rec, train.cpu().numpy(), test.cpu().numpy(), lr, lr_max)
+        run = Run(times=lr * rec.astype(float), time_unit=TIME_UNIT, steps=rec,
+                  losses=train.cpu().numpy().reshape(S * n, R), loss_name=LOSS_NAME,
+                  state={"generalization_error": test.cpu().numpy().reshape(S * n, R)},
+                  diverged=monitor.diverged_numpy(S * n), wall_s=_time.perf_counter() - t0,
+                  model="ReLU students GD (closed form, frozen first layer)")
+        return _with_old_layout(run, (S, n), lr, lr_max)
+    model = ReluStudentsGD(W, v, H, A, X, y, wbar, se, seg, scale, M, lr, train_first_layer, fixed)
+    run = _run_errors(model, steps=steps, rec=rec, lr=lr, lr_max=lr_max,
+                      desc=desc or f"ReLU students ({'both layers' if train_first_layer else 'readout only'})")
+    return _with_old_layout(run, (S, n), lr, lr_max)

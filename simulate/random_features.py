@@ -19,20 +19,29 @@ Test error is exact given the weights (no test-set noise) for relu, erf and line
 arc-cosine (relu; Cho & Saul 2009) or arcsine (``erf(z/sqrt 2)``; Williams 1998) kernel
 ``Kappa_kl = E[sigma(w_k.x) sigma(w_l.x)]`` and ``E[sigma(u) wbar.x] = Cov(u, wbar.x) E[sigma'(u)]``
 (Stein's lemma). For tanh it is estimated on ``n_test`` fresh inputs (label noise added exactly).
+
+There is no step loop to run on the training engine (:mod:`idealnets.simulate.engine`): the
+closed form gives every recorded time at once, and :func:`train_random_features` builds the
+shared :class:`~idealnets.simulate.Run` directly. Its networks are the (data set, width) pairs,
+data set first: ``losses`` the training error and ``state["generalization_error"]`` the test
+error, each ``(n_networks len(widths), len(times))``; the earlier fields read as before
+(``test_error`` and ``train_error`` as ``(n_networks, len(widths), len(times))`` views of the
+same arrays, ``widths``, ``N``, ``P``, ``activation``, ``snr``, ``ridge``, ``lr``).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import time as _time
 from typing import Sequence
 
 import numpy as np
 import torch
 
 from idealnets.theory.random_features import ACTIVATIONS
-from idealnets.theory.validation import as_bool, as_choice, as_float, as_int, as_seed, as_times
+from idealnets.theory.validation import as_bool, as_choice, as_float, as_int, as_seed, as_times, renamed_keywords
 
 from ._common import DivergenceError, make_generator, resolve_device, resolve_dtype
+from .engine import Run
 
 __all__ = ["RandomFeaturesRun", "train_random_features", "activation"]
 
@@ -48,23 +57,8 @@ def activation(name: str):
     }[name]
 
 
-@dataclass
-class RandomFeaturesRun:
-    """Errors of trained random-features students.
-
-    test_error, train_error : (n_seeds, len(widths), len(times)); widths (K), times, N, P,
-    activation, snr, ridge, lr (None for gradient flow)."""
-
-    times: np.ndarray
-    widths: np.ndarray
-    test_error: np.ndarray
-    train_error: np.ndarray
-    N: int
-    P: int
-    activation: str
-    snr: float
-    ridge: float
-    lr: float | None
+#: Deprecated name of the shared result type :class:`idealnets.simulate.Run` (kept for one release).
+RandomFeaturesRun = Run
 
 
 def _kernel(Q: torch.Tensor, act: str) -> torch.Tensor:
@@ -92,13 +86,16 @@ def _mean_slope(d: torch.Tensor, act: str) -> torch.Tensor:
     return torch.ones_like(d)
 
 
+@renamed_keywords(n_seeds="n_networks")
 def train_random_features(N: int, P: int, widths: Sequence[int], *, activation: str = "relu", snr: float = 4.0,
-                          ridge: float = 0.0, times=(np.inf,), n_seeds: int = 4, lr: float | None = None,
+                          ridge: float = 0.0, times=(np.inf,), n_networks: int = 4, lr: float | None = None,
                           n_test: int = 8192, spherical: bool = True, device=None, dtype=torch.float64,
-                          seed: int = 0) -> RandomFeaturesRun:
-    r"""Train random-features students of every width in ``widths`` on ``n_seeds`` data sets.
+                          seed: int = 0) -> Run:
+    r"""Train random-features students of every width in ``widths`` on ``n_networks`` data sets.
 
     N, P : input dimension and number of samples. widths : hidden sizes K (positive ints).
+    n_networks : number of independent draws (inputs, teacher, noise, features), each training
+    one network of every width (``Run.n_networks`` counts them all, ``n_networks * len(widths)``).
     times : training times (``np.inf`` = converged). With ``lr`` given, full-batch GD at
     ``t = lr * steps`` (every finite time must be a whole number of steps; it diverges above
     ``lr = 2/(mu_max + ridge)``, which raises :class:`DivergenceError`).
@@ -107,8 +104,13 @@ def train_random_features(N: int, P: int, widths: Sequence[int], *, activation: 
     forms in ``(wbar, eps)`` given ``X`` and ``W``, and the two draws have the same second moments,
     so every *expected* error is unchanged at any finite size; only the seed-to-seed spread from
     the norms of ``wbar`` and ``eps`` (O(N^{-1/2})) is removed (variance reduction).
-    Returns a :class:`RandomFeaturesRun` with errors of shape (n_seeds, len(widths), len(times)).
+    Returns a :class:`~idealnets.simulate.Run` (built directly from the closed form; module
+    docstring): ``losses`` the training error and ``state["generalization_error"]`` the test
+    error, ``(n_networks len(widths), len(times))``; ``test_error`` and ``train_error`` the same
+    as ``(n_networks, len(widths), len(times))``. ``steps`` are the GD steps ``t / lr``, and -1
+    where a time is not a step count (gradient flow, ``t = inf``).
     """
+    t_start = _time.perf_counter()
     N = as_int(N, "N", low=1)
     P = as_int(P, "P", low=1)
     Ks = [as_int(K, "width", low=1) for K in widths]
@@ -118,7 +120,7 @@ def train_random_features(N: int, P: int, widths: Sequence[int], *, activation: 
     snr = as_float(snr, "snr", low=0.0, open_low=True, allow_inf=True)
     ridge = as_float(ridge, "ridge", low=0.0)
     t = as_times(times).ravel()
-    n_seeds = as_int(n_seeds, "n_seeds", low=1)
+    n_networks = as_int(n_networks, "n_networks", low=1)
     n_test = as_int(n_test, "n_test", low=1)
     seed = as_seed(seed)
     spherical = as_bool(spherical, "spherical")
@@ -131,7 +133,7 @@ def train_random_features(N: int, P: int, widths: Sequence[int], *, activation: 
     dtype = resolve_dtype(dtype)
     sig = globals()["activation"](act)
     gen = make_generator(seed, device)
-    S, Kmax = n_seeds, max(Ks)
+    S, Kmax = n_networks, max(Ks)
     se2 = 0.0 if math.isinf(snr) else 1.0 / snr
     X = torch.randn(S, N, P, generator=gen, device=device, dtype=dtype) / math.sqrt(N)
     wbar = torch.randn(S, N, generator=gen, device=device, dtype=dtype)
@@ -195,5 +197,17 @@ def train_random_features(N: int, P: int, widths: Sequence[int], *, activation: 
     test_np, train_np = test.cpu().numpy(), train.cpu().numpy()
     if not np.isfinite(test_np).all():
         raise DivergenceError(f"the test error became NaN/inf (lr={lr}); lower the learning rate")
-    return RandomFeaturesRun(times=t, widths=np.array(Ks), test_error=test_np, train_error=train_np, N=N, P=P,
-                             activation=act, snr=snr, ridge=ridge, lr=lr)
+    n, T = S * len(Ks), t.size
+    if lr is None:
+        steps, unit = np.full(T, -1, dtype=int), "t (gradient flow)"
+    else:
+        steps, unit = np.where(np.isfinite(t), np.rint(np.where(np.isfinite(t), t, 0.0) / lr), -1).astype(int), \
+            "t = lr * step"
+    losses, gen_err = train_np.reshape(n, T), test_np.reshape(n, T)
+    return Run(times=t, time_unit=unit, steps=steps, losses=losses, loss_name="training error |y - f(X)|^2 / P",
+               state={"generalization_error": gen_err},
+               extras={"test_error": gen_err.reshape(S, len(Ks), T), "train_error": losses.reshape(S, len(Ks), T),
+                       "widths": np.array(Ks), "N": N, "P": P, "activation": act, "snr": snr, "ridge": ridge,
+                       "lr": lr},
+               diverged=np.zeros(n, dtype=bool), wall_s=_time.perf_counter() - t_start,
+               model="random features " + ("(closed-form gradient flow)" if lr is None else "(closed-form GD)"))

@@ -18,8 +18,8 @@ from idealnets.theory.generalization import (
 )
 from idealnets.simulate._common import DivergenceError
 from idealnets.simulate.generalization import (
-    linear_stable_lr,
     sample_data,
+    stable_lr,
     train_deep_linear,
     train_linear,
     train_relu,
@@ -206,7 +206,7 @@ def _np(d, j=0):
 
 def test_finite_size_errors_exact_against_trained_students(seed):
     d = sample_data(60, 90, 3, n_teachers=2, sigma_eps=[0.3, 0.8], sigma_0=0.2, seed=seed)
-    lr = 0.4 * linear_stable_lr(d)
+    lr = 0.4 * stable_lr(d)
     for gamma in (0.0, 0.2):
         run = train_linear(d, lr=lr, steps=400, record=12, weight_decay=gamma)
         for j, se in enumerate((0.3, 0.8)):
@@ -218,7 +218,7 @@ def test_finite_size_errors_exact_against_trained_students(seed):
 def test_gradient_descent_approaches_gradient_flow_linearly(seed):
     d = sample_data(50, 100, 2, sigma_eps=0.5, seed=seed)
     X, y, wb, w0 = _np(d)
-    lr0 = 0.4 * linear_stable_lr(d)
+    lr0 = 0.4 * stable_lr(d)
     t = np.array([10 * lr0])  # a whole number of steps at lr0, lr0/2, lr0/4
     flow = finite_size_errors(X, y, wb, w0, t, 0.5).test
     gaps = [np.abs(finite_size_errors(X, y, wb, w0, t, 0.5, lr=lr0 / m).test - flow).max() for m in (1, 2, 4)]
@@ -266,7 +266,7 @@ def test_finite_size_deviation_shrinks_with_N(seed):
 def test_trained_linear_students_vs_theory(seed):
     N = 200
     datas = [sample_data(N, int(a * N), 4, n_teachers=2, sigma_eps=SE, seed=seed + i) for i, a in enumerate(ALPHAS)]
-    lr = 0.1 * linear_stable_lr(datas)  # O(lr) discretisation < 1% at t >= 1
+    lr = 0.1 * stable_lr(datas)  # O(lr) discretisation < 1% at t >= 1
     runs = train_linear(datas, lr=lr, steps=int(20 / lr), record=8)
     for a, run in zip(ALPHAS, runs):
         th = LinearStudentTheory(a, sigma_eps=SE)
@@ -278,7 +278,7 @@ def test_trained_linear_students_vs_theory(seed):
 def test_divergence_names_learning_rate(seed):
     d = sample_data(30, 60, 1, seed=seed)
     with pytest.raises(DivergenceError, match="lr="):
-        train_linear(d, lr=3 * linear_stable_lr(d), steps=400, record=5)
+        train_linear(d, lr=3 * stable_lr(d), steps=400, record=5)
 
 
 # ------------------------------------------------------------------ deep linear students
@@ -329,7 +329,7 @@ def test_deep_diagonal_students_vs_theory(alpha, seed):
 def test_deep_diagonal_depth_one_equals_linear_gd(seed):
     d = sample_data(40, 80, 2, sigma_eps=SE, seed=seed)
     d.w0.zero_()
-    lr = 0.3 * linear_stable_lr(d)
+    lr = 0.3 * stable_lr(d)
     a = train_linear(d, lr=lr, steps=200, record=6)
     b = train_deep_linear(d, depth=1, lr=lr, steps=200, record=6, init_scale=1e-300)
     np.testing.assert_allclose(a.test_error, b.test_error, rtol=1e-9)
@@ -359,6 +359,29 @@ def test_relu_test_error_formula_vs_monte_carlo(seed):
     mc = ((x @ wb[0] - f) ** 2)
     est, se = float(mc.mean()) + 0.25, float(mc.std()) / 400_000**0.5
     assert abs(est - exact) < 4 * se
+
+
+def test_runs_share_the_engine_result_and_old_names_still_work(seed):
+    """Run layout (networks = (data set, teacher) pairs) and the earlier names (E, k, R) read the same values."""
+    from idealnets.simulate import Run
+    from idealnets.simulate import generalization as gen
+
+    d = sample_data(20, 30, 3, n_teachers=2, seed=seed)
+    run = train_linear(d, lr=0.3 * stable_lr(d), steps=50, record=5)
+    assert isinstance(run, Run) and gen.GeneralizationRun is Run
+    assert run.losses.shape == (6, run.times.size) and run.state["generalization_error"].shape == run.losses.shape
+    np.testing.assert_array_equal(run.train_error, run.losses.reshape(3, 2, -1))
+    np.testing.assert_array_equal(run.test_error, run.state["generalization_error"].reshape(3, 2, -1))
+    assert run.lr_max == stable_lr(d) and run.time_unit == "t = lr * step"
+    with pytest.warns(DeprecationWarning, match="stable_lr"):
+        assert gen.linear_stable_lr(d) == stable_lr(d)
+    W = torch.randn(1, 4, 20, dtype=torch.float64)
+    args = (W, torch.ones(1, 4, dtype=torch.float64), torch.full((4,), 0.5, dtype=torch.float64),
+            torch.zeros(4, dtype=torch.long))
+    wb = torch.ones(1, 20, dtype=torch.float64)
+    with pytest.warns(DeprecationWarning, match="n_nets"):
+        old = gen.relu_test_error(*args, n_nets=1, w_teacher=wb, sigma_eps=0.5)
+    assert torch.equal(old, gen.relu_test_error(*args, 1, wb, 0.5))
 
 
 def test_relu_trained_first_layer_reduces_training_error(seed):

@@ -200,7 +200,7 @@ def test_theory_matches_gaussian_equivalent_model(rng):
 def _gap(N, seeds, seed, psi1s=(0.5, 1.0, 4.0), psi2=2.0, t=1e2):
     P = int(round(psi2 * N))
     run = train_random_features(N, P, [int(round(p * N)) for p in psi1s], activation="relu", snr=4.0,
-                                times=[t], n_seeds=seeds, seed=seed)
+                                times=[t], n_networks=seeds, seed=seed)
     ref = np.array([RandomFeaturesTheory(p, psi2, "relu", 4.0).test_error(t) for p in psi1s])
     d = run.test_error[:, :, 0] - ref  # (seeds, widths)
     return d.mean(), d.mean(1).std(ddof=1) / np.sqrt(seeds)
@@ -225,7 +225,7 @@ def test_trained_relu_gap_shrinks_with_size(seed):
 def test_simulation_closed_form_is_the_gd_trajectory():
     """simulate.random_features' closed form for GD equals 60 explicit GD steps in torch."""
     N, P, K, lr, steps = 12, 20, 15, 0.05, 60
-    run = train_random_features(N, P, [K], activation="erf", snr=4.0, times=[lr * steps], n_seeds=2, lr=lr,
+    run = train_random_features(N, P, [K], activation="erf", snr=4.0, times=[lr * steps], n_networks=2, lr=lr,
                                 spherical=False, seed=3)
     g = torch.Generator().manual_seed(3)
     X = torch.randn(2, N, P, generator=g, dtype=torch.float64) / np.sqrt(N)
@@ -242,10 +242,28 @@ def test_simulation_closed_form_is_the_gd_trajectory():
 
 
 def test_gd_approaches_gradient_flow_linearly_in_lr():
-    kw = dict(activation="relu", snr=4.0, times=[2.0], n_seeds=2, seed=5)
+    kw = dict(activation="relu", snr=4.0, times=[2.0], n_networks=2, seed=5)
     flow = train_random_features(20, 40, [30], **kw).test_error
     d = [np.abs(train_random_features(20, 40, [30], lr=lr, **kw).test_error - flow).max() for lr in (0.02, 0.01)]
     assert 1.7 < d[0] / d[1] < 2.3
+
+
+def test_simulation_returns_the_shared_run_and_old_names_still_work():
+    """The closed form's Run: networks = (data set, width) pairs; earlier names read the same values."""
+    from idealnets.simulate import Run
+    from idealnets.simulate import random_features as rf
+
+    kw = dict(activation="erf", times=[0.0, 0.5, np.inf], lr=0.05, seed=1)
+    run = train_random_features(8, 12, [4, 9], n_networks=3, **kw)
+    assert isinstance(run, Run) and rf.RandomFeaturesRun is Run
+    assert run.losses.shape == (6, 3) and run.n_networks == 6
+    np.testing.assert_array_equal(run.test_error, run.state["generalization_error"].reshape(3, 2, 3))
+    np.testing.assert_array_equal(run.train_error, run.losses.reshape(3, 2, 3))
+    np.testing.assert_array_equal(run.steps, [0, 10, -1])
+    assert list(run.widths) == [4, 9] and run.lr == 0.05 and not run.diverged.any()
+    with pytest.warns(DeprecationWarning, match="n_seeds"):
+        old = train_random_features(8, 12, [4, 9], n_seeds=3, **kw)
+    np.testing.assert_array_equal(old.test_error, run.test_error)
 
 
 # ------------------------------------------------------------------ properties and bad input
