@@ -264,35 +264,79 @@ def test_bp_rule_conserves_balancedness_to_order_lr(seed):
 def test_mlp_bp_gradient_matches_autograd():
     torch.manual_seed(0)
     st = init_mlp([6, 5, 4, 3], 2, seed=1, dtype=torch.float64)
-    X = torch.randn(10, 6, dtype=torch.float64)
+    X = torch.randn(10, 6, dtype=torch.float64).T  # (n_in, P): samples are columns
     lab = torch.randint(0, 3, (10,))
     run = train_mlp(X, lab, st, rule="bp", lr=0.1, steps=1, batch_size=None, record=[0, 1])
     Ws = [w.clone().requires_grad_(True) for w in st.Ws]
     bs = [b.clone().requires_grad_(True) for b in st.bs]
-    h = X
+    h = X.T
     for l, (W, b) in enumerate(zip(Ws, bs)):
         z = torch.matmul(h, W.transpose(-1, -2)) + b.unsqueeze(-2)
         h = torch.tanh(z) if l < 2 else z
     loss = torch.nn.functional.cross_entropy(h.reshape(-1, 3), lab.repeat(2), reduction="sum") / 10
     loss.backward()
-    for W, W_new in zip(Ws, run.state.Ws):
+    for W, W_new in zip(Ws, run.final_state.Ws):
         np.testing.assert_allclose((W - 0.1 * W.grad).detach().numpy(), W_new.numpy(), atol=1e-12)
 
 
 def test_mlp_fa_equals_dfa_for_one_hidden_layer_and_freezing():
     st = init_mlp([8, 6, 3], 3, seed=2, dtype=torch.float64)
-    X = torch.randint(0, 2, (20, 8)).double()
+    X = torch.randint(0, 2, (20, 8)).double().T
     lab = torch.randint(0, 3, (20,))
     r1 = train_mlp(X, lab, st, rule="fa", lr=0.05, steps=5, batch_size=4, seed=3)
     r2 = train_mlp(X, lab, st, rule="dfa", lr=0.05, steps=5, batch_size=4, seed=3)
-    for a, b in zip(r1.state.Ws, r2.state.Ws):
+    for a, b in zip(r1.final_state.Ws, r2.final_state.Ws):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-14)
     r3 = train_mlp(X, lab, st, rule="fa", lr=0.05, steps=5, batch_size=4, train_layers=[True, False])
-    torch.testing.assert_close(r3.state.Ws[1], st.Ws[1], rtol=0, atol=0)
-    assert not torch.equal(r3.state.Ws[0], st.Ws[0])
+    torch.testing.assert_close(r3.final_state.Ws[1], st.Ws[1], rtol=0, atol=0)
+    assert not torch.equal(r3.final_state.Ws[0], st.Ws[0])
     # phases chain: the step counter and the recorded steps continue
-    r4 = train_mlp(X, lab, r3.state, rule="fa", lr=0.05, steps=5, batch_size=4, record=2)
+    r4 = train_mlp(X, lab, r3.final_state, rule="fa", lr=0.05, steps=5, batch_size=4, record=2)
     assert r4.steps[0] == 5 and r4.steps[-1] == 10
+
+
+def test_trainers_return_run_and_old_names_still_work():
+    """Both trainers return the shared Run; samples are columns (random_binary_task returns X (n_in, P));
+    the old row layout of X, the old keywords state/show_progress, the final weights read through
+    run.state, the class names LinearRun/MLPRun and the re-export train_linear_fa keep working (with a
+    DeprecationWarning where the name is deprecated) and give the same numbers."""
+    import idealnets.simulate as sim
+    from idealnets.simulate.engine import Run
+    from idealnets.simulate.feedback_alignment import LinearRun, MLPRun, random_binary_task
+
+    assert LinearRun is Run and MLPRun is Run
+    X, Y = whitened_task(4, 3, S, seed=0)
+    W1, W2, B = 0.1 * np.ones((2, 4)), 0.1 * np.ones((3, 2)), np.ones((2, 3))
+    lin = train_linear(W1, W2, B, X, Y, lr=0.01, steps=4, record=[0, 2, 4])
+    assert isinstance(lin, Run) and lin.time_unit == "t = lr * step" and lin.W1.shape == (1, 3, 2, 4)
+    np.testing.assert_array_equal(lin.times, 0.01 * lin.steps)
+    np.testing.assert_array_equal(sim.train_linear_fa(W1, W2, B, X, Y, lr=0.01, steps=4, record=[0, 2, 4]).W2, lin.W2)
+    with pytest.warns(DeprecationWarning, match="show_progress"):
+        train_linear(W1, W2, B, X, Y, lr=0.01, steps=4, show_progress=False)
+
+    Xb, lab = random_binary_task(30, 8, 3, seed=0, dtype=torch.float64)
+    assert Xb.shape == (8, 30) and lab.shape == (30,)
+    st0 = init_mlp([8, 5, 3], 2, seed=1, dtype=torch.float64)
+    run = train_mlp(Xb, lab, st0, rule="fa", lr=0.1, steps=6, batch_size=5, record=[0, 3, 6])
+    assert isinstance(run, Run) and run.losses.shape == run.accuracy.shape == run.angle.shape == (2, 3)
+    assert run.final_state.step == 6 and run.rule == "fa"
+    with pytest.warns(DeprecationWarning, match="rows"):
+        rows = train_mlp(Xb.T.contiguous(), lab, st0, rule="fa", lr=0.1, steps=6, batch_size=5, record=[0, 3, 6])
+    np.testing.assert_array_equal(rows.losses, run.losses)
+    with pytest.warns(DeprecationWarning, match="final_state"):
+        Ws = run.state.Ws
+    assert Ws is run.final_state.Ws
+    with pytest.warns(DeprecationWarning):
+        old = train_mlp(Xb, lab, state=st0, rule="fa", lr=0.1, steps=6, batch_size=5, record=[0, 3, 6],
+                        show_progress=False)
+    np.testing.assert_array_equal(old.angle, run.angle)
+    with pytest.warns(DeprecationWarning, match="final_state"):
+        more = train_mlp(Xb, lab, run.state, rule="fa", lr=0.1, steps=2, batch_size=5, record=2)
+    np.testing.assert_array_equal(more.steps, [6, 8])
+    with pytest.raises(TypeError, match="MLPState"):
+        train_mlp(Xb, lab, st0.Ws, rule="fa", lr=0.1, steps=1)
+    with pytest.raises(ValueError, match="input features"):
+        train_mlp(torch.zeros(5, 30), lab, st0, rule="fa", lr=0.1, steps=1)
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -316,9 +360,9 @@ def test_bad_input_raises():
     with pytest.raises(ValueError):
         fa_invariant(W1, W2, np.ones((3, 3)))
     with pytest.raises(ValueError):
-        train_mlp(torch.zeros(4, 3), torch.tensor([0, 1, 2, 5]), init_mlp([3, 2, 3], 1), rule="fa", lr=0.1, steps=1)
+        train_mlp(torch.zeros(3, 4), torch.tensor([0, 1, 2, 5]), init_mlp([3, 2, 3], 1), rule="fa", lr=0.1, steps=1)
     with pytest.raises(ValueError):
-        train_mlp(torch.zeros(4, 3), torch.tensor([0, 1, 2, 0]), init_mlp([3, 2, 3], 1), rule="xx", lr=0.1, steps=1)
+        train_mlp(torch.zeros(3, 4), torch.tensor([0, 1, 2, 0]), init_mlp([3, 2, 3], 1), rule="xx", lr=0.1, steps=1)
 
 
 # ----------------------------------------------------------------------------- properties
