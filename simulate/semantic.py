@@ -15,41 +15,32 @@ the mean squared loss ``L = (1/2P) sum_mu ||y_mu - yhat_mu||^2`` with time
 
 All ``n_networks`` networks train as one batched program: weights are
 ``(E, n_l, n_{l-1})`` tensors, the forward and backward passes are written out
-(no autograd), and outputs and hidden representations are recorded at
-log-spaced steps into preallocated tensors.
+(no autograd). The trainer is a model of the training engine
+(:mod:`idealnets.simulate.engine`), which records outputs and hidden
+representations at log-spaced steps and returns the shared
+:class:`~idealnets.simulate.Run`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
 import torch
 
 from idealnets.theory import validation as _v
+from idealnets.theory.validation import deprecated_alias
 
-from ._common import DivergenceMonitor, as_tensor, make_generator, progress, record_steps, resolve_device, resolve_dtype
+from . import engine
+from ._common import as_tensor, make_generator, resolve_device, resolve_dtype
+from .deep_linear import stable_lr as _deep_linear_stable_lr
+from .engine import Run
 
-__all__ = ["ACTIVATIONS", "MLPRun", "train_mlp", "stable_lr_mlp"]
+__all__ = ["ACTIVATIONS", "MLPGD", "MLPRun", "train_mlp", "stable_lr"]
 
 ACTIVATIONS = ("relu", "tanh", "linear")
 
-
-@dataclass
-class MLPRun:
-    """Result of :func:`train_mlp`.
-
-    times : (R,) gradient-flow times ``lr * step``; steps : (R,) recorded steps
-    outputs : (E, R, N_out, P) network outputs for every training sample
-    hidden : per hidden layer, (E, R, n_l, P) post-activation representations
-    losses : (E, R) training losses
-    """
-
-    times: np.ndarray
-    steps: np.ndarray
-    outputs: np.ndarray
-    hidden: list[np.ndarray]
-    losses: np.ndarray
+#: Deprecated name of the shared result type :class:`idealnets.simulate.Run` (kept for one release).
+MLPRun = Run
 
 
 def _act(name: str):
@@ -60,7 +51,7 @@ def _act(name: str):
     return (lambda z: z), (lambda z, a: torch.ones_like(z))
 
 
-def stable_lr_mlp(X, Y, depth: int) -> float:
+def stable_lr(X, Y, depth: int) -> float:
     r"""Rough stable learning-rate limit, that of the deep linear network on the same data.
 
     ``2 / (D lmax(Sxx) smax^{2 - 2/D})`` with ``smax`` the top singular value of the
@@ -68,9 +59,55 @@ def stable_lr_mlp(X, Y, depth: int) -> float:
     have slope <= 1, so this is a conservative guide, used to name the limit when
     training diverges.
     """
-    from .deep_linear import stable_lr
+    return _deep_linear_stable_lr(X, Y, depth)
 
-    return stable_lr(X, Y, depth)
+
+stable_lr_mlp = deprecated_alias(stable_lr, "stable_lr_mlp")
+
+
+class MLPGD:
+    r"""Full-batch GD of an ensemble of bias-free MLPs ``x -> W_D phi(... phi(W_1 x))``, as an engine model.
+
+    State: the list of D layer weights ``(E, n_l, n_{l-1})``. Forward and backward passes
+    are written out (no autograd) on the mean squared loss. Records the loss, the outputs
+    (``"outputs"``, ``(E, N_out, P)``) and every hidden layer's post-activation
+    representation (``"hidden1"``, ...; ``(E, n_l, P)``).
+    """
+
+    name = "MLP GD"
+
+    def __init__(self, Ws, Xt, Yt, phi, dphi, lr: float):
+        self.Ws0, self.Xt, self.Yt, self.phi, self.dphi, self.lr = Ws, Xt, Yt, phi, dphi, lr
+        self.P = Xt.shape[-1]
+
+    def init(self):
+        return list(self.Ws0)
+
+    def _forward(self, Ws):
+        zs, acts = [], [self.Xt]
+        for l in range(len(Ws) - 1):
+            z = torch.bmm(Ws[l], acts[-1])
+            zs.append(z)
+            acts.append(self.phi(z))
+        out = torch.bmm(Ws[-1], acts[-1])
+        return zs, acts, out
+
+    def observe(self, Ws):
+        _, acts, out = self._forward(Ws)
+        err = out - self.Yt
+        obs = {"loss": 0.5 * (err * err).sum((-2, -1)) / self.P, "outputs": out}
+        obs.update({f"hidden{l}": acts[l] for l in range(1, len(acts))})
+        return obs
+
+    def step(self, Ws, k):
+        zs, acts, out = self._forward(Ws)
+        delta = (out - self.Yt) / self.P  # dL/d out
+        for l in range(len(Ws) - 1, -1, -1):
+            grad = torch.bmm(delta, acts[l].transpose(-1, -2))
+            if l > 0:
+                delta = torch.bmm(Ws[l].transpose(-1, -2), delta) * self.dphi(zs[l - 1], acts[l])
+            Ws[l] = Ws[l] - self.lr * grad
+        return Ws
 
 
 def train_mlp(
@@ -89,13 +126,17 @@ def train_mlp(
     seed: int = 0,
     log: bool = True,
     desc: str | None = None,
-) -> MLPRun:
+) -> Run:
     """Train ``n_networks`` MLPs ``x -> W_D phi(... phi(W_1 x))`` on (X, Y) by full-batch GD.
 
     X : (N_in, P), Y : (N_out, P) (one-hot items: ``X = I``). ``hidden`` an int (one
     hidden layer) or a list of widths (one per hidden layer); ``activation`` in
     :data:`ACTIVATIONS`; weights i.i.d. ``N(0, init_scale^2)``; ``record`` the number of
-    log-spaced recording points or explicit steps. Raises ValueError on bad input and
+    log-spaced recording points or explicit steps. Returns a :class:`~idealnets.simulate.Run`
+    (times ``t = lr * step``): ``losses`` (E, R) the training loss, ``state["outputs"]``
+    (E, R, N_out, P) the outputs on every training sample, ``state["hidden1"]``, ... the
+    post-activation representations (E, R, n_l, P), also listed (layer 1 first) in
+    ``run.hidden``. Raises ValueError on bad input and
     :class:`~idealnets.simulate.DivergenceError` (naming lr and the linear stable limit) on blow-up.
     """
     X, Y = _v.as_array(X, "X", ndim=2), _v.as_array(Y, "Y", ndim=2)
@@ -118,7 +159,7 @@ def train_mlp(
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
     g = make_generator(seed, device)
-    E, P = int(n_networks), X.shape[1]
+    E = int(n_networks)
     sizes = [X.shape[0], *widths, Y.shape[0]]
     D = len(sizes) - 1
     Ws = [init_scale * torch.randn(E, sizes[l + 1], sizes[l], generator=g, device=device, dtype=dtype)
@@ -126,42 +167,9 @@ def train_mlp(
     Xt = as_tensor(X, device=device, dtype=dtype).expand(E, -1, -1)
     Yt = as_tensor(Y, device=device, dtype=dtype)
     phi, dphi = _act(activation)
-    lr_max = stable_lr_mlp(X, Y, D)
-
-    rec = record_steps(int(steps), record, log=log)
-    R = rec.size
-    outputs = torch.empty(E, R, Y.shape[0], P, device=device, dtype=dtype)
-    hid = [torch.empty(E, R, w, P, device=device, dtype=dtype) for w in widths]
-    losses = torch.empty(E, R, device=device, dtype=dtype)
-    monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training loss")
-    r_i = 0
-    bar = progress(int(steps), desc or f"MLP {activation} {widths}")
-    with torch.no_grad():
-        for step in range(int(steps) + 1):
-            zs, acts = [], [Xt]
-            for l in range(D - 1):
-                z = torch.bmm(Ws[l], acts[-1])
-                zs.append(z)
-                acts.append(phi(z))
-            out = torch.bmm(Ws[-1], acts[-1])
-            err = out - Yt
-            if step == rec[r_i]:
-                outputs[:, r_i] = out
-                for l in range(D - 1):
-                    hid[l][:, r_i] = acts[l + 1]
-                losses[:, r_i] = 0.5 * (err * err).sum((-2, -1)) / P
-                monitor(step, losses[:, r_i])  # recording steps only
-                r_i += 1
-                if r_i == R:
-                    break
-            delta = err / P  # dL/d out
-            for l in range(D - 1, -1, -1):
-                grad = torch.bmm(delta, acts[l].transpose(-1, -2))
-                if l > 0:
-                    delta = torch.bmm(Ws[l].transpose(-1, -2), delta) * dphi(zs[l - 1], acts[l])
-                Ws[l] = Ws[l] - lr * grad
-            if (step & 1023) == 1023:
-                bar.update(1024)
-        bar.close()
-    return MLPRun(times=lr * rec.astype(float), steps=rec, outputs=outputs.cpu().numpy(),
-                  hidden=[h.cpu().numpy() for h in hid], losses=losses.cpu().numpy())
+    model = MLPGD(Ws, Xt, Yt, phi, dphi, lr)
+    run = engine.run(model, steps=steps, record=record, log=log, time_per_step=lr, time_unit="t = lr * step",
+                     loss_name="training loss", lr=lr, lr_max=stable_lr(X, Y, D), what="the training loss",
+                     desc=desc or f"MLP {activation} {widths}")
+    run.extras["hidden"] = [run.state[f"hidden{l + 1}"] for l in range(D - 1)]
+    return run

@@ -395,6 +395,19 @@ def test_mlp_linear_activation_equals_deep_linear(lt):
     np.testing.assert_allclose(a.losses, b.losses, atol=ATOL_EXACT)
 
 
+def test_mlp_returns_the_shared_run_and_old_names_still_work(lt):
+    from idealnets.simulate import Run
+    from idealnets.simulate import semantic
+
+    _, _, Y = lt
+    run = train_mlp(one_hot(8), Y, hidden=[6, 5], n_networks=2, lr=0.05, steps=20, record=4)
+    assert isinstance(run, Run) and semantic.MLPRun is Run
+    assert run.outputs.shape == (2, 4, Y.shape[0], 8) and [h.shape[2] for h in run.hidden] == [6, 5]
+    assert run.hidden[1] is run.state["hidden2"]
+    with pytest.warns(DeprecationWarning, match="stable_lr"):
+        assert semantic.stable_lr_mlp(one_hot(8), Y, 3) == semantic.stable_lr(one_hot(8), Y, 3)
+
+
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_nonlinear_networks_differentiate_broad_before_fine(lt, activation, seed):
     """Linear theory as a qualitative prediction: same final map, the broad modes in the same order.
