@@ -1,13 +1,17 @@
 """Batched full-batch gradient descent through a curriculum of tasks (continual learning).
 
 Trains ensembles of two-layer linear networks (and, as a qualitative check, two-layer ReLU/tanh
-networks) on the schedules of :mod:`idealnets.theory.continual`, and shallow linear students on sequences
-of regression tasks (Evron et al. 2022). Weights are batched (E, out, in) tensors; one Python loop
-over steps; recordings at chosen steps only; divergence checked there (simulate/_common.py).
+networks) on the schedules of :mod:`idealnets.theory.continual`, shallow linear students on sequences
+of regression tasks (Evron et al. 2022), and committee machines with two heads on two teachers
+(Lee, Goldt & Saxe 2021). Weights are batched (E, out, in) tensors. Every trainer is a model of the
+one training engine (:mod:`idealnets.simulate.engine`) and returns its :class:`~idealnets.simulate.Run`;
+a curriculum's phases are part of the model (its ``advance`` looks up the phase of the step), and
+every phase boundary is a recording step.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+import dataclasses
 
 import numpy as np
 import torch
@@ -15,31 +19,23 @@ import torch
 from idealnets.theory import validation as _v
 from idealnets.theory.continual import _check_order, _check_regression, _parse_schedule, _parse_tasks, mixture_correlations
 
-from ._common import (DivergenceMonitor, as_input, make_generator, progress, record_steps, resolve_device,
-                      resolve_dtype)
+from . import engine
+from ._common import as_input, make_generator, record_steps, resolve_device, resolve_dtype
+from .engine import Run
 
-__all__ = ["CurriculumRun", "ShallowRun", "TwoTeacherRun", "train_curriculum", "train_shallow_curriculum",
-           "train_sequential_regression", "teacher_pair_weights", "train_two_teachers"]
+__all__ = ["CurriculumRun", "ShallowRun", "TwoTeacherRun", "SequentialRegressionRun", "CurriculumGD",
+           "ShallowCurriculumGD", "SequentialRegressionGD", "TwoTeacherSGD", "train_curriculum",
+           "train_shallow_curriculum", "train_sequential_regression", "teacher_pair_weights", "train_two_teachers"]
 
+#: Deprecated name of the shared result type :class:`idealnets.simulate.Run` (kept for one release).
+CurriculumRun = Run
+#: Deprecated name of the shared result type :class:`idealnets.simulate.Run` (kept for one release).
+ShallowRun = Run
+#: Deprecated name of the shared result type :class:`idealnets.simulate.Run` (kept for one release).
+TwoTeacherRun = Run
 
-@dataclass
-class CurriculumRun:
-    """Result of :func:`train_curriculum` (NumPy arrays).
-
-    ``times`` (R,) global time ``lr * step``; ``steps`` (R,); ``losses`` (E, R, n_tasks) the loss
-    of every task (order of ``tasks``) at each record; ``W1`` (E, R, N_h, N_in), ``W2`` (E, R,
-    N_out, N_h); ``task_names``; ``switch_steps`` the steps at which the phase changes; ``lr``.
-    """
-
-    times: np.ndarray
-    steps: np.ndarray
-    losses: np.ndarray
-    W1: np.ndarray
-    W2: np.ndarray
-    task_names: list
-    switch_steps: np.ndarray
-    lr: float
-    activation: str = "linear"
+#: below this many steps a curriculum shows no progress bar unless asked (``progress_bar=None``)
+_QUIET_STEPS = 20000
 
 
 def _check_record(record):
@@ -51,14 +47,53 @@ def _check_record(record):
     if isinstance(record, (list, tuple, np.ndarray)):
         arr = np.asarray(record)
         if arr.ndim != 1 or arr.dtype.kind not in "iu":
-            raise TypeError(f"record steps must be a 1-D sequence of ints, got {_v.describe(record)}")
+            raise TypeError(f"record must be a 1-D sequence of ints, got {_v.describe(record)}")
         return arr
     raise TypeError(f"record must be an int (number of recording points) or a sequence of steps, "
                     f"got {_v.describe(record)}")
 
 
+def _task_losses_first(run: Run, names: list, total_name: str) -> Run:
+    """Make ``losses`` the per-task losses (E, R, n_tasks), as earlier releases returned them.
+
+    The engine checks divergence on the summed task loss (the model's ``"loss"``); it stays
+    in ``state[total_name]``.
+    """
+    run.state[total_name] = run.losses
+    run.losses = run.state.pop("task_losses")
+    run.loss_name = f"loss of each task (last axis: {', '.join(map(str, names))})"
+    return run
+
+
+class _Phased:
+    """Phase lookup for models whose step depends on the phase: ``bounds`` are the phase starts plus the end."""
+
+    def _phase(self, k: int) -> int:
+        return bisect.bisect_right(self.bounds, k) - 1
+
+    def step(self, state, k: int):
+        return self.advance(state, k, 1, _no_tick)
+
+    def advance(self, state, start: int, n: int, tick):
+        end = start + n
+        k = start
+        while k < end:
+            p = self._phase(k)
+            m = min(end, int(self.bounds[p + 1])) - k
+            state = self._steps(state, p, m)
+            k += m
+            tick(m)
+        return state
+
+
+def _no_tick(_: int) -> None:
+    pass
+
+
+# ----------------------------------------------------------------------------- curricula
+@_v.renamed_keywords(show_progress="progress_bar")
 def train_curriculum(tasks, schedule, W1_0, W2_0, *, lr: float, record: int = 50, activation: str = "linear",
-                     gates=None, device=None, dtype=None, show_progress: bool | None = None) -> CurriculumRun:
+                     gates=None, device=None, dtype=None, progress_bar: bool | None = None) -> Run:
     r"""Full-batch gradient descent of ``yhat = W2 f(W1 x)`` through a curriculum.
 
     ``tasks`` dict name -> (X (N_in, P), Y (N_out, P)); ``schedule`` list of (name, duration), a name
@@ -72,8 +107,16 @@ def train_curriculum(tasks, schedule, W1_0, W2_0, *, lr: float, record: int = 50
     only), ``"relu"`` or ``"tanh"`` (per-sample forward pass, qualitative comparisons).
     ``gates`` (linear only): dict task name -> boolean mask (N_h,), the context gate of each task
     (``yhat = W2 G_k W1 x`` on task k; theory.continual.GatedCurriculum); the losses are then each task's
-    loss through its own gate.
-    Unknown task names or negative durations raise ValueError; divergence raises DivergenceError.
+    loss through its own gate. ``progress_bar``: ``None`` shows it on terminals for runs of 20000
+    steps or more (the keyword ``show_progress`` of earlier releases still works, DeprecationWarning).
+    Unknown task names or negative durations raise ValueError; divergence (of the summed task loss)
+    raises DivergenceError.
+
+    Returns a :class:`~idealnets.simulate.Run`: ``times`` (R,) the global time ``lr * step``,
+    ``steps``; ``losses`` (E, R, n_tasks) the loss of every task (order of ``task_names``) at each
+    record; ``state``: ``W1`` (E, R, N_h, N_in), ``W2`` (E, R, N_out, N_h), ``total_loss`` (E, R) their
+    sum; ``extras``: ``task_names``, ``switch_steps`` (the steps at which the phase changes), ``lr``,
+    ``activation``.
     """
     names, stats, n_in, n_out = _parse_tasks(tasks)
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
@@ -99,6 +142,7 @@ def train_curriculum(tasks, schedule, W1_0, W2_0, *, lr: float, record: int = 50
     _v.check_same("W1_0", n_h, "W2_0", W2.shape[2], "hidden size")
     _v.check_same("W1_0", E, "W2_0", W2.shape[0], "ensemble size")
 
+    G_t = None
     if gates is not None:
         if activation != "linear":
             raise ValueError("gates are supported for linear networks only")
@@ -110,128 +154,142 @@ def train_curriculum(tasks, schedule, W1_0, W2_0, *, lr: float, record: int = 50
             if g.shape != (n_h,) or g.dtype != bool:
                 raise ValueError(f"gates[{n!r}] must be a boolean mask of shape ({n_h},)")
             G_t[n] = torch.as_tensor(g, device=device, dtype=dtype)
+    progress_bar = _v.as_bool(progress_bar, "progress_bar") if progress_bar is not None else None
     steps_per = [int(round(d / lr)) for _, d in phases]
     bounds = np.concatenate([[0], np.cumsum(steps_per)]).astype(int)
     total = int(bounds[-1])
-    rec = record_steps(total, record, log=False)
-    rec = np.unique(np.concatenate([rec, bounds]))
-    R = rec.size
-
-    def T(a):
-        return torch.as_tensor(a, device=device, dtype=dtype)
-
-    # loss of every task from the correlations: L = trSyy/2 - <W, Syx> + <W Sxx, W>/2 (linear network)
-    Sxx_t = torch.stack([T(stats[n].Sxx) for n in names])
-    Syx_t = torch.stack([T(stats[n].Syx) for n in names])
-    trSyy_t = T([stats[n].trSyy for n in names])
+    rec = np.unique(np.concatenate([record_steps(total, record, log=False), bounds]))
     task_data = {}
     if activation != "linear":
         for n in names:
             X, Y = tasks[n]
-            task_data[n] = (T(_v.as_array(X, "X")), T(_v.as_array(Y, "Y")))
-    act = {"relu": torch.relu, "tanh": torch.tanh}.get(activation)
-    dact = {"relu": lambda z: (z > 0).to(z.dtype), "tanh": lambda z: 1 - torch.tanh(z) ** 2}.get(activation)
+            task_data[n] = (_v.as_array(X, "X"), _v.as_array(Y, "Y"))
+    model = CurriculumGD(W1, W2, lr, names, stats, phases, bounds, activation=activation, gates=G_t,
+                         task_data=task_data)
+    run = engine.run(model, steps=total, record=rec, log=False, time_per_step=lr, time_unit="t = lr * step",
+                     lr=lr, what="the summed task loss", desc="curriculum",
+                     progress_bar=progress_bar if progress_bar is not None else (False if total < _QUIET_STEPS
+                                                                                 else None),
+                     extras=dict(task_names=list(names), switch_steps=bounds[1:-1].copy(), lr=lr,
+                                 activation=activation))
+    return _task_losses_first(run, names, "total_loss")
 
-    def all_losses(W1, W2):
-        if gates is not None:
-            W = torch.stack([(W2 * G_t[n]) @ W1 for n in names], dim=1)  # (E, n_tasks, out, in)
-            lin = torch.einsum("ekij,kij->ek", W, Syx_t)
-            quad = torch.einsum("ekij,kjl,ekil->ek", W, Sxx_t, W)
-            return 0.5 * trSyy_t - lin + 0.5 * quad
-        if activation == "linear":
+
+class CurriculumGD(_Phased):
+    """Full-batch GD of an ensemble of two-layer networks through a curriculum, as an engine model.
+
+    State: ``(W1, W2)``, ``(E, N_h, N_in)`` and ``(E, N_out, N_h)``, updated in place. ``phases``
+    and ``bounds`` as built by :func:`train_curriculum`; the step of phase p uses the phase's
+    (mixture) correlations (linear networks, optionally through per-task gates) or its samples
+    (``"relu"``/``"tanh"``, each task's samples weighted ``1/(n_tasks P_task)``). Observes the loss
+    of every task (``"task_losses"``), their sum (``"loss"``), ``W1`` and ``W2``.
+    """
+
+    name = "curriculum GD"
+
+    def __init__(self, W1, W2, lr: float, names, stats, phases, bounds, *, activation: str, gates=None,
+                 task_data=None):
+        device, dtype = W1.device, W1.dtype
+        self.W1_0, self.W2_0, self.lr, self.names, self.bounds = W1, W2, lr, list(names), [int(b) for b in bounds]
+        self.activation, self.gates = activation, gates
+
+        def T(a):
+            return torch.as_tensor(a, device=device, dtype=dtype)
+
+        # loss of every task from the correlations: L = trSyy/2 - <W, Syx> + <W Sxx, W>/2 (linear network)
+        self.Sxx_t = torch.stack([T(stats[n].Sxx) for n in names])
+        self.Syx_t = torch.stack([T(stats[n].Syx) for n in names])
+        self.trSyy_t = T([stats[n].trSyy for n in names])
+        self.task_data = {n: (T(X), T(Y)) for n, (X, Y) in (task_data or {}).items()}
+        self.act = {"relu": torch.relu, "tanh": torch.tanh}.get(activation)
+        self.dact = {"relu": lambda z: (z > 0).to(z.dtype), "tanh": lambda z: 1 - torch.tanh(z) ** 2}.get(activation)
+        self.phase_data = []
+        for key, _ in phases:
+            if activation == "linear":
+                st = mixture_correlations(stats, key)
+                data = {"Sxx": T(st.Sxx), "Syx": T(st.Syx)}
+                if gates is not None:
+                    data["gated"] = [(T(stats[n].Sxx), T(stats[n].Syx), gates[n]) for n in key]
+            else:
+                # mixture: each task's samples weighted 1/(n_tasks * P_task), i.e. the mean of the task losses
+                Xs = [self.task_data[n][0] for n in key]
+                Ys = [self.task_data[n][1] for n in key]
+                wts = torch.cat([torch.full((x.shape[1],), 1.0 / (len(key) * x.shape[1]), device=device, dtype=dtype)
+                                 for x in Xs])
+                data = {"Xc": torch.cat(Xs, dim=1), "Yc": torch.cat(Ys, dim=1), "wts": wts}
+            self.phase_data.append(data)
+
+    def init(self):
+        return self.W1_0.clone(), self.W2_0.clone()
+
+    def _all_losses(self, W1, W2):
+        if self.gates is not None:
+            W = torch.stack([(W2 * self.gates[n]) @ W1 for n in self.names], dim=1)  # (E, n_tasks, out, in)
+            lin = torch.einsum("ekij,kij->ek", W, self.Syx_t)
+            quad = torch.einsum("ekij,kjl,ekil->ek", W, self.Sxx_t, W)
+            return 0.5 * self.trSyy_t - lin + 0.5 * quad
+        if self.activation == "linear":
             W = W2 @ W1
-            lin = torch.einsum("eij,kij->ek", W, Syx_t)
-            quad = torch.einsum("eij,kjl,eil->ek", W, Sxx_t, W)
-            return 0.5 * trSyy_t - lin + 0.5 * quad
+            lin = torch.einsum("eij,kij->ek", W, self.Syx_t)
+            quad = torch.einsum("eij,kjl,eil->ek", W, self.Sxx_t, W)
+            return 0.5 * self.trSyy_t - lin + 0.5 * quad
         out = []
-        for n in names:
-            X, Y = task_data[n]
-            err = W2 @ act(W1 @ X) - Y
+        for n in self.names:
+            X, Y = self.task_data[n]
+            err = W2 @ self.act(W1 @ X) - Y
             out.append(0.5 * (err**2).sum(dim=(1, 2)) / X.shape[1])
         return torch.stack(out, dim=1)
 
-    losses = torch.empty((E, R, len(names)), device=device, dtype=dtype)
-    W1_rec = torch.empty((E, R, n_h, n_in), device=device, dtype=dtype)
-    W2_rec = torch.empty((E, R, n_out, n_h), device=device, dtype=dtype)
-    monitor = DivergenceMonitor(lr=lr, what="the summed task loss")
-    ri = 0
+    def observe(self, state) -> dict:
+        W1, W2 = state
+        L = self._all_losses(W1, W2)
+        return {"loss": L.sum(dim=1), "task_losses": L, "W1": W1, "W2": W2}
 
-    def do_record(step):
-        nonlocal ri
-        L = all_losses(W1, W2)
-        losses[:, ri] = L
-        W1_rec[:, ri], W2_rec[:, ri] = W1, W2
-        monitor(step, L.sum(dim=1))
-        ri += 1
-
-    bar = progress(total, "curriculum", disable=show_progress if show_progress is not None else total < 20000)
-    step = 0
-    with torch.no_grad():
-        do_record(0)
-        for k, (key, _) in enumerate(phases):
-            if activation == "linear":
-                st = mixture_correlations(stats, key)
-                Sxx, Syx = T(st.Sxx), T(st.Syx)
-            else:
-                # mixture: each task's samples weighted 1/(n_tasks * P_task), i.e. the mean of the task losses
-                Xs = [task_data[n][0] for n in key]
-                Ys = [task_data[n][1] for n in key]
-                wts = torch.cat([torch.full((x.shape[1],), 1.0 / (len(key) * x.shape[1]), device=device, dtype=dtype)
-                                 for x in Xs])
-                Xc, Yc = torch.cat(Xs, dim=1), torch.cat(Ys, dim=1)
-            nxt = rec[ri] if ri < R else total + 1
-            if gates is not None:
-                gated = [(T(stats[n].Sxx), T(stats[n].Syx), G_t[n]) for n in key]
-            for _ in range(steps_per[k]):
-                if gates is not None:  # mean over the phase's tasks, each through its own gate
-                    g1 = torch.zeros_like(W1)
-                    g2 = torch.zeros_like(W2)
-                    for Sxx_k, Syx_k, G in gated:
-                        Err = Syx_k - ((W2 * G) @ W1) @ Sxx_k
-                        g1 += G[:, None] * (W2.transpose(1, 2) @ Err) / len(gated)
-                        g2 += (Err @ W1.transpose(1, 2)) * G / len(gated)
-                elif activation == "linear":
-                    Err = Syx - (W2 @ W1) @ Sxx  # -(dL/dW) for the map
-                    g1 = W2.transpose(1, 2) @ Err
-                    g2 = Err @ W1.transpose(1, 2)
-                else:
-                    Z = W1 @ Xc
-                    H = act(Z)
-                    D = (Yc - W2 @ H) * wts  # weighted residual
-                    g2 = D @ H.transpose(1, 2)
-                    g1 = ((W2.transpose(1, 2) @ D) * dact(Z)) @ Xc.transpose(0, 1)
+    def _steps(self, state, p: int, m: int):
+        W1, W2 = state
+        lr, data = self.lr, self.phase_data[p]
+        if self.gates is not None:  # mean over the phase's tasks, each through its own gate
+            gated = data["gated"]
+            for _ in range(m):
+                g1 = torch.zeros_like(W1)
+                g2 = torch.zeros_like(W2)
+                for Sxx_k, Syx_k, G in gated:
+                    Err = Syx_k - ((W2 * G) @ W1) @ Sxx_k
+                    g1 += G[:, None] * (W2.transpose(1, 2) @ Err) / len(gated)
+                    g2 += (Err @ W1.transpose(1, 2)) * G / len(gated)
                 W1 += lr * g1
                 W2 += lr * g2
-                step += 1
-                if step == nxt:
-                    do_record(step)
-                    nxt = rec[ri] if ri < R else total + 1
-                bar.update(1)
-    bar.close()
-    return CurriculumRun(times=lr * rec.astype(float), steps=rec, losses=losses.cpu().numpy(),
-                         W1=W1_rec.cpu().numpy(), W2=W2_rec.cpu().numpy(), task_names=list(names),
-                         switch_steps=bounds[1:-1].copy(), lr=lr, activation=activation)
-
-
-@dataclass
-class ShallowRun:
-    """Result of :func:`train_shallow_curriculum`: ``times`` (R,), ``steps`` (R,), ``losses`` (E, R, n_tasks),
-    ``W`` (E, R, N_out, N_in), ``task_names``, ``switch_steps``, ``lr``."""
-
-    times: np.ndarray
-    steps: np.ndarray
-    losses: np.ndarray
-    W: np.ndarray
-    task_names: list
-    switch_steps: np.ndarray
-    lr: float
+        elif self.activation == "linear":
+            Sxx, Syx = data["Sxx"], data["Syx"]
+            for _ in range(m):
+                Err = Syx - (W2 @ W1) @ Sxx  # -(dL/dW) for the map
+                g1 = W2.transpose(1, 2) @ Err
+                g2 = Err @ W1.transpose(1, 2)
+                W1 += lr * g1
+                W2 += lr * g2
+        else:
+            Xc, Yc, wts, act, dact = data["Xc"], data["Yc"], data["wts"], self.act, self.dact
+            for _ in range(m):
+                Z = W1 @ Xc
+                H = act(Z)
+                D = (Yc - W2 @ H) * wts  # weighted residual
+                g2 = D @ H.transpose(1, 2)
+                g1 = ((W2.transpose(1, 2) @ D) * dact(Z)) @ Xc.transpose(0, 1)
+                W1 += lr * g1
+                W2 += lr * g2
+        return state
 
 
 def train_shallow_curriculum(tasks, schedule, W0, *, lr: float, record: int = 50, device=None,
-                             dtype=None) -> ShallowRun:
+                             dtype=None) -> Run:
     r"""Full-batch GD of a shallow linear network ``yhat = W x`` through a curriculum:
     ``W <- W + lr (Syx - W Sxx)`` with the phase's (mixture) correlations, ``round(duration/lr)`` steps per
-    phase. ``W0`` (E, N_out, N_in) or (N_out, N_in); conventions as :func:`train_curriculum`."""
+    phase. ``W0`` (E, N_out, N_in) or (N_out, N_in); conventions as :func:`train_curriculum`.
+
+    Returns a :class:`~idealnets.simulate.Run`: ``times`` (R,) ``lr * step``, ``steps``, ``losses``
+    (E, R, n_tasks) the loss of every task; ``state``: ``W`` (E, R, N_out, N_in), ``total_loss`` (E, R);
+    ``extras``: ``task_names``, ``switch_steps``, ``lr``.
+    """
     names, stats, n_in, n_out = _parse_tasks(tasks)
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
     record = _check_record(record)
@@ -249,46 +307,103 @@ def train_shallow_curriculum(tasks, schedule, W0, *, lr: float, record: int = 50
     bounds = np.concatenate([[0], np.cumsum(steps_per)]).astype(int)
     total = int(bounds[-1])
     rec = np.unique(np.concatenate([record_steps(total, record, log=False), bounds]))
-
-    def T(a):
-        return torch.as_tensor(a, device=device, dtype=dtype)
-
-    Sxx_t = torch.stack([T(stats[n].Sxx) for n in names])
-    Syx_t = torch.stack([T(stats[n].Syx) for n in names])
-    trSyy_t = T([stats[n].trSyy for n in names])
-    losses = torch.empty((W.shape[0], rec.size, len(names)), device=device, dtype=dtype)
-    W_rec = torch.empty((W.shape[0], rec.size, n_out, n_in), device=device, dtype=dtype)
     lam_max = max(float(np.linalg.eigvalsh(mixture_correlations(stats, key).Sxx)[-1]) for key, _ in phases)
-    monitor = DivergenceMonitor(lr=lr, lr_max=2.0 / max(lam_max, 1e-300), what="the summed task loss")
-    ri, step = 0, 0
+    model = ShallowCurriculumGD(W, lr, names, stats, phases, bounds)
+    run = engine.run(model, steps=total, record=rec, log=False, time_per_step=lr, time_unit="t = lr * step",
+                     lr=lr, lr_max=2.0 / max(lam_max, 1e-300), what="the summed task loss",
+                     desc="shallow curriculum", progress_bar=False,
+                     extras=dict(task_names=list(names), switch_steps=bounds[1:-1].copy(), lr=lr))
+    return _task_losses_first(run, names, "total_loss")
 
-    def do_record():
-        nonlocal ri
-        L = 0.5 * trSyy_t - torch.einsum("eij,kij->ek", W, Syx_t) + 0.5 * torch.einsum("eij,kjl,eil->ek", W, Sxx_t, W)
-        losses[:, ri], W_rec[:, ri] = L, W
-        monitor(step, L.sum(dim=1))
-        ri += 1
 
-    with torch.no_grad():
-        do_record()
-        for k, (key, _) in enumerate(phases):
+class ShallowCurriculumGD(_Phased):
+    """Full-batch GD of an ensemble of shallow linear networks ``W (E, N_out, N_in)`` through a curriculum.
+
+    One step is ``W <- W + lr (Syx - W Sxx)`` with the phase's (mixture) correlations. Observes
+    every task's loss (``"task_losses"``), their sum (``"loss"``) and ``W``.
+    """
+
+    name = "shallow curriculum GD"
+
+    def __init__(self, W, lr: float, names, stats, phases, bounds):
+        device, dtype = W.device, W.dtype
+
+        def T(a):
+            return torch.as_tensor(a, device=device, dtype=dtype)
+
+        self.W0, self.lr, self.bounds = W, lr, [int(b) for b in bounds]
+        self.Sxx_t = torch.stack([T(stats[n].Sxx) for n in names])
+        self.Syx_t = torch.stack([T(stats[n].Syx) for n in names])
+        self.trSyy_t = T([stats[n].trSyy for n in names])
+        self.phase_data = []
+        for key, _ in phases:
             st = mixture_correlations(stats, key)
-            Sxx, Syx = T(st.Sxx), T(st.Syx)
-            for _ in range(steps_per[k]):
-                W += lr * (Syx - W @ Sxx)
-                step += 1
-                if ri < rec.size and step == rec[ri]:
-                    do_record()
-    return ShallowRun(times=lr * rec.astype(float), steps=rec, losses=losses.cpu().numpy(), W=W_rec.cpu().numpy(),
-                      task_names=list(names), switch_steps=bounds[1:-1].copy(), lr=lr)
+            self.phase_data.append((T(st.Sxx), T(st.Syx)))
+
+    def init(self):
+        return self.W0.clone()
+
+    def observe(self, W) -> dict:
+        L = (0.5 * self.trSyy_t - torch.einsum("eij,kij->ek", W, self.Syx_t)
+             + 0.5 * torch.einsum("eij,kjl,eil->ek", W, self.Sxx_t, W))
+        return {"loss": L.sum(dim=1), "task_losses": L, "W": W}
+
+    def _steps(self, W, p: int, m: int):
+        Sxx, Syx = self.phase_data[p]
+        lr = self.lr
+        for _ in range(m):
+            W += lr * (Syx - W @ Sxx)
+        return W
+
+
+# ----------------------------------------------------------------------------- sequential regression
+@dataclasses.dataclass(repr=False)
+class SequentialRegressionRun(Run):
+    """The :class:`~idealnets.simulate.Run` of :func:`train_sequential_regression`.
+
+    Earlier releases returned the array ``extras["weights_after_task"]`` (E, n_tasks, N) itself;
+    indexing this run, ``np.asarray(run)``, ``run.shape`` and ``len(run)`` still act on that array,
+    with a :class:`DeprecationWarning`.
+    """
+
+    def _legacy(self) -> np.ndarray:
+        import warnings
+
+        warnings.warn("train_sequential_regression returns a Run; the array of earlier releases is "
+                      "run.weights_after_task (same values)", DeprecationWarning, stacklevel=3)
+        return self.extras["weights_after_task"]
+
+    def __getitem__(self, index):
+        return self._legacy()[index]
+
+    def __array__(self, dtype=None, copy=None):
+        a = self._legacy()
+        return a if dtype is None else a.astype(dtype)
+
+    def __len__(self) -> int:
+        return len(self._legacy())
+
+    def __bool__(self) -> bool:  # a run is true (not the length of the legacy array)
+        return True
+
+    @property
+    def shape(self) -> tuple:
+        return self._legacy().shape
 
 
 def train_sequential_regression(Xs, ys, w0, order, *, lr: float | None = None, steps: int = 2000, device=None,
-                                dtype=torch.float64) -> np.ndarray:
+                                dtype=torch.float64) -> SequentialRegressionRun:
     r"""Gradient descent on each task of ``order`` in turn, ``steps`` full-batch steps per task on
     ``L_m = (1/2P_m)||X_m^T w - y_m||^2``, from the previous task's weights. ``w0`` (N,) or an ensemble
     (E, N) of starting weights. ``lr`` defaults to ``1/max_m lambda_max(X_m X_m^T/P_m)`` (stable: the
-    limit is twice that). Returns the weights after each task, (E, len(order), N) (E = 1 for 1-D w0)."""
+    limit is twice that).
+
+    Returns a :class:`~idealnets.simulate.Run` recorded at the start and after every task
+    (``steps = k * steps``): ``times`` ``lr * step``; ``losses`` (E, R) the summed loss of the tasks in
+    ``order``; ``state["w"]`` (E, R, N); ``extras``: ``weights_after_task`` (E, len(order), N) the weights
+    after each task (E = 1 for 1-D w0; what earlier releases returned, and indexing the run still gives
+    it, with a DeprecationWarning), ``order``, ``lr``.
+    """
     w0a = np.asarray(w0)
     single = w0a.ndim == 1
     Xs_c, ys_c, _ = _check_regression(Xs, ys, w0a if single else _v.as_array(w0, "w0", ndim=2)[0])
@@ -300,32 +415,59 @@ def train_sequential_regression(Xs, ys, w0, order, *, lr: float | None = None, s
     w = as_input(w0, "w0", device=device, dtype=dtype, ndim=(1, 2)).clone()
     if w.ndim == 1:
         w = w[None]
-    Sxx = {m: torch.as_tensor(Xs_c[m] @ Xs_c[m].T / Xs_c[m].shape[1], device=device, dtype=dtype) for m in set(o)}
-    Sxy = {m: torch.as_tensor(Xs_c[m] @ ys_c[m] / Xs_c[m].shape[1], device=device, dtype=dtype) for m in set(o)}
-    yy = {m: float(ys_c[m] @ ys_c[m] / ys_c[m].size) for m in set(o)}
-    out = torch.empty((w.shape[0], o.size, w.shape[1]), device=device, dtype=dtype)
-    monitor = DivergenceMonitor(lr=lr, lr_max=2.0 / lam_max, what="the summed task loss")
+    model = SequentialRegressionGD(w, Xs_c, ys_c, o, lr, steps)
+    rec = steps * np.arange(o.size + 1)
+    run = engine.run(model, steps=int(rec[-1]), record=rec, log=False, time_per_step=lr,
+                     time_unit="t = lr * step", loss_name="summed loss of the tasks in order", lr=lr,
+                     lr_max=2.0 / lam_max, what="the summed task loss", desc="sequential regression",
+                     progress_bar=False, extras=dict(order=o.copy(), lr=lr))
+    run.extras["weights_after_task"] = run.state["w"][:, 1:].copy()
+    return SequentialRegressionRun(**{f.name: getattr(run, f.name) for f in dataclasses.fields(Run)})
 
-    def total_loss(w):
-        return sum(0.5 * yy[m] - w @ Sxy[m] + 0.5 * ((w @ Sxx[m]) * w).sum(dim=1) for m in Sxx)
 
-    with torch.no_grad():
-        monitor(0, total_loss(w))
-        for k, m in enumerate(o):
-            A, b = Sxx[int(m)], Sxy[int(m)]
-            for _ in range(steps):
-                w += lr * (b - w @ A)
-            out[:, k] = w
-            monitor(k + 1, total_loss(w))
-    return out.cpu().numpy()
+class SequentialRegressionGD(_Phased):
+    """Full-batch GD of linear students ``w (E, N)`` on one regression task after another, as an engine model.
+
+    Phase k (``steps`` steps) is task ``order[k]``: ``w <- w + lr (Sxy - w Sxx)``. Observes the summed
+    loss of the tasks in ``order`` (``"loss"``) and ``w``.
+    """
+
+    name = "sequential regression GD"
+
+    def __init__(self, w, Xs, ys, order, lr: float, steps: int):
+        device, dtype = w.device, w.dtype
+        self.w0, self.order, self.lr = w, [int(m) for m in order], lr
+        self.bounds = [steps * k for k in range(len(order) + 1)]
+        tasks = set(order)
+        self.Sxx = {m: torch.as_tensor(Xs[m] @ Xs[m].T / Xs[m].shape[1], device=device, dtype=dtype) for m in tasks}
+        self.Sxy = {m: torch.as_tensor(Xs[m] @ ys[m] / Xs[m].shape[1], device=device, dtype=dtype) for m in tasks}
+        self.yy = {m: float(ys[m] @ ys[m] / ys[m].size) for m in tasks}
+
+    def init(self):
+        return self.w0.clone()
+
+    def observe(self, w) -> dict:
+        loss = sum(0.5 * self.yy[m] - w @ self.Sxy[m] + 0.5 * ((w @ self.Sxx[m]) * w).sum(dim=1) for m in self.Sxx)
+        return {"loss": loss, "w": w}
+
+    def _steps(self, w, p: int, m: int):
+        A, b = self.Sxx[self.order[p]], self.Sxy[self.order[p]]
+        lr = self.lr
+        for _ in range(m):
+            w += lr * (b - w @ A)
+        return w
 
 
 # ----------------------------------------------------------------------------- two teachers, two heads
-def teacher_pair_weights(N: int, M: int, feature_similarity: float, E: int, *, seed: int = 0, device=None,
+@_v.renamed_keywords(E="n_networks")
+def teacher_pair_weights(N: int, M: int, feature_similarity: float, n_networks: int, *, seed: int = 0, device=None,
                          dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Teachers ``W*1, W*2`` (E, M, N) with exactly ``W*1 W*1^T/N = W*2 W*2^T/N = I`` and ``W*1 W*2^T/N = gamma I``
-    (theory.continual.teacher_pair): orthonormal rows scaled by sqrt(N), ``W*2 = gamma W*1 + sqrt(1-gamma^2) W_perp``."""
-    N, M, E = _v.as_int(N, "N", low=1), _v.as_int(M, "M", low=1), _v.as_int(E, "E", low=1)
+    r"""Teachers ``W*1, W*2`` (E, M, N), E = ``n_networks``, with exactly ``W*1 W*1^T/N = W*2 W*2^T/N = I`` and
+    ``W*1 W*2^T/N = gamma I`` (theory.continual.teacher_pair): orthonormal rows scaled by sqrt(N),
+    ``W*2 = gamma W*1 + sqrt(1-gamma^2) W_perp``. The keyword ``E`` of earlier releases still works
+    (DeprecationWarning)."""
+    N, M = _v.as_int(N, "N", low=1), _v.as_int(M, "M", low=1)
+    E = _v.as_int(n_networks, "n_networks", low=1)
     if 2 * M > N:
         raise ValueError(f"need N >= 2M for two teachers, got N = {N}, M = {M}")
     g = _v.as_float(feature_similarity, "feature_similarity", low=-1.0, high=1.0)
@@ -339,33 +481,25 @@ def teacher_pair_weights(N: int, M: int, feature_similarity: float, E: int, *, s
     return W1s, W2s
 
 
-@dataclass
-class TwoTeacherRun:
-    """Result of :func:`train_two_teachers` (NumPy): ``alpha`` (R,), ``steps`` (R,), ``Q`` (E, R, K, K),
-    ``R`` (E, R, K, 2M) (overlaps with teacher 1's then teacher 2's units), ``h1``, ``h2`` (E, R, K),
-    ``alpha_switch``, ``N``, ``lr``."""
-
-    alpha: np.ndarray
-    steps: np.ndarray
-    Q: np.ndarray
-    R: np.ndarray
-    h1: np.ndarray
-    h2: np.ndarray
-    alpha_switch: float
-    N: int
-    lr: float
-
-
 def train_two_teachers(W0, h1_0, h2_0, W_star1, W_star2, v_star1, v_star2, *, lr: float, alpha_1: float,
                        alpha_2: float, record: int = 40, activation: str = "erf", seed: int = 0, lr_v=None,
-                       device=None, dtype=torch.float64) -> TwoTeacherRun:
+                       device=None, dtype=torch.float64) -> Run:
     r"""Online SGD of a committee with a shared first layer and two heads, on teacher 1 then teacher 2
     (Lee, Goldt & Saxe 2021). Conventions of docs: Conventions, "Online SGD in committee machines" / :mod:`idealnets.simulate.committee`: ``lambda = W x/sqrt(N)``,
     ``w_k <- w_k - (lr/sqrt N) h_k Delta g'(lambda_k) x``, ``h_k <- h_k - (lr_v/N) Delta g(lambda_k)`` for the head of
     the current task, ``Delta = phi_t(x) - y_t(x)``. ``W0`` (E, K, N), heads (E, K) or (K,), teachers (E, M, N),
     readouts (M,). Phase t runs ``round(alpha_t N)`` steps. Records the order parameters at ``record``
-    log-spaced steps per phase (plus the switch)."""
-    from idealnets.theory.committee import ACTIVATIONS
+    log-spaced steps per phase (plus the switch). ``activation``: ``"erf"``, ``"linear"`` or ``"relu"``.
+
+    Returns a :class:`~idealnets.simulate.Run`: ``times`` (R,) ``alpha = step / N`` (``alpha`` in earlier
+    releases: still readable, DeprecationWarning), ``steps``; ``losses`` (E, R, 2) the generalisation
+    error of head 1 on teacher 1 and of head 2 on teacher 2, from the recorded order parameters
+    (:func:`idealnets.theory.committee.generalisation_error`); ``state``: ``Q`` (E, R, K, K), ``R``
+    (E, R, K, 2M) (overlaps with teacher 1's then teacher 2's units), ``h1``, ``h2`` (E, R, K);
+    ``extras``: ``alpha_switch``, ``N``, ``lr``, ``lr_v``, ``activation``. Divergence is checked on
+    ``tr Q`` at the recording steps.
+    """
+    from idealnets.theory.committee import ACTIVATIONS, generalisation_error
 
     activation = _v.as_choice(activation, "activation", ACTIVATIONS)
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
@@ -385,49 +519,86 @@ def train_two_teachers(W0, h1_0, h2_0, W_star1, W_star2, v_star1, v_star2, *, lr
              for h, name in ((h1_0, "h1_0"), (h2_0, "h2_0"))]
     vs = [as_input(v, name, device=device, dtype=dtype, shape=(M,)) for v, name in ((v_star1, "v_star1"),
                                                                                      (v_star2, "v_star2"))]
-    g = {"erf": lambda z: torch.erf(z / np.sqrt(2.0)), "linear": lambda z: z}[activation]
-    dg = {"erf": lambda z: np.sqrt(2.0 / np.pi) * torch.exp(-0.5 * z * z), "linear": torch.ones_like}[activation]
     n1, n2 = int(round(alpha_1 * N)), int(round(alpha_2 * N))
     rec1 = record_steps(n1, record)
     rec2 = n1 + record_steps(n2, record)[1:]
     rec = np.concatenate([rec1, rec2])
-    Wst = torch.cat([Ws1, Ws2], dim=1)
-    Q_r = torch.empty(E, rec.size, K, K, device=device, dtype=dtype)
-    R_r = torch.empty(E, rec.size, K, 2 * M, device=device, dtype=dtype)
-    h_r = [torch.empty(E, rec.size, K, device=device, dtype=dtype) for _ in range(2)]
-    gen = make_generator(_v.as_seed(seed), device)
-    sqN = float(np.sqrt(N))
-    monitor = DivergenceMonitor(lr=lr, what="|Q|")
-    ri = 0
+    model = TwoTeacherSGD(W, heads, (Ws1, Ws2), vs, lr=lr, lr_v=lr_v, n1=n1, n2=n2, activation=activation,
+                          generator=make_generator(_v.as_seed(seed), device))
+    run = engine.run(model, steps=n1 + n2, record=rec, time_per_step=1.0 / N, time_unit="alpha = step / N",
+                     loss_name="generalisation error of each head on its teacher (last axis: 1, 2)", lr=lr,
+                     what="|Q|", desc="two-teacher SGD", progress_bar=False,
+                     extras=dict(alpha_switch=n1 / N, N=N, lr=lr, lr_v=lr_v, activation=activation),
+                     renamed={"alpha": "times"})
+    run.times = rec / N  # exactly step / N
+    # the error of each head on its teacher, exactly from the order parameters (noise-free teachers)
+    Q, R = run.state["Q"].astype(np.float64), run.state["R"].astype(np.float64)
+    eps = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for t, (Ws, v) in enumerate(zip((Ws1, Ws2), vs)):
+            T = (Ws @ Ws.transpose(1, 2) / N).cpu().to(torch.float64).numpy()[:, None]  # (E, 1, M, M)
+            eps.append(generalisation_error(Q, R[..., t * M:(t + 1) * M], T, run.state[f"h{t + 1}"].astype(np.float64),
+                                            v.cpu().to(torch.float64).numpy(), activation))
+    run.losses = np.stack(eps, axis=-1)
+    return run
 
-    def snap(step):
-        nonlocal ri
-        Q_r[:, ri] = W @ W.transpose(1, 2) / N
-        R_r[:, ri] = W @ Wst.transpose(1, 2) / N
-        h_r[0][:, ri], h_r[1][:, ri] = heads[0], heads[1]
-        monitor(step, torch.diagonal(Q_r[:, ri], dim1=1, dim2=2).sum(1))
-        ri += 1
 
+class TwoTeacherSGD:
+    """Online SGD of committee machines with a shared first layer and two heads, as an engine model.
+
+    State: ``{"W": (E, K, N), "h": [h1, h2] (E, K), "X", "Y", "i"}``: the weights and the current
+    chunk of inputs and labels. Steps ``0 .. n1-1`` train head 1 on teacher 1, steps ``n1 .. n1+n2-1``
+    head 2 on teacher 2; the inputs of each phase are drawn in chunks of 256 steps from the phase's
+    start (so the random stream does not depend on the recording steps). Observes ``Q``, ``R``
+    (against both teachers), ``h1``, ``h2`` and ``tr Q`` (``"loss"``, for the divergence check).
+    """
+
+    name = "two-teacher SGD"
     chunk = 256
-    step = 0
-    with torch.no_grad():
-        snap(0)
-        for t, (n_steps, Ws) in enumerate(((n1, Ws1), (n2, Ws2))):
-            h, v = heads[t], vs[t]
-            end = step + n_steps
-            while step < end:
-                c = min(chunk, end - step)
-                X = torch.randn(c, E, N, generator=gen, device=device, dtype=dtype)
-                Y = (g(torch.einsum("cen,emn->cem", X, Ws) / sqN) * v).sum(-1)  # (c, E)
-                for i in range(c):
-                    x = X[i]
-                    lam = torch.einsum("ekn,en->ek", W, x) / sqN
-                    gl = g(lam)
-                    delta = (h * gl).sum(-1) - Y[i]  # (E,)
-                    W -= (lr / sqN) * (h * delta[:, None] * dg(lam))[:, :, None] * x[:, None, :]
-                    h -= (lr_v / N) * delta[:, None] * gl
-                    step += 1
-                    if ri < rec.size and step == rec[ri]:
-                        snap(step)
-    return TwoTeacherRun(alpha=rec / N, steps=rec, Q=Q_r.cpu().numpy(), R=R_r.cpu().numpy(),
-                         h1=h_r[0].cpu().numpy(), h2=h_r[1].cpu().numpy(), alpha_switch=n1 / N, N=N, lr=lr)
+
+    def __init__(self, W, heads, teachers, readouts, *, lr: float, lr_v: float, n1: int, n2: int, activation: str,
+                 generator: torch.Generator):
+        self.W0, self.heads0, self.teachers, self.readouts = W, heads, teachers, readouts
+        self.lr, self.lr_v, self.n1, self.n2, self.gen = lr, lr_v, n1, n2, generator
+        self.N = W.shape[2]
+        self.Wst = torch.cat(list(teachers), dim=1)
+        self.g = {"erf": lambda z: torch.erf(z / np.sqrt(2.0)), "linear": lambda z: z, "relu": torch.relu}[activation]
+        self.dg = {"erf": lambda z: np.sqrt(2.0 / np.pi) * torch.exp(-0.5 * z * z), "linear": torch.ones_like,
+                   "relu": lambda z: (z > 0).to(z.dtype)}[activation]
+
+    def init(self):
+        return {"W": self.W0.clone(), "h": [h.clone() for h in self.heads0], "X": None, "Y": None, "i": 0}
+
+    def observe(self, state) -> dict:
+        W, N = state["W"], self.N
+        Q = W @ W.transpose(1, 2) / N
+        return {"loss": torch.diagonal(Q, dim1=1, dim2=2).sum(1), "Q": Q, "R": W @ self.Wst.transpose(1, 2) / N,
+                "h1": state["h"][0], "h2": state["h"][1]}
+
+    def step(self, state, k: int):
+        return self.advance(state, k, 1, _no_tick)
+
+    def advance(self, state, start: int, n: int, tick):
+        W, N, gen, g, dg = state["W"], self.N, self.gen, self.g, self.dg
+        sqN = float(np.sqrt(N))
+        lr, lr_v, n1 = self.lr, self.lr_v, self.n1
+        X, Y, i = state["X"], state["Y"], state["i"]
+        for step in range(start, start + n):
+            t = 0 if step < n1 else 1
+            phase_start, phase_end = (0, n1) if t == 0 else (n1, n1 + self.n2)
+            if (step - phase_start) % self.chunk == 0:  # a new chunk of inputs (per phase, as before the engine)
+                c = min(self.chunk, phase_end - step)
+                X = torch.randn(c, W.shape[0], N, generator=gen, device=W.device, dtype=W.dtype)
+                Y = (g(torch.einsum("cen,emn->cem", X, self.teachers[t]) / sqN) * self.readouts[t]).sum(-1)  # (c, E)
+                i = 0
+            h = state["h"][t]
+            x = X[i]
+            lam = torch.einsum("ekn,en->ek", W, x) / sqN
+            gl = g(lam)
+            delta = (h * gl).sum(-1) - Y[i]  # (E,)
+            W -= (lr / sqN) * (h * delta[:, None] * dg(lam))[:, :, None] * x[:, None, :]
+            h -= (lr_v / N) * delta[:, None] * gl
+            i += 1
+        state["X"], state["Y"], state["i"] = X, Y, i
+        tick(n)
+        return state

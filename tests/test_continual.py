@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from idealnets.simulate.continual import train_curriculum, train_sequential_regression
+from idealnets.simulate.continual import train_curriculum, train_sequential_regression, train_shallow_curriculum
 from idealnets.theory.continual import (
     Curriculum,
     ShallowCurriculum,
@@ -226,7 +226,7 @@ def test_sequential_regression_equals_gd_to_convergence(ordering):
     Xs, ys, _ = _regression_tasks()
     o = cyclic_order(4, 9) if ordering == "cyclic" else random_order(4, 9, seed=1)
     W = sequential_regression(Xs, ys, np.zeros(12), o)
-    G = train_sequential_regression(Xs, ys, np.zeros(12), o, steps=300)
+    G = train_sequential_regression(Xs, ys, np.zeros(12), o, steps=300).weights_after_task
     assert W.shape == (9, 12) and G.shape == (1, 9, 12)
     assert np.max(np.abs(W - G[0])) < ATOL_PROJ
 
@@ -435,7 +435,7 @@ def test_two_head_sgd_matches_ode_and_gap_shrinks_with_N():
                                  alpha_2=5, record=10, activation="linear")
         e1, _ = ode.errors(run.Q, run.R, run.h1, run.h2)
         th = np.stack([ode.integrate(run.Q[e, 0], run.R[e, 0], run.h1[e, 0], run.h2[e, 0], 5, 5,
-                                     alpha_eval=run.alpha).eps1 for e in range(8)])
+                                     alpha_eval=run.times).eps1 for e in range(8)])
         gaps.append(np.sqrt(np.mean((th - e1) ** 2)))
     # N^-1/2: quadrupling N halves the rms gap (measured ratio 2.1 over 8 seeds; allow 1.4-3.2)
     assert 1.4 < gaps[0] / gaps[1] < 3.2
@@ -512,3 +512,68 @@ def test_gating_bad_input():
         overlapping_gates(3, 4)
     with pytest.raises(ValueError):
         train_curriculum(tasks, [("A", 1.0)], W1, W2, lr=0.1, record=3, gates={"A": gates["A"]})
+
+
+# ----------------------------------------------------------------------------- one result type (the engine's Run)
+def test_trainers_return_the_shared_run_and_old_names_still_work():
+    """Every trainer returns the engine's Run; the result classes, keywords and fields of earlier
+    releases (CurriculumRun, ShallowRun, TwoTeacherRun, show_progress, run.alpha, indexing the result
+    of train_sequential_regression, teacher_pair_weights(E=...)) keep working with a DeprecationWarning."""
+    import torch
+
+    from idealnets.simulate import Run
+    from idealnets.simulate.continual import (CurriculumRun, ShallowRun, TwoTeacherRun, teacher_pair_weights,
+                                              train_two_teachers)
+
+    assert CurriculumRun is Run and ShallowRun is Run and TwoTeacherRun is Run
+    tasks = whitened_pair(3, 2.0, 1.0, 0.5, 0.5)
+    W1, W2 = lambda_balanced_init(3, 2, 3, 0.0, 0.3, seed=0)
+    run = train_curriculum(tasks, [("A", 0.2), ("B", 0.1)], W1, W2, lr=0.01, record=4)
+    assert isinstance(run, Run) and run.time_unit == "t = lr * step"
+    assert np.array_equal(run.total_loss, run.losses.sum(-1))
+    with pytest.warns(DeprecationWarning, match="show_progress"):
+        old = train_curriculum(tasks, [("A", 0.2), ("B", 0.1)], W1, W2, lr=0.01, record=4, show_progress=False)
+    assert np.array_equal(old.losses, run.losses) and np.array_equal(old.W2, run.W2)
+    sh = train_shallow_curriculum(tasks, [("A", 0.2), ("B", 0.1)], np.zeros((2, 3, 3)), lr=0.01, record=4)
+    assert isinstance(sh, Run) and sh.losses.shape == (2, sh.times.size, 2) and sh.W.shape[1:] == (sh.times.size, 3, 3)
+    assert list(sh.switch_steps) == [20] and sh.task_names == ["A", "B"]
+
+    rng = np.random.default_rng(0)
+    Xs = [rng.standard_normal((4, 3)) for _ in range(2)]
+    ys = [X.T @ np.ones(4) for X in Xs]
+    seq = train_sequential_regression(Xs, ys, np.zeros(4), [0, 1], steps=20)
+    assert isinstance(seq, Run) and seq.weights_after_task.shape == (1, 2, 4) and seq.losses.shape == (1, 3)
+    assert np.array_equal(seq.w[:, 1:], seq.weights_after_task)
+    with pytest.warns(DeprecationWarning, match="weights_after_task"):
+        assert np.array_equal(seq[0], seq.weights_after_task[0])
+    with pytest.warns(DeprecationWarning, match="weights_after_task"):
+        assert seq.shape == (1, 2, 4) and np.array_equal(np.asarray(seq), seq.weights_after_task)
+
+    W1s, W2s = teacher_pair_weights(20, 2, 0.5, 2, seed=1)
+    with pytest.warns(DeprecationWarning, match="'E'"):
+        W1o, _ = teacher_pair_weights(20, 2, 0.5, E=2, seed=1)
+    assert torch.equal(W1s, W1o)
+    W0 = torch.randn(2, 2, 20, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    tt = train_two_teachers(W0, 0.1 * np.ones(2), 0.1 * np.ones(2), W1s, W2s, np.ones(2), np.ones(2), lr=0.5,
+                            alpha_1=1.0, alpha_2=1.0, record=4)
+    assert isinstance(tt, Run) and tt.time_unit == "alpha = step / N" and tt.losses.shape == (2, tt.times.size, 2)
+    with pytest.warns(DeprecationWarning, match="times"):
+        assert np.array_equal(tt.alpha, tt.times)
+
+
+@pytest.mark.parametrize("activation", ["erf", "linear", "relu"])
+def test_two_teacher_errors_are_the_odes_errors_of_the_recorded_order_parameters(activation):
+    """Run.losses of train_two_teachers: eps of head t on teacher t, from the recorded Q, R, h (all activations)."""
+    import torch
+
+    from idealnets.simulate.continual import teacher_pair_weights, train_two_teachers
+
+    K = M = 2
+    T, v1, v2 = teacher_pair(M, 0.5, 1.0)
+    W1s, W2s = teacher_pair_weights(40, M, 0.5, 3, seed=1)
+    W0 = torch.randn(3, K, 40, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    run = train_two_teachers(W0, 0.1 * np.ones(K), 0.2 * np.ones(K), W1s, W2s, v1, v2, lr=0.5, alpha_1=1.0,
+                             alpha_2=1.0, record=5, activation=activation)
+    e1, e2 = TwoTeacherODE(K, M, 0.5, T, v1, v2, activation=activation).errors(run.Q, run.R, run.h1, run.h2)
+    assert np.allclose(run.losses[..., 0], e1, rtol=1e-12, atol=1e-14)
+    assert np.allclose(run.losses[..., 1], e2, rtol=1e-12, atol=1e-14)
