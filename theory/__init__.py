@@ -2,6 +2,9 @@
 
 One module per idea:
 
+* :mod:`idealnets.theory.tasks` -- linear regression tasks: correlations, the quadratic loss,
+  whitened tasks (shared by every linear-network theory).
+* :mod:`idealnets.theory.measures` -- measures of sampled learning curves (crossing times).
 * :mod:`idealnets.theory.deep_linear` -- Saxe, McClelland & Ganguli (2014): mode dynamics of deep
   linear networks, depth and initialisation.
 * :mod:`idealnets.theory.symbolic` -- SymPy checks of the closed forms.
@@ -36,15 +39,19 @@ from . import (
     feedback_alignment,
     generalization,
     lambda_balanced,
+    measures,
     ntk,
     perturbation,
     random_features,
     recurrent,
     semantic,
     symbolic,
+    tasks,
     validation,
 )
 from .committee_grid import CommitteeGrid, GridTrajectory
+from .measures import crossing_time
+from .tasks import Correlations, correlations, quadratic_loss
 from .continual import (
     Curriculum,
     GatedCurriculum,
@@ -120,6 +127,12 @@ from .semantic import (
 )
 
 __all__ = [
+    "tasks",
+    "measures",
+    "Correlations",
+    "correlations",
+    "quadratic_loss",
+    "crossing_time",
     "committee_grid",
     "continual",
     "feedback_alignment",

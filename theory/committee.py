@@ -92,6 +92,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq, fsolve
 
+from . import _core
 from .validation import as_array, as_bool, as_float, as_int, as_times
 
 __all__ = [
@@ -980,7 +981,9 @@ def plateau_escape_time(alpha, eps_g, eps_plateau: float, frac: float = 0.5) -> 
 
     alpha : (A,) increasing times; eps_g : (A,) or (A, E) curves (one escape
     time per column, linearly interpolated in log alpha). Returns nan where the
-    curve never escapes.
+    curve never escapes. A curve must first be above the level (on the plateau):
+    :func:`idealnets.theory.measures.crossing_time` with ``direction="down"``,
+    ``log_times=True``, ``from_other_side=True``.
     """
     alpha = as_times(alpha, "alpha", allow_inf=False, increasing=True)
     if alpha.ndim != 1:
@@ -990,22 +993,8 @@ def plateau_escape_time(alpha, eps_g, eps_plateau: float, frac: float = 0.5) -> 
         raise ValueError(f"eps_g must have len(alpha) = {alpha.size} rows, got shape {e.shape}")
     eps_plateau = as_float(eps_plateau, "eps_plateau", low=0.0, open_low=True)
     frac = as_float(frac, "frac", low=0.0, high=1.0, open_low=True, open_high=True)
-    cols = e.reshape(len(alpha), -1)
-    out = np.full(cols.shape[1], np.nan)
-    thr = frac * eps_plateau
-    la = np.log(np.maximum(alpha, 1e-300))
-    for j in range(cols.shape[1]):
-        c = cols[:, j]
-        above = np.nonzero(c >= thr)[0]
-        if above.size == 0:
-            continue
-        below = np.nonzero((c < thr) & (np.arange(len(c)) > above[0]))[0]
-        if below.size == 0:
-            continue
-        i = below[0]
-        t = (c[i - 1] - thr) / (c[i - 1] - c[i])
-        out[j] = np.exp(la[i - 1] + t * (la[i] - la[i - 1]))
-    return out.reshape(e.shape[1:]) if e.ndim > 1 else float(out[0])
+    out = _core.crossing_time(alpha, e, frac * eps_plateau, up=False, log_times=True, from_other_side=True)
+    return out if e.ndim > 1 else float(out)
 
 
 def specialisation_index(Q, R, T=None):

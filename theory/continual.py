@@ -65,7 +65,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from . import _core
 from . import validation as _v
+from ._core import Correlations
 from .deep_linear import integrate_gradient_flow
 from .lambda_balanced import BALANCE_RTOL, TwoLayerExact, balance_parameter, balancedness
 
@@ -102,14 +104,7 @@ ISOTROPY_RTOL = 1e-10
 
 
 # ----------------------------------------------------------------------------- tasks and schedules
-@dataclass(frozen=True)
-class _Stats:
-    Sxx: np.ndarray
-    Syx: np.ndarray
-    trSyy: float  # tr(Syy) = (1/P) sum ||y||^2
-
-
-def _parse_tasks(tasks) -> tuple[list[str], dict[str, _Stats], int, int]:
+def _parse_tasks(tasks) -> tuple[list[str], dict[str, Correlations], int, int]:
     if not isinstance(tasks, Mapping):
         raise TypeError(f"tasks must be a dict name -> (X, Y), got {_v.describe(tasks)}")
     if not tasks:
@@ -129,9 +124,8 @@ def _parse_tasks(tasks) -> tuple[list[str], dict[str, _Stats], int, int]:
             n_in, n_out = X.shape[0], Y.shape[0]
         _v.check_same(f"tasks[{name!r}] X", X.shape[0], "the first task's X", n_in, "input size (rows)")
         _v.check_same(f"tasks[{name!r}] Y", Y.shape[0], "the first task's Y", n_out, "output size (rows)")
-        P = X.shape[1]
         names.append(name)
-        stats[name] = _Stats(X @ X.T / P, Y @ X.T / P, float(np.sum(Y * Y) / P))
+        stats[name] = _core.correlations(X, Y)
     return names, stats, int(n_in), int(n_out)
 
 
@@ -147,12 +141,12 @@ def _task_key(name, names: Sequence[str], where: str) -> tuple[str, ...]:
     return tuple(n for n in names if n in key)  # canonical order: ("B", "A") is the same mixture as ("A", "B")
 
 
-def mixture_correlations(stats: Mapping[str, _Stats], key: tuple[str, ...]) -> _Stats:
+def mixture_correlations(stats: Mapping[str, Correlations], key: tuple[str, ...]) -> Correlations:
     r"""Correlations of the interleaved mixture of the tasks in ``key``: the loss is the mean of
     their losses, so ``Sxx, Syx, tr Syy`` are the means of theirs (equal weight per task)."""
     k = len(key)
-    return _Stats(sum(stats[n].Sxx for n in key) / k, sum(stats[n].Syx for n in key) / k,
-                  sum(stats[n].trSyy for n in key) / k)
+    return Correlations(sum(stats[n].Sxx for n in key) / k, sum(stats[n].Syx for n in key) / k,
+                        sum(stats[n].trSyy for n in key) / k)
 
 
 def _parse_schedule(schedule, names) -> list[tuple[tuple[str, ...], float]]:
@@ -244,9 +238,10 @@ class _CurriculumBase:
         for several tasks (an integrated phase is integrated once)."""
         key = _task_key(task, self.task_names, "task")
         st = mixture_correlations(self._stats, key)
-        W = _v.as_array(W, "W", shape=None)
-        return (0.5 * st.trSyy - np.einsum("...ij,ij->...", W, st.Syx)
-                + 0.5 * np.einsum("...ij,jk,...ik->...", W, st.Sxx, W))
+        W = _v.as_array(W, "W", ndim=range(2, 64), allow_empty=True)
+        if W.shape[-2:] != (self.n_out, self.n_in):
+            raise ValueError(f"W must end in (N_out, N_in) = {(self.n_out, self.n_in)}, got shape {W.shape}")
+        return _core.quadratic_loss(W, st.Sxx, st.Syx, st.trSyy)
 
 
 class ShallowCurriculum(_CurriculumBase):
@@ -442,13 +437,15 @@ def item_tasks(n_in: int, n_out: int, s_a: float, s_b: float, theta_u: float, th
 def whitened_pair(n: int, s_a: float, s_b: float, theta_u: float, theta_v: float) -> dict:
     r"""Two tasks on the *same* whitened inputs (``X = sqrt(n) I``, ``Sxx = I``) with rank-one maps
     ``Syx_k = s_k u_k v_k^T`` at angles ``theta_u``, ``theta_v`` (frames as in :func:`item_tasks`).
-    Every phase of every curriculum on them has the closed form."""
+    Every phase of every curriculum on them has the closed form: each is the
+    :func:`idealnets.theory.tasks.whitened_task` with ``inputs="identity"``, ``U = u_k``, ``V = v_k``."""
     n = _v.as_int(n, "n", low=2)
-    X = np.sqrt(n) * np.eye(n)
-    out = {}
-    for name, (X1, Y1) in item_tasks(n, n, s_a, s_b, theta_u, theta_v).items():
-        out[name] = (X, (Y1 @ X1.T) @ X)
-    return out
+    s_a = _v.as_float(s_a, "s_a", low=0.0, open_low=True)
+    s_b = _v.as_float(s_b, "s_b", low=0.0, open_low=True)
+    theta_u, theta_v = _v.as_float(theta_u, "theta_u"), _v.as_float(theta_v, "theta_v")
+    (vA, vB), (uA, uB) = _frame(n, theta_v, 0), _frame(n, theta_u, 0)
+    return {name: _core.whitened_task(n, n, np.array([s]), None, n, u[:, None], v[:, None], "identity")
+            for name, s, u, v in (("A", s_a, uA, vA), ("B", s_b, uB, vB))}
 
 
 def shallow_item_forgetting(s_a: float, s_b: float, cos_u, cos_v) -> np.ndarray:
@@ -586,19 +583,16 @@ def new_item_tasks(kind: str) -> tuple[dict, list[str], list[str]]:
 
 def crossing_time(t, L, level: float) -> float:
     r"""First time at which the sampled curve ``L(t)`` falls to ``level`` (linear interpolation in
-    ``log L`` between samples; ``t`` increasing). ``np.inf`` if it never does within ``t``."""
+    ``log L`` between samples; ``t`` increasing). ``np.inf`` if it never does within ``t``.
+    :func:`idealnets.theory.measures.crossing_time` with ``direction="down"``, ``log_values=True``
+    (which returns nan, not inf, for a curve that never gets there)."""
     t = _v.as_times(t, "t", allow_inf=False, increasing=True)
     L = _v.as_array(L, "L", shape=t.shape)
     level = _v.as_float(level, "level", low=0.0, open_low=True)
-    below = np.nonzero(L <= level)[0]
-    if below.size == 0:
-        return float("inf")
-    k = int(below[0])
-    if k == 0:
-        return float(t[0])
-    a, b = np.log(max(L[k - 1], 1e-300)), np.log(max(L[k], 1e-300))
-    f = (a - np.log(level)) / (a - b) if a != b else 1.0
-    return float(t[k - 1] + f * (t[k] - t[k - 1]))
+    if t.ndim != 1:
+        raise ValueError(f"t must be 1-D, got shape {t.shape}")
+    out = float(_core.crossing_time(t, L, level, up=False, log_values=True))
+    return float("inf") if np.isnan(out) else out
 
 
 def out_of_span_fraction(Y, y) -> float:

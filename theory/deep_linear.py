@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _core
 from .validation import as_array, as_float, as_int, as_seed, as_times, check_same
 
 __all__ = [
@@ -384,9 +385,7 @@ class _Whitening:
     c: float
 
 
-def _isotropy(X: np.ndarray) -> float:
-    P = X.shape[1]
-    Sxx = X @ X.T / P
+def _isotropy(Sxx: np.ndarray) -> float:
     c = float(np.trace(Sxx) / Sxx.shape[0])
     if not c > 0:
         raise ValueError("X is all zeros (Sxx = 0): there is nothing to learn from; DeepLinearTheory needs "
@@ -430,11 +429,9 @@ class DeepLinearTheory:
         check_same("X", X.shape[1], "Y", Y.shape[1], "number of samples (columns)")
         self.depth = _check_depth(depth)
         self.tau = _check_tau(tau)
-        self.c = _isotropy(X)
-        P = X.shape[1]
-        self.X, self.Y, self.P = X, Y, P
-        self.Syx = Y @ X.T / P
-        self.Syy_trace = float(np.sum(Y * Y) / P)
+        Sxx, self.Syx, self.trSyy = _core.correlations(X, Y)
+        self.c = _isotropy(Sxx)
+        self.X, self.Y, self.P = X, Y, X.shape[1]
         U, s, Vt = np.linalg.svd(self.Syx, full_matrices=False)
         self.U, self.s, self.V = U, s, Vt.T
         self.n_modes = s.size
@@ -442,6 +439,11 @@ class DeepLinearTheory:
         if u0.ndim == 1 and u0.size != self.n_modes:
             raise ValueError(f"u0 must be a scalar or have one entry per mode ({self.n_modes}), got {u0.size}")
         self.u0 = np.broadcast_to(u0, (self.n_modes,)).copy()
+
+    @property
+    def Syy_trace(self) -> float:
+        """Former name of :attr:`trSyy` (``tr(Y Y^T)/P``, as in :func:`idealnets.theory.tasks.correlations`)."""
+        return self.trSyy
 
     # -- mode level -------------------------------------------------------
     @property
@@ -473,7 +475,7 @@ class DeepLinearTheory:
     def loss(self, t) -> np.ndarray:
         r"""Training loss ``L(t) = tr(Syy)/2 - sum_a s_a u_a + (c/2) sum_a u_a^2`` (exact for W = U A V^T)."""
         u = self.mode_strengths(t)
-        return 0.5 * self.Syy_trace - u @ self.s + 0.5 * self.c * np.sum(u**2, axis=-1)
+        return 0.5 * self.trSyy - u @ self.s + 0.5 * self.c * np.sum(u**2, axis=-1)
 
     def weights(self, t, hidden: int | None = None, seed: int = 0) -> list[np.ndarray]:
         r"""Balanced layer weights ``W_l(t) = R_l A(t)^{1/D} R_{l-1}^T`` (``R_0 = V``, ``R_D = U``).

@@ -73,6 +73,7 @@ import warnings
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from . import _core
 from .validation import as_array, as_float, as_times, as_whitened_pair, check_same
 
 __all__ = [
@@ -476,9 +477,7 @@ class FeedbackAlignmentFlow:
         if B.shape != (h, n_out):
             raise ValueError(f"B must have shape (N_h, N_out) = ({h}, {n_out}), got {B.shape}")
         self.tau = as_float(tau, "tau", low=0.0, open_low=True)
-        P = X.shape[1]
-        self.Syx = Y @ X.T / P
-        self.trSyy = float(np.sum(Y * Y) / P)
+        _, self.Syx, self.trSyy = _core.correlations(X, Y)
         self.W1_0, self.W2_0, self.B = W1_0, W2_0, B
         self.n_in, self.n_hidden, self.n_out = n_in, h, n_out
         self.Q0 = fa_invariant(W1_0, W2_0, B)
@@ -609,8 +608,7 @@ class FeedbackAlignmentFlow:
 
     def loss(self, t) -> np.ndarray:
         r"""``L(t) = tr(Syy)/2 - tr(W Syx^T) + ||W||_F^2/2`` (whitened input), shape ``t.shape``."""
-        W = self.map(t)
-        return 0.5 * self.trSyy - np.einsum("...ij,ij->...", W, self.Syx) + 0.5 * np.sum(W**2, axis=(-2, -1))
+        return _core.quadratic_loss(self.map(t), None, self.Syx, self.trSyy)
 
     def alignment(self, t) -> np.ndarray:
         r"""``cos(vec W2^T, vec B)`` over time, shape ``t.shape`` (:func:`alignment`)."""

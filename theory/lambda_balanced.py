@@ -64,7 +64,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
+from . import _core
 from .deep_linear import balancedness as _balancedness_chain
+from .tasks import whitened_task
 from .validation import as_array, as_float, as_int, as_seed, as_times, as_whitened_pair, check_same
 
 __all__ = [
@@ -140,12 +142,6 @@ def is_lambda_balanced(W1, W2, lam: float | None = None, atol: float | None = No
     return bool(out) if np.ndim(out) == 0 else out
 
 
-def _haar(n: int, rng: np.random.Generator, size=()) -> np.ndarray:
-    A = rng.standard_normal((*size, n, n))
-    Q, R = np.linalg.qr(A)
-    return Q * np.sign(np.diagonal(R, axis1=-2, axis2=-1))[..., None, :]
-
-
 def lambda_balanced_init(n_in: int, n_hidden: int, n_out: int, lam: float, scale: float, seed: int = 0,
                          *, size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     r"""Random ``(W1, W2)`` with ``W2^T W2 - W1 W1^T = lam I`` exactly, in random (Haar) frames.
@@ -191,7 +187,7 @@ def lambda_balanced_init(n_in: int, n_hidden: int, n_out: int, lam: float, scale
     else:
         d2sq, d1sq = free**2, free**2 - lam
     d1, d2 = np.sqrt(d1sq), np.sqrt(d2sq)
-    A, B, O = _haar(h, rng, E), _haar(n_in, rng, E), _haar(n_out, rng, E)
+    A, B, O = _core.haar(h, rng, E), _core.haar(n_in, rng, E), _core.haar(n_out, rng, E)
     m1, m2 = min(h, n_in), min(h, n_out)
     W1 = (A[..., :, :m1] * d1[..., None, :m1]) @ np.swapaxes(B[..., :, :m1], -1, -2)
     W2 = (O[..., :, :m2] * d2[..., None, :m2]) @ np.swapaxes(A[..., :, :m2], -1, -2)
@@ -211,42 +207,16 @@ def free_scale(lam: float, map_scale: float) -> float:
     return float(np.sqrt(2 * map_scale**2 / (np.sqrt(lam**2 + 4 * map_scale**2) + lam))) if map_scale else 0.0
 
 
-def whitened_task(n_in: int, n_out: int, s, seed: int = 0, n_samples: int | None = None,
-                  U=None, V=None) -> tuple[np.ndarray, np.ndarray]:
-    r"""Data (X, Y) with ``Sxx = I`` exactly and ``Syx = U diag(s) V^T``.
-
-    ``X = sqrt(P) R`` with R (N_in, P) orthonormal rows (P = n_samples, default
-    N_in), ``Y = Syx X``. ``U`` (N_out, r), ``V`` (N_in, r) default to random
-    orthonormal frames (r = len(s) <= min(N_in, N_out)).
-    """
-    n_in, n_out = as_int(n_in, "n_in", low=1), as_int(n_out, "n_out", low=1)
-    s = np.atleast_1d(as_array(s, "s", ndim=(0, 1), low=0.0))
-    r = s.size
-    if r > min(n_in, n_out):
-        raise ValueError(f"{r} singular values do not fit a {n_out} x {n_in} map")
-    P = n_in if n_samples is None else as_int(n_samples, "n_samples", low=1)
-    if P < n_in:
-        raise ValueError(f"whitening needs n_samples >= n_in, got {P} < {n_in}")
-    rng = np.random.default_rng(as_seed(seed))
-    U = _haar(n_out, rng)[:, :r] if U is None else as_array(U, "U", shape=(n_out, r))
-    V = _haar(n_in, rng)[:, :r] if V is None else as_array(V, "V", shape=(n_in, r))
-    R = _haar(P, rng)[:n_in]
-    X = np.sqrt(P) * R
-    return X, (U * s) @ V.T @ X
-
-
 def task_loss(W, X, Y) -> np.ndarray:
     r"""Mean squared loss of map(s) ``W`` (..., N_out, N_in) on (X, Y):
-    ``L = tr(Syy)/2 - tr(W Syx^T) + tr(W Sxx W^T)/2`` (docs: Conventions, "Loss and time")."""
+    ``L = tr(Syy)/2 - tr(W Syx^T) + tr(W Sxx W^T)/2`` (docs: Conventions, "Loss and time");
+    :func:`idealnets.theory.tasks.quadratic_loss` of the task's :func:`~idealnets.theory.tasks.correlations`."""
     W = as_array(W, "W", ndim=range(2, 64))
     X, Y = as_array(X, "X", ndim=2), as_array(Y, "Y", ndim=2)
     check_same("X", X.shape[1], "Y", Y.shape[1], "number of samples (columns)")
     if W.shape[-2:] != (Y.shape[0], X.shape[0]):
         raise ValueError(f"W must end in (N_out, N_in) = {(Y.shape[0], X.shape[0])}, got shape {W.shape}")
-    P = X.shape[1]
-    Sxx, Syx = X @ X.T / P, Y @ X.T / P
-    return (0.5 * np.sum(Y * Y) / P - np.einsum("...ij,ij->...", W, Syx)
-            + 0.5 * np.einsum("...ij,jk,...ik->...", W, Sxx, W))
+    return _core.quadratic_loss(W, *_core.correlations(X, Y))
 
 
 def riccati_matrix(Syx, lam: float) -> np.ndarray:
@@ -307,8 +277,8 @@ class TwoLayerExact:
                 f"initial weights are not lambda-balanced: max|W2^T W2 - W1 W1^T - lambda I| = {dev:.3g} "
                 f"for the best lambda = {float(lam):.6g} (allowed {tol:.3g}). The closed form would be wrong; "
                 "use lambda_balanced_init or integrate the weight ODE numerically.")
-        P = X.shape[1]
-        self._setup(Y @ X.T / P, float(np.sum(Y * Y) / P), np.vstack([W1_0.T, W2_0]), float(lam), tau)
+        _, Syx, trSyy = _core.correlations(X, Y)
+        self._setup(Syx, trSyy, np.vstack([W1_0.T, W2_0]), float(lam), tau)
 
     def _setup(self, Syx, trSyy, Q0, lam, tau):
         tau = as_float(tau, "tau", low=0.0, open_low=True)
@@ -337,9 +307,9 @@ class TwoLayerExact:
         tol = BALANCE_RTOL * max(float(_weight_scale(W1, W2)), 1.0)
         if dev > tol:
             raise ValueError(f"Q0 is not {lam}-balanced: max|W2^T W2 - W1 W1^T - lambda I| = {dev:.3g} (allowed {tol:.3g})")
-        P = X.shape[1]
+        _, Syx, trSyy = _core.correlations(X, Y)
         obj = cls.__new__(cls)
-        obj._setup(Y @ X.T / P, float(np.sum(Y * Y) / P), np.asarray(Q0, dtype=float), float(lam), tau)
+        obj._setup(Syx, trSyy, np.asarray(Q0, dtype=float), float(lam), tau)
         return obj
 
     # -- the closed form ------------------------------------------------------
@@ -519,8 +489,7 @@ class TwoLayerExact:
 
     def loss(self, t) -> np.ndarray:
         r"""Training loss ``L(t) = tr(Syy)/2 - tr(W Syx^T) + ||W||_F^2/2`` (Sxx = I), shape ``t.shape``."""
-        W = self.map(t)
-        return 0.5 * self.trSyy - np.einsum("...ij,ij->...", W, self.Syx) + 0.5 * np.sum(W**2, axis=(-2, -1))
+        return _core.quadratic_loss(self.map(t), None, self.Syx, self.trSyy)
 
     def then(self, X, Y, t_switch: float) -> "TwoLayerExact":
         r"""The trajectory after switching, at time ``t_switch``, to a new task (X, Y)
@@ -552,7 +521,7 @@ def lazy_map(t, W1_0, W2_0, X, Y, tau: float = 1.0) -> np.ndarray:
     tau = as_float(tau, "tau", low=0.0, open_low=True)
     if W1_0.shape[1] != X.shape[0] or W2_0.shape[0] != Y.shape[0] or W1_0.shape[0] != W2_0.shape[1]:
         raise ValueError(f"weights {W1_0.shape}, {W2_0.shape} do not fit data {X.shape[0]} -> {Y.shape[0]}")
-    Syx = Y @ X.T / X.shape[1]
+    Syx = _core.correlations(X, Y).Syx
     a, Ua = np.linalg.eigh(W2_0 @ W2_0.T)
     c, Uc = np.linalg.eigh(W1_0.T @ W1_0)
     E0 = Ua.T @ (W2_0 @ W1_0 - Syx) @ Uc

@@ -120,6 +120,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _core
 from .validation import as_array, as_choice, as_float, as_int, as_times, check_same, describe
 
 __all__ = [
@@ -940,15 +941,11 @@ class LinearRNNTheory:
             t_end = max(t_end, 60.0 / float(np.min(self.s[0, self._sol.closed])))
         tt = np.concatenate([[0.0], np.geomspace(1e-6, max(t_end, 1e-5), as_int(n_grid, "n_grid", low=10))])
         lm = self.mode_losses(tt * self.tau)
-        for m in range(self.n_modes):
-            drop = lm[0, m] - lm[-1, m]
-            if not drop > 1e-12 * max(lm[0, m], 1e-300):
-                continue
-            target = lm[0, m] - fraction * drop
-            j = int(np.argmax(lm[:, m] <= target))
-            t0, t1, y0, y1 = tt[j - 1], tt[j], lm[j - 1, m], lm[j, m]
-            out[m] = (t0 + (t1 - t0) * (y0 - target) / (y0 - y1) if y0 != y1 else t1) * self.tau
-        return out
+        drop = lm[0] - lm[-1]
+        learns = drop > 1e-12 * np.maximum(lm[0], 1e-300)
+        target = lm[0] - fraction * drop
+        t_cross = _core.crossing_time(tt, lm, target, up=False)  # (r,), tt on the leading axis
+        return np.where(learns, t_cross * self.tau, out)
 
     def extrapolation_loss(self, s_long, t=np.inf) -> np.ndarray:
         r"""Loss ``(1/2) sum_{k<T'} w'_k (s'_k - c a^k b)^2`` on a longer task (T' >= T; final readout).

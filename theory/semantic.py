@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import _core
 from .datasets import Tree, check_branching, check_flip_prob, hierarchical_data, living_things, one_hot
 from .deep_linear import DeepLinearTheory, learning_time
 from .validation import as_array, as_choice, as_float, as_int, as_seed, as_times
@@ -465,7 +466,8 @@ def rsa_correlation(K1, K2) -> np.ndarray:
 
 
 def crossing_times(t, u, u_final, fraction: float = 0.5) -> np.ndarray:
-    r"""First time each trajectory reaches ``fraction * u_final`` (linear interpolation in t).
+    r"""First time each trajectory reaches ``fraction * u_final`` (linear interpolation in t;
+    :func:`idealnets.theory.measures.crossing_time` of ``u / u_final`` at level ``fraction``).
 
     ``t``: ``(T,)`` increasing times; ``u``: ``(..., T, n_modes)`` mode strengths (e.g.
     :meth:`SemanticTheory.project` of trained outputs); ``u_final``: ``(n_modes,)``.
@@ -477,21 +479,11 @@ def crossing_times(t, u, u_final, fraction: float = 0.5) -> np.ndarray:
     u = as_array(u, "u", ndim=range(2, 64))
     u_final = as_array(u_final, "u_final", ndim=(0, 1))
     fraction = as_float(fraction, "fraction", low=0.0, high=1.0, open_low=True)
+    if u.shape[-2] != t.size:
+        raise ValueError(f"u has {u.shape[-2]} times on axis -2 but t has {t.size}")
     with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.where(u_final != 0, u / np.where(u_final != 0, u_final, 1.0) - fraction, -np.inf)
-    if x.shape[-2] != t.size:
-        raise ValueError(f"u has {x.shape[-2]} times on axis -2 but t has {t.size}")
-    above = x >= 0
-    k = np.argmax(above, axis=-2)  # first index at or above
-    hit = np.any(above, axis=-2)
-    km = np.maximum(k - 1, 0)
-    x1 = np.take_along_axis(x, k[..., None, :], -2)[..., 0, :]
-    x0 = np.take_along_axis(x, km[..., None, :], -2)[..., 0, :]
-    t1, t0 = t[k], t[km]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = np.where(x1 != x0, -x0 / (x1 - x0), 0.0)
-    out = np.where(k == 0, t[0], t0 + np.clip(w, 0, 1) * (t1 - t0))
-    return np.where(hit, out, np.nan)
+        x = np.where(u_final != 0, u / np.where(u_final != 0, u_final, 1.0), -np.inf)  # fraction of u_final
+    return _core.crossing_time(t, np.moveaxis(x, -2, 0), fraction, up=True)
 
 
 def effective_u0(init_scale: float, hidden: int) -> float:
