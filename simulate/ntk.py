@@ -31,6 +31,9 @@ Time is ``t = lr * step`` (docs: Conventions, "Loss and time"). ``centered=True`
 centred model ``f(x; theta) - f(x; theta_0)`` (same tangent kernel, output 0 at
 initialisation; Chizat, Oyallon & Bach 2019), whose infinite-width trajectory is
 the deterministic mean of :func:`idealnets.theory.ntk.gradient_flow_mean`.
+
+Training is a model of the training engine (:mod:`idealnets.simulate.engine`,
+:class:`NTKGD`) and returns the shared :class:`~idealnets.simulate.Run`.
 """
 from __future__ import annotations
 
@@ -42,10 +45,13 @@ import numpy as np
 import torch
 
 from idealnets.theory import validation as _v
+from idealnets.theory.validation import renamed_keywords
 
-from ._common import DivergenceMonitor, as_tensor, make_generator, progress, record_steps, resolve_device, resolve_dtype
+from . import engine
+from ._common import DivergenceMonitor, as_tensor, make_generator, resolve_device, resolve_dtype
+from .engine import Run
 
-__all__ = ["ACTIVATIONS", "MLP", "NTKRun", "init_mlp", "forward", "empirical_kernels", "train", "train_from"]
+__all__ = ["ACTIVATIONS", "MLP", "NTKGD", "NTKRun", "init_mlp", "forward", "empirical_kernels", "train", "train_from"]
 
 ACTIVATIONS = ("relu", "erf", "linear")
 BLOWUP = 1e8  # a recorded loss this many times the initial one counts as divergence
@@ -74,31 +80,8 @@ class MLP:
         return MLP([w.clone() for w in self.Ws], [b.clone() for b in self.bs], self.activation, self.W_std, self.b_std)
 
 
-@dataclass
-class NTKRun:
-    """Result of :func:`train`.
-
-    Attributes
-    ----------
-    times : (R,) gradient-flow times ``lr * step``; steps : (R,) step indices
-    f_train : (E, R, N_out, P) outputs on the training inputs
-    f_test : (E, R, N_out, P_test) outputs on the test inputs (None without ``x_test``)
-    loss : (E, R) training losses
-    ntk_init, ntk_final : (E, P, P) empirical NTK (output 0) on the training inputs
-        at initialisation and after the last step
-    lr, lr_max : the learning rate and the stable limit ``2P/lambda_max`` of the
-        ensemble-mean empirical NTK at initialisation
-    """
-
-    times: np.ndarray
-    steps: np.ndarray
-    f_train: np.ndarray
-    f_test: np.ndarray | None
-    loss: np.ndarray
-    ntk_init: np.ndarray
-    ntk_final: np.ndarray
-    lr: float
-    lr_max: float
+#: Deprecated name of the shared result type :class:`idealnets.simulate.Run` (kept for one release).
+NTKRun = Run
 
 
 def _phi(z: torch.Tensor, activation: str) -> torch.Tensor:
@@ -122,9 +105,9 @@ def _check_x(x, name: str) -> np.ndarray:
     return _v.as_array(x, name, ndim=2)
 
 
-def _check_net(net) -> "MLP":
+def _check_net(net, name: str = "net") -> "MLP":
     if not isinstance(net, MLP):
-        raise TypeError(f"net must be an MLP (see init_mlp), got {type(net).__name__}")
+        raise TypeError(f"{name} must be an MLP (see init_mlp), got {type(net).__name__}")
     return net
 
 
@@ -222,7 +205,7 @@ def empirical_kernels(net: MLP, x1, x2=None, *, output: int = 0) -> tuple[torch.
 def train(x_train, y_train, *, width: int, depth: int = 1, activation: str = "relu", n_networks: int = 8,
           lr: float, steps: int, x_test=None, W_std: float = 1.0, b_std: float = 0.0, centered: bool = False,
           record: int | Iterable[int] = 50, log: bool = True, seed: int = 0, device=None,
-          dtype: torch.dtype = torch.float64, desc: str | None = None) -> NTKRun:
+          dtype: torch.dtype = torch.float64, desc: str | None = None) -> Run:
     """Initialise an ensemble (:func:`init_mlp`) and train it by full-batch GD (:func:`train_from`).
 
     x_train : (N_in, P), y_train : (N_out, P) (or (P,)), x_test : (N_in, P_test) or None.
@@ -236,25 +219,84 @@ def train(x_train, y_train, *, width: int, depth: int = 1, activation: str = "re
                       log=log, desc=desc or f"NTK MLP width {width}")
 
 
-def train_from(net: MLP, x_train, y_train, *, lr: float, steps: int, x_test=None, centered: bool = False,
-               record: int | Iterable[int] = 50, log: bool = True, desc: str = "NTK MLP") -> NTKRun:
-    """Full-batch GD on ``L = (1/2P) sum_mu ||f(x_mu) - y_mu||^2`` for every network of ``net`` at once.
+class NTKGD:
+    r"""Full-batch GD of an ensemble of NTK-parameterised MLPs on the mean squared loss, as an engine model.
 
-    ``net`` is modified in place (it holds the final weights afterwards). Records
-    outputs and losses at ``record`` log-spaced steps (or the given step indices).
+    State: the :class:`MLP` itself, updated in place (backpropagation written out). Records the
+    loss, the outputs on the training inputs (``"f_train"``) and, with test inputs, on those
+    (``"f_test"``); ``f0_train``/``f0_test`` are subtracted (the centred model) when given.
+    Divergence is checked here, at the recording steps, against ``BLOWUP`` times the initial
+    loss (a wider margin than the engine's default, so that transient growth of a wide
+    network's loss is not taken for divergence).
+    """
+
+    name = "NTK MLP GD"
+
+    def __init__(self, net: MLP, xt, yt, xs, f0_train, f0_test, lr: float, lr_max: float):
+        self.net, self.xt, self.yt, self.xs, self.f0_train, self.f0_test = net, xt, yt, xs, f0_train, f0_test
+        self.lr, self.P = lr, xt.shape[-1]
+        self.monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training loss", factor=BLOWUP)
+        self.k = 0
+
+    def init(self):
+        self.k = 0
+        return self.net
+
+    def observe(self, net):
+        f = _forward(net, self.xt)[0][-1] - self.f0_train
+        res = f - self.yt  # (E, N_out, P)
+        loss = 0.5 * (res * res).sum((-2, -1)) / self.P
+        self.monitor(self.k, loss)
+        out = {"loss": loss, "f_train": f}
+        if self.xs is not None:
+            out["f_test"] = _forward(net, self.xs)[0][-1] - self.f0_test
+        return out
+
+    def step(self, net, k):
+        zs, hs = _forward(net, self.xt)
+        res = (zs[-1] - self.f0_train) - self.yt
+        g = res / self.P  # dL/df
+        lr = self.lr
+        for l in range(len(net.Ws) - 1, -1, -1):
+            W = net.Ws[l]
+            c = net.W_std / math.sqrt(W.shape[-1])
+            gW = c * torch.matmul(g, hs[l].transpose(-1, -2))
+            gb = net.b_std * g.sum(-1)
+            if l > 0:
+                g = _dphi(zs[l - 1], net.activation) * (c * torch.matmul(W.transpose(-1, -2), g))
+            net.Ws[l] = W - lr * gW
+            net.bs[l] = net.bs[l] - lr * gb
+        self.k = k + 1
+        return net
+
+
+@renamed_keywords(net="W0")
+def train_from(W0: MLP, x_train, y_train, *, lr: float, steps: int, x_test=None, centered: bool = False,
+               record: int | Iterable[int] = 50, log: bool = True, desc: str = "NTK MLP") -> Run:
+    """Full-batch GD on ``L = (1/2P) sum_mu ||f(x_mu) - y_mu||^2`` for every network of ``W0`` at once.
+
+    ``W0``: the initial ensemble (an :class:`MLP`, see :func:`init_mlp`; the keyword ``net``
+    is its deprecated name). It is modified in place (it holds the final weights afterwards).
+    Records outputs and losses at ``record`` log-spaced steps (or the given step indices).
+    Returns a :class:`~idealnets.simulate.Run` (times ``t = lr * step``): ``losses`` (E, R)
+    the training loss (``loss`` is its deprecated name), ``f_train`` (E, R, N_out, P) and
+    ``f_test`` (E, R, N_out, P_test; None without ``x_test``) the outputs, ``ntk_init`` and
+    ``ntk_final`` (E, P, P) the empirical NTK (output 0) on the training inputs at
+    initialisation and after the last step, ``lr`` and ``lr_max``.
     Raises :class:`~idealnets.simulate.DivergenceError`, naming ``lr`` and the stable limit
     ``2P/lambda_max`` of the mean empirical NTK at initialisation, when a recorded
     output is not finite or the loss exceeds ``BLOWUP`` times its initial value.
     """
-    W0 = _check_net(net).Ws[0]
-    device, dtype = W0.device, W0.dtype
+    net = _check_net(W0, "W0")
+    W_first = net.Ws[0]
+    device, dtype = W_first.device, W_first.dtype
     x_train = _check_x(x_train, "x_train")
     y = _v.as_array(y_train, "y_train", ndim=(1, 2))
     y = y[None, :] if y.ndim == 1 else y
     if y.shape[1] != x_train.shape[1]:
         raise ValueError(f"y_train must be (N_out, P) with P = {x_train.shape[1]}, got shape {np.shape(y_train)}")
-    if x_train.shape[0] != W0.shape[-1] or y.shape[0] != net.Ws[-1].shape[1]:
-        raise ValueError(f"the networks map {W0.shape[-1]} -> {net.Ws[-1].shape[1]} but the data are "
+    if x_train.shape[0] != W_first.shape[-1] or y.shape[0] != net.Ws[-1].shape[1]:
+        raise ValueError(f"the networks map {W_first.shape[-1]} -> {net.Ws[-1].shape[1]} but the data are "
                          f"{x_train.shape[0]} -> {y.shape[0]}")
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
     steps = _v.as_int(steps, "steps", low=0)
@@ -272,56 +314,17 @@ def train_from(net: MLP, x_train, y_train, *, lr: float, steps: int, x_test=None
     _, ntk0 = empirical_kernels(net, x_train)
     lam_max = float(torch.linalg.eigvalsh(ntk0.mean(0))[-1])
     lr_max = 2.0 * P / lam_max
-    rec = record_steps(int(steps), record, log=log)
-    R, E = rec.size, net.n_networks
-    f_tr = torch.empty(E, R, y.shape[0], P, device=device, dtype=dtype)
-    f_te = torch.empty(E, R, y.shape[0], xs.shape[1], device=device, dtype=dtype) if xs is not None else None
-    loss = torch.empty(E, R, device=device, dtype=dtype)
     with torch.no_grad():
         f0_tr = _forward(net, xt)[0][-1] if centered else 0.0
         f0_te = _forward(net, xs)[0][-1] if (centered and xs is not None) else 0.0
-        L = len(net.Ws)
-        # named DivergenceError once the recorded loss grows by BLOWUP (not only on overflow);
-        # checked at recording steps only, so the step loop never waits for the device
-        monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training loss", factor=BLOWUP)
-        r_i = 0
-        bar = progress(int(steps), desc)
-        for step in range(int(steps) + 1):
-            zs, hs = _forward(net, xt)
-            f = zs[-1] - f0_tr
-            res = f - yt  # (E, N_out, P)
-            if step == rec[r_i]:
-                f_tr[:, r_i] = f
-                loss[:, r_i] = 0.5 * (res * res).sum((-2, -1)) / P
-                monitor(step, loss[:, r_i])
-                if xs is not None:
-                    f_te[:, r_i] = _forward(net, xs)[0][-1] - f0_te
-                r_i += 1
-                if r_i == R:
-                    break
-            g = res / P  # dL/df
-            for l in range(L - 1, -1, -1):
-                W = net.Ws[l]
-                c = net.W_std / math.sqrt(W.shape[-1])
-                gW = c * torch.matmul(g, hs[l].transpose(-1, -2))
-                gb = net.b_std * g.sum(-1)
-                if l > 0:
-                    g = _dphi(zs[l - 1], net.activation) * (c * torch.matmul(W.transpose(-1, -2), g))
-                net.Ws[l] = W - lr * gW
-                net.bs[l] = net.bs[l] - lr * gb
-            if (step & 255) == 255:
-                bar.update(256)
-        bar.close()
-    loss_np = loss.cpu().numpy()
+    model = NTKGD(net, xt, yt, xs, f0_tr, f0_te, lr, lr_max)
+    # the model checks divergence itself (factor BLOWUP); the engine only records
+    run = engine.run(model, steps=steps, record=record, log=log, time_per_step=lr, time_unit="t = lr * step",
+                     loss_name="training loss", lr=lr, lr_max=lr_max, what="the training loss",
+                     raise_on_divergence=False, desc=desc, renamed={"loss": "losses"})
+    run.diverged = model.monitor.diverged_numpy(net.n_networks)
     _, ntk1 = empirical_kernels(net, x_train)
-    return NTKRun(
-        times=lr * rec.astype(float),
-        steps=rec,
-        f_train=f_tr.cpu().numpy(),
-        f_test=f_te.cpu().numpy() if f_te is not None else None,
-        loss=loss_np,
-        ntk_init=ntk0.cpu().numpy(),
-        ntk_final=ntk1.cpu().numpy(),
-        lr=float(lr),
-        lr_max=lr_max,
-    )
+    run.extras.update(ntk_init=ntk0.cpu().numpy(), ntk_final=ntk1.cpu().numpy(), lr=float(lr), lr_max=lr_max)
+    if xs is None:
+        run.extras["f_test"] = None
+    return run

@@ -230,8 +230,8 @@ def test_learning_rate_threshold_trained(seed, factor, converges):
     kw = dict(width=1024, n_networks=4, lr=factor * lm, steps=200, seed=seed, W_std=1.0, b_std=0.5)
     if converges:
         run = train(x, y, **kw)
-        assert np.all(run.loss[:, -1] < 0.1 * run.loss[:, 0])
-        assert np.all(np.diff(run.loss, axis=1) <= 1e-12)  # below 2/lambda_max every step descends
+        assert np.all(run.losses[:, -1] < 0.1 * run.losses[:, 0])
+        assert np.all(np.diff(run.losses, axis=1) <= 1e-12)  # below 2/lambda_max every step descends
     else:
         with pytest.raises(DivergenceError, match="stable limit"):
             train(x, y, **kw)
@@ -344,11 +344,31 @@ def test_uncentred_expected_loss_excess_shrinks_with_width(seed):
         run = train(x, y, width=width, n_networks=E, lr=lr, steps=100, seed=seed + i, W_std=1.0, b_std=0.5,
                     record=[0, 20, 100])
         L = expected_loss(K, T, y, run.times, lr=lr)
-        se = run.loss.std(0, ddof=1) / np.sqrt(E) / L
-        assert abs(run.loss.mean(0)[0] / L[0] - 1) < Z_MC * se[0]  # t = 0: the NNGP term is exact
-        excess.append(run.loss.mean(0)[1:] / L[1:] - 1)
+        se = run.losses.std(0, ddof=1) / np.sqrt(E) / L
+        assert abs(run.losses.mean(0)[0] / L[0] - 1) < Z_MC * se[0]  # t = 0: the NNGP term is exact
+        excess.append(run.losses.mean(0)[1:] / L[1:] - 1)
     ratio = excess[1] / excess[0]
     assert np.all((0.3 < ratio) & (ratio < 0.75)), (excess, ratio)  # 4x width -> 1/2 expected
+
+
+def test_train_returns_the_shared_run_and_old_names_still_work(seed):
+    from idealnets.simulate import Run
+    from idealnets.simulate import ntk
+
+    x = np.random.default_rng(seed).standard_normal((3, 5))
+    y = np.ones((1, 5))
+    run = train(x, y, width=8, n_networks=2, lr=0.1, steps=20, record=4, seed=seed)
+    assert isinstance(run, Run) and ntk.NTKRun is Run and run.f_test is None
+    with pytest.warns(DeprecationWarning, match="losses"):
+        assert run.loss is run.losses
+    a = train_from(init_mlp(3, 8, n_networks=2, seed=seed), x, y, lr=0.1, steps=20, record=4)
+    with pytest.warns(DeprecationWarning, match="'net'"):
+        b = train_from(net=init_mlp(3, 8, n_networks=2, seed=seed), x_train=x, y_train=y, lr=0.1, steps=20, record=4)
+    c = train_from(W0=init_mlp(3, 8, n_networks=2, seed=seed), x_train=x, y_train=y, lr=0.1, steps=20, record=4)
+    np.testing.assert_array_equal(a.losses, b.losses)
+    np.testing.assert_array_equal(a.f_train, c.f_train)
+    with pytest.raises(TypeError, match="W0 must be an MLP"):
+        train_from(np.ones((8, 3)), x, y, lr=0.1, steps=1)
 
 
 def test_gradient_flow_mean_rejects_unstable_lr():
