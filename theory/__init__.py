@@ -26,6 +26,8 @@ One module per idea:
   regression (Evron et al. 2022), two-teacher ODEs (Lee, Goldt & Saxe 2021), gating.
 * :mod:`idealnets.theory.recurrent` -- linear RNNs: BPTT/TBPTT/RTRL gradients and the mode theory of
   their learning dynamics (Proca et al. 2025).
+* :mod:`idealnets.theory.spectra` -- the Marchenko-Pastur law and its quadrature (shared by the
+  teacher-student theories).
 * :mod:`idealnets.theory.random_features` -- random-features students (Mei & Montanari 2019; Goldt
   et al. 2020): test and training error at every gradient-flow time.
 * :mod:`idealnets.theory.committee_grid` -- a whole grid of committee ODEs in one batched integration.
@@ -45,6 +47,7 @@ from . import (
     random_features,
     recurrent,
     semantic,
+    spectra,
     symbolic,
     tasks,
     validation,
@@ -139,6 +142,7 @@ __all__ = [
     "perturbation",
     "random_features",
     "recurrent",
+    "spectra",
     "CommitteeGrid",
     "GridTrajectory",
     "Curriculum",

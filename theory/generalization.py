@@ -38,7 +38,7 @@ With ``r = lambda + gamma`` and ``a = e^{-r t / tau}`` the mode's weight error
 (:func:`mode_weight_error`, :func:`mode_train_residual`); with ``gamma = 0`` the first is
 Advani & Saxe's ``(sigma_w^2 + sigma_0^2) e^{-2 lambda t} + sigma_eps^2 (1 - e^{-lambda t})^2 / lambda``.
 As N, P -> inf the empirical eigenvalue distribution of ``X X^T`` tends to the
-Marchenko-Pastur law (:func:`marchenko_pastur`), so
+Marchenko-Pastur law (:func:`marchenko_pastur`, from :mod:`idealnets.theory.spectra`), so
 
 .. math::
 
@@ -68,13 +68,14 @@ edges, which resolves the near-singular ``1/lambda^2`` behaviour at the lower ed
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
-from scipy import optimize, special
+from scipy import optimize
 
 from .deep_linear import mode_strength
+from .random_features import RandomFeaturesTheory
+from .spectra import QUAD_SMAX, QUAD_STEP, MarchenkoPastur, marchenko_pastur  # noqa: F401 (re-exported)
 from .validation import as_array, as_float, as_int, as_times
 
 __all__ = [
@@ -91,17 +92,11 @@ __all__ = [
     "RandomFeaturesTheory",
 ]
 
-QUAD_STEP = 1.0 / 64  # tanh-sinh step in the edge-clustering variable
-QUAD_SMAX = 3.3  # |k h| range: weights below 1e-40 beyond it
 HALF_NORMAL_NODES = 160  # Gauss-Legendre nodes for the deep student's average over s~
 HALF_NORMAL_CUT = 9.0  # half-normal integrated on [0, 9] sd (tail ~ 1e-19)
 
 
 # ---------------------------------------------------------------- checks (theory.validation)
-def _check_alpha(alpha) -> float:
-    return as_float(alpha, "alpha (= P/N)", low=0.0, open_low=True)
-
-
 def _check_nonneg(name: str, v) -> float:
     return as_float(v, name, low=0.0)
 
@@ -117,77 +112,6 @@ def _check_times(t) -> np.ndarray:
 
 def _check_gamma(gamma, allow_inf: bool = False) -> np.ndarray:
     return as_array(gamma, "weight decay gamma", low=0.0, allow_inf=allow_inf)
-
-
-# ---------------------------------------------------------------- Marchenko-Pastur
-@dataclass(frozen=True)
-class MarchenkoPastur:
-    r"""Limiting eigenvalue law of ``X X^T`` for ``X`` (N, P) with i.i.d. ``N(0, 1/N)`` entries.
-
-    ``P/N -> alpha``. Continuous part on ``[lam_minus, lam_plus] = [(1 - sqrt(alpha))^2,
-    (1 + sqrt(alpha))^2]`` with density
-
-    .. math:: \rho(\lambda) = \frac{\sqrt{(\lambda_+ - \lambda)(\lambda - \lambda_-)}}{2\pi\lambda},
-
-    of mass ``min(1, alpha)``, plus an atom of weight ``atom = max(0, 1 - alpha)`` at 0
-    (Marchenko & Pastur 1967; as used by Advani & Saxe 2017, written in these conventions:
-    mean eigenvalue ``tr(X X^T)/N = alpha``).
-    """
-
-    alpha: float
-    lam_minus: float
-    lam_plus: float
-    atom: float
-
-    @property
-    def support(self) -> tuple[float, float]:
-        return self.lam_minus, self.lam_plus
-
-    @property
-    def mass(self) -> float:
-        """Mass of the continuous part, ``min(1, alpha)``."""
-        return 1.0 - self.atom
-
-    def density(self, lam) -> np.ndarray:
-        """Continuous density ``rho(lambda)`` (0 outside the support; the atom is separate)."""
-        lam = np.asarray(lam, dtype=float)
-        inside = (lam > self.lam_minus) & (lam < self.lam_plus) & (lam > 0)
-        out = np.zeros(lam.shape)
-        li = lam[inside]
-        out[inside] = np.sqrt((self.lam_plus - li) * (li - self.lam_minus)) / (2 * np.pi * li)
-        return out
-
-    def nodes(self, step: float = QUAD_STEP, smax: float = QUAD_SMAX) -> tuple[np.ndarray, np.ndarray]:
-        r"""Quadrature ``(lam_k, w_k)`` with ``sum_k w_k f(lam_k) ~ int rho(lambda) f(lambda) dlambda``.
-
-        Tanh-sinh in ``theta`` (``lambda = m - h cos theta``); edge distances are formed
-        without cancellation so nodes a hair from ``lam_minus`` stay exact.
-        """
-        k = np.arange(-int(np.ceil(smax / step)), int(np.ceil(smax / step)) + 1)
-        x = k * step
-        s = 0.5 * np.pi * np.sinh(x)
-        theta = np.pi * special.expit(2 * s)  # pi (1 + tanh s)/2
-        theta_c = np.pi * special.expit(-2 * s)  # pi - theta
-        dtheta = 0.5 * np.pi * step * 0.5 * np.pi * np.cosh(x) / np.cosh(s) ** 2
-        h = 2.0 * np.sqrt(self.alpha)
-        lam = self.lam_minus + 2 * h * np.sin(0.5 * theta) ** 2
-        sin_t = np.sin(np.minimum(theta, theta_c))
-        keep = (dtheta > 0) & (lam > 0)  # drops underflowed weights (and lam = 0 at alpha = 1)
-        lam, sin_t, dtheta = lam[keep], sin_t[keep], dtheta[keep]
-        return lam, h**2 * sin_t**2 / (2 * np.pi * lam) * dtheta
-
-    def expect(self, f: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-        """``int rho(lambda) f(lambda) dlambda`` (continuous part) for a vectorised ``f``
-        whose last axis is the eigenvalue."""
-        lam, w = self.nodes()
-        return f(lam) @ w
-
-
-def marchenko_pastur(alpha) -> MarchenkoPastur:
-    """The Marchenko-Pastur law for ratio ``alpha = P/N`` (see :class:`MarchenkoPastur`)."""
-    alpha = _check_alpha(alpha)
-    r = np.sqrt(alpha)
-    return MarchenkoPastur(alpha=alpha, lam_minus=(1 - r) ** 2, lam_plus=(1 + r) ** 2, atom=max(0.0, 1 - alpha))
 
 
 # ---------------------------------------------------------------- per-mode formulas
@@ -298,12 +222,12 @@ class LinearStudentTheory:
 
     def __init__(self, alpha, sigma_w: float = 1.0, sigma_eps: float = 0.5, sigma_0: float = 0.0,
                  tau: float = 1.0):
-        self.alpha = _check_alpha(alpha)
+        self.mp = marchenko_pastur(alpha)  # checks alpha (= P/N)
+        self.alpha = self.mp.alpha
         self.sigma_w = _check_nonneg("sigma_w", sigma_w)
         self.sigma_eps = _check_nonneg("sigma_eps", sigma_eps)
         self.sigma_0 = _check_nonneg("sigma_0", sigma_0)
         self.tau = _check_tau(tau)
-        self.mp = marchenko_pastur(self.alpha)
         self._lam, self._w = self.mp.nodes()
 
     @property
@@ -548,7 +472,8 @@ class DeepLinearStudentTheory:
 
     def __init__(self, alpha, depth: int = 2, sigma_w: float = 1.0, sigma_eps: float = 0.5,
                  u0: float = 1e-3, tau: float = 1.0):
-        self.alpha = _check_alpha(alpha)
+        self.mp = marchenko_pastur(alpha)  # checks alpha (= P/N)
+        self.alpha = self.mp.alpha
         self.depth = as_int(depth, "depth", low=1)
         self.sigma_w = _check_nonneg("sigma_w", sigma_w)
         self.sigma_eps = _check_nonneg("sigma_eps", sigma_eps)
@@ -556,7 +481,6 @@ class DeepLinearStudentTheory:
         if self.depth >= 2 and self.u0 == 0:
             raise ValueError("for depth >= 2 the initial strength u0 must be positive (0 is a fixed point)")
         self.tau = _check_tau(tau)
-        self.mp = marchenko_pastur(self.alpha)
         self._lam, self._w = self.mp.nodes()
         z, wz = np.polynomial.legendre.leggauss(HALF_NORMAL_NODES)
         z = 0.5 * HALF_NORMAL_CUT * (z + 1)
@@ -593,5 +517,3 @@ class DeepLinearStudentTheory:
         t, _, res = self._moments(t)
         return res @ self._w / self.alpha + max(0.0, 1.0 - 1.0 / self.alpha) * self.sigma_eps**2
 
-
-from .random_features import RandomFeaturesTheory  # noqa: E402

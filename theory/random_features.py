@@ -101,7 +101,7 @@ by Newton's method continued along the contour from its rightmost node; the bran
 Stieltjes one (``Im m > 0`` for ``Im z > 0``), checked at every node with a residual < 1e-10
 (nodes in the lower half are the conjugates). The
 population spectrum uses the tanh-sinh Marchenko-Pastur nodes of
-:class:`idealnets.theory.generalization.MarchenkoPastur`. All kernels (M x M over the contour nodes) are formed
+:class:`idealnets.theory.spectra.MarchenkoPastur`. All kernels (M x M over the contour nodes) are formed
 once; each time then costs one quadratic form, so ``t = 10^12`` costs what ``t = 10`` does.
 
 At the interpolation threshold ``K_eff = P`` (``|K_eff/P - 1| < THRESHOLD_GAP``) the spectrum
@@ -124,6 +124,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import optimize, special
 
+from .spectra import marchenko_pastur
 from .validation import as_choice, as_float, as_int, as_times
 
 __all__ = [
@@ -267,8 +268,6 @@ class RandomFeaturesTheory:
     """
 
     def __init__(self, psi1, psi2, activation: str = "relu", snr=4.0, ridge=0.0, *, n_contour: int = N_CONTOUR):
-        from .generalization import marchenko_pastur  # the shared MP quadrature
-
         self.psi1 = as_float(psi1, "psi1 (= K/N)", low=0.0, open_low=True)
         self.psi2 = as_float(psi2, "psi2 (= P/N)", low=0.0, open_low=True)
         self.activation = as_choice(activation, "activation", ACTIVATIONS)
