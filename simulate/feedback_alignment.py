@@ -276,7 +276,7 @@ def train_mlp(X, labels, W0: MLPState, *, rule: str, lr: float, steps: int, batc
     steps = _v.as_int(steps, "steps", low=0)
     if isinstance(W0, _Records):
         warnings.warn("train_mlp(): passing run.state as W0 is deprecated; pass run.final_state",
-                      DeprecationWarning, stacklevel=2)
+                      DeprecationWarning, stacklevel=3)
         W0 = W0._final
     if not isinstance(W0, MLPState):
         raise TypeError(f"W0 must be an MLPState (from init_mlp, or a run's final_state), got {_v.describe(W0)}")
@@ -289,7 +289,7 @@ def train_mlp(X, labels, W0: MLPState, *, rule: str, lr: float, steps: int, batc
     elif X.shape[1] == n_in:
         warnings.warn(f"train_mlp(): X of shape {tuple(X.shape)} holds the samples as rows, which is deprecated; "
                       f"pass X as (n_in, P) = ({n_in}, {X.shape[0]}) with the samples as columns",
-                      DeprecationWarning, stacklevel=2)
+                      DeprecationWarning, stacklevel=3)
         Xr = X
     else:
         raise ValueError(f"X has {X.shape[0]} rows (input features) but the network takes {n_in}; "
