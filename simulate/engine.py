@@ -45,6 +45,7 @@ import numpy as np
 import torch
 
 from ._common import (
+    DIVERGENCE_FACTOR,
     DivergenceMonitor,
     make_generator,
     progress,
@@ -201,6 +202,7 @@ def run(
     lr_max: float | None = None,
     what: str = "the training loss",
     raise_on_divergence: bool = True,
+    divergence_factor: float = DIVERGENCE_FACTOR,
     desc: str | None = None,
     progress_bar: bool | None = None,
     n_threads: int | None = None,
@@ -220,9 +222,10 @@ def run(
         ``log=True``, or explicit step indices), always including 0 and ``steps``.
     time_per_step, time_unit
         ``times = time_per_step * steps_recorded``, in the unit ``time_unit``.
-    lr, lr_max, what, raise_on_divergence
-        For the divergence monitor's message (``what`` names the loss), and
-        whether divergence raises or only flags networks in ``Run.diverged``.
+    lr, lr_max, what, raise_on_divergence, divergence_factor
+        For the divergence monitor's message (``what`` names the loss), whether
+        divergence raises or only flags networks in ``Run.diverged``, and the growth
+        of the loss over its first record that counts as divergence.
     desc, progress_bar
         Progress bar label; ``None`` shows it on terminals only.
     n_threads
@@ -236,7 +239,7 @@ def run(
     rec = record_steps(int(steps), record, log=log)
     R = int(rec.size)
     monitor = DivergenceMonitor(lr=lr if lr is not None else float("nan"), lr_max=lr_max, what=what,
-                                raise_on_divergence=raise_on_divergence)
+                                raise_on_divergence=raise_on_divergence, factor=divergence_factor)
     bufs: dict[str, torch.Tensor] = {}
     bar = progress(int(steps), desc or getattr(model, "name", "training"),
                    disable=None if progress_bar is None else not progress_bar)
