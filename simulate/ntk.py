@@ -48,7 +48,7 @@ from idealnets.theory import validation as _v
 from idealnets.theory.validation import renamed_keywords
 
 from . import engine
-from ._common import DivergenceMonitor, as_tensor, make_generator, resolve_device, resolve_dtype
+from ._common import as_tensor, make_generator, resolve_device, resolve_dtype
 from .engine import Run
 
 __all__ = ["ACTIVATIONS", "MLP", "NTKGD", "NTKRun", "init_mlp", "forward", "empirical_kernels", "train", "train_from"]
@@ -225,28 +225,24 @@ class NTKGD:
     State: the :class:`MLP` itself, updated in place (backpropagation written out). Records the
     loss, the outputs on the training inputs (``"f_train"``) and, with test inputs, on those
     (``"f_test"``); ``f0_train``/``f0_test`` are subtracted (the centred model) when given.
-    Divergence is checked here, at the recording steps, against ``BLOWUP`` times the initial
-    loss (a wider margin than the engine's default, so that transient growth of a wide
-    network's loss is not taken for divergence).
+    :func:`train_from` runs it with divergence at ``BLOWUP`` times the initial loss (a wider
+    margin than the engine's default, so that transient growth of a wide network's loss is not
+    taken for divergence).
     """
 
     name = "NTK MLP GD"
 
-    def __init__(self, net: MLP, xt, yt, xs, f0_train, f0_test, lr: float, lr_max: float):
+    def __init__(self, net: MLP, xt, yt, xs, f0_train, f0_test, lr: float):
         self.net, self.xt, self.yt, self.xs, self.f0_train, self.f0_test = net, xt, yt, xs, f0_train, f0_test
         self.lr, self.P = lr, xt.shape[-1]
-        self.monitor = DivergenceMonitor(lr=lr, lr_max=lr_max, what="the training loss", factor=BLOWUP)
-        self.k = 0
 
     def init(self):
-        self.k = 0
         return self.net
 
     def observe(self, net):
         f = _forward(net, self.xt)[0][-1] - self.f0_train
         res = f - self.yt  # (E, N_out, P)
         loss = 0.5 * (res * res).sum((-2, -1)) / self.P
-        self.monitor(self.k, loss)
         out = {"loss": loss, "f_train": f}
         if self.xs is not None:
             out["f_test"] = _forward(net, self.xs)[0][-1] - self.f0_test
@@ -266,7 +262,6 @@ class NTKGD:
                 g = _dphi(zs[l - 1], net.activation) * (c * torch.matmul(W.transpose(-1, -2), g))
             net.Ws[l] = W - lr * gW
             net.bs[l] = net.bs[l] - lr * gb
-        self.k = k + 1
         return net
 
 
@@ -317,12 +312,10 @@ def train_from(W0: MLP, x_train, y_train, *, lr: float, steps: int, x_test=None,
     with torch.no_grad():
         f0_tr = _forward(net, xt)[0][-1] if centered else 0.0
         f0_te = _forward(net, xs)[0][-1] if (centered and xs is not None) else 0.0
-    model = NTKGD(net, xt, yt, xs, f0_tr, f0_te, lr, lr_max)
-    # the model checks divergence itself (factor BLOWUP); the engine only records
+    model = NTKGD(net, xt, yt, xs, f0_tr, f0_te, lr)
     run = engine.run(model, steps=steps, record=record, log=log, time_per_step=lr, time_unit="t = lr * step",
                      loss_name="training loss", lr=lr, lr_max=lr_max, what="the training loss",
-                     raise_on_divergence=False, desc=desc, renamed={"loss": "losses"})
-    run.diverged = model.monitor.diverged_numpy(net.n_networks)
+                     divergence_factor=BLOWUP, desc=desc, renamed={"loss": "losses"})
     _, ntk1 = empirical_kernels(net, x_train)
     run.extras.update(ntk_init=ntk0.cpu().numpy(), ntk_final=ntk1.cpu().numpy(), lr=float(lr), lr_max=lr_max)
     if xs is None:
