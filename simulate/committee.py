@@ -441,19 +441,19 @@ class CommitteeSGD:
         v = self.v0.clone()
         return self.W0.clone(), v, (v.clone() if self.b is None else self.b)
 
-    def observe(self, state) -> dict:
-        W, v, _ = state
+    def observe(self, weights) -> dict:
+        W, v, _ = weights
         N = self.N
         phi = _g(torch.einsum("ekn,pn->epk", W, self.X_test), self.activation) @ v[:, :, None]
         return {"loss": 0.5 * ((phi - self.y_test) ** 2).mean(dim=(1, 2)),
                 "Q": W @ W.transpose(1, 2) / N, "R": W @ self.Ws.transpose(1, 2) / N, "v": v}
 
-    def step(self, state, k: int):
-        return self.advance(state, k, 1, _no_tick)
+    def step(self, weights, k: int):
+        return self.advance(weights, k, 1, _no_tick)
 
-    def advance(self, state, start: int, n: int, tick):
+    def advance(self, weights, start: int, n: int, tick):
         """``n`` steps in blocks of at most ``block``: inputs and teacher labels drawn per block."""
-        W, v, b = state
+        W, v, b = weights
         gen, device, dtype, E, N, Ws, vs = self.gen, self.device, self.dtype, self.E, self.N, self.Ws, self.vs
         x_scale, activation, noise, block = self.x_scale, self.activation, self.noise, self.block
         w_step, act_code, train_v, fa = self.w_step, self.act_code, self.train_v, self.fa
@@ -478,7 +478,7 @@ class CommitteeSGD:
                     step_fn(W, v, b, X, Y, w_step, lr_t, lr_v_t, act_code, train_v, fa, uniform_lr)
             done += c
             tick(c)
-        return state
+        return weights
 
 
 def _no_tick(_: int) -> None:

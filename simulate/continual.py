@@ -71,19 +71,19 @@ class _Phased:
     def _phase(self, k: int) -> int:
         return bisect.bisect_right(self.bounds, k) - 1
 
-    def step(self, state, k: int):
-        return self.advance(state, k, 1, _no_tick)
+    def step(self, weights, k: int):
+        return self.advance(weights, k, 1, _no_tick)
 
-    def advance(self, state, start: int, n: int, tick):
+    def advance(self, weights, start: int, n: int, tick):
         end = start + n
         k = start
         while k < end:
             p = self._phase(k)
             m = min(end, int(self.bounds[p + 1])) - k
-            state = self._steps(state, p, m)
+            weights = self._steps(weights, p, m)
             k += m
             tick(m)
-        return state
+        return weights
 
 
 def _no_tick(_: int) -> None:
@@ -240,13 +240,13 @@ class CurriculumGD(_Phased):
             out.append(0.5 * (err**2).sum(dim=(1, 2)) / X.shape[1])
         return torch.stack(out, dim=1)
 
-    def observe(self, state) -> dict:
-        W1, W2 = state
+    def observe(self, weights) -> dict:
+        W1, W2 = weights
         L = self._all_losses(W1, W2)
         return {"loss": L.sum(dim=1), "task_losses": L, "W1": W1, "W2": W2}
 
-    def _steps(self, state, p: int, m: int):
-        W1, W2 = state
+    def _steps(self, weights, p: int, m: int):
+        W1, W2 = weights
         lr, data = self.lr, self.phase_data[p]
         if self.gates is not None:  # mean over the phase's tasks, each through its own gate
             gated = data["gated"]
@@ -277,7 +277,7 @@ class CurriculumGD(_Phased):
                 g1 = ((W2.transpose(1, 2) @ D) * dact(Z)) @ Xc.transpose(0, 1)
                 W1 += lr * g1
                 W2 += lr * g2
-        return state
+        return weights
 
 
 def train_shallow_curriculum(tasks, schedule, W0, *, lr: float, record: int = 50, device=None,
@@ -569,20 +569,20 @@ class TwoTeacherSGD:
     def init(self):
         return {"W": self.W0.clone(), "h": [h.clone() for h in self.heads0], "X": None, "Y": None, "i": 0}
 
-    def observe(self, state) -> dict:
-        W, N = state["W"], self.N
+    def observe(self, current) -> dict:
+        W, N = current["W"], self.N
         Q = W @ W.transpose(1, 2) / N
         return {"loss": torch.diagonal(Q, dim1=1, dim2=2).sum(1), "Q": Q, "R": W @ self.Wst.transpose(1, 2) / N,
-                "h1": state["h"][0], "h2": state["h"][1]}
+                "h1": current["h"][0], "h2": current["h"][1]}
 
-    def step(self, state, k: int):
-        return self.advance(state, k, 1, _no_tick)
+    def step(self, current, k: int):
+        return self.advance(current, k, 1, _no_tick)
 
-    def advance(self, state, start: int, n: int, tick):
-        W, N, gen, g, dg = state["W"], self.N, self.gen, self.g, self.dg
+    def advance(self, current, start: int, n: int, tick):
+        W, N, gen, g, dg = current["W"], self.N, self.gen, self.g, self.dg
         sqN = float(np.sqrt(N))
         lr, lr_v, n1 = self.lr, self.lr_v, self.n1
-        X, Y, i = state["X"], state["Y"], state["i"]
+        X, Y, i = current["X"], current["Y"], current["i"]
         for step in range(start, start + n):
             t = 0 if step < n1 else 1
             phase_start, phase_end = (0, n1) if t == 0 else (n1, n1 + self.n2)
@@ -591,7 +591,7 @@ class TwoTeacherSGD:
                 X = torch.randn(c, W.shape[0], N, generator=gen, device=W.device, dtype=W.dtype)
                 Y = (g(torch.einsum("cen,emn->cem", X, self.teachers[t]) / sqN) * self.readouts[t]).sum(-1)  # (c, E)
                 i = 0
-            h = state["h"][t]
+            h = current["h"][t]
             x = X[i]
             lam = torch.einsum("ekn,en->ek", W, x) / sqN
             gl = g(lam)
@@ -599,6 +599,6 @@ class TwoTeacherSGD:
             W -= (lr / sqN) * (h * delta[:, None] * dg(lam))[:, :, None] * x[:, None, :]
             h -= (lr_v / N) * delta[:, None] * gl
             i += 1
-        state["X"], state["Y"], state["i"] = X, Y, i
+        current["X"], current["Y"], current["i"] = X, Y, i
         tick(n)
-        return state
+        return current
