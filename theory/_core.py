@@ -44,6 +44,12 @@ def quadratic_loss(W: np.ndarray, Sxx: np.ndarray | None, Syx: np.ndarray, trSyy
     return 0.5 * trSyy - lin + 0.5 * np.einsum("...ij,jk,...ik->...", W, Sxx, W)
 
 
+def balancedness(weights) -> list[np.ndarray]:
+    r"""``W_{l+1}^T W_{l+1} - W_l W_l^T`` for consecutive layers of ``weights`` (layer 1 first, each (..., n_l, n_{l-1}))."""
+    return [np.swapaxes(weights[l + 1], -1, -2) @ weights[l + 1] - weights[l] @ np.swapaxes(weights[l], -1, -2)
+            for l in range(len(weights) - 1)]
+
+
 def crossing_time(t: np.ndarray, v: np.ndarray, level, *, up: bool, log_times: bool = False,
                   log_values: bool = False, from_other_side: bool = False) -> np.ndarray:
     r"""First time at which the sampled curves ``v`` reach ``level``; ``nan`` where they never do.

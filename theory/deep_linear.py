@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _core
-from .validation import as_array, as_float, as_int, as_seed, as_times, check_same
+from .validation import as_array, as_choice, as_float, as_int, as_seed, as_times, check_same
 
 __all__ = [
     "mode_strength",
@@ -114,6 +114,11 @@ def time_integral(a, s, depth: int):
         raise ValueError("time_integral is for depth >= 3; depth 1 and 2 have explicit forms")
     a = as_array(a, "a", low=0.0, open_low=True, allow_empty=True)
     s = as_array(s, "s", low=0.0, open_low=True, allow_empty=True)
+    return _time_integral(a, s, D)
+
+
+def _time_integral(a, s, D: int):
+    """:func:`time_integral` for trusted arrays ``a, s > 0`` and ``D >= 3``."""
     c = s ** (1.0 / D)
     out = a ** (2.0 - D) / (2.0 - D)
     acc = -(c**2) * np.log(np.abs(a - c))  # k = 0
@@ -147,9 +152,15 @@ def mode_strength(t, s, u0, depth: int = 2, tau: float = 1.0):
     s = as_array(s, "s (singular values)", low=0.0)
     u0 = as_array(u0, "u0", low=0.0 if D >= 2 else None)
     try:
-        t, s, u0 = np.broadcast_arrays(t, s, u0)
+        np.broadcast_shapes(t.shape, s.shape, u0.shape)
     except ValueError:
         raise ValueError(f"t, s and u0 must broadcast together, got shapes {t.shape}, {s.shape}, {u0.shape}") from None
+    return _mode_strength(t, s, u0, D, tau)
+
+
+def _mode_strength(t, s, u0, D: int, tau: float):
+    """:func:`mode_strength` for trusted arrays (``t >= 0``, ``s >= 0``, ``u0 >= 0`` for D >= 2) that broadcast."""
+    t, s, u0 = np.broadcast_arrays(t, s, u0)
     if D == 1:
         with np.errstate(over="ignore", invalid="ignore"):
             return np.where(np.isinf(t), s, s + (u0 - s) * np.exp(-t / tau))
@@ -271,7 +282,7 @@ def _invert_time_integral(target, s, a0, D):
     y_lo = np.log(c) - 60.0 * np.log(2.0)
     tgt = np.where(np.isinf(target), 0.0, target)
     with np.errstate(divide="ignore", invalid="ignore"):  # a0 = c (already at the fixed point) gives -inf
-        T0 = time_integral(a0, s, D)
+        T0 = _time_integral(a0, s, D)
     lo = np.minimum(y_lo, y_hi)  # F(lo) >= 0 or a = c to machine precision
     hi = y_hi.copy()  # F(hi) = -target <= 0
     # First guess from the two asymptotic regimes of tau da/dt = a^{D-1}(s - a^D): far below c,
@@ -352,6 +363,12 @@ def learning_time(s, u0, u_final, depth: int = 2, tau: float = 1.0):
     except ValueError:
         raise ValueError(f"s, u0 and u_final must broadcast together, got shapes {s.shape}, {u0.shape}, "
                          f"{uf.shape}") from None
+    _check_reachable(s, u0, uf, D)
+    return _learning_time(s, u0, uf, D, tau)
+
+
+def _check_reachable(s, u0, uf, D: int) -> None:
+    """The domain of :func:`learning_time`: ``s > 0``, ``u0 > 0`` (D >= 2) and ``u_final`` between ``u0`` and ``s``."""
     if np.any(s <= 0):
         raise ValueError("learning_time needs positive singular values s")
     if D >= 2 and np.any(u0 <= 0):
@@ -359,13 +376,17 @@ def learning_time(s, u0, u_final, depth: int = 2, tau: float = 1.0):
     between = ((u0 <= uf) & (uf <= s)) | ((s <= uf) & (uf <= u0))
     if not np.all(between):
         raise ValueError("u_final must lie between u0 and s; other values are never reached")
+
+
+def _learning_time(s, u0, uf, D: int, tau: float):
+    """:func:`learning_time` for trusted arrays of one shape in its domain (:func:`_check_reachable`)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         if D == 1:
             t = tau * np.log((s - u0) / (s - uf))
         elif D == 2:
             t = tau / (2 * s) * np.log(uf * (s - u0) / (u0 * (s - uf)))
         else:
-            t = tau * (time_integral(uf ** (1.0 / D), s, D) - time_integral(u0 ** (1.0 / D), s, D))
+            t = tau * (_time_integral(uf ** (1.0 / D), s, D) - _time_integral(u0 ** (1.0 / D), s, D))
     t = np.where(uf == u0, 0.0, np.where(uf == s, np.inf, t))
     return t
 
@@ -377,7 +398,11 @@ def mode_rate(s, depth: int = 2, tau: float = 1.0):
     descent on a decoupled mode is stable for ``lr * rate < 2``.
     """
     D = _check_depth(depth)
-    return D * as_array(s, "s", low=0.0) ** (2.0 - 2.0 / D) / _check_tau(tau)
+    return _mode_rate(as_array(s, "s", low=0.0), D, _check_tau(tau))
+
+
+def _mode_rate(s, D: int, tau: float):
+    return D * s ** (2.0 - 2.0 / D) / tau
 
 
 @dataclass(frozen=True)
@@ -454,17 +479,18 @@ class DeepLinearTheory:
     def mode_strengths(self, t) -> np.ndarray:
         """``u_alpha(t)``, shape ``t.shape + (n_modes,)`` (:func:`mode_strength`, rescaled by c)."""
         t = as_times(t)
-        return mode_strength(self.c * t[..., None], self.s / self.c, self.u0, self.depth, self.tau)
+        return _mode_strength(self.c * t[..., None], self.s / self.c, self.u0, self.depth, self.tau)
 
     def learning_times(self, fraction: float = 0.5) -> np.ndarray:
         """Time for each mode to reach ``fraction`` of its final strength (:func:`learning_time`)."""
         fraction = as_float(fraction, "fraction", low=0.0, high=1.0, open_low=True, open_high=True)
-        uf = fraction * self.u_final
-        return learning_time(self.s / self.c, self.u0, uf, self.depth, self.tau) / self.c
+        s, u0, uf = np.broadcast_arrays(self.s / self.c, self.u0, fraction * self.u_final)
+        _check_reachable(s, u0, uf, self.depth)
+        return _learning_time(s, u0, uf, self.depth, self.tau) / self.c
 
     def max_learning_rate(self) -> float:
         """Stable full-batch GD learning rate near convergence: ``2 / (c * rate(s_max/c))``."""
-        return float(2.0 / (self.c * mode_rate(self.s[0] / self.c, self.depth, self.tau)))
+        return float(2.0 / (self.c * _mode_rate(self.s[0] / self.c, self.depth, self.tau)))
 
     # -- builders ---------------------------------------------------------
     def map(self, t) -> np.ndarray:
@@ -563,7 +589,8 @@ def u0_through(s, t1, u1, depth: int, tau: float = 1.0):
         if D == 1:
             out[i] = si - (si - ui) * np.exp(ti / tau)  # may be negative: linear dynamics
             continue
-        f = lambda lu: float(learning_time(si, np.exp(lu), ui, D, tau)) - ti  # noqa: E731
+        s_a, u_a = np.asarray(si), np.asarray(ui)  # 0 < exp(lu) < u1 < s: inside learning_time's domain
+        f = lambda lu: float(_learning_time(s_a, np.asarray(np.exp(lu)), u_a, D, tau)) - ti  # noqa: E731
         lo = np.log(ui) - 1.0
         while f(lo) < 0:
             lo -= 10.0
@@ -573,17 +600,37 @@ def u0_through(s, t1, u1, depth: int, tau: float = 1.0):
     return out
 
 
-def balancedness(weights) -> list[np.ndarray]:
-    r"""``W_{l+1}^T W_{l+1} - W_l W_l^T`` for l = 1..D-1: conserved by gradient flow.
+def balancedness(weights, W2=None):
+    r"""The balancedness ``W_{l+1}^T W_{l+1} - W_l W_l^T``, conserved by gradient flow.
 
     From ``tau dW_l/dt = -dL/dW_l`` with ``L`` a function of the product only,
-    ``d/dt (W_{l+1}^T W_{l+1}) = d/dt (W_l W_l^T)`` (Saxe et al. 2014; Arora et al.
-    2018, Thm. 1). Decoupled and orthogonal initialisations have it zero; small random
-    ones have it small. ``weights``: D arrays ``(..., n_l, n_{l-1})``.
+    ``d/dt (W_{l+1}^T W_{l+1}) = d/dt (W_l W_l^T)`` for any data and any ``Sxx`` (Fukumizu 1998;
+    Saxe et al. 2014; Du et al. 2018; Arora et al. 2018, Thm. 1). Decoupled and orthogonal
+    initialisations have it zero; small random ones have it small; a lambda-balanced pair has
+    ``B = lambda I`` (:mod:`idealnets.theory.lambda_balanced`). Under gradient *descent* with
+    step ``lr`` it drifts by ``O(lr^2)`` per step.
+
+    Two forms:
+
+    * ``balancedness(weights)``: D layers as one sequence ``[W_1, ..., W_D]`` (layer 1 first,
+      each ``(..., n_l, n_{l-1})``) -> the list of the D-1 arrays ``(..., n_l, n_l)``, l = 1..D-1;
+    * ``balancedness(W1, W2)``: a two-layer network, ``W1`` (..., N_h, N_in), ``W2``
+      (..., N_out, N_h) -> the one array ``B = W2^T W2 - W1 W1^T`` (..., N_h, N_h)
+      (``= balancedness([W1, W2])[0]``).
+
+    Leading (ensemble, time) axes broadcast.
     """
-    Ws = _check_weights(weights)
-    return [np.swapaxes(Ws[l + 1], -1, -2) @ Ws[l + 1] - Ws[l] @ np.swapaxes(Ws[l], -1, -2)
-            for l in range(len(Ws) - 1)]
+    if W2 is None:
+        Ws = _check_weights(weights)
+        for l in range(len(Ws) - 1):
+            if Ws[l + 1].shape[-1] != Ws[l].shape[-2]:
+                raise ValueError(f"weights[{l + 1}] has {Ws[l + 1].shape[-1]} inputs but weights[{l}] has "
+                                 f"{Ws[l].shape[-2]} outputs")
+        return _core.balancedness(Ws)
+    W1, W2 = as_array(weights, "W1", ndim=range(2, 64)), as_array(W2, "W2", ndim=range(2, 64))
+    if W1.shape[-2] != W2.shape[-1]:
+        raise ValueError(f"W1 has {W1.shape[-2]} hidden units but W2 has {W2.shape[-1]}")
+    return _core.balancedness([W1, W2])[0]
 
 
 # ---------------------------------------------------------------------------
@@ -603,7 +650,11 @@ def depth_learning_rate(s_max, depth: int, kappa: float = 0.5, tau: float = 1.0)
     kappa = as_float(kappa, "kappa (a fraction of the stable limit)", low=0.0, high=1.0, open_low=True,
                      open_high=True)
     s_max = as_float(s_max, "s_max", low=0.0, open_low=True)
-    return float(kappa * 2.0 / mode_rate(s_max, depth, tau))
+    return _depth_learning_rate(s_max, _check_depth(depth), kappa, _check_tau(tau))
+
+
+def _depth_learning_rate(s_max: float, D: int, kappa: float, tau: float) -> float:
+    return float(kappa * 2.0 / _mode_rate(np.asarray(s_max), D, tau))
 
 
 def _chain_final_c(u_final: float, D: int, k: float) -> float:
@@ -636,13 +687,18 @@ def pretrained_learning_time(s, u_final, depth: int, c0=0.0, b0: float = 1.0, ta
     ``t = tau ln[(s - c0)/(s - u_final)]``. Requires ``u(0) < u_final < s``.
     Broadcasts over ``s``, ``u_final``, ``c0``.
     """
-    from scipy.integrate import quad
-
     D = _check_depth(depth)
     tau = _check_tau(tau)
     b0 = as_float(b0, "b0", low=0.0, open_low=True)
     s, uf, c0 = np.broadcast_arrays(as_array(s, "s", low=0.0, open_low=True), as_array(u_final, "u_final"),
                                     as_array(c0, "c0"))
+    return _pretrained_learning_time(s, uf, c0, D, b0, tau)
+
+
+def _pretrained_learning_time(s, uf, c0, D: int, b0: float, tau: float):
+    """:func:`pretrained_learning_time` for trusted arrays of one shape (its domain is checked here, per entry)."""
+    from scipy.integrate import quad
+
     out = np.empty(s.shape)
     for i in np.ndindex(s.shape):
         si, ufi, ci = float(s[i]), float(uf[i]), float(c0[i])
@@ -721,13 +777,17 @@ def orthogonal_learning_time(lam0, s: float, depth: int, delta: float = 0.01, ta
     ``lam0`` holds the N eigenvalues of ``Q^T M(0)`` of one network
     (:func:`orthogonal_eigen_trajectory`). ``inf`` if an eigenvalue sits at -1.
     """
-    from scipy.integrate import solve_ivp
-
     D = _check_depth(depth)
     tau = _check_tau(tau)
     s = as_float(s, "s", low=0.0, open_low=True)
     delta = as_float(delta, "delta", low=0.0, high=1.0, open_low=True, open_high=True)
-    d = _check_eigenvalues(lam0).ravel() - s
+    return _orthogonal_learning_time(_check_eigenvalues(lam0), s, D, delta, tau)
+
+
+def _orthogonal_learning_time(lam0: np.ndarray, s: float, D: int, delta: float, tau: float) -> float:
+    from scipy.integrate import solve_ivp
+
+    d = lam0.ravel() - s
     N = d.size
     if np.sum(np.abs(d) ** 2) / (N * s * s) <= delta:
         return 0.0
@@ -785,8 +845,6 @@ def depth_learning_steps(
 
     Returns an array of steps, one per depth (``t / lr(D)``).
     """
-    from .validation import as_choice
-
     init = as_choice(init, "init", DEPTH_INITS)
     delta = as_float(delta, "delta", low=0.0, high=1.0, open_low=True, open_high=True)
     s = as_float(s, "s", low=0.0, open_low=True)
@@ -797,28 +855,37 @@ def depth_learning_steps(
     ae_fraction = as_float(ae_fraction, "ae_fraction", low=0.0, high=1.0, open_low=True, open_high=True)
     dep = as_array(depths, "depths", ndim=(0, 1))
     depths = [_check_depth(D) for D in np.atleast_1d(dep)]
+    tau = _check_tau(tau)
+    if init == "orthogonal" and lam0 is not None:
+        lam = np.atleast_2d(_check_eigenvalues(lam0))
     uf = (1.0 - np.sqrt(delta)) * s
+    a = np.asarray  # 0-d float64 arrays for the learning-time cores
+
+    def time_to(s_mode, u0, u_final, D):  # learning_time of one mode
+        s_, u0_, uf_ = a(s_mode), a(u0), a(u_final)
+        _check_reachable(s_, u0_, uf_, D)
+        return float(_learning_time(s_, u0_, uf_, D, tau))
+
     out = []
     for D in depths:
-        lr = depth_learning_rate(s, D, kappa, tau)
+        lr = _depth_learning_rate(s, D, kappa, tau)
         if init == "small":
-            t = float(learning_time(s, gain**D, uf, D, tau))
+            t = time_to(s, gain**D, uf, D)
             steps = t / lr
         elif init == "pretrained":
             # a balanced autoencoder stopped at strength ae_fraction has encoder gain sqrt(ae_fraction)
             b0 = float(np.sqrt(ae_fraction)) if D >= 2 else 1.0
-            steps = float(pretrained_learning_time(s, uf, D, c0=c0, b0=b0, tau=tau)) / lr
+            steps = float(_pretrained_learning_time(a(s), a(uf), a(c0), D, b0, tau)) / lr
             if count_pretraining and D >= 2:
-                lr_ae = depth_learning_rate(1.0, 2, kappa, tau)
-                steps += (D - 1) * float(learning_time(1.0, ae_u0, ae_fraction, 2, tau)) / lr_ae
+                lr_ae = _depth_learning_rate(1.0, 2, kappa, tau)
+                steps += (D - 1) * time_to(1.0, ae_u0, ae_fraction, 2) / lr_ae
         else:
             if lam0 is None:
                 if uf <= 1.0:
                     raise ValueError("the aligned proxy needs (1 - sqrt(delta)) s > 1")
-                steps = float(learning_time(s, 1.0, uf, D, tau)) / lr
+                steps = time_to(s, 1.0, uf, D) / lr
             else:
-                lam = np.atleast_2d(np.asarray(lam0, dtype=complex))
-                ts = np.array([orthogonal_learning_time(l, s, D, delta, tau) for l in lam])
+                ts = np.array([_orthogonal_learning_time(l, s, D, delta, tau) for l in lam])
                 steps = float(np.median(ts)) / lr
         out.append(steps)
     return np.asarray(out)

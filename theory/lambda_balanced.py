@@ -65,7 +65,7 @@ import numpy as np
 from scipy import linalg
 
 from . import _core
-from .deep_linear import balancedness as _balancedness_chain
+from .deep_linear import balancedness
 from .tasks import whitened_task
 from .validation import as_array, as_float, as_int, as_seed, as_times, as_whitened_pair, check_same
 
@@ -94,36 +94,29 @@ _RANK_TOL = 1e-12  # singular values below this * max|q0| count as zero in the g
 
 
 # ----------------------------------------------------------------------------- small formulas
-def balancedness(W1, W2) -> np.ndarray:
-    r"""Balancedness ``B = W2^T W2 - W1 W1^T``, conserved under gradient flow.
-
-    ``tau dB/dt = W2^T (Syx - W) W1^T - W2^T (Syx - W) W1^T = 0`` for any data and
-    any ``Sxx`` (Fukumizu 1998; Du et al. 2018). Shapes: ``W1`` (..., N_h, N_in),
-    ``W2`` (..., N_out, N_h) -> (..., N_h, N_h); leading (ensemble/time) axes broadcast.
-    Under gradient *descent* with step ``lr`` it drifts by ``O(lr^2)`` per step.
-    """
-    W1, W2 = _check_pair(W1, W2)
+def _pair(W1, W2) -> tuple[np.ndarray, np.ndarray]:
+    """Finite weight matrices (or stacks of them), W1 (..., N_h, N_in) and W2 (..., N_out, N_h), that chain."""
+    W1, W2 = as_array(W1, "W1", ndim=range(2, 64)), as_array(W2, "W2", ndim=range(2, 64))
     if W1.shape[-2] != W2.shape[-1]:
         raise ValueError(f"W1 has {W1.shape[-2]} hidden units but W2 has {W2.shape[-1]}")
-    return _balancedness_chain([W1, W2])[0]
+    return W1, W2
 
 
 def balance_parameter(W1, W2) -> tuple[np.ndarray, np.ndarray]:
-    r"""Best ``lambda = tr(B)/N_h`` and the deviation ``max|B - lambda I|`` (per leading index)."""
-    B = balancedness(W1, W2)
+    r"""Best ``lambda = tr(B)/N_h`` and the deviation ``max|B - lambda I|`` (per leading index),
+    ``B = W2^T W2 - W1 W1^T`` the :func:`balancedness`."""
+    return _balance_parameter(*_pair(W1, W2))
+
+
+def _balance_parameter(W1, W2):
+    B = _core.balancedness([W1, W2])[0]
     h = B.shape[-1]
     lam = np.trace(B, axis1=-2, axis2=-1) / h
     dev = np.max(np.abs(B - lam[..., None, None] * np.eye(h)), axis=(-2, -1))
     return lam, dev
 
 
-def _check_pair(W1, W2) -> tuple[np.ndarray, np.ndarray]:
-    """Finite weight matrices (or stacks of them), W1 (..., N_h, N_in) and W2 (..., N_out, N_h)."""
-    return as_array(W1, "W1", ndim=range(2, 64)), as_array(W2, "W2", ndim=range(2, 64))
-
-
 def _weight_scale(W1, W2) -> np.ndarray:
-    W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
     return np.maximum(np.sum(W1**2, axis=(-2, -1)), np.sum(W2**2, axis=(-2, -1)))
 
 
@@ -133,11 +126,13 @@ def is_lambda_balanced(W1, W2, lam: float | None = None, atol: float | None = No
     ``atol`` defaults to ``BALANCE_RTOL * max(||W1||_F^2, ||W2||_F^2, 1)``.
     Returns a bool (or a bool array over leading ensemble axes).
     """
-    best, dev = balance_parameter(W1, W2)
-    if lam is not None:
-        h = np.asarray(W1).shape[-2]
-        dev = np.max(np.abs(balancedness(W1, W2) - as_float(lam, "lam") * np.eye(h)), axis=(-2, -1))
-    tol = BALANCE_RTOL * np.maximum(_weight_scale(W1, W2), 1.0) if atol is None else atol
+    W1, W2 = _pair(W1, W2)
+    if lam is None:
+        _, dev = _balance_parameter(W1, W2)
+    else:
+        B = _core.balancedness([W1, W2])[0]
+        dev = np.max(np.abs(B - as_float(lam, "lam") * np.eye(W1.shape[-2])), axis=(-2, -1))
+    tol = BALANCE_RTOL * np.maximum(_weight_scale(W1, W2), 1.0) if atol is None else as_float(atol, "atol", low=0.0)
     out = dev <= tol
     return bool(out) if np.ndim(out) == 0 else out
 
@@ -221,8 +216,10 @@ def task_loss(W, X, Y) -> np.ndarray:
 
 def riccati_matrix(Syx, lam: float) -> np.ndarray:
     r"""``F_lambda = [[-lam/2 I_in, Syx^T], [Syx, lam/2 I_out]]`` (module docstring), shape (N_in+N_out,)*2."""
-    Syx = as_array(Syx, "Syx", ndim=2)
-    lam = as_float(lam, "lam")
+    return _riccati_matrix(as_array(Syx, "Syx", ndim=2), as_float(lam, "lam"))
+
+
+def _riccati_matrix(Syx: np.ndarray, lam: float) -> np.ndarray:
     n_out, n_in = Syx.shape
     F = np.zeros((n_in + n_out, n_in + n_out))
     F[:n_in, n_in:] = Syx.T
@@ -235,11 +232,6 @@ def riccati_matrix(Syx, lam: float) -> np.ndarray:
 def _check_whitened(X, Y) -> tuple[np.ndarray, np.ndarray]:
     return as_whitened_pair(X, Y, atol=WHITENING_ATOL,
                             requirement="the exact solution needs whitened input Sxx = X X^T/P = I")
-
-
-def _check_times(t) -> np.ndarray:
-    """Non-negative times of any shape, ``np.inf`` the fixed point."""
-    return as_times(t)
 
 
 # ----------------------------------------------------------------------------- builder
@@ -266,11 +258,9 @@ class TwoLayerExact:
     def __init__(self, W1_0, W2_0, X, Y, tau: float = 1.0):
         W1_0, W2_0 = as_array(W1_0, "W1_0", ndim=2), as_array(W2_0, "W2_0", ndim=2)
         X, Y = _check_whitened(X, Y)
-        if W1_0.ndim != 2 or W2_0.ndim != 2:
-            raise ValueError("W1_0 and W2_0 must be single 2-D weight matrices")
         if W1_0.shape[1] != X.shape[0] or W2_0.shape[0] != Y.shape[0] or W1_0.shape[0] != W2_0.shape[1]:
             raise ValueError(f"weights {W1_0.shape}, {W2_0.shape} do not fit data {X.shape[0]} -> {Y.shape[0]}")
-        lam, dev = balance_parameter(W1_0, W2_0)
+        lam, dev = _balance_parameter(W1_0, W2_0)
         tol = BALANCE_RTOL * max(float(_weight_scale(W1_0, W2_0)), 1.0)
         if dev > tol:
             raise ValueError(
@@ -278,14 +268,14 @@ class TwoLayerExact:
                 f"for the best lambda = {float(lam):.6g} (allowed {tol:.3g}). The closed form would be wrong; "
                 "use lambda_balanced_init or integrate the weight ODE numerically.")
         _, Syx, trSyy = _core.correlations(X, Y)
-        self._setup(Syx, trSyy, np.vstack([W1_0.T, W2_0]), float(lam), tau)
+        self._setup(Syx, trSyy, np.vstack([W1_0.T, W2_0]), float(lam), as_float(tau, "tau", low=0.0, open_low=True))
 
     def _setup(self, Syx, trSyy, Q0, lam, tau):
-        tau = as_float(tau, "tau", low=0.0, open_low=True)
+        """Everything else from trusted input: the Riccati matrix, its eigenpairs, the factor in its eigenbasis."""
         self.tau, self.lam, self.Syx, self.trSyy = tau, lam, Syx, trSyy
         self.n_out, self.n_in = Syx.shape
         self.n_hidden = Q0.shape[1]
-        self.F = riccati_matrix(Syx, lam)
+        self.F = _riccati_matrix(Syx, lam)
         self.f, self.O = np.linalg.eigh(self.F)
         self.Q0 = Q0
         self._q0 = self.O.T @ Q0  # factor in the eigenbasis
@@ -299,17 +289,18 @@ class TwoLayerExact:
         X, Y = _check_whitened(X, Y)
         Q0 = as_array(Q0, "Q0", ndim=2)
         lam = as_float(lam, "lam")
+        tau = as_float(tau, "tau", low=0.0, open_low=True)
         n_in = X.shape[0]
-        if Q0.ndim != 2 or Q0.shape[0] != n_in + Y.shape[0]:
+        if Q0.shape[0] != n_in + Y.shape[0]:
             raise ValueError(f"Q0 must be (N_in + N_out, N_h) = ({n_in + Y.shape[0]}, N_h), got {Q0.shape}")
         W1, W2 = Q0[:n_in].T, Q0[n_in:]
-        dev = float(np.max(np.abs(balancedness(W1, W2) - float(lam) * np.eye(Q0.shape[1]))))
+        dev = float(np.max(np.abs(_core.balancedness([W1, W2])[0] - float(lam) * np.eye(Q0.shape[1]))))
         tol = BALANCE_RTOL * max(float(_weight_scale(W1, W2)), 1.0)
         if dev > tol:
             raise ValueError(f"Q0 is not {lam}-balanced: max|W2^T W2 - W1 W1^T - lambda I| = {dev:.3g} (allowed {tol:.3g})")
         _, Syx, trSyy = _core.correlations(X, Y)
         obj = cls.__new__(cls)
-        obj._setup(Syx, trSyy, np.asarray(Q0, dtype=float), float(lam), tau)
+        obj._setup(Syx, trSyy, Q0, lam, tau)
         return obj
 
     # -- the closed form ------------------------------------------------------
@@ -447,7 +438,9 @@ class TwoLayerExact:
         r"""A factor ``Q(t)`` (``t.shape + (N_in+N_out, N_h)``) with ``Q Q^T = M(t)``: the stacked
         ``[W1^T; W2]`` up to a rotation of the hidden layer. ``t = inf`` gives a factor of the
         fixed point. All blocks below are products of its slices, so no (n x n) matrix is formed."""
-        t = _check_times(t)
+        return self._factor(as_times(t))
+
+    def _factor(self, t: np.ndarray) -> np.ndarray:
         flat = t.ravel()
         Q = np.empty((flat.size, self.f.size, self.n_hidden))
         if np.any(np.isinf(flat)):
@@ -457,7 +450,10 @@ class TwoLayerExact:
         return Q.reshape(*t.shape, *Q.shape[1:])
 
     def _blocks(self, t, rows: slice, cols: slice) -> np.ndarray:
-        Q = self.factor(t)
+        return self._block(self.factor(t), rows, cols)
+
+    @staticmethod
+    def _block(Q, rows: slice, cols: slice) -> np.ndarray:
         return Q[..., rows, :] @ np.swapaxes(Q[..., cols, :], -1, -2)
 
     def qqt(self, t) -> np.ndarray:
@@ -481,10 +477,13 @@ class TwoLayerExact:
         r"""One weight realisation ``(W1, W2)(t)``, exact up to a rotation of the hidden layer
         (``W1 -> R W1``, ``W2 -> W2 R^T``), which the trajectory of QQ^T cannot see.
         Finite ``t`` only; shapes ``t.shape + (N_h, N_in)``, ``t.shape + (N_out, N_h)``."""
-        t = _check_times(t)
+        t = as_times(t)
         if np.any(np.isinf(t)):
             raise ValueError("weights(t) needs finite times")
-        Q = self.factor(t)
+        return self._weights(t)
+
+    def _weights(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        Q = self._factor(t)
         return np.swapaxes(Q[..., :self.n_in, :], -1, -2), Q[..., self.n_in:, :]
 
     def loss(self, t) -> np.ndarray:
@@ -496,13 +495,18 @@ class TwoLayerExact:
         (prior knowledge / transfer, Braun et al. 2022): the new solution starts from
         ``Q(t_switch)``, lambda is conserved. Its clock restarts at 0."""
         t_switch = as_float(t_switch, "t_switch", low=0.0)
-        W1, W2 = self.weights(np.array(t_switch))
+        W1, W2 = self._weights(np.array(t_switch))
         return TwoLayerExact.from_factor(np.vstack([W1.T, W2]), X, Y, self.lam, self.tau)
 
     def ntk(self, t) -> tuple[np.ndarray, np.ndarray]:
         r"""The network's tangent kernel at ``t`` as the pair ``(W2 W2^T, W1^T W1)``: under gradient
         flow ``tau dW/dt = W2 W2^T (Syx - W) + (Syx - W) W1^T W1`` (see :func:`ntk`)."""
-        return self.w2w2t(t), self.w1tw1(t)
+        return self._ntk(as_times(t))
+
+    def _ntk(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        Q = self._factor(t)
+        n = self.n_in
+        return self._block(Q, slice(n, None), slice(n, None)), self._block(Q, slice(0, n), slice(0, n))
 
 
 # ----------------------------------------------------------------------------- limits and measures
@@ -515,7 +519,7 @@ def lazy_map(t, W1_0, W2_0, X, Y, tau: float = 1.0) -> np.ndarray:
     ``E(t) = e^{-A t/tau} E(0) e^{-C t/tau}``. Exact trajectories approach it as
     ``|lambda| -> inf`` (tests measure the rate). Shape ``t.shape + (N_out, N_in)``.
     """
-    t = _check_times(t)
+    t = as_times(t)
     X, Y = _check_whitened(X, Y)
     W1_0, W2_0 = as_array(W1_0, "W1_0", ndim=2), as_array(W2_0, "W2_0", ndim=2)
     tau = as_float(tau, "tau", low=0.0, open_low=True)
@@ -559,9 +563,11 @@ def representation_change(exact: TwoLayerExact, t=np.inf) -> dict[str, np.ndarra
     distance uses the closed form ``<A(x)I + I(x)C, A'(x)I + I(x)C'> =
     N_in tr(AA') + tr(A) tr(C') + tr(C) tr(A') + N_out tr(CC')``.
     """
-    t = _check_times(t)
-    A0, C0 = exact.ntk(0.0)
-    A, C = exact.ntk(t)
+    if not isinstance(exact, TwoLayerExact):
+        raise TypeError(f"exact must be a TwoLayerExact, got {type(exact).__name__}")
+    t = as_times(t)
+    A0, C0 = exact._ntk(np.asarray(0.0))
+    A, C = exact._ntk(t)
     n_in, n_out = exact.n_in, exact.n_out
 
     def inner(A1, C1, A2, C2):

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _core
 from .. import validation as _v
 from ..deep_linear import integrate_gradient_flow
-from ..lambda_balanced import BALANCE_RTOL, TwoLayerExact, balance_parameter, balancedness
+from ..lambda_balanced import BALANCE_RTOL, TwoLayerExact
 from .schedules import CurriculumBase
 
 __all__ = [
@@ -108,8 +108,7 @@ class Curriculum(CurriculumBase):
         W2_0 = _v.as_array(W2_0, "W2_0", ndim=2, shape=(self.n_out, None))
         _v.check_same("W1_0", W1_0.shape[0], "W2_0", W2_0.shape[1], "hidden size")
         self.n_hidden = W1_0.shape[0]
-        lam, _ = balance_parameter(W1_0, W2_0)
-        self.lam = float(lam)
+        self.lam = float(np.trace(_core.balancedness([W1_0, W2_0])[0]) / self.n_hidden)  # the best lambda
         self.methods: list[str] = []
         self._solvers: list = []
         self._starts = [(W1_0.copy(), W2_0.copy())]
@@ -117,7 +116,7 @@ class Curriculum(CurriculumBase):
             W1, W2 = self._starts[-1]
             c = float(np.trace(st.Sxx)) / self.n_in
             iso = c > 0 and np.max(np.abs(st.Sxx - c * np.eye(self.n_in))) <= ISOTROPY_RTOL * c
-            dev = np.max(np.abs(balancedness(W1, W2) - self.lam * np.eye(self.n_hidden)))
+            dev = np.max(np.abs(_core.balancedness([W1, W2])[0] - self.lam * np.eye(self.n_hidden)))
             bal = dev <= BALANCE_RTOL * max(float(np.sum(W1**2)), float(np.sum(W2**2)), 1.0)
             if iso and bal:
                 Xw = np.sqrt(self.n_in) * np.eye(self.n_in)
