@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 from idealnets.simulate.continual import train_curriculum
 from idealnets.theory.continual import Curriculum, alternating, whitened_pair
 from idealnets.theory.lambda_balanced import lambda_balanced_init
+
+from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 
 NAME = "continual_curricula"
 TITLE = "Blocked, alternating and interleaved training on two tasks"

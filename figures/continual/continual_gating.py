@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 from idealnets.simulate.continual import train_curriculum
 from idealnets.theory.continual import GatedCurriculum, overlapping_gates, whitened_pair
 from idealnets.theory.lambda_balanced import lambda_balanced_init
+
+from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 
 NAME = "continual_gating"
 TITLE = "Context-dependent gating: forgetting vs pathway overlap"

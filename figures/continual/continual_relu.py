@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 from idealnets.simulate.continual import train_curriculum
 from idealnets.theory.continual import Curriculum, whitened_pair
 from idealnets.theory.lambda_balanced import lambda_balanced_init
+
+from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 
 NAME = "continual_relu"
 TITLE = "Nonlinear networks on the same curricula (qualitative check)"

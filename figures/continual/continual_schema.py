@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 from idealnets.simulate.continual import train_curriculum
 from idealnets.theory.continual import Curriculum, crossing_time, new_item_tasks, out_of_span_fraction
 from idealnets.theory.lambda_balanced import lambda_balanced_init
+
+from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 
 NAME = "continual_schema"
 TITLE = "Schema-consistent vs inconsistent new items, focused vs interleaved"

@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 from idealnets.simulate.continual import train_sequential_regression
 from idealnets.theory.continual import cyclic_order, random_order, sequential_forgetting, sequential_regression
+
+from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 
 NAME = "continual_sequential_regression"
 TITLE = "Sequential linear regression: forgetting after k tasks (Evron et al. 2022)"

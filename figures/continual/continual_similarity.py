@@ -16,10 +16,11 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 from idealnets.simulate.continual import train_curriculum, train_shallow_curriculum
 from idealnets.theory.continual import Curriculum, ShallowCurriculum, item_tasks, shallow_item_forgetting
 from idealnets.theory.lambda_balanced import lambda_balanced_init
+
+from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 
 NAME = "continual_similarity"
 TITLE = "Forgetting vs task similarity: shallow vs two-layer linear networks"

@@ -16,9 +16,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 from idealnets.simulate.continual import teacher_pair_weights, train_two_teachers
 from idealnets.theory.continual import TwoTeacherODE, teacher_pair
+
+from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 
 NAME = "continual_teacher_student"
 TITLE = "Teacher-student continual learning: forgetting vs feature similarity"

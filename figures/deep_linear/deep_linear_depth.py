@@ -27,10 +27,11 @@ import warnings
 import numpy as np
 import torch
 
-from .._common import COLORS, DEFAULT_OUT, save, style
-from ._shared import square_data
 from idealnets.simulate.deep_linear import init_weights, pretrain_layerwise, train_from
 from idealnets.theory.deep_linear import depth_learning_rate, depth_learning_steps, orthogonal_learning_time
+
+from .._common import COLORS, DEFAULT_OUT, save, style
+from ._shared import square_data
 
 NAME = "deep_linear_depth"
 TITLE = "Learning time vs depth: small random, layerwise pretraining, orthogonal (seed Fig. 4c)"

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._common import COLORS, DEFAULT_OUT, max_rel_dev, save, sim_markers, style, theory_line
-from ._shared import S_MODES, mode_data
 from idealnets.simulate.deep_linear import train
 from idealnets.theory.deep_linear import DeepLinearTheory, learning_time
+
+from .._common import COLORS, DEFAULT_OUT, max_rel_dev, save, sim_markers, style, theory_line
+from ._shared import S_MODES, mode_data
 
 NAME = "deep_linear_loss"
 TITLE = "Training loss: plateaus and sudden drops, depth 1-4 (decoupled init)"

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from ._shared import S_MODES, mode_data, projections, random_init_theory
 from idealnets.simulate.deep_linear import init_weights, train_from
 from idealnets.theory.deep_linear import DeepLinearTheory, learning_time
+
+from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
+from ._shared import S_MODES, mode_data, projections, random_init_theory
 
 NAME = "deep_linear_modes"
 TITLE = "Mode strengths u_a(t), depth 1-4, small random init: theory vs trained ensembles"

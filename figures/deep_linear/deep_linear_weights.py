@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._common import COLORS, DEFAULT_OUT, save, style, theory_line
-from ._shared import mode_data
 from idealnets.simulate.deep_linear import init_weights, train_from
 from idealnets.theory.deep_linear import DeepLinearTheory, effective_u0_two_layer, learning_time, mode_strength
+
+from .._common import COLORS, DEFAULT_OUT, save, style, theory_line
+from ._shared import mode_data
 
 NAME = "deep_linear_weights"
 TITLE = "One-hidden-layer weights W1(t), W2(t): trained (Procrustes-aligned) vs analytic"

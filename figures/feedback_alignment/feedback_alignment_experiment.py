@@ -15,10 +15,13 @@ budget on a shared 2-core machine, not a converged 100% memorisation for every c
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
-from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style
 from idealnets.simulate.feedback_alignment import init_mlp, random_binary_task, train_mlp
+
+from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style
 
 NAME = "feedback_alignment_experiment"
 TITLE = "Feedback alignment on 1000 random binary patterns (784-400-10 tanh): BP, FA, FA with a frozen top layer"
@@ -61,10 +64,11 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         "fa": train_mlp(X, labels, st0, rule="fa", steps=steps, record=rec, **kw),
     }
     frozen = train_mlp(X, labels, st0, rule="fa", steps=half, record=rec[rec <= half], train_layers=[True, False], **kw)
-    both = train_mlp(X, labels, frozen.state, rule="fa", steps=steps - half, record=rec[rec >= half] - half, **kw)
+    both = train_mlp(X, labels, frozen.final_state, rule="fa", steps=steps - half, record=rec[rec >= half] - half, **kw)
     cat = lambda a, b: np.concatenate([a, b[:, 1:]], axis=1)  # noqa: E731
-    runs["fa_frozen"] = type(frozen)(np.concatenate([frozen.steps, both.steps[1:]]), cat(frozen.losses, both.losses),
-                                     cat(frozen.accuracy, both.accuracy), cat(frozen.angle, both.angle), both.state)
+    runs["fa_frozen"] = SimpleNamespace(steps=np.concatenate([frozen.steps, both.steps[1:]]),
+                                        losses=cat(frozen.losses, both.losses),
+                                        accuracy=cat(frozen.accuracy, both.accuracy), angle=cat(frozen.angle, both.angle))
     labels_txt = {"bp": "backprop", "fa": "FA, both layers learn",
                   "fa_frozen": f"FA, top layer frozen until step {half}, then both"}
     colors = {"bp": COLORS[0], "fa": COLORS[1], "fa_frozen": COLORS[2]}

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from ._shared import log_band
 from idealnets.simulate.feedback_alignment import train_linear
 from idealnets.theory.deep_linear import effective_u0_two_layer, learning_time, mode_strength
 from idealnets.theory.feedback_alignment import aligned_learning_time, aligned_mode, small_init_learning_time
 from idealnets.theory.lambda_balanced import whitened_task
+
+from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
+from ._shared import log_band
 
 NAME = "feedback_alignment_modes"
 TITLE = "Feedback alignment vs backprop in a two-layer linear network: modes, loss, learning time"

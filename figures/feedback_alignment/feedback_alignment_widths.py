@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from ._shared import log_band
 from idealnets.simulate.feedback_alignment import train_linear
 from idealnets.theory.feedback_alignment import FeedbackAlignmentFlow, alignment, bp_fixed_point_map
 from idealnets.theory.lambda_balanced import whitened_task
+
+from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
+from ._shared import log_band
 
 NAME = "feedback_alignment_widths"
 TITLE = "Feedback alignment with random B: alignment and loss for several hidden widths"

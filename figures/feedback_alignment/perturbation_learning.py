@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from ._shared import log_band
 from idealnets.simulate.perturbation import train_perturbation
 from idealnets.theory.perturbation import RULES, learning_curve, noise_factor, optimal_learning_rate, steps_to_error
+
+from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
+from ._shared import log_band
 
 NAME = "perturbation_learning"
 TITLE = "Gradient descent vs node and weight perturbation: learning curves and their scaling with size"

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from idealnets.theory.lambda_balanced import balance_parameter, whitened_task
+
 from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 from ._shared import exact_ensemble, init_ensemble, train_ensemble
-from idealnets.theory.lambda_balanced import balance_parameter, whitened_task
 
 NAME = "lambda_balanced_trajectories"
 TITLE = "Exact dynamics from random lambda-balanced initialisations vs trained networks"

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from idealnets.theory.lambda_balanced import task_loss, whitened_task
+
 from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 from ._shared import exact_ensemble, init_ensemble, train_ensemble
-from idealnets.theory.lambda_balanced import task_loss, whitened_task
 
 NAME = "lambda_balanced_transfer"
 TITLE = "Learning with prior knowledge: task A, then task B (mode 2's output turned by 150 deg)"

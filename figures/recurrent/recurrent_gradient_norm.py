@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from idealnets.simulate.recurrent import hidden_gradient_norms, random_init
+
 from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 from ._shared import SECTION
-from idealnets.simulate.recurrent import hidden_gradient_norms, random_init
 
 NAME = "recurrent_gradient_norm"
 TITLE = "Gradient norm through time vs spectral radius (vanishing below 1, exploding above)"

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from idealnets.theory.recurrent import LinearRNNTheory
+
 from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 from ._shared import (
     MODES,
@@ -32,7 +34,6 @@ from ._shared import (
     per_network_theory,
     random_run,
 )
-from idealnets.theory.recurrent import LinearRNNTheory
 
 NAME = "recurrent_modes"
 TITLE = "Linear RNN modes: mode strengths, lag order and recurrent eigenvalues, theory vs trained"

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from idealnets.theory.recurrent import LinearRNNTheory
+
 from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 from ._shared import MODES, SECTION, T_MODES, aligned_run, lag_map_strengths, modes_task, random_run
-from idealnets.theory.recurrent import LinearRNNTheory
 
 NAME = "recurrent_tanh"
 TITLE = "tanh RNNs on the leaky-integrator task vs the linear mode theory (qualitative)"

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from ._shared import SECTION
 from idealnets.simulate.recurrent import aligned_init, lag_map_strengths, train
 from idealnets.theory.recurrent import LinearRNNTheory, delayed_copy_profile, lag_task, mode_reduction
+
+from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
+from ._shared import SECTION
 
 NAME = "recurrent_tbptt"
 TITLE = "TBPTT(k) on a delayed copy at lag d = 2: learns only for k > d, theory vs trained"

@@ -12,8 +12,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .._common import COLORS, DEFAULT_OUT, save, style
 from idealnets.theory.semantic import STRUCTURES, procrustes_align, structure
+
+from .._common import COLORS, DEFAULT_OUT, save, style
 
 NAME = "semantic_forms"
 TITLE = "Structural forms and their singular value spectra (Saxe et al. 2019)"

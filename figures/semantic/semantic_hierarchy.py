@@ -13,10 +13,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .._common import COLORS, DEFAULT_OUT, save, style
 from idealnets.simulate.deep_linear import train
 from idealnets.theory.semantic import (SemanticTheory, crossing_times, effective_u0, hierarchical_data,
                              hierarchy_spectrum)
+
+from .._common import COLORS, DEFAULT_OUT, save, style
 
 NAME = "semantic_hierarchy"
 TITLE = "Hierarchical structure: singular value and learning time by level (Saxe, Nelli & Summerfield 2021, Fig. 5d)"

@@ -11,9 +11,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import _shared as S
-from .._common import DEFAULT_OUT, save, style
 from idealnets.theory.semantic import joint_embedding, procrustes_align
+
+from .._common import DEFAULT_OUT, save, style
+from . import _shared as S
 
 NAME = "semantic_mds"
 TITLE = "MDS of hidden representations over learning (Saxe, Nelli & Summerfield 2021, Fig. 5b)"

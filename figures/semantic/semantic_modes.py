@@ -10,9 +10,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import _shared as S
-from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 from idealnets.theory.semantic import crossing_times
+
+from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
+from . import _shared as S
 
 NAME = "semantic_modes"
 TITLE = "Progressive differentiation: mode strengths over learning"

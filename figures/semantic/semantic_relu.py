@@ -15,9 +15,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import spearmanr
 
-from . import _shared as S
-from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 from idealnets.theory.semantic import crossing_times, rsa_correlation
+
+from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
+from . import _shared as S
 
 NAME = "semantic_relu"
 TITLE = "Nonlinear networks: the linear theory as a qualitative prediction"

@@ -10,9 +10,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import _shared as S
-from .._common import DEFAULT_OUT, save, style
 from idealnets.theory.semantic import rsa_correlation
+
+from .._common import DEFAULT_OUT, save, style
+from . import _shared as S
 
 NAME = "semantic_rsa"
 TITLE = "Hidden-layer similarity (RSA): theory (top) vs trained deep linear networks (bottom)"
