@@ -93,7 +93,7 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import brentq, fsolve
 
 from . import _core
-from .validation import as_array, as_bool, as_float, as_int, as_times
+from .validation import as_array, as_bool, as_float, as_int, as_times, deprecated_alias, renamed_keywords
 
 __all__ = [
     "ACTIVATIONS",
@@ -112,6 +112,7 @@ __all__ = [
     "plateau_escape_time",
     "specialisation_index",
     "linear_perceptron_error",
+    "stable_lr",
     "max_learning_rate",
     "asymptotic_error",
     "asymptotic_error_small_lr",
@@ -463,9 +464,14 @@ def generalisation_error(Q, R, T, v, v_star, activation: str = "erf"):
     """
     _check_activation(activation)
     Q, R, T = as_array(Q, "Q", ndim=range(2, 32)), as_array(R, "R", ndim=range(2, 32)), as_array(T, "T", ndim=range(2, 32))
-    Om = _omega(Q, R, T)
     v = as_array(v, "v", ndim=range(1, 32))
     v_star = as_array(v_star, "v_star", ndim=range(1, 32))
+    return _generalisation_error(Q, R, T, v, v_star, activation)
+
+
+def _generalisation_error(Q, R, T, v, v_star, activation):
+    """:func:`generalisation_error` for trusted float arrays."""
+    Om = _omega(Q, R, T)
     K = np.shape(R)[-2]
     v = np.broadcast_to(v, Om.shape[:-2] + (K,))
     u = np.concatenate([v, np.broadcast_to(-v_star, Om.shape[:-2] + v_star.shape[-1:])], axis=-1)
@@ -680,7 +686,7 @@ class CommitteeODE:
 
     def eps_g(self, Q, R, v):
         """Generalisation error of (batched) order parameters; see :func:`generalisation_error`."""
-        return generalisation_error(Q, R, self.T, v, self.v_star, self.activation)
+        return _generalisation_error(Q, R, self.T, v, self.v_star, self.activation)
 
     def jacobian(self, Q, R, v, *, h: float = 1e-6) -> np.ndarray:
         """Central-difference Jacobian of :meth:`rhs` in the packed state (n_state, n_state)."""
@@ -783,6 +789,7 @@ class CommitteeODE:
         reached by ``max(alpha_max, 1e5)``.
         """
         Q0, R0, v0 = self.check_initial(Q0, R0, v0)
+        rtol, atol = _check_tolerances(rtol, atol)
         if alpha_max is not None:
             alpha_max = as_float(alpha_max, "alpha_max", low=0.0)
         if alpha_eval is None:
@@ -814,18 +821,16 @@ class CommitteeODE:
         Q, R, v = self.unpack(Y)
         return CommitteeTrajectory(flat, Q, R, v, self.eps_g(Q, R, v), shape, nfev, alpha_conv, self.feedback)
 
-    def _solve(self, y0, ts, amax, rtol, atol, *, to_fixed_point=False, max_alpha=1e5, tol_rate=1e-7):
+    def _solve(self, y0, ts, amax, rtol, atol, *, to_fixed_point=False, alpha_limit=1e5, tol_rate=1e-7):
         """Chunked DOP853 from alpha = 0; the states at the sorted times ``ts``.
 
         Returns ``(Y (len(ts), n_state), y_last, alpha_converged, nfev)``;
         with ``to_fixed_point`` it continues past ``amax`` (up to
-        ``max(amax, max_alpha)``) until a stable fixed point is reached.
+        ``max(amax, alpha_limit)``) until a stable fixed point is reached.
         """
-        rtol = as_float(rtol, "rtol", low=0.0, open_low=True)
-        atol = as_float(atol, "atol", low=0.0, open_low=True)
         Y = np.empty((ts.size, y0.size))
         y, alpha, nfev = y0.copy(), 0.0, 0
-        end = max(amax, max_alpha) if to_fixed_point else amax
+        end = max(amax, alpha_limit) if to_fixed_point else amax
         done = ts <= 0.0
         Y[done] = y0
         chunk = 10.0
@@ -858,7 +863,7 @@ class CommitteeODE:
                 where = sol.t_events[0][0] if sol.status == 1 and len(sol.t_events[0]) else sol.t[-1]
                 raise FloatingPointError(
                     f"the order parameters diverge (|state| > {BLOW_UP:g}) at alpha ~ {where:.3g} with "
-                    f"lr={self.lr:.4g}; lower the learning rate (for K = M see max_learning_rate)")
+                    f"lr={self.lr:.4g}; lower the learning rate (for K = M see stable_lr)")
             if not sol.success:
                 raise RuntimeError(f"solve_ivp failed: {sol.message}")
             Y[sel] = sol.y.T[: te.size]
@@ -871,20 +876,26 @@ class CommitteeODE:
                                f"{np.abs(self.rhs(0.0, y)).max():.2e})")
         return Y, y, np.inf, nfev
 
-    def fixed_point(self, Q0, R0, v0=None, *, max_alpha: float = 1e5, rtol: float = ODE_RTOL,
+    @renamed_keywords(max_alpha="alpha_max")
+    def fixed_point(self, Q0, R0, v0=None, *, alpha_max: float = 1e5, rtol: float = ODE_RTOL,
                     atol: float = ODE_ATOL):
         """Long-time limit reached from ``(Q0, R0, v0)``: integrate until a linearly stable
-        fixed point is reached (see :meth:`integrate`), at most to ``max_alpha``. Returns ``(Q, R, v)``.
+        fixed point is reached (see :meth:`integrate`), at most to ``alpha_max``. Returns ``(Q, R, v)``.
 
         (Which fixed point is reached depends on the initial condition: this is
         the one the dynamics selects, not a root search.) RuntimeError if none
-        is reached by ``max_alpha``.
+        is reached by ``alpha_max``. The former keyword ``max_alpha`` still works (deprecated).
         """
         Q0, R0, v0 = self.check_initial(Q0, R0, v0)
-        max_alpha = as_float(max_alpha, "max_alpha", low=0.0, open_low=True)
+        alpha_max = as_float(alpha_max, "alpha_max", low=0.0, open_low=True)
+        rtol, atol = _check_tolerances(rtol, atol)
         _, y, _, _ = self._solve(self.pack(Q0, R0, v0), np.zeros(0), 0.0, rtol, atol, to_fixed_point=True,
-                                 max_alpha=max_alpha)
+                                 alpha_limit=alpha_max)
         return self.unpack(y)
+
+
+def _check_tolerances(rtol, atol) -> tuple[float, float]:
+    return as_float(rtol, "rtol", low=0.0, open_low=True), as_float(atol, "atol", low=0.0, open_low=True)
 
 
 def _vector(x, name: str, n: int) -> np.ndarray:
@@ -1048,7 +1059,7 @@ def _perfect_learning_jacobians(ode: "CommitteeODE", h: float = 1e-6):
 
     Returns ``(A, B, y0)`` in the packed (Q upper triangle, R) state: ``A`` is minus
     the Jacobian of the O(eta) terms of dQ and dR, ``B`` that of the O(eta^2) term
-    of dQ (dR has none). Shared by :func:`max_learning_rate` and
+    of dQ (dR has none). Shared by :func:`stable_lr` and
     :func:`asymptotic_error_small_lr`.
     """
     K, M = ode.K, ode.M
@@ -1065,9 +1076,9 @@ def _perfect_learning_jacobians(ode: "CommitteeODE", h: float = 1e-6):
     return A, B, y0
 
 
-def max_learning_rate(K: int, M: int | None = None, *, activation: str = "erf", T=None, v_star=None,
-                      lr_hi: float = 50.0) -> float:
-    r"""Largest eta for which perfect learning (student = teacher) is linearly stable.
+def stable_lr(K: int, M: int | None = None, *, activation: str = "erf", T=None, v_star=None,
+              lr_hi: float = 50.0) -> float:
+    r"""The stable learning rate: the largest eta for which perfect learning (student = teacher) is linearly stable.
 
     At ``Q = R = T``, ``v = v*`` (K = M, first layer trained, no noise) the
     Jacobian of the ODE is ``eta (-A + eta B)``: ``A`` from the O(eta)
@@ -1075,13 +1086,14 @@ def max_learning_rate(K: int, M: int | None = None, *, activation: str = "erf", 
     linear in the deviations of the "second-order" combination
     ``Q - 2R + T``. The returned ``eta_max`` is where the largest real part of
     ``eig(-A + eta B)`` crosses zero (cf. Saad & Solla 1995 on the maximal
-    learning rate of the asymptotic phase). Linear K = M = 1 gives exactly 2.
+    learning rate of the asymptotic phase). Linear K = M = 1 gives exactly 2. Formerly
+    ``max_learning_rate`` (that name still works, deprecated).
     """
     K = as_int(K, "K", low=1)
     M = K if M is None else as_int(M, "M", low=1)
     lr_hi = as_float(lr_hi, "lr_hi", low=0.0, open_low=True)
     if K != M:
-        raise ValueError(f"max_learning_rate is defined at the perfect-learning fixed point, K = M; got K={K}, M={M}")
+        raise ValueError(f"stable_lr is defined at the perfect-learning fixed point, K = M; got K={K}, M={M}")
     ode = CommitteeODE(K, M, 1.0, activation=activation, T=T, v_star=v_star)
     A, B, _ = _perfect_learning_jacobians(ode)
 
@@ -1093,6 +1105,9 @@ def max_learning_rate(K: int, M: int | None = None, *, activation: str = "erf", 
     if top(lr_hi) < 0:
         return np.inf
     return float(brentq(top, 1e-9, lr_hi, xtol=1e-12))
+
+
+max_learning_rate = deprecated_alias(stable_lr, "max_learning_rate")
 
 
 def asymptotic_error(K: int, M: int, lr: float, noise: float, *, train_second_layer: bool = False,

@@ -291,8 +291,9 @@ class CommitteeGrid:
             return 0.5 * np.einsum("na,nac,nc->n", u, _pair_i2(Om, self.activation), u)
 
     # --- integration ------------------------------------------------------------------
+    @V.renamed_keywords(max_alpha="alpha_max")
     def integrate(self, alpha_eval, Q0=None, R0=None, v0=None, *, rtol: float = 1e-8, atol: float = 1e-10,
-                  h0: float = 1e-2, fp_tol: float = 1e-8, max_alpha: float = 1e5,
+                  h0: float = 1e-2, fp_tol: float = 1e-8, alpha_max: float = 1e5,
                   max_iterations: int = 1_000_000) -> GridTrajectory:
         """Integrate every member from its initial condition to the times ``alpha_eval``.
 
@@ -300,8 +301,9 @@ class CommitteeGrid:
         ----------
         alpha_eval : 1-d increasing non-negative times shared by all members; a
             final ``np.inf`` asks for the long-time limit (integrate on until
-            ``max|rate| < fp_tol``, at most to ``max_alpha``; a member that
+            ``max|rate| < fp_tol``, at most to ``alpha_max``; a member that
             does not settle gets NaN there and is *not* flagged as diverged).
+            (``alpha_max`` was called ``max_alpha``; the old keyword still works, deprecated.)
         rtol, atol : per-member error control of the Dormand-Prince 5(4) pair.
 
         Returns
@@ -315,11 +317,11 @@ class CommitteeGrid:
         atol = V.as_float(atol, "atol", low=0.0, open_low=True)
         h0 = V.as_float(h0, "h0", low=0.0, open_low=True)
         fp_tol = V.as_float(fp_tol, "fp_tol", low=0.0, open_low=True)
-        max_alpha = V.as_float(max_alpha, "max_alpha", low=0.0, open_low=True)
+        alpha_max = V.as_float(alpha_max, "alpha_max", low=0.0, open_low=True)
         want_inf = bool(np.isinf(a_eval[-1]))
         finite_t = a_eval[:-1] if want_inf else a_eval
-        if want_inf and finite_t.size and finite_t[-1] >= max_alpha:
-            raise ValueError(f"max_alpha = {max_alpha:g} must exceed the last finite time {finite_t[-1]:g}")
+        if want_inf and finite_t.size and finite_t[-1] >= alpha_max:
+            raise ValueError(f"alpha_max = {alpha_max:g} must exceed the last finite time {finite_t[-1]:g}")
         B, A = self.B, a_eval.size
         y = self.initial_state(Q0, R0, v0)
         out = np.full((B, A, self.n_state), np.nan)
@@ -348,7 +350,7 @@ class CommitteeGrid:
             idx = np.nonzero(~done)[0]
             yi, ai, hi = y[idx], alpha[idx], h[idx]
             past = nxt[idx] >= n_fin  # heading for the fixed point
-            target = np.where(past, max_alpha, finite_t[np.minimum(nxt[idx], n_fin - 1)] if n_fin else max_alpha)
+            target = np.where(past, alpha_max, finite_t[np.minimum(nxt[idx], n_fin - 1)] if n_fin else alpha_max)
             hit = ai + hi >= target
             hi = np.where(hit, target - ai, hi)
             need = ~have_k1[idx]
@@ -401,7 +403,7 @@ class CommitteeGrid:
                     rate = np.abs(k1[fp]).max(axis=1)
                     settled = fp[rate < fp_tol]
                     out[settled, A - 1] = y[settled]
-                    stop = fp[(rate < fp_tol) | (alpha[fp] >= max_alpha)]
+                    stop = fp[(rate < fp_tol) | (alpha[fp] >= alpha_max)]
                     done[stop] = True
         Q, R, v = self._unpack(out.reshape(B * A, -1))
         eps = self.eps_g(out.reshape(B * A, -1)).reshape(B, A)

@@ -147,6 +147,10 @@ def mode_weight_error(lam, t, *, sigma_w: float, sigma_eps: float, sigma_0: floa
     sigma_w, sigma_eps, sigma_0 = (_check_nonneg(n, v) for n, v in
                                    (("sigma_w", sigma_w), ("sigma_eps", sigma_eps), ("sigma_0", sigma_0)))
     gamma, tau = _check_nonneg("gamma", gamma), _check_tau(tau)
+    return _mode_weight_error(lam, t, sigma_w, sigma_eps, sigma_0, gamma, tau)
+
+
+def _mode_weight_error(lam, t, sigma_w, sigma_eps, sigma_0, gamma, tau):
     r, a, q = _decay(lam, t, gamma, tau)
     with np.errstate(invalid="ignore"):
         noise = np.where(lam > 0, lam * q**2, 0.0)
@@ -169,6 +173,10 @@ def mode_train_residual(lam, t, *, sigma_w: float, sigma_eps: float, sigma_0: fl
     sigma_w, sigma_eps, sigma_0 = (_check_nonneg(n, v) for n, v in
                                    (("sigma_w", sigma_w), ("sigma_eps", sigma_eps), ("sigma_0", sigma_0)))
     gamma, tau = _check_nonneg("gamma", gamma), _check_tau(tau)
+    return _mode_train_residual(lam, t, sigma_w, sigma_eps, sigma_0, gamma, tau)
+
+
+def _mode_train_residual(lam, t, sigma_w, sigma_eps, sigma_0, gamma, tau):
     r, a, q = _decay(lam, t, gamma, tau)
     with np.errstate(invalid="ignore"):
         fit = np.where(lam > 0, 1.0 - lam * q, 1.0)
@@ -247,33 +255,36 @@ class LinearStudentTheory:
             return np.inf
         return self.sigma_eps**2 / self.sigma_w**2
 
-    def _params(self, gamma):
-        gamma = _check_nonneg("weight decay gamma", gamma)
-        return dict(sigma_w=self.sigma_w, sigma_eps=self.sigma_eps, sigma_0=self.sigma_0, gamma=gamma, tau=self.tau)
+    def _params(self, gamma: float) -> tuple:
+        return self.sigma_w, self.sigma_eps, self.sigma_0, gamma, self.tau
 
     def test_error(self, t, *, weight_decay: float = 0.0) -> np.ndarray:
         r"""``E_g(t) = int rho <e^2> + (1-alpha)_+ <e^2>_0 + sigma_eps^2`` (module docstring)."""
-        t = _check_times(t)
-        kw = self._params(weight_decay)
+        return self._test_error(_check_times(t), _check_nonneg("weight decay gamma", weight_decay))
+
+    def _test_error(self, t: np.ndarray, gamma: float) -> np.ndarray:
+        kw = self._params(gamma)
         tt = t[..., None]
-        bulk = mode_weight_error(self._lam, tt, **kw) @ self._w
-        frozen = self.mp.atom * mode_weight_error(0.0, t, **kw)
+        bulk = _mode_weight_error(self._lam, tt, *kw) @ self._w
+        frozen = self.mp.atom * _mode_weight_error(np.asarray(0.0), t, *kw)
         out = bulk + frozen + self.sigma_eps**2
-        if self.alpha == 1.0 and kw["gamma"] == 0 and self.sigma_eps > 0:
+        if self.alpha == 1.0 and gamma == 0 and self.sigma_eps > 0:
             out = np.where(np.isinf(t), np.inf, out)
         return out
 
     def train_error(self, t, *, weight_decay: float = 0.0) -> np.ndarray:
         r"""``E_train(t) = (1/alpha) int rho <r~^2> + (1 - 1/alpha)_+ sigma_eps^2`` (module docstring)."""
         t = _check_times(t)
-        kw = self._params(weight_decay)
-        bulk = mode_train_residual(self._lam, t[..., None], **kw) @ self._w
+        kw = self._params(_check_nonneg("weight decay gamma", weight_decay))
+        bulk = _mode_train_residual(self._lam, t[..., None], *kw) @ self._w
         return bulk / self.alpha + max(0.0, 1.0 - 1.0 / self.alpha) * self.sigma_eps**2
 
     def test_error_rate(self, t) -> np.ndarray:
         r"""``dE_g/dt = (2/tau) int rho e^{-lambda t/tau}[sigma_eps^2 (1 - e^{-lambda t/tau})
         - lambda (sigma_w^2 + sigma_0^2) e^{-lambda t/tau}]`` (no weight decay)."""
-        t = _check_times(t)
+        return self._test_error_rate(_check_times(t))
+
+    def _test_error_rate(self, t: np.ndarray) -> np.ndarray:
         a = np.exp(-self._lam * t[..., None] / self.tau)
         s2 = self.sigma_w**2 + self.sigma_0**2
         return (2.0 / self.tau) * (a * (self.sigma_eps**2 * (1 - a) - self._lam * s2 * a)) @ self._w
@@ -290,18 +301,18 @@ class LinearStudentTheory:
         if self.sigma_eps == 0:
             return np.inf
         grid = np.logspace(-4, 8, 241)
-        d = self.test_error_rate(grid)
+        d = self._test_error_rate(grid)
         idx = np.nonzero((d[:-1] < 0) & (d[1:] >= 0))[0]
         if idx.size == 0:
             return np.inf if d[-1] < 0 else 0.0
-        f = lambda lt: float(self.test_error_rate(np.exp(lt)))  # noqa: E731
+        f = lambda lt: float(self._test_error_rate(np.asarray(np.exp(lt))))  # noqa: E731
         roots = [np.exp(optimize.brentq(f, np.log(grid[i]), np.log(grid[i + 1]), xtol=1e-13)) for i in idx]
-        errs = [float(self.test_error(r)) for r in roots]
+        errs = [float(self._test_error(np.asarray(r), 0.0)) for r in roots]
         return float(roots[int(np.argmin(errs))])
 
     def optimal_early_stopping_error(self) -> float:
         """``E_g(t*)`` at :meth:`optimal_stopping_time`."""
-        return float(self.test_error(self.optimal_stopping_time()))
+        return float(self._test_error(np.asarray(self.optimal_stopping_time()), 0.0))
 
     def ridge_test_error(self, gamma) -> np.ndarray:
         r"""Converged test error with weight decay ``gamma`` (vectorised over ``gamma``).
@@ -497,11 +508,13 @@ class DeepLinearStudentTheory:
 
     def _moments(self, t):
         t = _check_times(t)
-        lam = self._lam  # (L,)
+        lam = self._lam  # (L,), > 0
         v = lam * self.sigma_w**2 + self.sigma_eps**2
         sd = np.sqrt(lam * v)
         s_abs = sd[:, None] * self._z[None, :]  # (L, Z)
-        u = self.mode_strengths(t[..., None, None], s_abs, lam[:, None])  # t.shape + (L, Z)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lt = np.where(np.isinf(t[..., None, None]), np.inf, lam[:, None] * t[..., None, None])
+        u = mode_strength(lt, s_abs / lam[:, None], self.u0, self.depth, self.tau)  # t.shape + (L, Z)
         k = self.sigma_w**2 / v
         err = ((u - k[:, None] * s_abs) ** 2) @ self._wz + self.sigma_w**2 * self.sigma_eps**2 / v
         res = ((s_abs - lam[:, None] * u) ** 2) @ self._wz / lam

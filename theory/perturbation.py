@@ -48,13 +48,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import as_choice, as_float, as_int, as_times
+from .validation import as_choice, as_float, as_int, as_times, deprecated_alias
 
 __all__ = [
     "RULES",
     "n_perturbed",
     "noise_factor",
     "noise_floor",
+    "stable_lr",
     "max_learning_rate",
     "optimal_learning_rate",
     "contraction",
@@ -75,7 +76,10 @@ def _sizes(rule, n_in, n_out):
 
 def n_perturbed(rule: str, n_in: int, n_out: int) -> int:
     """Number of perturbed quantities ``n_p``: 0 (gd, nothing is perturbed), M (node), M N (weight)."""
-    rule, N, M = _sizes(rule, n_in, n_out)
+    return _n_perturbed(*_sizes(rule, n_in, n_out))
+
+
+def _n_perturbed(rule, N, M) -> int:
     return {"gd": 0, "node": M, "weight": M * N}[rule]
 
 
@@ -83,8 +87,11 @@ def noise_factor(rule: str, n_in: int, n_out: int) -> float:
     r"""``kappa``, the coefficient of ``lr^2 eps`` in the error recursion: ``N + 2`` (gd),
     ``(M + 2)(N + 2)`` (node), ``(MN + 2)(N + 2)`` (weight) (module docstring; our derivation
     after Werfel et al. 2005)."""
-    rule, N, M = _sizes(rule, n_in, n_out)
-    m = 1 if rule == "gd" else n_perturbed(rule, N, M) + 2
+    return _noise_factor(*_sizes(rule, n_in, n_out))
+
+
+def _noise_factor(rule, N, M) -> float:
+    m = 1 if rule == "gd" else _n_perturbed(rule, N, M) + 2
     return float(m * (N + 2))
 
 
@@ -93,7 +100,10 @@ def noise_floor(rule: str, n_in: int, n_out: int, sigma: float) -> float:
     0 (gd), ``sigma^2 M(M+2)(M+4) N/8`` (node), ``sigma^2 M(M+2)(MN+4) N(N+2)/8`` (weight).
     ``sigma >= 0`` (the perturbation size; negative is a ValueError)."""
     rule, N, M = _sizes(rule, n_in, n_out)
-    sigma = as_float(sigma, "sigma", low=0.0)
+    return _noise_floor(rule, N, M, as_float(sigma, "sigma", low=0.0))
+
+
+def _noise_floor(rule, N, M, sigma) -> float:
     if rule == "gd":
         return 0.0
     if rule == "node":
@@ -101,9 +111,14 @@ def noise_floor(rule: str, n_in: int, n_out: int, sigma: float) -> float:
     return sigma**2 * M * (M + 2) * (M * N + 4) * N * (N + 2) / 8.0
 
 
-def max_learning_rate(rule: str, n_in: int, n_out: int) -> float:
-    r"""Stability limit ``2/kappa`` of the expected error (``rho < 1``)."""
+def stable_lr(rule: str, n_in: int, n_out: int) -> float:
+    r"""The stable learning rate: the limit ``2/kappa`` below which the expected error decays (``rho < 1``).
+
+    Formerly ``max_learning_rate`` (that name still works, deprecated)."""
     return 2.0 / noise_factor(rule, n_in, n_out)
+
+
+max_learning_rate = deprecated_alias(stable_lr, "max_learning_rate")
 
 
 def optimal_learning_rate(rule: str, n_in: int, n_out: int) -> float:
@@ -113,7 +128,7 @@ def optimal_learning_rate(rule: str, n_in: int, n_out: int) -> float:
 
 def _lr(lr, rule, N, M):
     lr = as_float(lr, "lr", low=0.0, open_low=True)
-    lim = max_learning_rate(rule, N, M)
+    lim = 2.0 / _noise_factor(rule, N, M)
     if not lr < lim:
         raise ValueError(f"lr = {lr:g} is at or above the stable limit 2/kappa = {lim:.4g} for rule {rule!r} "
                          f"with N = {N}, M = {M}: the expected error does not decay")
@@ -123,15 +138,22 @@ def _lr(lr, rule, N, M):
 def contraction(rule: str, n_in: int, n_out: int, lr: float) -> float:
     r"""``rho = 1 - 2 lr + lr^2 kappa``, the per-step factor of the expected error."""
     rule, N, M = _sizes(rule, n_in, n_out)
-    lr = _lr(lr, rule, N, M)
-    return 1.0 - 2.0 * lr + lr * lr * noise_factor(rule, N, M)
+    return _contraction(rule, N, M, _lr(lr, rule, N, M))
+
+
+def _contraction(rule, N, M, lr) -> float:
+    return 1.0 - 2.0 * lr + lr * lr * _noise_factor(rule, N, M)
 
 
 def asymptotic_error(rule: str, n_in: int, n_out: int, lr: float, sigma: float = 0.0) -> float:
     r"""``eps_inf = lr nu / (2 - lr kappa)``: the floor set by the perturbation size (0 for GD)."""
     rule, N, M = _sizes(rule, n_in, n_out)
     lr = _lr(lr, rule, N, M)
-    return lr * noise_floor(rule, N, M, sigma) / (2.0 - lr * noise_factor(rule, N, M))
+    return _asymptotic_error(rule, N, M, lr, as_float(sigma, "sigma", low=0.0))
+
+
+def _asymptotic_error(rule, N, M, lr, sigma) -> float:
+    return lr * _noise_floor(rule, N, M, sigma) / (2.0 - lr * _noise_factor(rule, N, M))
 
 
 def learning_curve(steps, *, rule: str, n_in: int, n_out: int, lr: float, eps0: float, sigma: float = 0.0):
@@ -143,8 +165,10 @@ def learning_curve(steps, *, rule: str, n_in: int, n_out: int, lr: float, eps0: 
     rule, N, M = _sizes(rule, n_in, n_out)
     k = as_times(steps, "steps")
     eps0 = as_float(eps0, "eps0", low=0.0)
-    rho = contraction(rule, N, M, lr)
-    e_inf = asymptotic_error(rule, N, M, lr, sigma)
+    lr = _lr(lr, rule, N, M)
+    sigma = as_float(sigma, "sigma", low=0.0)
+    rho = _contraction(rule, N, M, lr)
+    e_inf = _asymptotic_error(rule, N, M, lr, sigma)
     with np.errstate(under="ignore"):
         decay = np.where(np.isinf(k), 0.0, np.power(rho, np.where(np.isinf(k), 0.0, k)))
     return e_inf + (eps0 - e_inf) * decay
@@ -161,9 +185,10 @@ def steps_to_error(fraction: float, *, rule: str, n_in: int, n_out: int, lr: flo
     rule, N, M = _sizes(rule, n_in, n_out)
     f = as_float(fraction, "fraction", low=0.0, high=1.0, open_low=True, open_high=True)
     eps0 = as_float(eps0, "eps0", low=0.0, open_low=True)
-    lr = optimal_learning_rate(rule, N, M) if lr is None else lr
-    rho = contraction(rule, N, M, lr)
-    e_inf = asymptotic_error(rule, N, M, lr, sigma)
+    lr = 1.0 / _noise_factor(rule, N, M) if lr is None else _lr(lr, rule, N, M)
+    sigma = as_float(sigma, "sigma", low=0.0)
+    rho = _contraction(rule, N, M, lr)
+    e_inf = _asymptotic_error(rule, N, M, lr, sigma)
     if e_inf >= f * eps0:
         return float("inf")
     return float(np.log((f * eps0 - e_inf) / (eps0 - e_inf)) / np.log(rho))

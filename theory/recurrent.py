@@ -309,8 +309,12 @@ def tbptt_gradient(weights, X, Y, k) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def tbptt_bias(weights, X, Y, k) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""The terms TBPTT(k) drops: ``tbptt_gradient - bptt_gradient`` (its bias; zero for ``k >= T``)."""
-    full = bptt_gradient(weights, X, Y)
-    trunc = tbptt_gradient(weights, X, Y, k)
+    k = as_int(k, "k", low=1)
+    Wx, Wh, Wy = _check_weights(weights)
+    X = _check_X(X, Wx.shape[1])
+    Y = _check_Y(Y, X, "final", Wy.shape[0])
+    full = _backward(Wx, Wh, Wy, X, Y, "final", None)
+    trunc = _backward(Wx, Wh, Wy, X, Y, "final", k)
     return tuple(a - b for a, b in zip(trunc, full))
 
 
@@ -371,8 +375,10 @@ def lag_maps(weights, n_lags) -> np.ndarray:
 
 def lag_weights(T, readout: str = "final") -> np.ndarray:
     r"""Weights ``w_k`` of lag k in the loss: 1 (final readout) or ``T - k`` (every step), k = 0..T-1."""
-    T = as_int(T, "T", low=1)
-    readout = as_choice(readout, "readout", _READOUTS)
+    return _lag_weights(as_int(T, "T", low=1), as_choice(readout, "readout", _READOUTS))
+
+
+def _lag_weights(T: int, readout: str) -> np.ndarray:
     return np.ones(T) if readout == "final" else (T - np.arange(T)).astype(float)
 
 
@@ -380,7 +386,10 @@ def lag_correlations(X, Y, *, readout: str = "final") -> np.ndarray:
     r"""``C_k`` (T, N_out, N_in): ``(1/P) Y X_{T-k}^T`` (final) or ``(1/P) sum_{t>k} Y_t X_{t-k}^T`` (all)."""
     readout = as_choice(readout, "readout", _READOUTS)
     X = _check_X(X)
-    Y = _check_Y(Y, X, readout)
+    return _lag_correlations(X, _check_Y(Y, X, readout), readout)
+
+
+def _lag_correlations(X: np.ndarray, Y: np.ndarray, readout: str) -> np.ndarray:
     T, P = X.shape[1], X.shape[2]
     if readout == "final":
         return np.einsum("op,itp->toi", Y, X[:, ::-1]) / P
@@ -392,7 +401,10 @@ def lag_correlations(X, Y, *, readout: str = "final") -> np.ndarray:
 
 def input_whiteness(X) -> float:
     r"""``max |Sxx_{(t,i),(t',j)} - delta|``: distance of the inputs from white across time and dimension."""
-    X = _check_X(X)
+    return _input_whiteness(_check_X(X))
+
+
+def _input_whiteness(X: np.ndarray) -> float:
     n_in, T, P = X.shape
     Z = X.reshape(n_in * T, P)
     return float(np.max(np.abs(Z @ Z.T / P - np.eye(n_in * T))))
@@ -500,14 +512,14 @@ def mode_reduction(X, Y, *, readout: str = "final", rtol: float = SHARED_SVD_RTO
     readout = as_choice(readout, "readout", _READOUTS)
     X = _check_X(X)
     Y = _check_Y(Y, X, readout)
-    dev = input_whiteness(X)
+    dev = _input_whiteness(X)
     if dev > whitening_atol:
         raise ValueError(
             f"the mode reduction needs inputs white across time and dimension (Sxx_tt' = delta_tt' I); "
             f"max deviation is {dev:.3g} > {whitening_atol:g} (use whitened_sequences)")
-    C = lag_correlations(X, Y, readout=readout)
+    C = _lag_correlations(X, Y, readout)
     T = C.shape[0]
-    w = lag_weights(T, readout)
+    w = _lag_weights(T, readout)
     scale = max(float(np.max(np.abs(C))), 1e-300)
     best = np.inf
     for trial in range(3):
@@ -593,6 +605,10 @@ def mode_hessian(b, a, c, s, w=None) -> np.ndarray:
     r"""Hessian of ``ell`` in ``(b, a, c)`` (3, 3) at one point: PSD at a stable fixed point of the flow."""
     s, w = _profile(s, w)
     b, a, c = (as_float(v, n) for v, n in ((b, "b"), (a, "a"), (c, "c")))
+    return _mode_hessian(b, a, c, s, w)
+
+
+def _mode_hessian(b: float, a: float, c: float, s: np.ndarray, w: np.ndarray) -> np.ndarray:
     T = s.size
     k = np.arange(T)
     p = a ** k
@@ -756,7 +772,8 @@ class _ModeSolution:
     def _is_min(self, zz):
         if self.truncated:  # TBPTT is no gradient flow: any rest point
             return np.ones(self.r, dtype=bool)
-        return np.array([np.linalg.eigvalsh(mode_hessian(zz[0, m], zz[1, m], zz[2, m], self.S[:, m], self.w))[0]
+        return np.array([np.linalg.eigvalsh(_mode_hessian(float(zz[0, m]), float(zz[1, m]), float(zz[2, m]), self.S[:, m],
+                                                          self.w))[0]
                          >= -1e-9 for m in range(self.r)])
 
     def _drift_limit(self):

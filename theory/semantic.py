@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _core
-from .datasets import Tree, check_branching, check_flip_prob, hierarchical_data, living_things, one_hot
+from .datasets import Tree, check_branching, check_flip_prob, hierarchical_data, living_things
 from .deep_linear import DeepLinearTheory, learning_time
 from .validation import as_array, as_choice, as_float, as_int, as_seed, as_times
 
@@ -545,12 +545,8 @@ class SemanticTheory:
 
     def __init__(self, Y, depth: int = 2, u0=1e-3, tau: float = 1.0, items=None, features=None):
         Y = as_array(Y, "Y", ndim=2)  # real and finite before the SVD
-        if Y.ndim != 2:
-            raise ValueError(f"Y must be 2-D (n_features x n_items), got shape {Y.shape}")
-        if Y.shape[0] < 1 or Y.shape[1] < 2:
+        if Y.shape[1] < 2:
             raise ValueError(f"Y must have at least one feature (row) and two items (columns), got {Y.shape}")
-        if not np.all(np.isfinite(Y)):
-            raise ValueError("Y must be finite")
         if items is not None and len(items) != Y.shape[1]:
             raise ValueError(f"{len(items)} item names for {Y.shape[1]} items (columns of Y)")
         if features is not None and len(features) != Y.shape[0]:
@@ -558,7 +554,7 @@ class SemanticTheory:
         self.Y = Y
         self.P = Y.shape[1]
         self.items, self.features = items, features
-        self.dl = DeepLinearTheory(one_hot(self.P), Y, depth=depth, u0=u0, tau=tau)
+        self.dl = DeepLinearTheory(np.eye(self.P), Y, depth=depth, u0=u0, tau=tau)  # one-hot items
         self.depth, self.tau, self.c = self.dl.depth, self.dl.tau, self.dl.c
         self.U, self.s, self.V = self.dl.U, self.dl.s, self.dl.V
         self.n_modes = self.dl.n_modes
@@ -591,8 +587,7 @@ class SemanticTheory:
         (Saxe et al. 2014, Eq. 9, in the c-rescaled frame of :mod:`idealnets.theory.deep_linear`); ``~ 1/s_alpha``,
         so broad (strong) distinctions are learned first. Modes with ``s = 0``: ``inf``.
         """
-        if not 0 < fraction < 1:
-            raise ValueError(f"fraction must lie in (0, 1), got {fraction}")
+        fraction = as_float(fraction, "fraction", low=0.0, high=1.0, open_low=True, open_high=True)
         out = np.full(self.n_modes, np.inf)
         ok = self.s > 1e-12 * max(self.s[0], 1e-300)
         if np.any(ok & (self.dl.u0 >= fraction * self.u_final)):

@@ -225,12 +225,9 @@ def whitened_pair(n: int, s_a: float, s_b: float, theta_u: float, theta_v: float
     Every phase of every curriculum on them has the closed form: each is the
     :func:`idealnets.theory.tasks.whitened_task` with ``inputs="identity"``, ``U = u_k``, ``V = v_k``."""
     n = _v.as_int(n, "n", low=2)
-    s_a = _v.as_float(s_a, "s_a", low=0.0, open_low=True)
-    s_b = _v.as_float(s_b, "s_b", low=0.0, open_low=True)
-    theta_u, theta_v = _v.as_float(theta_u, "theta_u"), _v.as_float(theta_v, "theta_v")
-    (vA, vB), (uA, uB) = _frame(n, theta_v, 0), _frame(n, theta_u, 0)
-    return {name: _core.whitened_task(n, n, np.array([s]), None, n, u[:, None], v[:, None], "identity")
-            for name, s, u, v in (("A", s_a, uA, vA), ("B", s_b, uB, vB))}
+    # item_tasks maps v_k (X1, one column) to s_k u_k (Y1): U = s_k u_k with singular value 1 gives Y1 X1^T exactly
+    return {name: _core.whitened_task(n, n, np.ones(1), None, n, Y1, X1, "identity")
+            for name, (X1, Y1) in item_tasks(n, n, s_a, s_b, theta_u, theta_v).items()}
 
 
 def shallow_item_forgetting(s_a: float, s_b: float, cos_u, cos_v) -> np.ndarray:
