@@ -172,7 +172,7 @@ def test_gd_gap_shrinks_linearly_with_lr(rng):
     t_end = 6.0
     gaps = []
     for kappa in (0.04, 0.02, 0.01):
-        lr = kappa * th.max_learning_rate()
+        lr = kappa * th.stable_lr()
         steps = int(round(t_end / lr))
         run = train(X, Y, 2, 4, 4, "decoupled", 1e-3, lr, steps, record=range(0, steps + 1, max(steps // 60, 1)),
                     device="cpu", seed=int(rng.integers(1 << 30)))
@@ -277,7 +277,7 @@ def test_bad_arguments_raise(rng):
 
 def test_diverging_lr_raises_naming_lr_and_limit(rng):
     X, Y = whitened_data(rng)
-    lr = 5 * DeepLinearTheory(X, Y, depth=2).max_learning_rate()
+    lr = 5 * DeepLinearTheory(X, Y, depth=2).stable_lr()
     with pytest.raises(DivergenceError, match=r"lr=.*stable limit"):
         train(X, Y, 2, 4, 2, "decoupled", 1.0, lr, 2000, device="cpu")
 
@@ -325,7 +325,7 @@ def test_random_two_layer_ensemble_vs_effective_u0(rng):
     W0 = init_weights(X, Y, depth=2, width=h, n_networks=8, init="small", init_scale=g / np.sqrt(h),
                       seed=int(rng.integers(1 << 30)))
     u0 = effective_u0_two_layer(W0[0].numpy(), W0[1].numpy(), th.U, th.V)
-    lr = kappa * th.max_learning_rate()
+    lr = kappa * th.stable_lr()
     run = train_from(W0, X, Y, lr=lr, steps=int(14 / lr), record=80)
     proj = np.einsum("ia,erij,ja->era", th.U, run.maps, th.V)
     pred = mode_strength(run.times[None, :, None], th.s, u0[:, None, :], 2)
@@ -345,7 +345,7 @@ def test_full_size_ensemble_matches_theory_at_small_lr(D, rng):
     """
     X, Y = whitened_data(rng, n_in=10, n_out=5, s=(3.0, 2.0, 1.2, 0.8, 0.5))
     th = DeepLinearTheory(X, Y, depth=D, u0=1e-3)
-    lr = 0.005 * th.max_learning_rate()
+    lr = 0.005 * th.stable_lr()
     t_end = 1.2 * float(learning_time(0.5, 1e-3, 0.99 * 0.5, D))
     run = train(X, Y, D, 32, 32, "decoupled", 1e-3, lr, int(t_end / lr), record=100, device="cpu", seed=5)
     proj = np.einsum("ia,erij,ja->era", th.U, run.maps, th.V)

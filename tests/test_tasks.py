@@ -118,3 +118,35 @@ def test_crossing_time_is_the_one_the_theory_modules_use(rng):
     e = 0.05 + 0.3 * np.exp(-a / 50)
     assert plateau_escape_time(a, e, 0.2) == crossing_time(a, e, 0.1, direction="down", log_times=True,
                                                            from_other_side=True)
+
+
+# -- renamed names keep working (docs: Conventions, "Glossary") -------------------------------------
+def test_old_names_warn_and_agree():
+    from idealnets.theory import committee, deep_linear, lambda_balanced, ntk, perturbation
+
+    X, Y = whitened_task(4, 3, [2.0, 1.0], seed=0)
+    th = deep_linear.DeepLinearTheory(X, Y, depth=2)
+    K = np.array([[2.0, 0.5], [0.5, 1.0]])
+    for old, new in [(th.max_learning_rate, th.stable_lr),
+                     (lambda: ntk.max_learning_rate(K), lambda: ntk.stable_lr(K)),
+                     (lambda: perturbation.max_learning_rate("node", 5, 3), lambda: perturbation.stable_lr("node", 5, 3)),
+                     (lambda: committee.max_learning_rate(1, activation="linear"),
+                      lambda: committee.stable_lr(1, activation="linear"))]:
+        with pytest.warns(DeprecationWarning, match="stable_lr"):
+            assert old() == new()
+    # one balancedness, two forms: the chain (a list) and the two-layer shorthand (one array)
+    W1, W2 = lambda_balanced.lambda_balanced_init(4, 3, 3, 0.5, 0.3, seed=1)
+    assert lambda_balanced.balancedness is deep_linear.balancedness
+    np.testing.assert_array_equal(deep_linear.balancedness(W1, W2), deep_linear.balancedness([W1, W2])[0])
+    with pytest.raises(ValueError, match="hidden units"):
+        deep_linear.balancedness(W1, W2[:, :2])
+
+
+def test_renamed_keyword_alpha_max():
+    from idealnets.theory.committee import CommitteeODE
+
+    ode = CommitteeODE(1, 1, 0.5, activation="linear")
+    Q, R, v = ode.fixed_point(np.eye(1) * 0.5, np.eye(1) * 0.1, alpha_max=1e4)
+    with pytest.warns(DeprecationWarning, match="max_alpha"):
+        Q2, R2, v2 = ode.fixed_point(np.eye(1) * 0.5, np.eye(1) * 0.1, max_alpha=1e4)
+    np.testing.assert_array_equal(Q, Q2)

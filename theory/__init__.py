@@ -202,7 +202,7 @@ __all__ = [
     "lazy_map",
     "representation_change",
     "whitened_task",
-    # online SGD in committee machines (theory.committee.max_learning_rate: its stable limit)
+    # online SGD in committee machines (theory.committee.stable_lr: its stable limit)
     "CommitteeODE",
     "CommitteeTrajectory",
     "asymptotic_error",
@@ -218,7 +218,7 @@ __all__ = [
     "gradient_descent_mse",
     "gradient_flow_mean",
     "kernels",
-    "max_learning_rate",
+    "max_learning_rate",  # deprecated name of idealnets.theory.ntk.stable_lr (one stable_lr per model module)
     # teacher-student generalisation
     "DeepLinearStudentTheory",
     "FiniteSizeErrors",

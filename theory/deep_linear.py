@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _core
-from .validation import as_array, as_choice, as_float, as_int, as_seed, as_times, check_same
+from .validation import as_array, as_choice, as_float, as_int, as_seed, as_times, check_same, deprecated_alias
 
 __all__ = [
     "mode_strength",
@@ -488,9 +488,12 @@ class DeepLinearTheory:
         _check_reachable(s, u0, uf, self.depth)
         return _learning_time(s, u0, uf, self.depth, self.tau) / self.c
 
-    def max_learning_rate(self) -> float:
-        """Stable full-batch GD learning rate near convergence: ``2 / (c * rate(s_max/c))``."""
+    def stable_lr(self) -> float:
+        """The stable learning rate: the largest full-batch GD learning rate that is stable near convergence,
+        ``2 / (c * rate(s_max/c))`` (:func:`mode_rate`). Formerly ``max_learning_rate`` (deprecated alias)."""
         return float(2.0 / (self.c * _mode_rate(self.s[0] / self.c, self.depth, self.tau)))
+
+    max_learning_rate = deprecated_alias(stable_lr, "max_learning_rate")
 
     # -- builders ---------------------------------------------------------
     def map(self, t) -> np.ndarray:

@@ -52,7 +52,7 @@ double-counts ``lr`` with the project's time ``t = lr * steps``: here the expone
 is ``-Theta t / P`` (derived above). Full-batch gradient descent with learning rate
 ``lr`` on the linearised network replaces ``e^{-Theta t/P}`` by
 ``(I - lr Theta/P)^{t/lr}`` exactly (:func:`gradient_descent_mse`), which is stable
-iff ``lr < 2P / lambda_max(Theta)`` (:func:`max_learning_rate`).
+iff ``lr < 2P / lambda_max(Theta)`` (:func:`stable_lr`).
 
 Shapes follow docs: Conventions, "Loss and time": inputs ``x`` are ``(N_in, P)`` with samples as
 columns, targets ``(N_out, P)``; kernels are ``(P1, P2)``.
@@ -64,7 +64,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .validation import as_array, as_bool, as_choice, as_float, as_int, as_times
+from .validation import as_array, as_bool, as_choice, as_float, as_int, as_times, deprecated_alias
 
 __all__ = [
     "ACTIVATIONS",
@@ -73,6 +73,7 @@ __all__ = [
     "erf_expectations",
     "linear_expectations",
     "kernels",
+    "stable_lr",
     "max_learning_rate",
     "gradient_descent_mse",
     "GradientDescentMSE",
@@ -226,8 +227,9 @@ def kernels(x1, x2=None, depth: int = 1, activation: str = "relu", W_std: float 
     return Kernels(np.ascontiguousarray(k12), np.ascontiguousarray(ntk))
 
 
-def max_learning_rate(ntk_train_train) -> float:
-    r"""Largest stable full-batch GD learning rate on the mean squared loss, ``2P / lambda_max(Theta)``.
+def stable_lr(ntk_train_train) -> float:
+    r"""The stable learning rate: the largest stable full-batch GD learning rate on the mean squared loss,
+    ``2P / lambda_max(Theta)`` (formerly ``max_learning_rate``; that name still works, deprecated).
 
     Gradient descent on the linearised network moves the training residual as
     ``r_{k+1} = (I - lr Theta / P) r_k`` (module docstring), so every mode
@@ -240,11 +242,17 @@ def max_learning_rate(ntk_train_train) -> float:
 
     ntk_train_train : (P, P) symmetric positive semi-definite NTK on the training inputs.
     """
-    theta = _check_gram(ntk_train_train, "ntk_train_train")
+    return _stable_lr(_check_gram(ntk_train_train, "ntk_train_train"))
+
+
+def _stable_lr(theta: np.ndarray) -> float:
     lam_max = float(np.linalg.eigvalsh(theta)[-1])
     if not lam_max > 0:
         raise ValueError("the kernel has no positive eigenvalue; every learning rate is stable")
     return 2.0 * theta.shape[0] / lam_max
+
+
+max_learning_rate = deprecated_alias(stable_lr, "max_learning_rate")
 
 
 def _check_gram(theta, name: str) -> np.ndarray:
@@ -346,7 +354,7 @@ def gradient_descent_mse(ntk_train_train, y_train, ntk_test_train=None, *, lr: f
         exact discrete dynamics of the linearised network, compared at ``t = lr * steps``).
     f0_train, f0_test : initial outputs ``(N_out, P)`` / ``(N_out, P_test)``; default 0
         (the mean over initialisations, or a centred network ``f - f_0``).
-    allow_unstable : ``lr`` at or above :func:`max_learning_rate` is refused (a ValueError,
+    allow_unstable : ``lr`` at or above :func:`stable_lr` is refused (a ValueError,
         at every ``t``: gradient descent diverges there, and ``t = inf`` has no fixed point),
         unless this is True, which returns the exact but growing discrete dynamics
         (e.g. to show the growth past the threshold); ``t = inf`` is then inf.
@@ -408,7 +416,7 @@ def gradient_flow_mean(x_train, y_train, x_test, t, lr: float = 1.0, *, depth: i
     described: with ``lr > 0`` the result is the exact mean of GD on the
     linearised network at step ``t / lr`` (which differs from the flow by O(lr));
     ``lr = 0`` gives gradient flow itself. ``t = np.inf`` gives kernel regression
-    ``Theta(x, X) Theta^{-1} Y`` (for ``lr`` below :func:`max_learning_rate`).
+    ``Theta(x, X) Theta^{-1} Y`` (for ``lr`` below :func:`stable_lr`).
 
     Parameters
     ----------
@@ -434,7 +442,7 @@ def gradient_flow_mean(x_train, y_train, x_test, t, lr: float = 1.0, *, depth: i
     lr = as_float(lr, "lr (0 = gradient flow)", low=0.0)
     theta = kernels(x_train, x_train, **kw).ntk
     theta_test = kernels(x_test, x_train, **kw).ntk
-    lr_max = max_learning_rate(theta)
+    lr_max = _stable_lr(theta)
     if lr >= lr_max:
         raise ValueError(f"lr={lr:.4g} is at or above the stable limit 2P/lambda_max = {lr_max:.4g} of this "
                          "kernel: gradient descent diverges there. Pass a smaller lr, or lr=0 for gradient flow.")
