@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from idealnets.theory import validation as _v
-from idealnets.theory.continual import _check_order, _check_regression, _parse_schedule, _parse_tasks, mixture_correlations
+from idealnets.theory.continual import (check_regression_tasks, check_schedule, check_task_order, check_tasks,
+                                        mixture_correlations)
 
 from . import engine
 from ._common import as_input, make_generator, record_steps, resolve_device, resolve_dtype
@@ -118,11 +119,11 @@ def train_curriculum(tasks, schedule, W1_0, W2_0, *, lr: float, record: int = 50
     sum; ``extras``: ``task_names``, ``switch_steps`` (the steps at which the phase changes), ``lr``,
     ``activation``.
     """
-    names, stats, n_in, n_out = _parse_tasks(tasks)
+    names, stats, n_in, n_out = check_tasks(tasks)
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
     activation = _v.as_choice(activation, "activation", ("linear", "relu", "tanh"))
     record = _check_record(record)
-    phases = _parse_schedule(schedule, names)
+    phases = check_schedule(schedule, names)
     if any(not np.isfinite(d) for _, d in phases):
         raise ValueError("train_curriculum needs finite durations")
     device = resolve_device(device)
@@ -290,10 +291,10 @@ def train_shallow_curriculum(tasks, schedule, W0, *, lr: float, record: int = 50
     (E, R, n_tasks) the loss of every task; ``state``: ``W`` (E, R, N_out, N_in), ``total_loss`` (E, R);
     ``extras``: ``task_names``, ``switch_steps``, ``lr``.
     """
-    names, stats, n_in, n_out = _parse_tasks(tasks)
+    names, stats, n_in, n_out = check_tasks(tasks)
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
     record = _check_record(record)
-    phases = _parse_schedule(schedule, names)
+    phases = check_schedule(schedule, names)
     if any(not np.isfinite(d) for _, d in phases):
         raise ValueError("train_shallow_curriculum needs finite durations")
     device = resolve_device(device)
@@ -406,8 +407,8 @@ def train_sequential_regression(Xs, ys, w0, order, *, lr: float | None = None, s
     """
     w0a = np.asarray(w0)
     single = w0a.ndim == 1
-    Xs_c, ys_c, _ = _check_regression(Xs, ys, w0a if single else _v.as_array(w0, "w0", ndim=2)[0])
-    o = _check_order(order, len(Xs_c))
+    Xs_c, ys_c, _ = check_regression_tasks(Xs, ys, w0a if single else _v.as_array(w0, "w0", ndim=2)[0])
+    o = check_task_order(order, len(Xs_c))
     steps = _v.as_int(steps, "steps", low=1)
     lam_max = max(float(np.linalg.eigvalsh(X @ X.T / X.shape[1])[-1]) for X in Xs_c)
     lr = 1.0 / lam_max if lr is None else _v.as_float(lr, "lr", low=0.0, open_low=True)
