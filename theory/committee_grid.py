@@ -51,7 +51,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import validation as V
-from .committee import _i3, _i4, _j2, _pair_i2, ACTIVATIONS
+from . import committee as _committee
+from ._gaussian import i3 as _i3, i4, j2 as _j2, pair_i2 as _pair_i2
+from .committee import ACTIVATIONS
 
 __all__ = ["CommitteeGrid", "GridTrajectory", "default_initial", "GRID_VS_SINGLE_ATOL", "DP5_TABLEAU"]
 
@@ -257,9 +259,10 @@ class CommitteeGrid:
         # (c <-> e), so it is evaluated on the pairs k <= l, c <= e only (weight 2 off the diagonal).
         kk, ll, cc, ee, w = self._pairs
         Okc = Om[:, :Km]
-        I4 = _i4(dk[:, kk, None], Okl[:, kk, ll][:, :, None], Okc[:, kk[:, None], cc[None, :]],
+        I4 = i4(dk[:, kk, None], Okl[:, kk, ll][:, :, None], Okc[:, kk[:, None], cc[None, :]],
                  Okc[:, kk[:, None], ee[None, :]], dk[:, ll, None], Okc[:, ll[:, None], cc[None, :]],
-                 Okc[:, ll[:, None], ee[None, :]], d[:, None, cc], Om[:, cc, ee][:, None, :], d[:, None, ee], act)
+                 Okc[:, ll[:, None], ee[None, :]], d[:, None, cc], Om[:, cc, ee][:, None, :], d[:, None, ee], act,
+                 _committee.RELU_P4_NODES)
         D2p = np.einsum("bpq,bq->bp", I4, u[:, cc] * u[:, ee] * w)
         D2 = np.empty((n, Km, Km))
         D2[:, kk, ll] = D2p
