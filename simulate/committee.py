@@ -357,14 +357,13 @@ def train_from(W0, W_star, lr, alpha_max: float, *, v0=None, v_star=None, activa
     model = CommitteeSGD(W0, W_star, lr_arr, lr_v_arr, v0_arr, vs_arr, b_arr, mask, activation=activation,
                          train_second_layer=train_second_layer, noise=noise, n_test=n_test,
                          generator=make_generator(seed, device))
-    run = engine.run(model, steps=steps, record=rec, time_per_step=1.0 / N, time_unit="alpha = step / N",
+    run = engine.run(model, steps=steps, record=rec, steps_per_time=N, time_unit="alpha = step / N",
                      loss_name="test estimate of eps_g", lr=lr_arr if not uniform_lr else float(lr_arr[0]),
                      lr_max=lr_max, what="the test error eps_test", raise_on_divergence=raise_on_divergence,
                      desc=f"committee SGD (E={E}, N={N})", progress_bar=progress_bar,
                      n_threads=n_threads if device.type == "cpu" else None,
                      renamed={"alpha": "times", "eps_test": "losses"})
     # float64 records whatever the dtype (exact: float32 -> float64 is lossless)
-    run.times = rec / N
     run.losses = run.losses.astype(np.float64)
     run.state = {key: run.state[key].astype(np.float64) for key in ("Q", "R", "v")}
     v_rec = run.state["v"]

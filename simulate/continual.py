@@ -526,12 +526,11 @@ def train_two_teachers(W0, h1_0, h2_0, W_star1, W_star2, v_star1, v_star2, *, lr
     rec = np.concatenate([rec1, rec2])
     model = TwoTeacherSGD(W, heads, (Ws1, Ws2), vs, lr=lr, lr_v=lr_v, n1=n1, n2=n2, activation=activation,
                           generator=make_generator(_v.as_seed(seed), device))
-    run = engine.run(model, steps=n1 + n2, record=rec, time_per_step=1.0 / N, time_unit="alpha = step / N",
+    run = engine.run(model, steps=n1 + n2, record=rec, steps_per_time=N, time_unit="alpha = step / N",
                      loss_name="generalisation error of each head on its teacher (last axis: 1, 2)", lr=lr,
                      what="|Q|", desc="two-teacher SGD", progress_bar=False,
                      extras=dict(alpha_switch=n1 / N, N=N, lr=lr, lr_v=lr_v, activation=activation),
                      renamed={"alpha": "times"})
-    run.times = rec / N  # exactly step / N
     # the error of each head on its teacher, exactly from the order parameters (noise-free teachers)
     Q, R = run.state["Q"].astype(np.float64), run.state["R"].astype(np.float64)
     eps = []

@@ -196,6 +196,7 @@ def run(
     record: int | Iterable[int] | None = 50,
     log: bool = True,
     time_per_step: float = 1.0,
+    steps_per_time: float | None = None,
     time_unit: str = "step",
     loss_name: str = "training loss",
     lr=None,
@@ -220,8 +221,9 @@ def run(
     steps, record, log
         Number of updates; recording points (a count, log-spaced with
         ``log=True``, or explicit step indices), always including 0 and ``steps``.
-    time_per_step, time_unit
-        ``times = time_per_step * steps_recorded``, in the unit ``time_unit``.
+    time_per_step, steps_per_time, time_unit
+        ``times = time_per_step * steps_recorded`` (or, exactly, ``steps_recorded / steps_per_time``
+        when given: online SGD's ``alpha = step / N``), in the unit ``time_unit``.
     lr, lr_max, what, raise_on_divergence, divergence_factor
         For the divergence monitor's message (``what`` names the loss), whether
         divergence raises or only flags networks in ``Run.diverged``, and the growth
@@ -272,9 +274,12 @@ def run(
     more = dict(extras or {})
     if finish is not None:
         more.update(finish(state))
+    if steps_per_time is not None:
+        times = rec / float(steps_per_time)
+    else:
+        times = np.asarray(time_per_step, dtype=float) * rec.astype(float)
     return Run(
-        times=float(time_per_step) * rec.astype(float) if np.ndim(time_per_step) == 0
-        else np.asarray(time_per_step, dtype=float) * rec.astype(float),
+        times=times,
         time_unit=time_unit,
         steps=rec,
         losses=losses,
