@@ -24,7 +24,7 @@ from . import engine
 from ._common import as_input, make_generator, record_steps, resolve_device, resolve_dtype
 from .engine import Run
 
-__all__ = ["CurriculumRun", "ShallowRun", "TwoTeacherRun", "SequentialRegressionRun", "CurriculumGD",
+__all__ = ["CurriculumRun", "ShallowRun", "TwoTeacherRun", "CurriculumGD",
            "ShallowCurriculumGD", "SequentialRegressionGD", "TwoTeacherSGD", "train_curriculum",
            "train_shallow_curriculum", "train_sequential_regression", "teacher_pair_weights", "train_two_teachers"]
 
@@ -359,7 +359,7 @@ class ShallowCurriculumGD(_Phased):
 
 # ----------------------------------------------------------------------------- sequential regression
 @dataclasses.dataclass(repr=False)
-class SequentialRegressionRun(Run):
+class _LegacyArrayRun(Run):
     """The :class:`~idealnets.simulate.Run` of :func:`train_sequential_regression`.
 
     Earlier releases returned the array ``extras["weights_after_task"]`` (E, n_tasks, N) itself;
@@ -393,7 +393,7 @@ class SequentialRegressionRun(Run):
 
 
 def train_sequential_regression(Xs, ys, w0, order, *, lr: float | None = None, steps: int = 2000, device=None,
-                                dtype=torch.float64) -> SequentialRegressionRun:
+                                dtype=torch.float64) -> Run:
     r"""Gradient descent on each task of ``order`` in turn, ``steps`` full-batch steps per task on
     ``L_m = (1/2P_m)||X_m^T w - y_m||^2``, from the previous task's weights. ``w0`` (N,) or an ensemble
     (E, N) of starting weights. ``lr`` defaults to ``1/max_m lambda_max(X_m X_m^T/P_m)`` (stable: the
@@ -423,7 +423,7 @@ def train_sequential_regression(Xs, ys, w0, order, *, lr: float | None = None, s
                      lr_max=2.0 / lam_max, what="the summed task loss", desc="sequential regression",
                      progress_bar=False, extras=dict(order=o.copy(), lr=lr))
     run.extras["weights_after_task"] = run.state["w"][:, 1:].copy()
-    return SequentialRegressionRun(**{f.name: getattr(run, f.name) for f in dataclasses.fields(Run)})
+    return _LegacyArrayRun(**{f.name: getattr(run, f.name) for f in dataclasses.fields(Run)})
 
 
 class SequentialRegressionGD(_Phased):

@@ -208,7 +208,8 @@ class LinearStudentsGD:
 
 
 def train_linear(datas: TeacherStudentData | Sequence[TeacherStudentData], *, lr: float, steps: int,
-                 record=50, weight_decay: float = 0.0, log: bool = True, desc: str = "linear students"):
+                 record=50, weight_decay: float = 0.0, log: bool = True,
+                 desc: str = "linear students") -> Run | list[Run]:
     r"""Full-batch GD of linear students ``w <- w - lr (X X^T w - X y + gamma w)``.
 
     ``datas``: one :class:`TeacherStudentData` or a list sharing N (different P, i.e.
