@@ -72,7 +72,8 @@ class Run:
         The recorded step indices.
     losses : (E, R) float
         Per network and record, the quantity named by ``loss_name`` (a training
-        loss, or an estimate of the generalisation error).
+        loss, or an estimate of the generalisation error); models that learn
+        several tasks at once add a trailing task axis, ``(E, R, n_tasks)``.
     loss_name : str
         What ``losses`` measures.
     state : dict of arrays
