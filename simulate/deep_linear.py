@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from idealnets.theory import validation as _v
+from idealnets.theory.tasks import correlations
 
 from . import engine
 from ._common import (
@@ -76,8 +77,12 @@ def stable_lr(X, Y, depth: int) -> float:
     (the least-squares map) for ``s/c``. ``lr`` above ``2 / rate`` diverges.
     """
     X, Y = _check_data(X, Y)
-    P = X.shape[1]
-    Sxx, Syx = X @ X.T / P, Y @ X.T / P
+    depth = _v.as_int(depth, "depth", low=1)
+    Sxx, Syx, _ = correlations(X, Y)
+    return _stable_lr(Sxx, Syx, depth)
+
+
+def _stable_lr(Sxx: np.ndarray, Syx: np.ndarray, depth: int) -> float:
     lmax = float(np.linalg.eigvalsh(Sxx)[-1])
     w_star = np.linalg.lstsq(Sxx, Syx.T, rcond=None)[0].T
     smax = float(np.linalg.norm(w_star, 2))
@@ -129,8 +134,12 @@ def init_weights(
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
     sizes = _widths(X.shape[0], Y.shape[0], depth, width)
-    g = make_generator(seed, device)
-    E = int(n_networks)
+    return _init_weights(X, Y, sizes, n_networks, init, init_scale, device, dtype, make_generator(seed, device))
+
+
+def _init_weights(X, Y, sizes, E, init, init_scale, device, dtype, g) -> list[torch.Tensor]:
+    """:func:`init_weights` on validated arguments (``sizes`` from :func:`_widths`)."""
+    depth = len(sizes) - 1
     if init == "small":
         return [init_scale * torch.randn(E, sizes[l + 1], sizes[l], generator=g, device=device, dtype=dtype)
                 for l in range(depth)]
@@ -285,14 +294,22 @@ def train(
     :class:`~idealnets.simulate.DivergenceError` naming ``lr`` and the stable limit if
     training blows up.
     """
-    W0 = init_weights(X, Y, depth=depth, width=width, n_networks=n_networks, init=init,
-                      init_scale=init_scale, device=device, dtype=dtype, seed=seed)
-    return train_from(W0, X, Y, lr=lr, steps=steps, record=record, return_weights=return_weights,
-                      log=log, desc=desc or f"deep linear D={depth} ({init})")
+    X, Y = _check_data(X, Y)
+    init = _v.as_choice(init, "init", INITS)
+    init_scale = _v.as_float(init_scale, "init_scale", low=0.0, open_low=True)
+    n_networks = _v.as_int(n_networks, "n_networks", low=1)
+    lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
+    steps = _v.as_int(steps, "steps", low=0)
+    device = resolve_device(device)
+    dtype = resolve_dtype(dtype)
+    sizes = _widths(X.shape[0], Y.shape[0], depth, width)
+    Ws = _init_weights(X, Y, sizes, n_networks, init, init_scale, device, dtype, make_generator(seed, device))
+    return _train(Ws, X, Y, lr, steps, record, return_weights, log, desc or f"deep linear D={depth} ({init})")
 
 
+@_v.renamed_keywords(weights="W0")
 def train_from(
-    weights: Sequence[torch.Tensor | np.ndarray],
+    W0: Sequence[torch.Tensor | np.ndarray],
     X,
     Y,
     *,
@@ -305,7 +322,8 @@ def train_from(
     dtype: torch.dtype | None = None,
     desc: str = "deep linear GD",
 ) -> Run:
-    """Full-batch GD from given initial weights: a list of D ``(E, n_l, n_{l-1})`` arrays.
+    """Full-batch GD from given initial weights ``W0``: a list of D ``(E, n_l, n_{l-1})`` arrays
+    (the keyword ``weights`` is its deprecated name).
 
     2-D arrays are taken as a single network (E = 1). Device and dtype default
     to those of the first weight tensor.
@@ -313,19 +331,19 @@ def train_from(
     X, Y = _check_data(X, Y)
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
     steps = _v.as_int(steps, "steps", low=0)
-    if weights is None or isinstance(weights, (str, bytes, torch.Tensor, np.ndarray)) or len(weights) < 1:
-        raise TypeError("weights must be a non-empty list of D arrays (E, n_l, n_(l-1)), one per layer")
-    W0 = weights[0]
+    if W0 is None or isinstance(W0, (str, bytes, torch.Tensor, np.ndarray)) or len(W0) < 1:
+        raise TypeError("W0 must be a non-empty list of D arrays (E, n_l, n_(l-1)), one per layer")
+    first = W0[0]
     if device is None:
-        device = W0.device if isinstance(W0, torch.Tensor) else resolve_device(None)
+        device = first.device if isinstance(first, torch.Tensor) else resolve_device(None)
     else:
         device = resolve_device(device)
     if dtype is None:
-        dtype = W0.dtype if isinstance(W0, torch.Tensor) and W0.is_floating_point() else torch.float64
+        dtype = first.dtype if isinstance(first, torch.Tensor) and first.is_floating_point() else torch.float64
     dtype = resolve_dtype(dtype)
     Ws = []
-    for l, w in enumerate(weights):
-        w = as_input(w, f"weights[{l}]", device=device, dtype=dtype, ndim=(2, 3)).clone()
+    for l, w in enumerate(W0):
+        w = as_input(w, f"W0[{l}]", device=device, dtype=dtype, ndim=(2, 3)).clone()
         if w.ndim == 2:
             w = w.unsqueeze(0)
         if w.ndim != 3:
@@ -339,16 +357,21 @@ def train_from(
         if Ws[l].shape[2] != Ws[l - 1].shape[1] or Ws[l].shape[0] != E:
             raise ValueError(f"layer {l + 1} of shape {tuple(Ws[l].shape)} does not follow layer {l} "
                              f"of shape {tuple(Ws[l - 1].shape)}")
+    return _train(Ws, X, Y, lr, steps, record, return_weights, log, desc)
+
+
+def _train(Ws, X, Y, lr, steps, record, return_weights, log, desc) -> Run:
+    """:func:`train_from` on validated arguments: ``Ws`` a list of (E, n_l, n_{l-1}) tensors (updated in place)."""
     D = len(Ws)
-    P = X.shape[1]
-    Sxx_np = X @ X.T / P
+    device, dtype = Ws[0].device, Ws[0].dtype
+    Sxx_np, Syx_np, trSyy = correlations(X, Y)
     c_mean = float(np.trace(Sxx_np) / Sxx_np.shape[0])
     c_iso = c_mean if np.max(np.abs(Sxx_np - c_mean * np.eye(Sxx_np.shape[0]))) <= 1e-12 * max(c_mean, 1e-300) else None
     model = DeepLinearGD(Ws, as_tensor(Sxx_np, device=device, dtype=dtype),
-                         as_tensor(Y @ X.T / P, device=device, dtype=dtype), float(np.sum(Y * Y) / P), lr,
+                         as_tensor(Syx_np, device=device, dtype=dtype), trSyy, lr,
                          c_iso=c_iso, record_weights=return_weights)
     run = engine.run(model, steps=steps, record=record, log=log, time_per_step=lr, time_unit="t = lr * step",
-                     loss_name="training loss", lr=lr, lr_max=stable_lr(X, Y, D), what="the training loss",
+                     loss_name="training loss", lr=lr, lr_max=_stable_lr(Sxx_np, Syx_np, D), what="the training loss",
                      desc=desc)
     if return_weights:
         run.extras["weights"] = [run.state.pop(f"W{l + 1}") for l in range(D)]
