@@ -46,7 +46,7 @@ def train_perturbation(W0, W_star, *, rule: str, lr: float, steps: int, sigma: f
     (``run.errors`` is its deprecated name); ``extras``: ``rule``, ``lr``, ``sigma``, ``seed``.
     ``progress_bar``: ``None`` shows it on terminals for runs of 50000 steps or more.
     """
-    from idealnets.theory.perturbation import max_learning_rate
+    from idealnets.theory.perturbation import stable_lr
 
     rule = _v.as_choice(rule, "rule", RULES)
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
@@ -61,7 +61,7 @@ def train_perturbation(W0, W_star, *, rule: str, lr: float, steps: int, sigma: f
     seed = _v.as_seed(seed)
     model = PerturbationSGD(W, Ws, rule=rule, lr=lr, sigma=sigma, generator=make_generator(seed, device))
     return engine.run(model, steps=steps, record=record, log=log, time_per_step=1.0, time_unit="step",
-                      loss_name="error ||W - W*||_F^2 / 2", lr=lr, lr_max=max_learning_rate(rule, N, M),
+                      loss_name="error ||W - W*||_F^2 / 2", lr=lr, lr_max=stable_lr(rule, N, M),
                       what=f"the {rule} error", desc=f"perturbation {rule}",
                       progress_bar=(False if steps < 50000 else None) if progress_bar is None else progress_bar,
                       extras={"rule": rule, "lr": lr, "sigma": sigma, "seed": seed},

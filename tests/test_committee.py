@@ -18,7 +18,7 @@ from idealnets.simulate._common import DivergenceError
 from idealnets.simulate.committee import init_weights, train, train_from
 from idealnets.theory.committee import (
     I2, I3, I4, J2, CommitteeODE, asymptotic_error, asymptotic_error_small_lr, erf_integrals, generalisation_error,
-    linear_perceptron_error, max_learning_rate, order_parameters, plateau_escape_time, specialisation_index,
+    linear_perceptron_error, stable_lr, order_parameters, plateau_escape_time, specialisation_index,
     symmetric_plateau,
 )
 
@@ -157,7 +157,7 @@ def test_linear_activation_exact_solution():
     # alpha = inf is the fixed point eta sigma^2 / (2 (2 - eta))
     inf = ode.integrate(Q0, R0, alpha_eval=[np.inf])
     assert inf.eps_g[0] == pytest.approx(lr * sigma ** 2 / (2 * (2 - lr)), abs=1e-8)
-    assert max_learning_rate(1, activation="linear") == pytest.approx(2.0, abs=1e-8)
+    assert stable_lr(1, activation="linear") == pytest.approx(2.0, abs=1e-8)
     assert asymptotic_error_small_lr(1, activation="linear") == pytest.approx(0.25, abs=1e-6)
 
 
@@ -192,7 +192,7 @@ def test_bad_input():
 
 
 def test_ode_blow_up_and_sim_divergence_are_loud():
-    lr = 3.0 * max_learning_rate(1, activation="linear")
+    lr = 3.0 * stable_lr(1, activation="linear")
     with pytest.raises(FloatingPointError, match="lr="):
         CommitteeODE(1, 1, lr, activation="linear").integrate([[0.5]], [[0.1]], alpha_max=200.0)
     with pytest.raises(DivergenceError, match="lr=6"):
@@ -260,7 +260,7 @@ def test_plateau_and_escape():
 
 def test_max_learning_rate_separates_convergence():
     K = 2
-    lr_max = max_learning_rate(K)
+    lr_max = stable_lr(K)
     start = dict(Q0=0.9 * np.eye(K), R0=np.diag([0.9, 0.85]))
     eps_lo = CommitteeODE(K, K, 0.8 * lr_max).integrate(start["Q0"], start["R0"], alpha_eval=[400.0]).eps_g[0]
     assert eps_lo < 1e-6

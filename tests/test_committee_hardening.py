@@ -17,7 +17,7 @@ from idealnets.simulate._common import DivergenceError
 from idealnets.simulate.committee import _block_loop, _block_loop_one, _step_fn, init_weights, train, train_from
 from idealnets.theory.committee import (
     ODE_ATOL, ODE_RTOL, CommitteeODE, asymptotic_error, generalisation_error, linear_perceptron_error,
-    max_learning_rate, order_parameters, plateau_escape_time, specialisation_index, symmetric_plateau,
+    stable_lr, order_parameters, plateau_escape_time, specialisation_index, symmetric_plateau,
 )
 
 # Exact linear solution vs DOP853 at the default tolerances: global error ~1e-9 (see ODE_RTOL).
@@ -102,8 +102,8 @@ def test_ode_constructor_names_the_bad_argument(kw, match):
     (lambda: plateau_escape_time([1.0, 0.0], [1.0, 0.0], 0.1), "alpha"),
     (lambda: plateau_escape_time([0.0, 1.0], [1.0, 0.0], 0.1, frac=1.5), "frac"),
     (lambda: specialisation_index(np.zeros((2, 2)), np.eye(2)), "Q"),
-    (lambda: max_learning_rate(2, 3), "K = M"),
-    (lambda: max_learning_rate(0), "K"),
+    (lambda: stable_lr(2, 3), "K = M"),
+    (lambda: stable_lr(0), "K"),
     (lambda: symmetric_plateau(1, 1.0), "K"),
     (lambda: symmetric_plateau(2, np.nan), "lr"),
     (lambda: asymptotic_error(1, 1, 0.5, 0.1, alpha_final=np.nan), "alpha_final"),

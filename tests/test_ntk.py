@@ -15,7 +15,7 @@ from idealnets.theory.ntk import (
     gradient_descent_mse,
     gradient_flow_mean,
     kernels,
-    max_learning_rate,
+    stable_lr,
     relu_expectations,
 )
 
@@ -190,7 +190,7 @@ def test_limits_and_discrete_gd(rng):
     np.testing.assert_allclose(f_tr[1], y, atol=1e-8)
     np.testing.assert_allclose(f_te[1], y @ np.linalg.solve(T, Tt.T), rtol=1e-8)
     # discrete GD: the formula equals iterating r <- (I - lr T/P) r on the linearised model
-    lr = 0.7 * max_learning_rate(T)
+    lr = 0.7 * stable_lr(T)
     f = np.zeros(P)
     for _ in range(25):
         f = f - lr * T @ (f - y[0]) / P
@@ -210,7 +210,7 @@ def test_limits_and_discrete_gd(rng):
 def test_max_learning_rate_threshold_linearised():
     x, y = _circle_task()
     T = kernels(x, x, **ARCH).ntk
-    lm = max_learning_rate(T)
+    lm = stable_lr(T)
     g = gradient_descent_mse(T, y, lr=0.99 * lm).residual_factors(0.99 * lm * 2000)
     assert np.all(np.abs(g) < 1)
     # above the limit the factory refuses (GD diverges at every t) unless asked for the growing dynamics
@@ -226,7 +226,7 @@ def test_max_learning_rate_threshold_linearised():
 @pytest.mark.parametrize("factor,converges", [(0.5, True), (3.0, False)])
 def test_learning_rate_threshold_trained(seed, factor, converges):
     x, y = _circle_task()
-    lm = max_learning_rate(kernels(x, x, **ARCH).ntk)
+    lm = stable_lr(kernels(x, x, **ARCH).ntk)
     kw = dict(width=1024, n_networks=4, lr=factor * lm, steps=200, seed=seed, W_std=1.0, b_std=0.5)
     if converges:
         run = train(x, y, **kw)
@@ -242,7 +242,7 @@ def test_gradient_flow_mean_vs_trained_centred(seed, width):
     x, y = _circle_task()
     xt = np.stack([np.cos(np.linspace(0.2, 6, 9)), np.sin(np.linspace(0.2, 6, 9))])
     T = kernels(x, x, **ARCH).ntk
-    lr = 0.5 * max_learning_rate(T)
+    lr = 0.5 * stable_lr(T)
     run = train(x, y, width=width, n_networks=4, lr=lr, steps=300, x_test=xt, centered=True, seed=seed,
                 W_std=1.0, b_std=0.5, record=12)
     f_tr, f_te = gradient_flow_mean(x, y, xt, run.times, lr=lr, **ARCH)
@@ -256,7 +256,7 @@ def test_gradient_flow_mean_vs_trained_uncentred_ensemble(seed):
     # (the initial outputs are random, sd ~ sqrt(K(x,x)), so per-network spread does not shrink with width)
     x, y = _circle_task()
     T = kernels(x, x, **ARCH).ntk
-    lr = 0.5 * max_learning_rate(T)
+    lr = 0.5 * stable_lr(T)
     E, width = 64, 512
     run = train(x, y, width=width, n_networks=E, lr=lr, steps=100, seed=seed, W_std=1.0, b_std=0.5, record=6)
     f_tr, _ = gradient_flow_mean(x, y, x[:, :1], run.times, lr=lr, **ARCH)
@@ -272,7 +272,7 @@ def test_ntk_moves_less_when_wider(seed, activation, lo, hi):
     # measured exponents ~ -1.05 (erf) and ~ -0.85 (relu) between widths 128 and 2048.
     x, y = _circle_task()
     arch = {**ARCH, "activation": activation}
-    lr = 0.5 * max_learning_rate(kernels(x, x, **arch).ntk)
+    lr = 0.5 * stable_lr(kernels(x, x, **arch).ntk)
     moves = []
     widths = (128, 2048)
     for n in widths:
@@ -302,7 +302,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="features"):
         gradient_flow_mean(x, np.ones((1, 3)), np.ones((3, 2)), 1.0)
     with pytest.raises(ValueError, match="square"):
-        max_learning_rate(np.ones((2, 3)))
+        stable_lr(np.ones((2, 3)))
     with pytest.raises(ValueError, match="non-negative"):
         gradient_flow_mean(np.eye(2), np.ones((1, 2)), np.eye(2), -1.0)
     with pytest.raises(ValueError, match="unknown activation"):
@@ -319,7 +319,7 @@ def test_gradient_flow_mean_vs_trained_centred_width4096(seed):
     x, y = _circle_task()
     xt = np.stack([np.cos(np.linspace(0.2, 6, 25)), np.sin(np.linspace(0.2, 6, 25))])
     T = kernels(x, x, **ARCH).ntk
-    lr = 0.5 * max_learning_rate(T)
+    lr = 0.5 * stable_lr(T)
     width = 4096
     run = train(x, y, width=width, n_networks=8, lr=lr, steps=1000, x_test=xt, centered=True, seed=seed,
                 W_std=1.0, b_std=0.5, record=30)
@@ -337,7 +337,7 @@ def test_uncentred_expected_loss_excess_shrinks_with_width(seed):
     # 19% / 100% (n = 256), 9% / 59% (1024), 4% / 30% (4096); MC error 1.5-2% with 128 networks.
     x, y = _circle_task()
     K, T = kernels(x, x, **ARCH)
-    lr = 0.5 * max_learning_rate(T)
+    lr = 0.5 * stable_lr(T)
     E = 128
     excess = []
     for i, width in enumerate((1024, 4096)):
@@ -377,7 +377,7 @@ def test_gradient_flow_mean_rejects_unstable_lr():
     x = np.stack([np.cos(np.linspace(0, 1, 6)), np.sin(np.linspace(0, 1, 6))]) * 3.0
     y = np.ones((1, 6))
     arch = dict(depth=1, activation="relu", W_std=2.0, b_std=1.0)
-    lr_max = max_learning_rate(kernels(x, x, **arch).ntk)
+    lr_max = stable_lr(kernels(x, x, **arch).ntk)
     assert lr_max < 1.0
     with pytest.raises(ValueError, match="stable limit"):
         gradient_flow_mean(x, y, x, 1.0, lr=1.0, **arch)

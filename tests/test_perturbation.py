@@ -13,7 +13,7 @@ from idealnets.theory.perturbation import (
     asymptotic_error,
     contraction,
     learning_curve,
-    max_learning_rate,
+    stable_lr,
     noise_factor,
     noise_floor,
     optimal_learning_rate,
@@ -95,7 +95,7 @@ def test_bad_input_raises():
     with pytest.raises(ValueError, match="sigma"):
         train_perturbation(np.zeros((1, 2, 3)), np.ones((2, 3)), rule="node", lr=0.01, steps=1, sigma=-0.5)
     with pytest.raises(ValueError, match="stable limit"):
-        contraction("gd", 3, 2, 2 * max_learning_rate("gd", 3, 2))
+        contraction("gd", 3, 2, 2 * stable_lr("gd", 3, 2))
     with pytest.raises(ValueError, match="rule"):
         noise_factor("hebb", 3, 2)
     with pytest.raises(ValueError):
@@ -121,7 +121,7 @@ def test_run_and_deprecated_names():
 @given(rule=st.sampled_from(RULES), N=st.integers(1, 50), M=st.integers(1, 20), frac=st.floats(0.01, 0.99),
        sigma=st.floats(0.0, 1.0), eps0=st.floats(1e-3, 1e3), k=st.lists(st.floats(0, 1e7), min_size=2, max_size=6))
 def test_learning_curve_properties(rule, N, M, frac, sigma, eps0, k):
-    lr = frac * max_learning_rate(rule, N, M)
+    lr = frac * stable_lr(rule, N, M)
     k = np.sort(np.array(k))
     e = learning_curve(k, rule=rule, n_in=N, n_out=M, lr=lr, eps0=eps0, sigma=sigma)
     e_inf = asymptotic_error(rule, N, M, lr, sigma)
