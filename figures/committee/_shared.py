@@ -13,7 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from idealnets.simulate.committee import CommitteeRun, train
+from idealnets.simulate.committee import train
+from idealnets.simulate.engine import Run
 from idealnets.theory.committee import CommitteeODE, generalisation_error
 
 ODE_RTOL, ODE_ATOL = 1e-7, 1e-9
@@ -21,7 +22,7 @@ ODE_RTOL, ODE_ATOL = 1e-7, 1e-9
 
 @dataclass
 class Paired:
-    run: CommitteeRun
+    run: Run
     Q: np.ndarray  # (E, R, K, K) ODE
     R: np.ndarray  # (E, R, K, M) ODE
     v: np.ndarray  # (E, R, K) ODE
@@ -29,7 +30,7 @@ class Paired:
     eps_sim_op: np.ndarray  # (E, R) eps_g of the simulated order parameters
 
 
-def per_seed_ode(run: CommitteeRun, *, K_eff=None, rtol: float = ODE_RTOL, atol: float = ODE_ATOL) -> tuple:
+def per_seed_ode(run: Run, *, K_eff=None, rtol: float = ODE_RTOL, atol: float = ODE_ATOL) -> tuple:
     """Integrate the ODE from each seed's initial order parameters; returns (Q, R, v, eps) per seed.
 
     K_eff : (E,) number of real (unpadded) units per seed (default: all K).
@@ -41,7 +42,7 @@ def per_seed_ode(run: CommitteeRun, *, K_eff=None, rtol: float = ODE_RTOL, atol:
     out_Q = np.full(run.Q.shape, np.nan)
     out_R = np.full(run.R.shape, np.nan)
     out_v = np.full(run.v.shape, np.nan)
-    eps = np.full((E, len(run.alpha)), np.nan)
+    eps = np.full((E, len(run.times)), np.nan)
     for e in range(E):
         k = int(K_eff[e])
         ode = CommitteeODE(k, M, float(run.lr[e]), activation=run.activation,
@@ -49,7 +50,7 @@ def per_seed_ode(run: CommitteeRun, *, K_eff=None, rtol: float = ODE_RTOL, atol:
                            noise=run.noise, T=run.T[e], v_star=run.v_star[e],
                            feedback=None if run.feedback is None else run.feedback[e][:k])
         try:
-            tr = ode.integrate(run.Q0[e][:k, :k], run.R0[e][:k], run.v0[e][:k], alpha_eval=run.alpha, rtol=rtol,
+            tr = ode.integrate(run.Q0[e][:k, :k], run.R0[e][:k], run.v0[e][:k], alpha_eval=run.times, rtol=rtol,
                                atol=atol)
         except FloatingPointError:
             continue  # the ODE blows up (too large a learning rate): leave NaN
@@ -59,16 +60,16 @@ def per_seed_ode(run: CommitteeRun, *, K_eff=None, rtol: float = ODE_RTOL, atol:
 
 
 @lru_cache(maxsize=16)
-def paired(N: int, K: int, M: int, lr, alpha_max: float, *, n_seeds: int, init_std: float, seed: int,
+def paired(N: int, K: int, M: int, lr, alpha_max: float, *, n_networks: int, init_scale: float, seed: int,
            device, noise: float = 0.0, train_second_layer: bool = False, record: int = 40,
            n_test: int = 2000, raise_on_divergence: bool = True, record_linear: int = 0, v0=None,
            feedback=None) -> Paired:
-    """Train ``n_seeds`` networks and integrate the ODE from each one's start (memoised).
+    """Train ``n_networks`` networks and integrate the ODE from each one's start (memoised).
 
     ``lr`` may be a tuple with one rate per network; ``v0`` and ``feedback`` tuples of K values.
     """
     lr_arg = np.asarray(lr, dtype=float) if isinstance(lr, tuple) else lr
-    run = train(N, K, M, lr_arg, alpha_max, n_seeds=n_seeds, init_std=init_std, seed=seed, device=device,
+    run = train(N, K, M, lr_arg, alpha_max, n_networks=n_networks, init_scale=init_scale, seed=seed, device=device,
                 noise=noise, train_second_layer=train_second_layer, record=record, n_test=n_test,
                 raise_on_divergence=raise_on_divergence, record_linear=record_linear,
                 v0=None if v0 is None else np.asarray(v0, dtype=float),

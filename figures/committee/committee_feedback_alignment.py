@@ -69,16 +69,16 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     data, agreement, gaps = {}, {}, {}
     Q0s, R0s = [], []
     for i, (N, rp) in enumerate(P["runs"].items()):
-        pr = paired(N, K, M, LR, rp["alpha_max"], n_seeds=rp["seeds"], init_std=INIT_STD, seed=seed + 31 + i,
+        pr = paired(N, K, M, LR, rp["alpha_max"], n_networks=rp["seeds"], init_scale=INIT_STD, seed=seed + 31 + i,
                     device=device, train_second_layer=True, record=36, v0=V0, feedback=B)
         run = pr.run
-        a = run.alpha
+        a = run.times
         m = a > 0
         col = COLORS[i]
         cos_ode = feedback_alignment(pr.v, np.asarray(B))
         cos_sim = run.alignment
         theory_line(ax, a[m], np.nanmean(pr.eps_ode, 0)[m], color=col, label=f"FA ODE, N = {N} starts")
-        sim_markers(ax, a[m], run.eps_test[:, m], color=col, label=f"FA SGD, N = {N} ({rp['seeds']} seeds)", ms=3.5)
+        sim_markers(ax, a[m], run.losses[:, m], color=col, label=f"FA SGD, N = {N} ({rp['seeds']} seeds)", ms=3.5)
         theory_line(ax2, a[m], np.nanmean(cos_ode, 0)[m], color=col, label=f"FA ODE, N = {N} starts")
         sim_markers(ax2, a[m], cos_sim[:, m], color=col, ms=3.5, label=f"SGD, N = {N}")
         g = m & (a <= P["alpha_gap"])
@@ -86,7 +86,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
                    float(np.sqrt(np.nanmean((cos_sim - cos_ode)[:, g] ** 2))))
         agreement[f"rms_gap_eps_N{N}"] = gaps[N][0]
         agreement[f"rms_gap_cos_N{N}"] = gaps[N][1]
-        data[f"N{N}"] = dict(alpha=a, eps_ode=pr.eps_ode, eps_test=run.eps_test, eps_sim_op=pr.eps_sim_op,
+        data[f"N{N}"] = dict(alpha=a, eps_ode=pr.eps_ode, eps_test=run.losses, eps_sim_op=pr.eps_sim_op,
                              cos_ode=cos_ode, cos_sim=cos_sim)
         Q0s.append(run.Q0)
         R0s.append(run.R0)

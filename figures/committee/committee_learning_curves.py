@@ -45,18 +45,18 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     for ax, K in zip(axes, (2, 3)):
         plat = symmetric_plateau(K, LR)
         for i, N in enumerate(P["Ns"]):
-            pr = paired(N, K, K, LR, P["alpha_max"][K], n_seeds=P["seeds"][N], init_std=INIT_STD,
+            pr = paired(N, K, K, LR, P["alpha_max"][K], n_networks=P["seeds"][N], init_scale=INIT_STD,
                         seed=seed + 100 * K + i, device=device, record=RECORD, record_linear=RECORD_LINEAR)
-            a = pr.run.alpha
+            a = pr.run.times
             m = a > 0
             th = pr.eps_ode.mean(0)
             col = COLORS[i]
             theory_line(ax, a[m], th[m], color=col, label=f"ODE, N={N}")
-            sim_markers(ax, a[m], pr.run.eps_test[:, m], color=col, label=f"SGD, N={N} ({pr.run.Q.shape[0]} seeds)")
+            sim_markers(ax, a[m], pr.run.losses[:, m], color=col, label=f"SGD, N={N} ({pr.run.Q.shape[0]} seeds)")
             esc = plateau_escape_time(a, pr.eps_ode.T, plat.eps_g)
-            esc_sim = plateau_escape_time(a, pr.run.eps_test.T, plat.eps_g)
-            agreement[f"K{K}_N{N}_max_abs_dev"] = max_abs_dev(th[m], pr.run.eps_test.mean(0)[m])
-            agreement[f"K{K}_N{N}_max_rel_dev_floor1e-2"] = max_rel_dev(th[m], pr.run.eps_test.mean(0)[m],
+            esc_sim = plateau_escape_time(a, pr.run.losses.T, plat.eps_g)
+            agreement[f"K{K}_N{N}_max_abs_dev"] = max_abs_dev(th[m], pr.run.losses.mean(0)[m])
+            agreement[f"K{K}_N{N}_max_rel_dev_floor1e-2"] = max_rel_dev(th[m], pr.run.losses.mean(0)[m],
                                                                       floor=1e-2)
             # ODE vs simulated order parameters, same seeds: finite-N gap per network
             agreement[f"K{K}_N{N}_rms_dev_per_seed"] = float(np.sqrt(np.nanmean((pr.eps_sim_op - pr.eps_ode) ** 2)))
@@ -73,7 +73,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
                     agreement[f"K{K}_N{N}_escape_alpha_{key}"] = float(np.nanmean(t))
             if np.isfinite(esc).any():
                 ax.axvline(np.nanmean(esc), color=col, ls=":", lw=1)
-            data[f"K{K}_N{N}"] = dict(alpha=a, eps_ode_mean=th, eps_ode=pr.eps_ode, eps_test=pr.run.eps_test,
+            data[f"K{K}_N{N}"] = dict(alpha=a, eps_ode_mean=th, eps_ode=pr.eps_ode, eps_test=pr.run.losses,
                                       escape_ode=esc, escape_sim=esc_sim)
         ax.axhline(plat.eps_g, color="0.4", ls="--", lw=1, label=f"plateau height {plat.eps_g:.3f}")
         agreement[f"K{K}_plateau_eps"] = plat.eps_g

@@ -3,7 +3,7 @@
 Left: eps_g(alpha) for several learning rates, all trained in ONE batched run
 (one rate per network). Right: eps_g at the end of training versus the rate:
 ODE on a fine grid of rates (from the first network's initial overlaps) and
-SGD (mean +- sd over networks); the dotted line is ``max_learning_rate``, the
+SGD (mean +- sd over networks); the dotted line is ``stable_lr``, the
 rate above which perfect learning is linearly unstable (Saad & Solla 1995):
 beyond it the student stays stuck at a high error.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from idealnets.theory.committee import CommitteeODE, max_learning_rate
+from idealnets.theory.committee import CommitteeODE, stable_lr
 
 from ._shared import paired
 from .._common import COLORS, DEFAULT_OUT, max_abs_dev, max_rel_dev, save, sim_markers, style, theory_line
@@ -41,12 +41,12 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     P = QUICK if quick else FULL
     S = P["seeds_per_lr"]
     lrs = tuple(float(lr) for lr in np.repeat(LRS, S))
-    pr = paired(P["N"], K, M, lrs, P["alpha_max"], n_seeds=len(lrs), init_std=INIT_STD, seed=seed + 7,
+    pr = paired(P["N"], K, M, lrs, P["alpha_max"], n_networks=len(lrs), init_scale=INIT_STD, seed=seed + 7,
                 device=device, raise_on_divergence=False)
     run = pr.run
-    a = run.alpha
+    a = run.times
     m = a > 0
-    lr_max = max_learning_rate(K)
+    lr_max = stable_lr(K)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9.6, 3.7))
     data, agreement = {}, {}
     finals_sim = []
@@ -54,7 +54,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         sl = slice(i * S, (i + 1) * S)
         col = COLORS[i]
         th = np.nanmean(pr.eps_ode[sl], axis=0)
-        sim = run.eps_test[sl]
+        sim = run.losses[sl]
         tag = " (> max)" if lr > lr_max else ""
         theory_line(ax, a[m], th[m], color=col, label=f"lr = {lr:g}{tag}")
         sim_markers(ax, a[m], sim[:, m], color=col, ms=3.5)
@@ -88,7 +88,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         if f.size:
             ax2.errorbar([lr], [f.mean()], yerr=[f.std()], fmt="o", mfc="white", mec=COLORS[i], ecolor=COLORS[i],
                          mew=1.2, zorder=3)
-    ax2.axvline(lr_max, color="0.4", ls=":", lw=1.2, label=f"max_learning_rate = {lr_max:.2f}")
+    ax2.axvline(lr_max, color="0.4", ls=":", lw=1.2, label=f"stable_lr = {lr_max:.2f}")
     ax2.set_yscale("log")
     ax2.set_xlabel("learning rate lr")
     ax2.set_ylabel(r"$\epsilon_g$ at end of training")

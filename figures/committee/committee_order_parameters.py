@@ -48,9 +48,9 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.7))
     data, agreement = {}, {}
     for ax, K in zip(axes, (2, 3)):
-        pr = paired(N, K, K, LR, P["alpha_max"][K], n_seeds=P["seeds"][N], init_std=INIT_STD,
+        pr = paired(N, K, K, LR, P["alpha_max"][K], n_networks=P["seeds"][N], init_scale=INIT_STD,
                     seed=seed + 100 * K + len(P["Ns"]) - 1, device=device, record=RECORD, record_linear=RECORD_LINEAR)
-        a = pr.run.alpha
+        a = pr.run.times
         m = a > 0
         Qs, Rs = permute(pr.run.Q, pr.run.R, sort_students(pr.run.R))
         Qt, Rt = permute(pr.Q, pr.R, sort_students(pr.R))

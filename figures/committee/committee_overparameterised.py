@@ -41,7 +41,7 @@ def _run(P, both: bool, *, seed: int, device):
     Ks = np.repeat(P["Ks"], P["seeds"])
     E, Kmax = len(Ks), max(P["Ks"])
     mask = (np.arange(Kmax)[None, :] < Ks[:, None]).astype(float)  # real units
-    W, Ws = init_weights(P["N"], Kmax, M, E, init_std=INIT_STD, seed=seed, device=device)
+    W, Ws = init_weights(P["N"], Kmax, M, E, init_scale=INIT_STD, seed=seed, device=device)
     run = train_from(W, Ws, LR, P["alpha_final"], v0=mask, noise=NOISE, train_second_layer=both, train_mask=mask,
                      record=25, n_test=2000, seed=seed + 1)
     _, _, _, eps = per_seed_ode(run, K_eff=Ks)
@@ -59,22 +59,22 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         Ks, run, eps = _run(P, both, seed=seed + 11 * (i + 1), device=device)
         col = COLORS[i]
         th_final = np.array([eps[Ks == K, -1].mean() for K in P["Ks"]])
-        sim_final = [run.eps_test[Ks == K, -1] for K in P["Ks"]]
+        sim_final = [run.losses[Ks == K, -1] for K in P["Ks"]]
         theory_line(ax, P["Ks"], th_final, color=col, label=f"ODE, {label}", marker=None)
         ax.errorbar(P["Ks"], [s.mean() for s in sim_final], yerr=[s.std() for s in sim_final], fmt="o",
                     mfc="white", mec=col, ecolor=col, mew=1.2, zorder=3, label=f"SGD, {label}")
         agreement[f"{'both' if both else 'first'}_final_max_rel_dev"] = max_rel_dev(
             th_final, [s.mean() for s in sim_final])
         # time courses for the largest and smallest width
-        a = run.alpha
+        a = run.times
         m = a > 0
         for K, ls in ((P["Ks"][0], "-"), (P["Ks"][-1], "--")):
             sel = Ks == K
             ax2.plot(a[m], eps[sel][:, m].mean(0), ls, color=col, lw=1.5,
                      label=f"K={K}, {'both' if both else 'first only'}")
-            ax2.plot(a[m], run.eps_test[sel][:, m].mean(0), "o", ms=3.5, mfc="white", mec=col, mew=1.0)
+            ax2.plot(a[m], run.losses[sel][:, m].mean(0), "o", ms=3.5, mfc="white", mec=col, mew=1.0)
         data["both" if both else "first"] = dict(Ks=P["Ks"], eps_ode_final=th_final, eps_sim_final=sim_final,
-                                                 alpha=a, eps_ode=eps, eps_test=run.eps_test, K_per_network=Ks)
+                                                 alpha=a, eps_ode=eps, eps_test=run.losses, K_per_network=Ks)
     c = asymptotic_error_small_lr(M)
     ax.plot([M], [c * LR * NOISE ** 2], "*", color="0.35", ms=10, label=r"$\eta\sigma^2 K/(2\sqrt{3}\pi)$, K = M")
     agreement["small_lr_prediction_K_eq_M"] = c * LR * NOISE ** 2

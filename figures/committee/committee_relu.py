@@ -78,11 +78,11 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     data, agreement, devs = {}, {}, []
     sym = []
     for i, N in enumerate(cfg["Ns"]):
-        run = train(N, K, M, LR, cfg["alpha_max"], n_seeds=cfg["seeds"][N], activation="relu", init_std=INIT_STD,
+        run = train(N, K, M, LR, cfg["alpha_max"], n_networks=cfg["seeds"][N], activation="relu", init_scale=INIT_STD,
                     seed=seed + 7 * i, device=device, record=30, record_linear=30, n_test=2000)
         Qo, Ro, vo, eps_ode = per_seed_ode(run, rtol=ODE_RTOL, atol=ODE_ATOL)
         eps_sim = generalisation_error(run.Q, run.R, run.T[:, None], run.v, run.v_star[:, None], "relu")
-        a = run.alpha
+        a = run.times
         color = COLORS[i]
         sim_markers(ax, a, eps_sim, color=color, ms=3.2, label=f"SGD, N = {N} ({cfg['seeds'][N]} seeds)")
         theory_line(ax, a, np.nanmean(eps_ode, 0), color=color, label=f"ODE from the same starts (N = {N})")
@@ -105,7 +105,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
             agreement[f"escape_mean_abs_log_dev_{size}"] = float(np.mean(np.abs(np.log(esc_sim[ok] / esc_ode[ok]))))
             agreement[f"escape_alpha_ode_{size}"] = float(np.mean(esc_ode[ok]))
             agreement[f"escape_alpha_sgd_{size}"] = float(np.mean(esc_sim[ok]))
-        data[f"N{N}"] = dict(alpha=a, eps_sim=eps_sim, eps_ode=eps_ode, eps_test=run.eps_test, spec_sim=spec_sim,
+        data[f"N{N}"] = dict(alpha=a, eps_sim=eps_sim, eps_ode=eps_ode, eps_test=run.losses, spec_sim=spec_sim,
                              spec_ode=spec_ode)
         # the plateau state of the ODE: the symmetric part of the slowest point of the mean curve
         m = np.nanmean(eps_ode, 0)
