@@ -59,7 +59,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         for e, (Xs, ys) in enumerate(sets):
             o = cyclic_order(N_TASKS, k_max) if ordering == "cyclic" else random_order(N_TASKS, k_max, seed=seed + e)
             F_th.append(sequential_forgetting(Xs, ys, np.zeros(N), o))
-            W = train_sequential_regression(Xs, ys, np.zeros(N), o, steps=steps, device=device)[0]
+            W = train_sequential_regression(Xs, ys, np.zeros(N), o, steps=steps, device=device).weights_after_task[0]
             L = np.stack([0.5 * np.mean((W @ X - y) ** 2, axis=-1) for X, y in zip(Xs, ys)], -1)
             F_sim.append([np.mean(L[k, o[:k + 1]]) for k in range(k_max)])
             devs.append(np.max(np.abs(W - sequential_regression(Xs, ys, np.zeros(N), o))))
@@ -100,7 +100,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         f_gd, f_pr = [], []
         for w in W_star:  # one GD-trained student per teacher w*
             ys = [X.T @ w for X in Xs]
-            G = train_sequential_regression(Xs, ys, np.zeros(N), [0, 1], steps=20, device=device)[0]
+            G = train_sequential_regression(Xs, ys, np.zeros(N), [0, 1], steps=20, device=device).weights_after_task[0]
             f_gd.append(0.5 * float((x1 @ G[1] - ys[0][0]) ** 2))
             f_pr.append(0.5 * float((x1 @ sequential_regression(Xs, ys, np.zeros(N), [0, 1])[1] - ys[0][0]) ** 2))
         F_gd.append(f_gd)

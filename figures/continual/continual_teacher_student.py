@@ -82,17 +82,17 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
                                      record=15 if quick else 30, seed=seed + 3, device=device)
             ode = TwoTeacherODE(K, M, LR, T, v1, v2)
             e1, e2 = ode.errors(run.Q, run.R, run.h1, run.h2)
-            i_s = int(np.searchsorted(run.alpha, run.alpha_switch - 1e-12))
+            i_s = int(np.searchsorted(run.times, run.alpha_switch - 1e-12))
             F_sim.append(e1[:, -1] - e1[:, i_s])
             trs = [ode.integrate(run.Q[e, 0], run.R[e, 0], run.h1[e, 0], run.h2[e, 0], a1, a2,
-                                 alpha_eval=run.alpha) for e in range(E)]
+                                 alpha_eval=run.times) for e in range(E)]
             F_ode.append([t.forgetting() for t in trs])
             if g == gammas_mark[min(1, len(gammas_mark) - 1)]:  # one trajectory panel: both tasks' errors over time
                 for task, (es, key) in enumerate(((e1, "eps1"), (e2, "eps2"))):
                     col = COLORS[2 + task]
-                    theory_line(axes[1], run.alpha[1:], np.mean([getattr(t, key) for t in trs], 0)[1:], color=col,
+                    theory_line(axes[1], run.times[1:], np.mean([getattr(t, key) for t in trs], 0)[1:], color=col,
                                 label=f"task {task + 1}: ODE")
-                    sim_markers(axes[1], run.alpha[1:], es[:, 1:], color=col, label=f"task {task + 1}: SGD")
+                    sim_markers(axes[1], run.times[1:], es[:, 1:], color=col, label=f"task {task + 1}: SGD")
                     devs_traj = np.max(np.abs(np.stack([getattr(t, key) for t in trs]) - es))
                     agreement[f"traj_eps{task + 1}_max_abs_dev_gamma{g:g}"] = float(devs_traj)
                 axes[1].axvline(a1, color="0.6", lw=0.8)
