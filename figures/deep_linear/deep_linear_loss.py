@@ -44,7 +44,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     data, agreement = {}, {}
     for k, D in enumerate(DEPTHS):
         th = DeepLinearTheory(X, Y, depth=D, u0=U0)
-        lr = kappa * th.max_learning_rate()
+        lr = kappa * th.stable_lr()
         t_end = 1.3 * float(learning_time(S_MODES[-1], U0, 0.99 * S_MODES[-1], D))
         run = train(X, Y, D, WIDTH, E, "decoupled", U0, lr, int(np.ceil(t_end / lr)), record=R,
                     device=device, seed=seed + D, desc=f"loss D={D}")

@@ -46,7 +46,7 @@ RESTART = 0.05        # D >= 3: theory starts when the projection reaches RESTAR
 def run_depth(D: int, *, n_networks: int, record: int, device, seed: int, kappa: float = KAPPA):
     X, Y = mode_data(seed=0)
     th = DeepLinearTheory(X, Y, depth=D)
-    lr = kappa * th.max_learning_rate()
+    lr = kappa * th.stable_lr()
     t_end = 12.0 if D == 1 else 1.25 * float(learning_time(S_MODES[-1], 0.2 * GAIN**D / 2, 0.97 * S_MODES[-1], D))
     W0 = init_weights(X, Y, depth=D, width=WIDTH, n_networks=n_networks, init="small",
                       init_scale=GAIN / np.sqrt(WIDTH), device=device, seed=seed + D)

@@ -52,7 +52,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     E, R = (4, 60) if quick else (16, 120)
     X, Y = mode_data(seed=0)
     th = DeepLinearTheory(X, Y, depth=2)
-    lr = kappa * th.max_learning_rate()
+    lr = kappa * th.stable_lr()
     W0 = init_weights(X, Y, depth=2, width=WIDTH, n_networks=E, init="small", init_scale=GAIN / np.sqrt(WIDTH),
                       device=device, seed=seed + 11)
     W0np = [w.cpu().numpy() for w in W0]

@@ -68,13 +68,13 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         c = COLORS[i]
         theory_line(axes[0], k_line, learning_curve(k_line, rule=rule, n_in=N_curve, n_out=M, lr=lr, eps0=eps0,
                                                     sigma=SIGMA) / eps0, color=c, label=f"{NAMES[rule]}, lr = 1/{noise_factor(rule, N_curve, M):.0f}")
-        sim_markers(axes[0], run.steps[1:], run.errors[:, 1:] / eps0, color=c, ms=3.0, band=False)
-        log_band(axes[0], run.steps[1:], run.errors[:, 1:] / eps0, color=c)
-        se = run.errors.std(0, ddof=1) / np.sqrt(E)
-        z = np.abs(run.errors.mean(0) - th)[1:] / se[1:]
+        sim_markers(axes[0], run.steps[1:], run.losses[:, 1:] / eps0, color=c, ms=3.0, band=False)
+        log_band(axes[0], run.steps[1:], run.losses[:, 1:] / eps0, color=c)
+        se = run.losses.std(0, ddof=1) / np.sqrt(E)
+        z = np.abs(run.losses.mean(0) - th)[1:] / se[1:]
         z_max = max(z_max, float(np.max(z)))
-        agreement[f"max_rel_dev_{rule}"] = float(np.max(np.abs(run.errors.mean(0) - th) / th))
-        data[f"curve_{rule}"] = {"steps": run.steps, "theory": th, "sim_mean": run.errors.mean(0), "sim_se": se,
+        agreement[f"max_rel_dev_{rule}"] = float(np.max(np.abs(run.losses.mean(0) - th) / th))
+        data[f"curve_{rule}"] = {"steps": run.steps, "theory": th, "sim_mean": run.losses.mean(0), "sim_se": se,
                                  "lr": lr}
     agreement["max_dev_in_se"] = z_max
     axes[0].set_xscale("log")
@@ -101,7 +101,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
                                      record=np.linspace(0, steps, 60).round().astype(int), seed=seed + 10 + n,
                                      device=device)
             eps0 = 0.5 * np.sum(W_star**2)
-            k_sim.append(_first_crossing(run.steps, run.errors.mean(0), TARGET * eps0))
+            k_sim.append(_first_crossing(run.steps, run.losses.mean(0), TARGET * eps0))
         k_line = [steps_to_error(TARGET, rule=rule, n_in=int(n), n_out=M) for n in n_line]
         c = COLORS[i]
         theory_line(ax, n_line, k_line, color=c, label=NAMES[rule])

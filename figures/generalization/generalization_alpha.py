@@ -5,7 +5,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 from idealnets.theory.generalization import LinearStudentTheory, converged_test_error, finite_size_errors
-from idealnets.simulate.generalization import linear_stable_lr, sample_data, train_linear
+from idealnets.simulate.generalization import sample_data, stable_lr, train_linear
 
 from .._common import COLORS, DEFAULT_OUT, max_rel_dev, save, sim_markers, style, theory_line
 from ._shared import SIGMA_W, sigma_eps_for_snr
@@ -33,7 +33,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     th_all = [LinearStudentTheory(a, sigma_w=SIGMA_W, sigma_eps=se) for a in alphas]
     gamma = th_all[0].optimal_weight_decay
     t_stop = np.array([th.optimal_stopping_time() for th in th_all])
-    lr = 0.2 * linear_stable_lr(datas, gamma)
+    lr = 0.2 * stable_lr(datas, gamma)
     t_es = 8.0 * t_stop.max()
     runs_es = train_linear(datas, lr=lr, steps=int(np.ceil(t_es / lr)), record=40 if quick else 70,
                            desc="early stopping")

@@ -5,7 +5,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 from idealnets.theory.generalization import LinearStudentTheory
-from idealnets.simulate.generalization import linear_stable_lr, sample_data, train_linear
+from idealnets.simulate.generalization import sample_data, stable_lr, train_linear
 
 from .._common import COLORS, DEFAULT_OUT, max_rel_dev, save, sim_markers, style, theory_line
 from ._shared import SIGMA_W, sigma_eps_for_snr
@@ -31,7 +31,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ses = [sigma_eps_for_snr(s) for s in SNRS]
     datas = [sample_data(N, int(round(a * N)), n_inputs, n_teachers=len(SNRS), sigma_w=SIGMA_W, sigma_eps=ses,
                          device=device, seed=seed + 17 * i) for i, a in enumerate(ALPHAS)]
-    lr = 0.2 * linear_stable_lr(datas)  # lr * lambda_max = 0.4: O(lr) gap to gradient flow visible only at t < 1
+    lr = 0.2 * stable_lr(datas)  # lr * lambda_max = 0.4: O(lr) gap to gradient flow visible only at t < 1
     steps = int(np.ceil(t_max / lr))
     runs = train_linear(datas, lr=lr, steps=steps, record=24 if quick else 32)
     t_line = np.logspace(-2, np.log10(t_max * 30), 300)

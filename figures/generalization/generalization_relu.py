@@ -71,7 +71,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     for j, (N, S) in enumerate(sizes):
         P = int(PSI2 * N)
         Ks = [max(1, int(round(r * P))) for r in ratios_sim]
-        runs.append(train_random_features(N, P, Ks, activation="relu", snr=SNR, times=TIMES, n_seeds=S,
+        runs.append(train_random_features(N, P, Ks, activation="relu", snr=SNR, times=TIMES, n_networks=S,
                                           device=device, seed=seed + 10 * j))
     # (2) both layers trained (no theory)
     ratios = np.array([0.1, 0.3, 0.5, 0.7, 0.85, 0.95, 1.0, 1.05, 1.2, 1.5, 2.0, 4.0, 10.0])

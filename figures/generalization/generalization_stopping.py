@@ -5,7 +5,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 from idealnets.theory.generalization import LinearStudentTheory
-from idealnets.simulate.generalization import linear_stable_lr, sample_data, train_linear
+from idealnets.simulate.generalization import sample_data, stable_lr, train_linear
 
 from .._common import COLORS, DEFAULT_OUT, save, style, theory_line
 from ._shared import SIGMA_W, log_argmin, sigma_eps_for_snr
@@ -34,7 +34,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
                            for a in a_line]) for s, se in zip(SNRS, ses)}
     t_pts = {s: np.array([LinearStudentTheory(a, sigma_w=SIGMA_W, sigma_eps=se).optimal_stopping_time()
                           for a in alphas]) for s, se in zip(SNRS, ses)}
-    lr = 0.1 * linear_stable_lr(datas)  # lr * lambda_max = 0.2: GD within ~2% of gradient flow at t*
+    lr = 0.1 * stable_lr(datas)  # lr * lambda_max = 0.2: GD within ~2% of gradient flow at t*
     t_max = 6.0 * max(v.max() for v in t_pts.values())
     steps = int(np.ceil(t_max / lr))
     rec_steps = np.unique(np.round(np.logspace(np.log10(0.05 / lr), np.log10(steps), 50 if quick else 90)).astype(int))

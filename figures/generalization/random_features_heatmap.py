@@ -53,7 +53,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     P = int(PSI2 * N)
     t_sl = np.logspace(0, 6, 7)
     run = train_random_features(N, P, [int(round(r * P)) for r in SLICES], activation="relu", snr=SNR, times=t_sl,
-                                n_seeds=S, device=device, seed=seed)
+                                n_networks=S, device=device, seed=seed)
     th_sl = np.array([RandomFeaturesTheory(r * PSI2, PSI2, "relu", SNR).test_error(t_sl) for r in SLICES])
     t_line = np.logspace(0, 6, 80)
     th_line = np.array([RandomFeaturesTheory(r * PSI2, PSI2, "relu", SNR).test_error(t_line) for r in SLICES])

@@ -5,7 +5,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 from idealnets.simulate.ntk import train
-from idealnets.theory.ntk import kernels, max_learning_rate
+from idealnets.theory.ntk import kernels, stable_lr
 
 from .._common import COLORS, DEFAULT_OUT, save, style
 from ._shared import ARCH, B_STD, W_STD, guide, loglog_slope, task
@@ -36,7 +36,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     for c, act in enumerate(ACTIVATIONS):
         arch = {**ARCH, "activation": act}
         T = kernels(x, x, **arch).ntk
-        lr = LR_FRACTION * max_learning_rate(T)
+        lr = LR_FRACTION * stable_lr(T)
         moves, moves_se, init_err = [], [], []
         for i, n in enumerate(widths):
             r = train(x, y, width=n, n_networks=E, lr=lr, steps=steps, record=2, activation=act,

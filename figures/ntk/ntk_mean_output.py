@@ -5,7 +5,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 from idealnets.simulate.ntk import train
-from idealnets.theory.ntk import gradient_flow_mean, kernels, max_learning_rate
+from idealnets.theory.ntk import gradient_flow_mean, kernels, stable_lr
 
 from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 from ._shared import ARCH, B_STD, W_STD, guide, loglog_slope, task
@@ -32,7 +32,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     snaps = [s for s in SNAP_STEPS if s <= steps]
     x, y, xt, th, tht = task(n_test=31 if quick else 61)
     T = kernels(x, x, **ARCH).ntk
-    lr = LR_FRACTION * max_learning_rate(T)
+    lr = LR_FRACTION * stable_lr(T)
     record = sorted(set(np.unique(np.round(np.logspace(0, np.log10(steps), 25)).astype(int))) | set(snaps))
     style()
     fig, (axl, axr) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.4, 1]})

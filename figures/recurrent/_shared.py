@@ -25,17 +25,17 @@ def modes_task(T: int = T_MODES, seed: int = 0):
 
 
 def aligned_run(X, Y, red, *, b0, a0, c0, n_hidden, n_networks, lr, t_end, record, seed, device,
-                nonlinearity="linear", method="bptt", k=None):
+                activation="linear", method="bptt", k=None):
     W0 = aligned_init(b0, a0, c0, red.U, red.V, n_hidden=n_hidden, n_networks=n_networks, seed=seed,
                       device=device)
-    return train(W0, X, Y, lr=lr, steps=int(round(t_end / lr)), record=record, nonlinearity=nonlinearity,
+    return train(W0, X, Y, lr=lr, steps=int(round(t_end / lr)), record=record, activation=activation,
                  method=method, k=k, desc="rnn")
 
 
-def random_run(X, Y, *, n_hidden, n_networks, scale, lr, t_end, record, seed, device, nonlinearity="linear"):
+def random_run(X, Y, *, n_hidden, n_networks, scale, lr, t_end, record, seed, device, activation="linear"):
     W0 = random_init(X.shape[0], n_hidden, Y.shape[0], n_networks=n_networks, scale=scale, seed=seed,
                      device=device)
-    run = train(W0, X, Y, lr=lr, steps=int(round(t_end / lr)), record=record, nonlinearity=nonlinearity, desc="rnn")
+    run = train(W0, X, Y, lr=lr, steps=int(round(t_end / lr)), record=record, activation=activation, desc="rnn")
     return W0, run
 
 

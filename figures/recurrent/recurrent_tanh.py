@@ -51,9 +51,9 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     r = red.s.shape[1]
     th = LinearRNNTheory(X, Y, b0=B0, a0=0.0, c0=B0)
     run = aligned_run(X, Y, red, b0=B0, a0=0.0, c0=B0, n_hidden=r, n_networks=E, lr=lr, t_end=t_end, record=rec,
-                      seed=seed, device=device, nonlinearity="tanh")
+                      seed=seed, device=device, activation="tanh")
     _, rrun = random_run(X, Y, n_hidden=16, n_networks=E, scale=0.1, lr=lr, t_end=t_end, record=rec, seed=seed + 1,
-                         device=device, nonlinearity="tanh")
+                         device=device, activation="tanh")
     t = run.times
     tt = np.where(t > 0, t, np.nan)
     ttr = np.where(rrun.times > 0, rrun.times, np.nan)
