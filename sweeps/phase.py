@@ -143,7 +143,7 @@ def committee_sim(lr: float, K: int, noise: float, N: int, alpha_final: float, n
     W0 = R0_t @ Ws + 0.5 * comp  # Q0 = R0 R0^T + 0.25 I, R = R0 exactly
     run = train_from(W0, Ws, float(lr), float(alpha_final), v0=v0, noise=float(noise), record=60, n_test=10,
                      seed=int(seed) + 1, raise_on_divergence=False, progress_bar=False)
-    plateau = np.array([escape_alpha(run.alpha, run.Q[e], run.R[e]) for e in range(E)])
+    plateau = np.array([escape_alpha(run.times, run.Q[e], run.R[e]) for e in range(E)])
     eps = _committee.generalisation_error(run.Q[:, -1], run.R[:, -1], np.eye(M), run.v[:, -1], np.ones(M))
     return {"plateau": plateau, "eps_final": np.asarray(eps, dtype=float), "diverged": run.diverged.astype(float)}
 
@@ -174,7 +174,7 @@ def linear_sim(alpha: float, snr: float, N: int, n_inputs: int, seed: int) -> di
     """
     import torch
 
-    from idealnets.simulate.generalization import linear_stable_lr, sample_data, train_linear
+    from idealnets.simulate.generalization import sample_data, stable_lr, train_linear
 
     N = int(N)
     P = max(1, int(round(float(alpha) * N)))
@@ -182,7 +182,7 @@ def linear_sim(alpha: float, snr: float, N: int, n_inputs: int, seed: int) -> di
                        seed=int(seed))
     ev = torch.linalg.eigvalsh(data.X @ data.X.transpose(1, 2))
     lam_min = float(ev[ev > 1e-9 * ev.max()].min())
-    lr = 0.25 * linear_stable_lr(data)  # lr * lambda_max = 0.5: GD's minimum over t within ~1% of gradient flow's
+    lr = 0.25 * stable_lr(data)  # lr * lambda_max = 0.5: GD's minimum over t within ~1% of gradient flow's
     steps = int(min(60_000, math.ceil(20.0 / lam_min / lr)))
     run = train_linear(data, lr=lr, steps=steps, record=120)
     curves = run.test_error[:, 0, :]  # (n_inputs, R)
