@@ -295,7 +295,7 @@ def _steps_to(maps, steps, Syx, delta):
 
 @pytest.mark.parametrize("init", ["small", "pretrained"])
 def test_depth_steps_trained_vs_theory(init):
-    from idealnets.figures._deep_linear import square_data
+    from idealnets.figures.deep_linear._shared import square_data
     from idealnets.theory.deep_linear import depth_learning_rate
 
     N, s, D, kappa, delta, gain, readout = 4, 2.0, 3, 0.05, 0.01, 0.4, 0.01
