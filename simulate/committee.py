@@ -57,7 +57,7 @@ import torch
 from idealnets.theory import validation as V
 
 from . import engine
-from ._common import as_input, make_generator, record_steps, resolve_device, resolve_dtype
+from ._common import as_input, record_steps, resolve_device, resolve_dtype
 from .engine import Run
 
 __all__ = ["CommitteeRun", "CommitteeSGD", "init_weights", "train", "train_from", "ACTIVATIONS"]
@@ -216,6 +216,14 @@ def init_weights(N: int, K: int, M: int, n_networks: int, *, init_scale: float =
     exactly (needs N >= M); ``"gaussian"``: i.i.d. N(0, 1) entries (``T = I + O(1/sqrt N)``).
     The keywords ``n_seeds`` and ``init_std`` of earlier releases still work (DeprecationWarning).
     """
+    N, K, M, E, init_scale, teacher, seed, device, dtype = _check_init(N, K, M, n_networks, init_scale, teacher,
+                                                                       seed, device, dtype)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    return _init_weights(N, K, M, E, init_scale, teacher, gen, device, dtype)
+
+
+def _check_init(N, K, M, n_networks, init_scale, teacher, seed, device, dtype) -> tuple:
+    """The arguments of :func:`init_weights`, validated: ``(N, K, M, E, init_scale, teacher, seed, device, dtype)``."""
     N = V.as_int(N, "N", low=1)
     K = V.as_int(K, "K", low=1)
     M = V.as_int(M, "M", low=1)
@@ -227,12 +235,17 @@ def init_weights(N: int, K: int, M: int, n_networks: int, *, init_scale: float =
         raise ValueError(f"an orthonormal teacher needs N >= M; got N={N}, M={M}")
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
-    gen = make_generator(seed, device)
-    Ws = torch.randn(n_networks, M, N, generator=gen, device=device, dtype=torch.float64)
+    return N, K, M, n_networks, init_scale, teacher, seed, device, dtype
+
+
+def _init_weights(N: int, K: int, M: int, E: int, init_scale: float, teacher: str, gen: torch.Generator, device,
+                  dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`init_weights` on validated arguments."""
+    Ws = torch.randn(E, M, N, generator=gen, device=device, dtype=torch.float64)
     if teacher == "orthonormal":
         q, _ = torch.linalg.qr(Ws.transpose(1, 2))  # (E, N, M), orthonormal columns
         Ws = q.transpose(1, 2) * math.sqrt(N)
-    W = init_scale * torch.randn(n_networks, K, N, generator=gen, device=device, dtype=torch.float64)
+    W = init_scale * torch.randn(E, K, N, generator=gen, device=device, dtype=torch.float64)
     return W.to(dtype), Ws.to(dtype)
 
 
@@ -248,16 +261,20 @@ def train(N: int, K: int, M: int, lr, alpha_max: float, *, n_networks: int = 8, 
     N, K, M : input dimension and widths (integers >= 1). init_scale : std of
     the student's initial first-layer entries (> 0). v0 : (K,) or (E, K)
     initial second layer (default ones); v_star : (M,) or (E, M) the teacher's
-    (default ones). Other arguments and the result as in :func:`train_from`.
+    (default ones). Other arguments and the result as in :func:`train_from`
+    (whose data stream is seeded with ``seed + 1``).
     The keywords ``n_seeds`` and ``init_std`` of earlier releases still work (DeprecationWarning).
     """
-    W, Ws = init_weights(N, K, M, n_networks, init_scale=init_scale, teacher=teacher, seed=seed, device=device,
-                         dtype=dtype)
-    return train_from(W, Ws, lr, alpha_max, v0=v0, v_star=v_star, activation=activation,
-                      train_second_layer=train_second_layer, lr_v=lr_v, noise=noise, feedback=feedback,
-                      record=record, n_test=n_test, seed=seed + 1, raise_on_divergence=raise_on_divergence,
-                      lr_max=lr_max, train_mask=train_mask, record_linear=record_linear, n_threads=n_threads,
-                      progress_bar=progress_bar)
+    N, K, M, E, init_scale, teacher, seed, device, dtype = _check_init(N, K, M, n_networks, init_scale, teacher,
+                                                                       seed, device, dtype)
+    options = _check_options(E, K, M, N, lr, alpha_max, v0=v0, v_star=v_star, activation=activation,
+                             train_second_layer=train_second_layer, lr_v=lr_v, noise=noise, feedback=feedback,
+                             record=record, n_test=n_test, raise_on_divergence=raise_on_divergence, lr_max=lr_max,
+                             train_mask=train_mask, record_linear=record_linear, n_threads=n_threads)
+    W, Ws = _init_weights(N, K, M, E, init_scale, teacher, torch.Generator(device=device).manual_seed(seed), device,
+                          dtype)
+    return _train_from(W, Ws, torch.Generator(device=device).manual_seed(seed + 1), progress_bar=progress_bar,
+                       **options)
 
 
 @torch.no_grad()
@@ -322,6 +339,19 @@ def train_from(W0, W_star, lr, alpha_max: float, *, v0=None, v_star=None, activa
                          f"{tuple(W_star.shape)}")
     if E < 1 or K < 1 or M < 1 or N < 1:
         raise ValueError(f"W0 and W_star must be non-empty, got shapes {tuple(W0.shape)}, {tuple(W_star.shape)}")
+    options = _check_options(E, K, M, N, lr, alpha_max, v0=v0, v_star=v_star, activation=activation,
+                             train_second_layer=train_second_layer, lr_v=lr_v, noise=noise, feedback=feedback,
+                             record=record, n_test=n_test, raise_on_divergence=raise_on_divergence, lr_max=lr_max,
+                             train_mask=train_mask, record_linear=record_linear, n_threads=n_threads, seed=seed)
+    gen = torch.Generator(device=device).manual_seed(options.pop("seed"))
+    return _train_from(W0, W_star, gen, progress_bar=progress_bar, **options)
+
+
+def _check_options(E: int, K: int, M: int, N: int, lr, alpha_max, *, v0, v_star, activation, train_second_layer,
+                   lr_v, noise, feedback, record, n_test, raise_on_divergence, lr_max, train_mask, record_linear,
+                   n_threads, seed=None) -> dict:
+    """The training options of :func:`train_from` for E networks of sizes (K, M, N), validated (in the order
+    :func:`train_from` has always checked them), as the keywords of :func:`_train_from` (and ``seed`` if given)."""
     activation = V.as_choice(activation, "activation", ACTIVATIONS)
     train_second_layer = V.as_bool(train_second_layer, "train_second_layer")
     raise_on_divergence = V.as_bool(raise_on_divergence, "raise_on_divergence")
@@ -330,7 +360,9 @@ def train_from(W0, W_star, lr, alpha_max: float, *, v0=None, v_star=None, activa
     noise = V.as_float(noise, "noise", low=0.0)
     alpha_max = V.as_float(alpha_max, "alpha_max", low=0.0, open_low=True)
     n_test = V.as_int(n_test, "n_test", low=1)
-    seed = V.as_seed(seed)
+    out = {}
+    if seed is not None:
+        out["seed"] = V.as_seed(seed)
     record_linear = V.as_int(record_linear, "record_linear", low=0)
     if lr_max is not None:
         lr_max = V.as_float(lr_max, "lr_max", low=0.0, open_low=True, allow_inf=True)
@@ -349,16 +381,28 @@ def train_from(W0, W_star, lr, alpha_max: float, *, v0=None, v_star=None, activa
     mask = None if train_mask is None else _per_network(train_mask, "train_mask", E, n=K)
     if mask is not None and not np.isin(mask, (0.0, 1.0)).all():
         raise ValueError("train_mask must hold only 0 and 1")
+    out.update(lr=lr_arr, lr_v=lr_v_arr, v0=v0_arr, v_star=vs_arr, feedback=b_arr, mask=mask, activation=activation,
+               train_second_layer=train_second_layer, noise=noise, n_test=n_test, steps=steps, record=record,
+               record_linear=record_linear, lr_max=lr_max, raise_on_divergence=raise_on_divergence,
+               n_threads=n_threads)
+    return out
 
-    rec = record_steps(steps, record)
-    if record_linear:
-        rec = np.union1d(rec, record_steps(steps, record_linear, log=False))
-    uniform_lr = bool(np.all(lr_arr == lr_arr[0]))
-    model = CommitteeSGD(W0, W_star, lr_arr, lr_v_arr, v0_arr, vs_arr, b_arr, mask, activation=activation,
-                         train_second_layer=train_second_layer, noise=noise, n_test=n_test,
-                         generator=make_generator(seed, device))
+
+@torch.no_grad()
+def _train_from(W0: torch.Tensor, W_star: torch.Tensor, gen: torch.Generator, *, lr, lr_v, v0, v_star, feedback, mask,
+                activation: str, train_second_layer: bool, noise: float, n_test: int, steps: int, record,
+                record_linear: int, lr_max, raise_on_divergence: bool, n_threads, progress_bar) -> Run:
+    """:func:`train_from` on validated arguments (:func:`_check_options`); ``gen`` seeds the data stream."""
+    device, dtype = W0.device, W0.dtype
+    E, _, N = W0.shape
+    # without linear points the engine takes the count as it is (the same log-spaced steps)
+    rec = np.union1d(record_steps(steps, record), record_steps(steps, record_linear, log=False)) if record_linear \
+        else record
+    uniform_lr = bool(np.all(lr == lr[0]))
+    model = CommitteeSGD(W0, W_star, lr, lr_v, v0, v_star, feedback, mask, activation=activation,
+                         train_second_layer=train_second_layer, noise=noise, n_test=n_test, generator=gen)
     run = engine.run(model, steps=steps, record=rec, steps_per_time=N, time_unit="alpha = step / N",
-                     loss_name="test estimate of eps_g", lr=lr_arr if not uniform_lr else float(lr_arr[0]),
+                     loss_name="test estimate of eps_g", lr=lr if not uniform_lr else float(lr[0]),
                      lr_max=lr_max, what="the test error eps_test", raise_on_divergence=raise_on_divergence,
                      desc=f"committee SGD (E={E}, N={N})", progress_bar=progress_bar,
                      n_threads=n_threads if device.type == "cpu" else None,
@@ -368,11 +412,11 @@ def train_from(W0, W_star, lr, alpha_max: float, *, v0=None, v_star=None, activa
     run.state = {key: run.state[key].astype(np.float64) for key in ("Q", "R", "v")}
     v_rec = run.state["v"]
     run.extras.update(
-        T=(W_star @ W_star.transpose(1, 2) / N).cpu().to(torch.float64).numpy(), v_star=vs_arr.copy(), N=N,
-        lr=lr_arr.copy(), lr_v=lr_v_arr.copy(), noise=float(noise), activation=activation,
-        train_second_layer=bool(train_second_layer), feedback=None if b_arr is None else b_arr.copy(),
+        T=(W_star @ W_star.transpose(1, 2) / N).cpu().to(torch.float64).numpy(), v_star=v_star.copy(), N=N,
+        lr=lr.copy(), lr_v=lr_v.copy(), noise=float(noise), activation=activation,
+        train_second_layer=bool(train_second_layer), feedback=None if feedback is None else feedback.copy(),
         dtype=str(dtype).replace("torch.", ""), Q0=run.state["Q"][:, 0], R0=run.state["R"][:, 0], v0=v_rec[:, 0],
-        alignment=_alignment(v_rec, b_arr, run.losses.shape))
+        alignment=_alignment(v_rec, feedback, run.losses.shape))
     return run
 
 
