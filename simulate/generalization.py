@@ -157,8 +157,11 @@ def _stats(datas: Sequence[TeacherStudentData]):
 
 def stable_lr(datas: TeacherStudentData | Sequence[TeacherStudentData], weight_decay: float = 0.0) -> float:
     """``2 / (lambda_max(X X^T) + gamma)`` over all data sets: GD diverges above it."""
-    datas = _datas(datas)
-    weight_decay = _pos("weight_decay", weight_decay, allow_zero=True)
+    return _stable_lr(_datas(datas), _pos("weight_decay", weight_decay, allow_zero=True))
+
+
+def _stable_lr(datas: list[TeacherStudentData], weight_decay: float) -> float:
+    """:func:`stable_lr` on validated arguments."""
     lmax = max(float(torch.linalg.eigvalsh(d.X @ d.X.transpose(1, 2))[..., -1].max()) for d in datas)
     return 2.0 / (lmax + weight_decay)
 
@@ -175,9 +178,9 @@ def _with_old_layout(run: Run, shape: tuple[int, int], lr: float, lr_max: float)
     return run
 
 
-def _run_errors(model, *, steps: int, rec: np.ndarray, lr: float, lr_max: float, desc: str) -> Run:
-    return engine.run(model, steps=steps, record=rec, time_per_step=lr, time_unit=TIME_UNIT, loss_name=LOSS_NAME,
-                      lr=lr, lr_max=lr_max, what="the training error", desc=desc)
+def _run_errors(model, *, steps: int, record, log: bool, lr: float, lr_max: float, desc: str) -> Run:
+    return engine.run(model, steps=steps, record=record, log=log, time_per_step=lr, time_unit=TIME_UNIT,
+                      loss_name=LOSS_NAME, lr=lr, lr_max=lr_max, what="the training error", desc=desc)
 
 
 class LinearStudentsGD:
@@ -224,12 +227,11 @@ def train_linear(datas: TeacherStudentData | Sequence[TeacherStudentData], *, lr
     lr = _pos("lr", lr)
     steps = _v.as_int(steps, "steps", low=0)
     gamma = _pos("weight_decay", weight_decay, allow_zero=True)
-    lr_max = stable_lr(datas, gamma)
+    lr_max = _stable_lr(datas, gamma)
     C, b, yy, wbar, w0, se2, P = _stats(datas)
-    rec = record_steps(int(steps), record, log=log)
     E, _, k = w0.shape
     model = LinearStudentsGD(C, b, yy, wbar, w0, se2, P, datas[0].N, lr, gamma)
-    run = _run_errors(model, steps=steps, rec=rec, lr=lr, lr_max=lr_max, desc=desc)
+    run = _run_errors(model, steps=steps, record=record, log=log, lr=lr, lr_max=lr_max, desc=desc)
     if single:
         return _with_old_layout(run, (E, k), lr, lr_max)
     runs, start = [], 0
@@ -373,7 +375,6 @@ def train_deep_linear(data: TeacherStudentData, *, depth: int, lr: float, steps:
         ustar = st.abs() / lam.clamp_min(1e-300)
         rate = D * lam * ustar ** (2.0 - 2.0 / D) if D > 1 else lam.expand_as(st)
         lr_max = float(2.0 / rate.max())
-    rec = record_steps(int(steps), record, log=log)
     if arch == "diagonal":
         a = [torch.full_like(st, init_scale ** (1.0 / D)) for _ in range(D)]
         a[-1] = a[-1] * torch.where(st >= 0, 1.0, -1.0)
@@ -389,7 +390,7 @@ def train_deep_linear(data: TeacherStudentData, *, depth: int, lr: float, steps:
         w2 = c / math.sqrt(H) * torch.randn(E, k, H, generator=gen, device=device, dtype=dtype)
         model = DenseTwoLayerStudentsGD(W1, w2, C.unsqueeze(1), b.transpose(1, 2), wbar.transpose(1, 2), yy, se2, P,
                                         N, lr)
-    run = _run_errors(model, steps=steps, rec=rec, lr=lr, lr_max=lr_max,
+    run = _run_errors(model, steps=steps, record=record, log=log, lr=lr, lr_max=lr_max,
                       desc=desc or f"deep linear students D={D} ({arch})")
     return _with_old_layout(run, (E, k), lr, lr_max)
 
@@ -544,8 +545,6 @@ def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_f
         del theta
     lr_max = 2.0 / lmax
     lr = 1.0 / lmax if lr is None else _pos("lr", lr)
-    rec = record_steps(int(steps), record, log=log)
-    R = rec.size
     exact = (not train_first_layer) if exact is None else _v.as_bool(exact, "exact")
     if exact and train_first_layer:
         raise ValueError("exact=True needs a frozen first layer (train_first_layer=False)")
@@ -559,7 +558,9 @@ def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_f
         yyN = (wbar**2).sum(-1, keepdim=True) / N
         fixed = (Kfix, Rfix, yyN)
         del Q
-    if exact:
+    if exact:  # every record at once: the recording steps are needed here (else the engine makes them)
+        rec = record_steps(int(steps), record, log=log)
+        R = rec.size
         t0 = _time.perf_counter()
         with torch.no_grad():
             Fs = A * scale[:, None]  # (S, U, P)
@@ -592,6 +593,6 @@ def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_f
                   model="ReLU students GD (closed form, frozen first layer)")
         return _with_old_layout(run, (S, n), lr, lr_max)
     model = ReluStudentsGD(W, v, H, A, X, y, wbar, se, seg, scale, M, lr, train_first_layer, fixed)
-    run = _run_errors(model, steps=steps, rec=rec, lr=lr, lr_max=lr_max,
+    run = _run_errors(model, steps=steps, record=record, log=log, lr=lr, lr_max=lr_max,
                       desc=desc or f"ReLU students ({'both layers' if train_first_layer else 'readout only'})")
     return _with_old_layout(run, (S, n), lr, lr_max)
