@@ -115,6 +115,11 @@ def init_mlp(n_in: int, width: int, depth: int = 1, n_out: int = 1, *, n_network
              activation: str = "relu", W_std: float = 1.0, b_std: float = 0.0, seed: int = 0,
              device=None, dtype: torch.dtype = torch.float64) -> MLP:
     """E = ``n_networks`` MLPs with ``depth`` hidden layers of ``width`` units, standard-normal weights."""
+    return _init_mlp(*_check_mlp(n_in, width, depth, n_out, n_networks, activation, W_std, b_std, seed, device, dtype))
+
+
+def _check_mlp(n_in, width, depth, n_out, n_networks, activation, W_std, b_std, seed, device, dtype) -> tuple:
+    """The arguments of :func:`init_mlp`, validated, as those of :func:`_init_mlp` (a generator seeded with ``seed``)."""
     if isinstance(activation, str) and activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {ACTIVATIONS}")
     activation = _v.as_choice(activation, "activation", ACTIVATIONS)
@@ -128,10 +133,15 @@ def init_mlp(n_in: int, width: int, depth: int = 1, n_out: int = 1, *, n_network
     dtype = resolve_dtype(dtype)
     g = make_generator(seed, device)
     sizes = [int(n_in)] + [int(width)] * int(depth) + [int(n_out)]
-    E = int(n_networks)
+    return sizes, int(n_networks), activation, float(W_std), float(b_std), g, device, dtype
+
+
+def _init_mlp(sizes: list[int], E: int, activation: str, W_std: float, b_std: float, g: torch.Generator, device,
+              dtype) -> MLP:
+    """:func:`init_mlp` on validated arguments: ``sizes`` the widths of every layer, input first."""
     Ws = [torch.randn(E, sizes[l + 1], sizes[l], generator=g, device=device, dtype=dtype) for l in range(len(sizes) - 1)]
     bs = [torch.randn(E, sizes[l + 1], generator=g, device=device, dtype=dtype) for l in range(len(sizes) - 1)]
-    return MLP(Ws, bs, activation, float(W_std), float(b_std))
+    return MLP(Ws, bs, activation, W_std, b_std)
 
 
 def _forward(net: MLP, x: torch.Tensor):
@@ -180,15 +190,20 @@ def empirical_kernels(net: MLP, x1, x2=None, *, output: int = 0) -> tuple[torch.
     W0 = _check_net(net).Ws[0]
     output = _v.as_int(output, "output", low=0, high=net.Ws[-1].shape[1] - 1)
     x1t = as_tensor(_check_x(x1, "x1"), device=W0.device, dtype=W0.dtype)
-    x2t = x1t if x2 is None else as_tensor(_check_x(x2, "x2"), device=W0.device, dtype=W0.dtype)
-    for x in (x1t, x2t):
+    x2t = None if x2 is None else as_tensor(_check_x(x2, "x2"), device=W0.device, dtype=W0.dtype)
+    for x in (x1t, x1t if x2t is None else x2t):
         if x.shape[0] != W0.shape[-1]:
             raise ValueError(f"inputs have {x.shape[0]} features but the networks take {W0.shape[-1]}")
+    return _empirical_kernels(net, x1t, x2t, output)
+
+
+def _empirical_kernels(net: MLP, x1t: torch.Tensor, x2t: torch.Tensor | None, output: int):
+    """:func:`empirical_kernels` on validated inputs, tensors on the networks' device (``x2t = None``: x1 again)."""
     with torch.no_grad():
         z1, h1 = _forward(net, x1t)
-        z2, h2 = (z1, h1) if x2 is None else _forward(net, x2t)
+        z2, h2 = (z1, h1) if x2t is None else _forward(net, x2t)
         d1 = _deltas(net, z1, output)
-        d2 = d1 if x2 is None else _deltas(net, z2, output)
+        d2 = d1 if x2t is None else _deltas(net, z2, output)
         w2, b2 = net.W_std**2, net.b_std**2
 
         def gram(a, b):
@@ -211,12 +226,36 @@ def train(x_train, y_train, *, width: int, depth: int = 1, activation: str = "re
     x_train : (N_in, P), y_train : (N_out, P) (or (P,)), x_test : (N_in, P_test) or None.
     """
     x_train = _check_x(x_train, "x_train")
+    y = _as_targets(y_train)
+    init = _check_mlp(x_train.shape[0], width, depth, y.shape[0], n_networks, activation, W_std, b_std, seed, device,
+                      dtype)
+    _check_samples(y, x_train, np.shape(y))
+    lr, steps, centered, x_test = _check_options(lr, steps, centered, x_test, x_train)
+    return _train_from(_init_mlp(*init), x_train, y, lr, steps, x_test, centered, record, log,
+                       desc or f"NTK MLP width {width}")
+
+
+def _as_targets(y_train) -> np.ndarray:
+    """``y_train`` as a finite (N_out, P) array ((P,) is one output)."""
     y = _v.as_array(y_train, "y_train", ndim=(1, 2))
-    y = y[None, :] if y.ndim == 1 else y
-    net = init_mlp(x_train.shape[0], width, depth, y.shape[0], n_networks=n_networks, activation=activation,
-                   W_std=W_std, b_std=b_std, seed=seed, device=device, dtype=dtype)
-    return train_from(net, x_train, y, lr=lr, steps=steps, x_test=x_test, centered=centered, record=record,
-                      log=log, desc=desc or f"NTK MLP width {width}")
+    return y[None, :] if y.ndim == 1 else y
+
+
+def _check_samples(y: np.ndarray, x_train: np.ndarray, shown) -> None:
+    if y.shape[1] != x_train.shape[1]:
+        raise ValueError(f"y_train must be (N_out, P) with P = {x_train.shape[1]}, got shape {shown}")
+
+
+def _check_options(lr, steps, centered, x_test, x_train: np.ndarray) -> tuple:
+    """``lr``, ``steps``, ``centered`` and ``x_test`` (None or (N_in, P_test) like ``x_train``), validated."""
+    lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
+    steps = _v.as_int(steps, "steps", low=0)
+    centered = _v.as_bool(centered, "centered")
+    if x_test is not None:
+        x_test = _check_x(x_test, "x_test")
+        if x_test.shape[0] != x_train.shape[0]:
+            raise ValueError(f"x_test has {x_test.shape[0]} features but x_train has {x_train.shape[0]}")
+    return lr, steps, centered, x_test
 
 
 class NTKGD:
@@ -284,29 +323,27 @@ def train_from(W0: MLP, x_train, y_train, *, lr: float, steps: int, x_test=None,
     """
     net = _check_net(W0, "W0")
     W_first = net.Ws[0]
-    device, dtype = W_first.device, W_first.dtype
     x_train = _check_x(x_train, "x_train")
-    y = _v.as_array(y_train, "y_train", ndim=(1, 2))
-    y = y[None, :] if y.ndim == 1 else y
-    if y.shape[1] != x_train.shape[1]:
-        raise ValueError(f"y_train must be (N_out, P) with P = {x_train.shape[1]}, got shape {np.shape(y_train)}")
+    y = _as_targets(y_train)
+    _check_samples(y, x_train, np.shape(y_train))
     if x_train.shape[0] != W_first.shape[-1] or y.shape[0] != net.Ws[-1].shape[1]:
         raise ValueError(f"the networks map {W_first.shape[-1]} -> {net.Ws[-1].shape[1]} but the data are "
                          f"{x_train.shape[0]} -> {y.shape[0]}")
-    lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
-    steps = _v.as_int(steps, "steps", low=0)
-    centered = _v.as_bool(centered, "centered")
+    lr, steps, centered, x_test = _check_options(lr, steps, centered, x_test, x_train)
+    return _train_from(net, x_train, y, lr, steps, x_test, centered, record, log, desc)
+
+
+def _train_from(net: MLP, x_train: np.ndarray, y: np.ndarray, lr: float, steps: int, x_test: np.ndarray | None,
+                centered: bool, record, log: bool, desc: str) -> Run:
+    """:func:`train_from` on validated arguments (``y`` (N_out, P); ``net`` is trained in place)."""
+    W_first = net.Ws[0]
+    device, dtype = W_first.device, W_first.dtype
     P = x_train.shape[1]
     xt = as_tensor(x_train, device=device, dtype=dtype)
     yt = as_tensor(y, device=device, dtype=dtype)
-    xs = None
-    if x_test is not None:
-        x_test = _check_x(x_test, "x_test")
-        if x_test.shape[0] != x_train.shape[0]:
-            raise ValueError(f"x_test has {x_test.shape[0]} features but x_train has {x_train.shape[0]}")
-        xs = as_tensor(x_test, device=device, dtype=dtype)
+    xs = None if x_test is None else as_tensor(x_test, device=device, dtype=dtype)
 
-    _, ntk0 = empirical_kernels(net, x_train)
+    _, ntk0 = _empirical_kernels(net, xt, None, 0)
     lam_max = float(torch.linalg.eigvalsh(ntk0.mean(0))[-1])
     lr_max = 2.0 * P / lam_max
     with torch.no_grad():
@@ -316,7 +353,7 @@ def train_from(W0: MLP, x_train, y_train, *, lr: float, steps: int, x_test=None,
     run = engine.run(model, steps=steps, record=record, log=log, time_per_step=lr, time_unit="t = lr * step",
                      loss_name="training loss", lr=lr, lr_max=lr_max, what="the training loss",
                      divergence_factor=BLOWUP, desc=desc, renamed={"loss": "losses"})
-    _, ntk1 = empirical_kernels(net, x_train)
+    _, ntk1 = _empirical_kernels(net, xt, None, 0)
     run.extras.update(ntk_init=ntk0.cpu().numpy(), ntk_final=ntk1.cpu().numpy(), lr=float(lr), lr_max=lr_max)
     if xs is None:
         run.extras["f_test"] = None
