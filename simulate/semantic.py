@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from idealnets.theory import validation as _v
+from idealnets.theory.tasks import correlations
 from idealnets.theory.validation import deprecated_alias
 
 from . import engine
@@ -60,6 +61,17 @@ def stable_lr(X, Y, depth: int) -> float:
     training diverges.
     """
     return _deep_linear_stable_lr(X, Y, depth)
+
+
+def _stable_lr(X: np.ndarray, Y: np.ndarray, depth: int) -> float:
+    """:func:`stable_lr` on validated arrays (the formula of :func:`idealnets.simulate.deep_linear.stable_lr`,
+    which would check X, Y and depth again); the correlations come from the theory."""
+    Sxx, Syx, _ = correlations(X, Y)
+    lmax = float(np.linalg.eigvalsh(Sxx)[-1])
+    smax = float(np.linalg.norm(np.linalg.lstsq(Sxx, Syx.T, rcond=None)[0].T, 2))
+    if depth == 1 or smax == 0:
+        return 2.0 / lmax
+    return 2.0 / (depth * lmax * smax ** (2.0 - 2.0 / depth))
 
 
 stable_lr_mlp = deprecated_alias(stable_lr, "stable_lr_mlp")
@@ -169,7 +181,7 @@ def train_mlp(
     phi, dphi = _act(activation)
     model = MLPGD(Ws, Xt, Yt, phi, dphi, lr)
     run = engine.run(model, steps=steps, record=record, log=log, time_per_step=lr, time_unit="t = lr * step",
-                     loss_name="training loss", lr=lr, lr_max=stable_lr(X, Y, D), what="the training loss",
+                     loss_name="training loss", lr=lr, lr_max=_stable_lr(X, Y, D), what="the training loss",
                      desc=desc or f"MLP {activation} {widths}")
     run.extras["hidden"] = [run.state[f"hidden{l + 1}"] for l in range(D - 1)]
     return run
