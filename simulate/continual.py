@@ -54,6 +54,13 @@ def _check_record(record):
                     f"got {_v.describe(record)}")
 
 
+def _float64(a) -> np.ndarray:
+    """A validated array (or tensor) as float64 NumPy, as :func:`idealnets.theory.validation.as_array` returns it."""
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu().numpy()
+    return np.asarray(a).astype(np.float64, copy=False)
+
+
 def _task_losses_first(run: Run, names: list, total_name: str) -> Run:
     """Make ``losses`` the per-task losses (E, R, n_tasks), as earlier releases returned them.
 
@@ -161,10 +168,10 @@ def train_curriculum(tasks, schedule, W1_0, W2_0, *, lr: float, record: int = 50
     total = int(bounds[-1])
     rec = np.unique(np.concatenate([record_steps(total, record, log=False), bounds]))
     task_data = {}
-    if activation != "linear":
+    if activation != "linear":  # the samples themselves (check_tasks has validated them)
         for n in names:
             X, Y = tasks[n]
-            task_data[n] = (_v.as_array(X, "X"), _v.as_array(Y, "Y"))
+            task_data[n] = (_float64(X), _float64(Y))
     model = CurriculumGD(W1, W2, lr, names, stats, phases, bounds, activation=activation, gates=G_t,
                          task_data=task_data)
     run = engine.run(model, steps=total, record=rec, log=False, time_per_step=lr, time_unit="t = lr * step",
@@ -405,15 +412,17 @@ def train_sequential_regression(Xs, ys, w0, order, *, lr: float | None = None, s
     after each task (E = 1 for 1-D w0; what earlier releases returned, and indexing the run still gives
     it, with a DeprecationWarning), ``order``, ``lr``.
     """
-    w0a = np.asarray(w0)
-    single = w0a.ndim == 1
-    Xs_c, ys_c, _ = check_regression_tasks(Xs, ys, w0a if single else _v.as_array(w0, "w0", ndim=2)[0])
+    if np.asarray(w0).ndim == 1:  # one network: the tasks' check validates w0
+        Xs_c, ys_c, w0 = check_regression_tasks(Xs, ys, np.asarray(w0))
+    else:  # an ensemble (E, N): the tasks are checked against its first row
+        w0 = _v.as_array(w0, "w0", ndim=2)
+        Xs_c, ys_c, _ = check_regression_tasks(Xs, ys, w0[0])
     o = check_task_order(order, len(Xs_c))
     steps = _v.as_int(steps, "steps", low=1)
     lam_max = max(float(np.linalg.eigvalsh(X @ X.T / X.shape[1])[-1]) for X in Xs_c)
     lr = 1.0 / lam_max if lr is None else _v.as_float(lr, "lr", low=0.0, open_low=True)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
-    w = as_input(w0, "w0", device=device, dtype=dtype, ndim=(1, 2)).clone()
+    w = torch.as_tensor(w0, device=device, dtype=dtype).clone()
     if w.ndim == 1:
         w = w[None]
     model = SequentialRegressionGD(w, Xs_c, ys_c, o, lr, steps)
@@ -473,7 +482,7 @@ def teacher_pair_weights(N: int, M: int, feature_similarity: float, n_networks: 
         raise ValueError(f"need N >= 2M for two teachers, got N = {N}, M = {M}")
     g = _v.as_float(feature_similarity, "feature_similarity", low=-1.0, high=1.0)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
-    gen = make_generator(_v.as_seed(seed), device)
+    gen = make_generator(seed, device)
     A = torch.randn(E, N, 2 * M, generator=gen, device=device, dtype=dtype)
     O, _ = torch.linalg.qr(A)  # (E, N, 2M) orthonormal columns
     B = O.transpose(1, 2) * np.sqrt(N)
@@ -525,7 +534,7 @@ def train_two_teachers(W0, h1_0, h2_0, W_star1, W_star2, v_star1, v_star2, *, lr
     rec2 = n1 + record_steps(n2, record)[1:]
     rec = np.concatenate([rec1, rec2])
     model = TwoTeacherSGD(W, heads, (Ws1, Ws2), vs, lr=lr, lr_v=lr_v, n1=n1, n2=n2, activation=activation,
-                          generator=make_generator(_v.as_seed(seed), device))
+                          generator=make_generator(seed, device))
     run = engine.run(model, steps=n1 + n2, record=rec, steps_per_time=N, time_unit="alpha = step / N",
                      loss_name="generalisation error of each head on its teacher (last axis: 1, 2)", lr=lr,
                      what="|Q|", desc="two-teacher SGD", progress_bar=False,
