@@ -188,7 +188,7 @@ def random_binary_task(n_samples: int = 1000, n_in: int = 784, n_classes: int = 
     n_in = _v.as_int(n_in, "n_in", low=1)
     n_classes = _v.as_int(n_classes, "n_classes", low=2)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
-    g = make_generator(_v.as_seed(seed), device)
+    g = make_generator(seed, device)
     X = torch.randint(0, 2, (n_samples, n_in), generator=g, device=device).to(dtype)
     labels = torch.randint(0, n_classes, (n_samples,), generator=g, device=device)
     return X.T.contiguous(), labels
@@ -206,7 +206,7 @@ def init_mlp(widths: Sequence[int], n_networks: int, *, seed: int = 0, gain: flo
     gain = _v.as_float(gain, "gain", low=0.0, open_low=True)
     fs = _v.as_float(feedback_scale, "feedback_scale", low=0.0, open_low=True)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
-    g = make_generator(_v.as_seed(seed), device)
+    g = make_generator(seed, device)
     Ws, bs, Bs, Ds = [], [], [], []
     n_out = widths[-1]
     for a, b in zip(widths[:-1], widths[1:]):

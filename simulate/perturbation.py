@@ -21,7 +21,7 @@ import torch
 from idealnets.theory import validation as _v
 
 from . import engine
-from ._common import as_input, make_generator, resolve_device, resolve_dtype
+from ._common import as_input, resolve_device, resolve_dtype
 from .engine import Run
 
 __all__ = ["PerturbationRun", "PerturbationSGD", "train_perturbation", "RULES"]
@@ -58,8 +58,9 @@ def train_perturbation(W0, W_star, *, rule: str, lr: float, steps: int, sigma: f
     Ws = as_input(W_star, "W_star", device=device, dtype=dtype, ndim=(2, 3))
     if Ws.shape[-2:] != (M, N) or (Ws.dim() == 3 and Ws.shape[0] != E):
         raise ValueError(f"W_star must have shape ({M}, {N}) or ({E}, {M}, {N}), got {tuple(Ws.shape)}")
-    seed = _v.as_seed(seed)
-    model = PerturbationSGD(W, Ws, rule=rule, lr=lr, sigma=sigma, generator=make_generator(seed, device))
+    seed = _v.as_seed(seed)  # kept in the run's extras; the generator takes it as checked
+    model = PerturbationSGD(W, Ws, rule=rule, lr=lr, sigma=sigma,
+                            generator=torch.Generator(device=device).manual_seed(seed))
     return engine.run(model, steps=steps, record=record, log=log, time_per_step=1.0, time_unit="step",
                       loss_name="error ||W - W*||_F^2 / 2", lr=lr, lr_max=stable_lr(rule, N, M),
                       what=f"the {rule} error", desc=f"perturbation {rule}",

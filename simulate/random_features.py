@@ -40,7 +40,7 @@ import torch
 from idealnets.theory.random_features import ACTIVATIONS
 from idealnets.theory.validation import as_bool, as_choice, as_float, as_int, as_seed, as_times, renamed_keywords
 
-from ._common import DivergenceError, make_generator, resolve_device, resolve_dtype
+from ._common import DivergenceError, resolve_device, resolve_dtype
 from .engine import Run
 
 __all__ = ["RandomFeaturesRun", "train_random_features", "activation"]
@@ -48,7 +48,11 @@ __all__ = ["RandomFeaturesRun", "train_random_features", "activation"]
 
 def activation(name: str):
     """The torch activation of :func:`idealnets.theory.random_features.activation_function`."""
-    name = as_choice(name, "activation", ACTIVATIONS)
+    return _activation(as_choice(name, "activation", ACTIVATIONS))
+
+
+def _activation(name: str):
+    """:func:`activation` of a checked name."""
     return {
         "relu": torch.relu,
         "erf": lambda z: torch.erf(z / math.sqrt(2.0)),
@@ -131,8 +135,8 @@ def train_random_features(N: int, P: int, widths: Sequence[int], *, activation: 
             raise ValueError("with lr given, every finite time must be a whole number of steps (t = lr * steps)")
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
-    sig = globals()["activation"](act)
-    gen = make_generator(seed, device)
+    sig = _activation(act)
+    gen = torch.Generator(device=device).manual_seed(seed)  # seed checked above
     S, Kmax = n_networks, max(Ks)
     se2 = 0.0 if math.isinf(snr) else 1.0 / snr
     X = torch.randn(S, N, P, generator=gen, device=device, dtype=dtype) / math.sqrt(N)

@@ -60,7 +60,7 @@ def random_init(n_in: int, n_hidden: int, n_out: int, *, n_networks: int, scale:
     scale = _v.as_float(scale, "scale", low=0.0)
     rs = scale if recurrent_scale is None else _v.as_float(recurrent_scale, "recurrent_scale", low=0.0)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
-    g = make_generator(_v.as_seed(seed), device)
+    g = make_generator(seed, device)
     kw = dict(generator=g, device=device, dtype=dtype)
     Wx = torch.randn(E, n_hidden, n_in, **kw) * scale / np.sqrt(n_in)
     Wh = torch.randn(E, n_hidden, n_hidden, **kw) * rs / np.sqrt(n_hidden)
