@@ -12,11 +12,14 @@ checks of :mod:`idealnets.theory.validation` (``as_float``, ``as_int``, ``as_boo
 How it counts: a profile hook (``sys.setprofile``) sees every Python call, so a check is counted
 however it was imported (``V.as_float`` or a name bound by ``from ... import as_float``, in
 simulate or in theory), and a check that calls another check (``as_seed`` calls ``as_int``) counts
-once: only the outermost check is counted. The column "theory" says how many of today's checks
-run inside :mod:`idealnets.theory` (a public theory function called by the trainer, e.g. a stable
-learning rate or the task correlations: the theory's own boundary). Setup (data, initial weights)
-is not counted. The last column compares the outputs: every array of the old result must appear,
-bit for bit (same shape, dtype and values, NaN equal to NaN), in the new one.
+once: only the outermost check is counted. Of today's checks, the column "theory" counts those
+that run inside :mod:`idealnets.theory` (a public theory function called by the trainer, e.g. a
+stable learning rate or the task correlations: the theory's own boundary), and "record" those made
+by ``simulate._common.record_steps`` (``steps`` and, for an explicit list of recording steps, one
+check per step: the engine makes the recording steps, so a trainer that builds its own list, e.g.
+to add the phase boundaries of a curriculum, has each of them checked again there). Setup (data,
+initial weights) is not counted. The last column compares the outputs: every array of the old
+result must appear, bit for bit (same shape, dtype and values, NaN equal to NaN), in the new one.
 
 Tiny sizes: the whole table takes a few seconds (plus the TorchScript compilation of the
 committee loop).
@@ -40,10 +43,12 @@ import torch  # noqa: E402
 import _baseline  # noqa: E402
 import idealnets.theory.validation as V  # noqa: E402
 from idealnets import simulate  # noqa: E402
+from idealnets.simulate._common import record_steps  # noqa: E402
 
 CHECKS = ("as_float", "as_int", "as_bool", "as_choice", "as_array", "as_times", "as_seed", "as_probability",
           "check_same", "as_whitened_pair")
 _CODES = {getattr(V, name).__code__ for name in CHECKS}
+_RECORD_STEPS = record_steps.__code__
 
 MODULES = ("deep_linear", "committee", "generalization", "ntk", "semantic", "continual", "feedback_alignment",
            "recurrent", "perturbation", "random_features")
@@ -55,6 +60,7 @@ class Counter:
     def __init__(self, detail: bool = False):
         self.total = 0
         self.theory = 0
+        self.record = 0
         self._depth = 0
         self.calls: list[str] | None = [] if detail else None
 
@@ -66,6 +72,10 @@ class Counter:
                 self.total += 1
                 caller = frame.f_back.f_globals.get("__name__", "") if frame.f_back is not None else ""
                 self.theory += caller.startswith("idealnets.theory")
+                back = frame.f_back
+                while back is not None and back.f_code is not _RECORD_STEPS and back.f_code.co_name.startswith("<"):
+                    back = back.f_back  # through comprehensions
+                self.record += back is not None and back.f_code is _RECORD_STEPS
                 if self.calls is not None:
                     back = frame.f_back
                     name = frame.f_locals.get("name", "")
@@ -305,7 +315,7 @@ def table(detail: str | None = None) -> list[tuple]:
     old_mods = {name: _baseline.load(f"simulate/{name}.py") for name in MODULES}
     new_mods = {name: getattr(simulate, name) for name in MODULES}
     rows = []
-    print(f"{'public call':44s} {'before':>7s} {'now':>5s} {'theory':>7s}  outputs")
+    print(f"{'public call':44s} {'before':>7s} {'now':>5s} {'theory':>7s} {'record':>7s}  outputs")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         for label, mod, case in CASES:
@@ -320,10 +330,10 @@ def table(detail: str | None = None) -> list[tuple]:
                 if detail is not None:
                     print(f"--- {'now' if new else 'before'}:", *c.calls, sep="\n    ")
             same = compare(*results)
-            rows.append((label, counts[0].total, counts[1].total, counts[1].theory, same))
-            print(f"{label:44s} {counts[0].total:7d} {counts[1].total:5d} {counts[1].theory:7d}  {same}", flush=True)
-    before, now = sum(r[1] for r in rows), sum(r[2] for r in rows)
-    print(f"{'total':44s} {before:7d} {now:5d} {sum(r[3] for r in rows):7d}")
+            rows.append((label, counts[0].total, counts[1].total, counts[1].theory, counts[1].record, same))
+            print(f"{label:44s} {counts[0].total:7d} {counts[1].total:5d} {counts[1].theory:7d} {counts[1].record:7d}  "
+                  f"{same}", flush=True)
+    print(f"{'total':44s}", *(f"{sum(r[i] for r in rows):{w}d}" for i, w in ((1, 7), (2, 5), (3, 7), (4, 7))))
     return rows
 
 
