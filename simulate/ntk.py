@@ -119,7 +119,7 @@ def init_mlp(n_in: int, width: int, depth: int = 1, n_out: int = 1, *, n_network
 
 
 def _check_mlp(n_in, width, depth, n_out, n_networks, activation, W_std, b_std, seed, device, dtype) -> tuple:
-    """The arguments of :func:`init_mlp`, validated, as those of :func:`_init_mlp` (a generator seeded with ``seed``)."""
+    """The arguments of :func:`init_mlp`, validated, as those of :func:`_init_mlp` (``seed`` seeds the generator)."""
     if isinstance(activation, str) and activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {ACTIVATIONS}")
     activation = _v.as_choice(activation, "activation", ACTIVATIONS)
