@@ -43,6 +43,7 @@ __all__ = [
     "check_finite",
     "as_tensor",
     "quadratic_loss",
+    "stable_lr_linear",
 ]
 
 
@@ -203,6 +204,10 @@ def record_steps(steps: int, record: int | Iterable[int] | None = 50, *, log: bo
             pts = np.concatenate([[0], pts])
         else:
             pts = np.round(np.linspace(0, steps, int(record))).astype(int)
+    elif isinstance(record, np.ndarray) and record.ndim == 1 and np.issubdtype(record.dtype, np.integer):
+        pts = record.astype(int)  # an integer array (e.g. the engine's own record steps): one vectorised check
+        if pts.size and (pts.min() < 0 or pts.max() > steps):
+            raise ValueError(f"record steps must lie in [0, {steps}]")
     else:
         try:
             pts = np.asarray([_validation.as_int(r, "record step") for r in record], dtype=int)
@@ -319,6 +324,23 @@ def quadratic_loss(M: torch.Tensor, Sxx: torch.Tensor, Syx: torch.Tensor, trSyy:
     """
     MS = M * Sxx_scale if Sxx_scale is not None else torch.matmul(M, Sxx)
     return 0.5 * trSyy - (M * Syx).sum((-2, -1)) + 0.5 * (MS * M).sum((-2, -1))
+
+
+def stable_lr_linear(Sxx: np.ndarray, Syx: np.ndarray, depth: int) -> float:
+    r"""Largest stable full-batch GD learning rate of a depth-``depth`` linear network near its solution.
+
+    For the balanced solution of a mode the linearised GD rate is ``D c (s/c)^{2-2/D}`` on
+    isotropic input (docs: Conventions, "Deep linear networks"); with a general ``Sxx`` we use its
+    largest eigenvalue for c and the largest singular value of the least-squares map
+    ``Syx Sxx^{-1}`` for ``s/c``: ``lr`` above ``2 / rate`` diverges. Unchecked: the public
+    boundary is :func:`idealnets.simulate.deep_linear.stable_lr`.
+    """
+    lmax = float(np.linalg.eigvalsh(Sxx)[-1])
+    w_star = np.linalg.lstsq(Sxx, Syx.T, rcond=None)[0].T
+    smax = float(np.linalg.norm(w_star, 2))
+    if depth == 1 or smax == 0:
+        return 2.0 / lmax
+    return 2.0 / (depth * lmax * smax ** (2.0 - 2.0 / depth))
 
 
 def as_tensor(a, *, device: torch.device, dtype: torch.dtype) -> torch.Tensor:

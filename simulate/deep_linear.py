@@ -31,6 +31,7 @@ from ._common import (
     make_generator,
     progress,
     quadratic_loss,
+    stable_lr_linear,
     resolve_device,
     resolve_dtype,
 )
@@ -79,16 +80,7 @@ def stable_lr(X, Y, depth: int) -> float:
     X, Y = _check_data(X, Y)
     depth = _v.as_int(depth, "depth", low=1)
     Sxx, Syx, _ = correlations(X, Y)
-    return _stable_lr(Sxx, Syx, depth)
-
-
-def _stable_lr(Sxx: np.ndarray, Syx: np.ndarray, depth: int) -> float:
-    lmax = float(np.linalg.eigvalsh(Sxx)[-1])
-    w_star = np.linalg.lstsq(Sxx, Syx.T, rcond=None)[0].T
-    smax = float(np.linalg.norm(w_star, 2))
-    if depth == 1 or smax == 0:
-        return 2.0 / lmax
-    return 2.0 / (depth * lmax * smax ** (2.0 - 2.0 / depth))
+    return stable_lr_linear(Sxx, Syx, depth)
 
 
 def _orthogonal(E: int, n_out: int, n_in: int, g: torch.Generator, device, dtype) -> torch.Tensor:
@@ -371,7 +363,7 @@ def _train(Ws, X, Y, lr, steps, record, return_weights, log, desc) -> Run:
                          as_tensor(Syx_np, device=device, dtype=dtype), trSyy, lr,
                          c_iso=c_iso, record_weights=return_weights)
     run = engine.run(model, steps=steps, record=record, log=log, time_per_step=lr, time_unit="t = lr * step",
-                     loss_name="training loss", lr=lr, lr_max=_stable_lr(Sxx_np, Syx_np, D), what="the training loss",
+                     loss_name="training loss", lr=lr, lr_max=stable_lr_linear(Sxx_np, Syx_np, D), what="the training loss",
                      desc=desc)
     if return_weights:
         run.extras["weights"] = [run.state.pop(f"W{l + 1}") for l in range(D)]

@@ -32,7 +32,7 @@ from idealnets.theory.tasks import correlations
 from idealnets.theory.validation import deprecated_alias
 
 from . import engine
-from ._common import as_tensor, make_generator, resolve_device, resolve_dtype
+from ._common import as_tensor, make_generator, resolve_device, resolve_dtype, stable_lr_linear
 from .deep_linear import stable_lr as _deep_linear_stable_lr
 from .engine import Run
 
@@ -64,14 +64,9 @@ def stable_lr(X, Y, depth: int) -> float:
 
 
 def _stable_lr(X: np.ndarray, Y: np.ndarray, depth: int) -> float:
-    """:func:`stable_lr` on validated arrays (the formula of :func:`idealnets.simulate.deep_linear.stable_lr`,
-    which would check X, Y and depth again); the correlations come from the theory."""
+    """:func:`stable_lr` on validated arrays."""
     Sxx, Syx, _ = correlations(X, Y)
-    lmax = float(np.linalg.eigvalsh(Sxx)[-1])
-    smax = float(np.linalg.norm(np.linalg.lstsq(Sxx, Syx.T, rcond=None)[0].T, 2))
-    if depth == 1 or smax == 0:
-        return 2.0 / lmax
-    return 2.0 / (depth * lmax * smax ** (2.0 - 2.0 / depth))
+    return stable_lr_linear(Sxx, Syx, depth)
 
 
 stable_lr_mlp = deprecated_alias(stable_lr, "stable_lr_mlp")
