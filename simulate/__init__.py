@@ -2,7 +2,16 @@
 
 Every trainer is a model on one training engine (:mod:`idealnets.simulate.engine`:
 ``init`` / ``step`` / ``observe``) and returns the one result type :class:`Run`.
+
+Trainers are reached by topic, one module each (``idealnets.simulate.committee.train``,
+``idealnets.simulate.recurrent.train``, ...); the deep-linear trainer is also
+``idealnets.simulate.train``. Names that earlier releases exported here for the same
+trainers (``train_rnn``, ``train_linear_fa``, ``train_ntk``) and the per-model result
+classes (``EnsembleRun``, ``CommitteeRun``, ...; all now :class:`Run`) still work, with a
+DeprecationWarning.
 """
+import warnings as _warnings
+
 from . import (
     engine,
     committee,
@@ -17,85 +26,84 @@ from . import (
     semantic,
 )
 from .continual import train_curriculum, train_sequential_regression, train_shallow_curriculum, train_two_teachers
-from .feedback_alignment import train_linear as train_linear_fa
-from .perturbation import PerturbationRun, train_perturbation
-from .random_features import RandomFeaturesRun, train_random_features
-from .recurrent import RNNRun
-from .recurrent import train as train_rnn
+from .perturbation import train_perturbation
+from .random_features import train_random_features
 from .engine import Run, run
 from ._common import DivergenceError, DivergenceMonitor, configure_threads, resolve_device, resolve_dtype
-from .committee import CommitteeRun
-from .deep_linear import EnsembleRun, init_weights, pretrain_layerwise, stable_lr, train, train_from
+from .deep_linear import init_weights, pretrain_layerwise, stable_lr, train, train_from
 from .generalization import (
-    GeneralizationRun,
     TeacherStudentData,
     sample_data,
     train_deep_linear,
     train_linear,
     train_relu,
 )
-from .ntk import MLP, NTKRun, empirical_kernels, init_mlp
-from .ntk import train as train_ntk
-from .semantic import MLPRun, train_mlp
+from .ntk import MLP, empirical_kernels, init_mlp
+from .semantic import train_mlp
+
+# old name -> (its object, the name to use now)
+_DEPRECATED = {
+    "train_rnn": (recurrent.train, "idealnets.simulate.recurrent.train"),
+    "train_linear_fa": (feedback_alignment.train_linear, "idealnets.simulate.feedback_alignment.train_linear"),
+    "train_ntk": (ntk.train, "idealnets.simulate.ntk.train"),
+    **{name: (Run, "idealnets.simulate.Run") for name in (
+        "EnsembleRun", "CommitteeRun", "PerturbationRun", "RandomFeaturesRun", "RNNRun", "GeneralizationRun",
+        "NTKRun", "MLPRun")},
+}
+
+
+def __getattr__(name):
+    if name in _DEPRECATED:
+        obj, new = _DEPRECATED[name]
+        _warnings.warn(f"idealnets.simulate.{name} is deprecated; use {new}", DeprecationWarning, stacklevel=2)
+        return obj
+    raise AttributeError(f"module 'idealnets.simulate' has no attribute {name!r}")
+
 
 __all__ = [
-    # the training engine and its result type
+    # the training engine, its result type and shared machinery
     "engine",
     "Run",
     "run",
-    "continual",
-    "feedback_alignment",
-    "perturbation",
-    "random_features",
-    "recurrent",
-    # continual learning (simulate.continual)
-    "train_curriculum",
-    "train_sequential_regression",
-    "train_shallow_curriculum",
-    "train_two_teachers",
-    # learning rules (simulate.feedback_alignment, simulate.perturbation)
-    "train_linear_fa",
-    "PerturbationRun",
-    "train_perturbation",
-    # random features (simulate.random_features)
-    "RandomFeaturesRun",
-    "train_random_features",
-    # recurrent networks (simulate.recurrent.train)
-    "RNNRun",
-    "train_rnn",
     "DivergenceError",
     "DivergenceMonitor",
     "configure_threads",
     "resolve_device",
     "resolve_dtype",
+    # one module per topic (each with its trainers: <module>.train, ...)
     "committee",
+    "continual",
     "deep_linear",
+    "feedback_alignment",
     "generalization",
     "ntk",
+    "perturbation",
+    "random_features",
+    "recurrent",
     "semantic",
-    # online SGD in committee machines (simulate.committee.train / train_from)
-    "CommitteeRun",
-    # deep linear networks
-    "EnsembleRun",
+    # deep linear networks (simulate.deep_linear)
     "init_weights",
     "pretrain_layerwise",
     "stable_lr",
     "train",
     "train_from",
-    # semantic development
-    "MLPRun",
-    "train_mlp",
-    # infinite width
-    "MLP",
-    "NTKRun",
-    "empirical_kernels",
-    "init_mlp",
-    "train_ntk",
-    # teacher-student generalisation
-    "GeneralizationRun",
+    # continual learning (simulate.continual)
+    "train_curriculum",
+    "train_sequential_regression",
+    "train_shallow_curriculum",
+    "train_two_teachers",
+    # teacher-student generalisation (simulate.generalization)
     "TeacherStudentData",
     "sample_data",
     "train_deep_linear",
     "train_linear",
     "train_relu",
+    # infinite width (simulate.ntk)
+    "MLP",
+    "empirical_kernels",
+    "init_mlp",
+    # learning rules (simulate.perturbation), random features, semantic development
+    "train_perturbation",
+    "train_random_features",
+    "train_mlp",
 ]

@@ -310,7 +310,9 @@ def test_trainers_return_run_and_old_names_still_work():
     lin = train_linear(W1, W2, B, X, Y, lr=0.01, steps=4, record=[0, 2, 4])
     assert isinstance(lin, Run) and lin.time_unit == "t = lr * step" and lin.W1.shape == (1, 3, 2, 4)
     np.testing.assert_array_equal(lin.times, 0.01 * lin.steps)
-    np.testing.assert_array_equal(sim.train_linear_fa(W1, W2, B, X, Y, lr=0.01, steps=4, record=[0, 2, 4]).W2, lin.W2)
+    with pytest.warns(DeprecationWarning, match="feedback_alignment.train_linear"):
+        train_linear_fa = sim.train_linear_fa
+    np.testing.assert_array_equal(train_linear_fa(W1, W2, B, X, Y, lr=0.01, steps=4, record=[0, 2, 4]).W2, lin.W2)
     with pytest.warns(DeprecationWarning, match="show_progress"):
         train_linear(W1, W2, B, X, Y, lr=0.01, steps=4, show_progress=False)
 

@@ -426,8 +426,10 @@ def test_train_returns_run_and_old_names_still_work(rng):
     for a, b in zip(g, sr.gradients(Wb, X, Y, activation="tanh")):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert sr.NONLINEARITIES == sr.ACTIVATIONS
-    np.testing.assert_array_equal(sim.train_rnn(Wb, X, Y, lr=0.05, steps=6, activation="tanh",
-                                                record=[0, 3, 6]).losses, run.losses)
+    with pytest.warns(DeprecationWarning, match="simulate.recurrent.train"):
+        train_rnn = sim.train_rnn
+    np.testing.assert_array_equal(train_rnn(Wb, X, Y, lr=0.05, steps=6, activation="tanh",
+                                            record=[0, 3, 6]).losses, run.losses)
     with pytest.raises(TypeError, match="both"):
         sr.train(Wb, X, Y, lr=0.05, steps=6, activation="tanh", nonlinearity="tanh")
 
