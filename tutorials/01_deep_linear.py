@@ -24,7 +24,7 @@
 # learning in deep linear neural networks* (ICLR).
 #
 # *Run time.* The sizes below are chosen so that the lesson runs in well under a minute on a
-# laptop CPU. The full-size versions (`figures/deep_linear_modes.py`, `deep_linear_depth.py`)
+# laptop CPU. The full-size versions (`figures/deep_linear/deep_linear_modes.py`, `deep_linear_depth.py`)
 # use 32 networks of width 32 and smaller learning rates; set `QUICK = False` to train those sizes.
 
 # %%
@@ -224,7 +224,7 @@ interactive(plot_modes, static_grid,
 # the theory (lines).
 
 # %%
-lr = KAPPA * th.max_learning_rate()
+lr = KAPPA * th.stable_lr()
 T_END = 12.0
 run = train(X, Y, depth=2, width=WIDTH, n_networks=E, init="decoupled", init_scale=1e-3,
             lr=lr, steps=int(T_END / lr), record=40, seed=1, log=False)

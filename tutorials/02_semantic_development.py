@@ -24,7 +24,7 @@
 # deep neural networks*, PNAS 116:11537. Data: the eight living things of Rumelhart & Todd (1993).
 #
 # *Run time.* Quick sizes: 8 networks of width 64 and a learning rate of 0.05. The full-size
-# figures (`figures/semantic_*.py`) use 32 networks and a learning rate of 0.01; set `QUICK = False`.
+# figures (`figures/semantic/semantic_*.py`) use 32 networks and a learning rate of 0.01; set `QUICK = False`.
 
 # %%
 # %matplotlib inline

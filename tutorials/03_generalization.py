@@ -28,7 +28,7 @@
 # $E_g = \|w-\bar w\|^2/N + \sigma_\epsilon^2$ (module docstring of `idealnets.theory.generalization`).
 #
 # *Run time.* Quick sizes: $N = 100$, two data sets per $\alpha$. The full-size figures
-# (`figures/generalization_*.py`) use $N = 300$-$500$ and three data sets; set `QUICK = False`.
+# (`figures/generalization/generalization_*.py`) use $N = 300$-$500$ and three data sets; set `QUICK = False`.
 
 # %%
 # %matplotlib inline
@@ -39,7 +39,7 @@ import numpy as np
 import tqdm.auto
 import tqdm.std
 
-from idealnets.simulate.generalization import linear_stable_lr, sample_data, train_linear
+from idealnets.simulate.generalization import sample_data, stable_lr, train_linear
 from idealnets.theory.generalization import LinearStudentTheory, converged_test_error, marchenko_pastur
 
 tqdm.auto.tqdm = tqdm.std.tqdm   # text progress bars (silent outside a terminal), not notebook widgets
@@ -226,7 +226,7 @@ interactive(plot_alpha, static_alphas,
 ALPHAS = (0.5, 1.0, 2.0)
 datas = [sample_data(N, int(round(a * N)), N_DATASETS, sigma_w=SIGMA_W, sigma_eps=SIGMA_EPS, seed=10 + k)
          for k, a in enumerate(ALPHAS)]
-lr = 0.2 * linear_stable_lr(datas)
+lr = 0.2 * stable_lr(datas)
 T_END = 100.0
 runs = train_linear(datas, lr=lr, steps=int(np.ceil(T_END / lr)), record=24)
 tt = np.geomspace(1e-2, T_END, 300)

@@ -24,7 +24,7 @@
 # PRL 74:4337 and PRE 52:4225; Goldt et al. (2019), NeurIPS.
 #
 # *Run time.* Quick sizes: $N = 200$, 4 students, $\alpha \le 80$ at $\eta = 1.5$. The full-size figure
-# (`figures/committee_learning_curves.py`) uses $N = 500$ and 2000; set `QUICK = False` for $N = 1000$.
+# (`figures/committee/committee_learning_curves.py`) uses $N = 500$ and 2000; set `QUICK = False` for $N = 1000$.
 
 # %%
 # %matplotlib inline
@@ -36,8 +36,8 @@ import tqdm.auto
 import tqdm.std
 
 from idealnets.simulate.committee import init_weights, train
-from idealnets.theory.committee import (CommitteeODE, erf_integrals, linear_perceptron_error, max_learning_rate,
-                              order_parameters, symmetric_plateau)
+from idealnets.theory.committee import (CommitteeODE, erf_integrals, linear_perceptron_error, order_parameters,
+                              stable_lr, symmetric_plateau)
 
 tqdm.auto.tqdm = tqdm.std.tqdm   # text progress bars (silent outside a terminal), not notebook widgets
 QUICK = True
@@ -77,7 +77,7 @@ def check(name, got, want, rtol=1e-6, atol=1e-12):
 # The check compares with `idealnets.theory.committee.order_parameters`.
 
 # %%
-W_t, Ws_t = init_weights(N, K, M, 1, init_std=1.0, seed=3)
+W_t, Ws_t = init_weights(N, K, M, 1, init_scale=1.0, seed=3)
 W, Ws = W_t[0].numpy(), Ws_t[0].numpy()
 
 # %% tags=["exercise"]
@@ -155,13 +155,13 @@ for lr in (0.3, 1.0, 1.7):
 # become equal ($R_{km}$ the same for all $k, m$). This symmetric state is a saddle of the ODE, so the
 # error stalls on a **plateau** (`symmetric_plateau(K, lr)` gives its height and the rate at which a
 # small asymmetry grows), until the units *specialise* to one teacher unit each. Above
-# `max_learning_rate(K)` the perfectly learned state is unstable and the student never converges.
+# `stable_lr(K)` the perfectly learned state is unstable and the student never converges.
 #
 # Move the learning rate: the plateau shortens as $\eta$ grows, then the final error stops
 # falling above the limit. Without a widget front end, four learning rates are drawn.
 
 # %%
-LR_MAX = max_learning_rate(K)
+LR_MAX = stable_lr(K)
 Q0 = np.array([[0.5, 0.01], [0.01, 0.5]])           # a nearly symmetric start: a long plateau
 R0 = np.array([[1e-3, 2e-3], [2e-3, 1e-3]])
 
@@ -224,24 +224,24 @@ interactive(plot_lr, static_lrs, lr=dict(value=1.0, min=0.1, max=3.5, step=0.1, 
 # band.
 
 # %%
-run = train(N, K, M, LR, ALPHA_MAX, n_seeds=SEEDS, init_std=1.0, record=60, seed=0)
+run = train(N, K, M, LR, ALPHA_MAX, n_networks=SEEDS, init_scale=1.0, record=60, seed=0)
 eps_ode = np.stack([CommitteeODE(K, M, LR, T=run.T[e]).integrate(run.Q0[e], run.R0[e], run.v0[e],
-                                                                  alpha_eval=run.alpha, rtol=1e-7,
+                                                                  alpha_eval=run.times, rtol=1e-7,
                                                                   atol=1e-9).eps_g
                     for e in range(SEEDS)])
 fig, ax = plt.subplots(figsize=(6, 3.8))
-ax.plot(run.alpha, eps_ode.mean(0), "k-", label="ODE (mean over students)")
-ax.fill_between(run.alpha, *np.percentile(eps_ode, [0, 100], axis=0), color="k", alpha=0.1, lw=0)
-mean, sd = run.eps_test.mean(0), run.eps_test.std(0)
-ax.plot(run.alpha, mean, "o", mfc="white", color="C3", ms=4, label=f"online SGD, N = {N} ({SEEDS} students)")
-ax.fill_between(run.alpha, mean - sd, mean + sd, color="C3", alpha=0.2, lw=0)
+ax.plot(run.times, eps_ode.mean(0), "k-", label="ODE (mean over students)")
+ax.fill_between(run.times, *np.percentile(eps_ode, [0, 100], axis=0), color="k", alpha=0.1, lw=0)
+mean, sd = run.losses.mean(0), run.losses.std(0)
+ax.plot(run.times, mean, "o", mfc="white", color="C3", ms=4, label=f"online SGD, N = {N} ({SEEDS} students)")
+ax.fill_between(run.times, mean - sd, mean + sd, color="C3", alpha=0.2, lw=0)
 ax.axhline(symmetric_plateau(K, LR).eps_g, color="grey", ls=":", label="plateau height")
 ax.set_yscale("log")
 ax.set_xlabel(r"$\alpha$ = steps / N")
 ax.set_ylabel(r"$\epsilon_g$")
 ax.legend(frameon=False, fontsize=8)
 plt.show()
-gap = np.sqrt(np.mean((run.eps_test - eps_ode) ** 2))
+gap = np.sqrt(np.mean((run.losses - eps_ode) ** 2))
 print(f"rms gap per student {gap:.2g}; it shrinks like 1/sqrt(N) (figure committee_learning_curves)")
 
 # %% [markdown]
@@ -249,6 +249,6 @@ print(f"rms gap per student {gap:.2g}; it shrinks like 1/sqrt(N) (figure committ
 #
 # * Figure `committee_order_parameters`: $R$ and $Q$ through the plateau and the specialisation.
 # * Figure `committee_learning_rate`: one batched run across learning rates, with the limit
-#   `max_learning_rate(K)`.
+#   `stable_lr(K)`.
 # * Over-parameterised students ($K > M$) with output noise (Goldt et al. 2019; figure
 #   `committee_overparameterised`): does training the second layer help?

@@ -24,7 +24,8 @@
 # Fukumizu (1998), Braun et al. (2022) and Dominé et al. (2025).
 #
 # *Run time.* Quick sizes: widths 64 and 1024 with 8 networks each, 200 steps. The full-size figures
-# (`figures/ntk_*.py`, `figures/lambda_balanced_lazy_rich.py`) go to width 4096; set `QUICK = False`.
+# (`figures/ntk/ntk_*.py`, `figures/lambda_balanced/lambda_balanced_lazy_rich.py`) go to width 4096;
+# set `QUICK = False`.
 
 # %%
 # %matplotlib inline
@@ -39,7 +40,7 @@ from idealnets.simulate.deep_linear import train_from
 from idealnets.simulate.ntk import train as train_ntk
 from idealnets.theory.lambda_balanced import (TwoLayerExact, balancedness, free_scale, lambda_balanced_init, lazy_map,
                                     representation_change, task_loss, whitened_task)
-from idealnets.theory.ntk import gradient_flow_mean, kernels, max_learning_rate, relu_expectations
+from idealnets.theory.ntk import gradient_flow_mean, kernels, relu_expectations, stable_lr
 
 tqdm.auto.tqdm = tqdm.std.tqdm   # text progress bars (silent outside a terminal), not notebook widgets
 QUICK = True
@@ -135,7 +136,7 @@ check("kernel regression prediction", f_inf, np.reshape(f_test_inf, f_inf.shape)
 
 # %%
 T_kernel = kernels(x, x, **ARCH).ntk
-lr = 0.5 * max_learning_rate(T_kernel)
+lr = 0.5 * stable_lr(T_kernel)
 record = np.unique(np.round(np.geomspace(1, STEPS, 20)).astype(int))
 runs = {n: train_ntk(x, y, width=n, n_networks=E_NTK, lr=lr, steps=STEPS, x_test=x_test, centered=True,
                      record=record, seed=k, **{k2: v for k2, v in ARCH.items()})
