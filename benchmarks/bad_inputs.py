@@ -265,9 +265,9 @@ def build():
     case("kernels(x=0,erf)", lambda: nt.kernels(np.zeros((3, 4)), activation="erf", depth=3), "ok")
     case("kernels(x=0,relu)", lambda: nt.kernels(np.zeros((3, 4)), activation="relu", depth=3), "ok")
     kk = nt.kernels(xk, depth=2)
-    lrm = nt.max_learning_rate(kk.ntk)
-    mutate("max_learning_rate", nt.max_learning_rate, dict(ntk_train_train=kk.ntk), {"ntk_train_train": arr_bad(kk.ntk)})
-    case("max_learning_rate(zeros)", lambda: nt.max_learning_rate(np.zeros((3, 3))), "either")
+    lrm = nt.stable_lr(kk.ntk)
+    mutate("stable_lr", nt.stable_lr, dict(ntk_train_train=kk.ntk), {"ntk_train_train": arr_bad(kk.ntk)})
+    case("stable_lr(zeros)", lambda: nt.stable_lr(np.zeros((3, 3))), "either")
     mutate("gradient_descent_mse", nt.gradient_descent_mse, dict(ntk_train_train=kk.ntk, y_train=yk),
            {"ntk_train_train": arr_bad(kk.ntk)[:5], "y_train": arr_bad(yk)[:3], "lr": BAD_POS,
             "ntk_test_train": arr_bad(kk.ntk)[:3], "f0_train": [("nan", yk * NAN)]})
@@ -305,7 +305,7 @@ def build():
     mutate("sim.sample_data", sge.sample_data, dict(N=8, P=12, n_inputs=2),
            {"N": BAD_INT + [("0", 0)], "P": BAD_INT, "n_inputs": BAD_INT, "sigma_w": BAD_POS, "sigma_eps": BAD_POS,
             "device": [("gpu", "gpu"), ("CPU", "CPU")], "dtype": [("int", torch.int64)], "seed": BAD_INT})
-    lrl = sge.linear_stable_lr(d)
+    lrl = sge.stable_lr(d)
     mutate("sim.train_linear", sge.train_linear, dict(datas=d, lr=0.5 * lrl, steps=20, record=5),
            {"lr": BAD_POS + [("0", 0.0)], "steps": BAD_INT, "weight_decay": BAD_POS, "datas": [("None", None), ("str", "x")]})
     case("sim.train_linear(lr=1.05 stable)", lambda: sge.train_linear(d, lr=1.05 * lrl, steps=3000), "diverge")
@@ -322,7 +322,7 @@ def build():
            {"X": arr_bad(Xs)[:6], "hidden": BAD_INT + [("0", 0)], "activation": [("bad", "gelu")],
             "n_networks": BAD_INT, "init_scale": BAD_POS, "lr": BAD_POS, "steps": BAD_INT,
             "device": [("gpu", "gpu")], "dtype": [("int", torch.int32)]})
-    lrm2 = sse.stable_lr_mlp(Xs, Ys, 2)
+    lrm2 = sse.stable_lr(Xs, Ys, 2)
     case("sim.train_mlp(lr=1.2 stable, linear)", lambda: sse.train_mlp(Xs, Ys, hidden=8, activation="linear", init_scale=0.5, lr=1.2 * lrm2, steps=5000), "diverge")
     mutate("sim.ntk.train", snt.train, dict(x_train=xk, y_train=yk, width=16, n_networks=2, lr=0.5, steps=20, record=5),
            {"x_train": arr_bad(xk)[:6], "y_train": arr_bad(yk)[:3], "width": BAD_INT + [("0", 0)], "depth": BAD_INT,

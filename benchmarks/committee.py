@@ -31,28 +31,28 @@ K = M = 2
 LR = 1.0
 
 
-def throughput(N: int, steps: int, n_seeds: int, device) -> tuple[float, float]:
-    """(batched network-steps/s with n_seeds at once, one-at-a-time network-steps/s)."""
+def throughput(N: int, steps: int, n_networks: int, device) -> tuple[float, float]:
+    """(batched network-steps/s with n_networks at once, one-at-a-time network-steps/s)."""
     alpha = steps / N
-    run = train(N, K, M, LR, alpha, n_seeds=n_seeds, init_std=1.0, record=3, n_test=10, device=device,
+    run = train(N, K, M, LR, alpha, n_networks=n_networks, init_scale=1.0, record=3, n_test=10, device=device,
                 progress_bar=False)
-    batched = n_seeds * steps / run.wall_s
-    n_single = min(n_seeds, 8)  # time a subset one at a time and extrapolate linearly (same cost per seed)
+    batched = n_networks * steps / run.wall_s
+    n_single = min(n_networks, 8)  # time a subset one at a time and extrapolate linearly (same cost per seed)
     t = 0.0
     for s in range(n_single):
-        r = train(N, K, M, LR, alpha, n_seeds=1, init_std=1.0, record=3, n_test=10, seed=s, device=device,
+        r = train(N, K, M, LR, alpha, n_networks=1, init_scale=1.0, record=3, n_test=10, seed=s, device=device,
                   progress_bar=False)
         t += r.wall_s
     single = n_single * steps / t
     return batched, single
 
 
-def ode_vs_sim(N: int, alpha_max: float, n_seeds: int, device) -> dict:
-    run = train(N, K, M, LR, alpha_max, n_seeds=n_seeds, init_std=1.0, record=40, n_test=1000, device=device,
+def ode_vs_sim(N: int, alpha_max: float, n_networks: int, device) -> dict:
+    run = train(N, K, M, LR, alpha_max, n_networks=n_networks, init_scale=1.0, record=40, n_test=1000, device=device,
                 progress_bar=False)
     ode = CommitteeODE(K, M, LR)
     t0 = time.perf_counter()
-    tr = ode.integrate(run.Q0[0], run.R0[0], run.v0[0], alpha_eval=run.alpha)
+    tr = ode.integrate(run.Q0[0], run.R0[0], run.v0[0], alpha_eval=run.times)
     t_ode = time.perf_counter() - t0
     return dict(sim_s=run.wall_s, ode_s=t_ode, nfev=tr.nfev, steps=int(alpha_max * N))
 

@@ -66,10 +66,10 @@ def nn2pp_per_step(exe: Path, s1: float, s2: float, workdir: str) -> float:
     return (_run_nn2pp(exe, s2, workdir) - _run_nn2pp(exe, s1, workdir)) / ((s2 - s1) * N)
 
 
-def ours_per_seed_step(n_seeds: int, steps: int, dtype) -> float:
-    run = train(N, K, K, LR, steps / N, n_seeds=n_seeds, init_std=1.0, record=3, n_test=10, dtype=dtype,
+def ours_per_seed_step(n_networks: int, steps: int, dtype) -> float:
+    run = train(N, K, K, LR, steps / N, n_networks=n_networks, init_scale=1.0, record=3, n_test=10, dtype=dtype,
                 n_threads=1, progress_bar=False)
-    return run.wall_s / (n_seeds * steps)
+    return run.wall_s / (n_networks * steps)
 
 
 def ode_times(exe: Path | None, Kode: int, alpha: float, workdir: str, repeats: int) -> dict:

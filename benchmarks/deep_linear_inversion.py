@@ -97,7 +97,7 @@ def main(argv=None):
     th = DeepLinearTheory(X, Y, depth=D, u0=1e-2)
     finite = times[np.isfinite(times)]
     t_th = best(lambda: th.map(finite), 5)
-    lr = 0.1 * th.max_learning_rate()
+    lr = 0.1 * th.stable_lr()
     steps = int(np.ceil(T_END / lr))
     W0 = init_weights(X, Y, depth=D, width=32, n_networks=1, init="small", init_scale=0.3 / np.sqrt(32), seed=0)
     t_sim = best(lambda: train_from(W0, X, Y, lr=lr, steps=steps, record=100, desc="bench"), 2)

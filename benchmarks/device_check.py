@@ -2,16 +2,17 @@
 import time, numpy as np, torch, sys
 print("torch", torch.__version__, "cuda", torch.cuda.is_available(), "threads", torch.get_num_threads(), flush=True)
 import idealnets.simulate as simulate
-from idealnets.simulate._common import _thread_benchmark, resolve_device, DivergenceError
+from idealnets.simulate import DivergenceError, resolve_device
+from threads import thread_benchmark  # benchmarks/threads.py (the script's folder is on sys.path)
 print("threads after import simulate:", torch.get_num_threads())
-_thread_benchmark((1, 2, 4, 8, 16), steps=400)
+thread_benchmark((1, 2, 4, 8, 16), steps=400)
 if torch.cuda.is_available():
     from idealnets.simulate import generalization as sg, deep_linear as sdl, ntk as snt
     for dev in ("cuda:7", "gpu"):
         try: resolve_device(dev)
         except ValueError as e: print("resolve_device", dev, "->", e)
     d = sg.sample_data(50, 100, 4, seed=0, device="cuda")
-    lr = sg.linear_stable_lr(d)
+    lr = sg.stable_lr(d)
     t0 = time.perf_counter()
     try:
         sg.train_linear(d, lr=1.05 * lr, steps=20000, record=60)
@@ -31,4 +32,4 @@ if torch.cuda.is_available():
     print("cuda deep linear ok, final loss", r.losses[:, -1].mean())
     x = rng.standard_normal((3, 8)); y = rng.standard_normal((1, 8))
     rr = snt.train(x, y, width=512, n_networks=4, lr=0.5, steps=500, device="cuda")
-    print("cuda ntk ok", np.isfinite(rr.loss).all())
+    print("cuda ntk ok", np.isfinite(rr.losses).all())

@@ -56,7 +56,7 @@ def timed(fn, repeat=3):
 def compare(N, steps, dev):
     X, Y = data(N)
     th = DeepLinearTheory(X, Y, depth=DEPTH, u0=1e-2)
-    lr = 0.1 * th.max_learning_rate()
+    lr = 0.1 * th.stable_lr()
     W0 = init_weights(X, Y, depth=DEPTH, width=WIDTH, n_networks=E, init="small",
                       init_scale=0.3 / np.sqrt(WIDTH), device=dev, seed=0)
     kw = {"record": 2, "desc": "bench"}

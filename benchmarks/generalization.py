@@ -15,7 +15,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from idealnets.theory.generalization import LinearStudentTheory, finite_size_errors  # noqa: E402
-from idealnets.simulate.generalization import linear_stable_lr, sample_data, train_linear, train_relu  # noqa: E402
+from idealnets.simulate.generalization import sample_data, stable_lr, train_linear, train_relu  # noqa: E402
 
 
 def _time(f, repeat: int = 3) -> float:
@@ -35,7 +35,7 @@ def main() -> None:
     print(f"theory: ridge_test_error at 200 gammas  {1e3 * _time(lambda: th.ridge_test_error(t)):8.2f} ms")
 
     d = sample_data(300, 600, 4, seed=0)
-    lr = 0.5 * linear_stable_lr(d)
+    lr = 0.5 * stable_lr(d)
     steps = 2000
     X, y, wb, w0 = d.X.numpy(), d.y[..., 0].numpy(), d.w_teacher[..., 0].numpy(), d.w0[..., 0].numpy()
     t_gd = _time(lambda: train_linear(d, lr=lr, steps=steps, record=20), repeat=1)

@@ -118,7 +118,7 @@ def _to(data, device):
 
 def run_linear(device, E, steps, seed=0):
     data = _gen_data(E, seed)
-    lr = 0.2 * sim_gen.linear_stable_lr(data)
+    lr = 0.2 * sim_gen.stable_lr(data)
     run = sim_gen.train_linear(_to(data, device), lr=lr, steps=steps, record=10)
     return {"test": run.test_error, "train": run.train_error}
 
@@ -131,9 +131,9 @@ def run_deep_students(device, E, steps, seed=0):
 
 def run_committee(device, E, steps, seed=0):
     N = 500
-    run = sim_committee.train(N, 2, 2, 1.0, steps / N, n_seeds=E, init_std=1.0, record=3, n_test=200, seed=seed,
+    run = sim_committee.train(N, 2, 2, 1.0, steps / N, n_networks=E, init_scale=1.0, record=3, n_test=200, seed=seed,
                               device=device, progress_bar=False)
-    return {"eps": run.eps_test[:, -1], "wall": run.wall_s}
+    return {"eps": run.losses[:, -1], "wall": run.wall_s}
 
 
 TRAINERS = [

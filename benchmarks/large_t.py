@@ -31,7 +31,7 @@ def cases():
     dst = ge.DeepLinearStudentTheory(2.0, depth=3)
     x = rng.standard_normal((3, 20))
     k = nt.kernels(x, depth=2)
-    gd = nt.gradient_descent_mse(k.ntk, rng.standard_normal((1, 20)), lr=0.5 * nt.max_learning_rate(k.ntk))
+    gd = nt.gradient_descent_mse(k.ntk, rng.standard_normal((1, 20)), lr=0.5 * nt.stable_lr(k.ntk))
     sem = se.SemanticTheory(rng.standard_normal((10, 8)), depth=3)
     return {
         "DeepLinearTheory(D=4).map": th4.map,
