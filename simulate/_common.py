@@ -77,8 +77,7 @@ def configure_threads(n: int | None = None) -> int:
     ensemble of small matrices, a few to a few hundred microseconds of work per
     step, so extra threads buy little and cost a barrier per operation -- and
     when the cores are shared with other jobs, a barrier waits for a descheduled
-    thread. Measured (``python -c "from simulate._common import _thread_benchmark;
-    _thread_benchmark()"``, full-batch GD of 64 depth-4 linear networks of width
+    thread. Measured (``python benchmarks/threads.py``, full-batch GD of 64 depth-4 linear networks of width
     32 on N = 8 whitened inputs, 400 steps, best of 3) on the 2-core development
     machine while other jobs ran (load average ~10): 1 thread 2.6-3.0 s, 2 threads
     28-31 s, i.e. torch's default was ~10x slower there. Call it again (or set
