@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from idealnets.simulate.perturbation import train_perturbation
+from idealnets.theory.measures import crossing_time
 from idealnets.theory.perturbation import RULES, learning_curve, noise_factor, optimal_learning_rate, steps_to_error
 
 from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
@@ -34,15 +35,6 @@ NS = (4, 8, 16, 32)
 SIGMA = 1e-3
 TARGET = 0.01
 NAMES = {"gd": "gradient descent", "node": "node perturbation", "weight": "weight perturbation"}
-
-
-def _first_crossing(steps, mean_err, level):
-    i = np.nonzero(mean_err <= level)[0]
-    if not i.size or i[0] == 0:
-        return np.nan
-    j = i[0]  # log-linear interpolation between the two recorded points
-    a, b = np.log(mean_err[j - 1]), np.log(mean_err[j])
-    return float(steps[j - 1] + (np.log(level) - a) * (steps[j] - steps[j - 1]) / (b - a))
 
 
 def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:
@@ -101,7 +93,9 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
                                      record=np.linspace(0, steps, 60).round().astype(int), seed=seed + 10 + n,
                                      device=device)
             eps0 = 0.5 * np.sum(W_star**2)
-            k_sim.append(_first_crossing(run.steps, run.losses.mean(0), TARGET * eps0))
+            # log-linear interpolation between the two recorded points around the crossing
+            k_sim.append(crossing_time(run.steps, run.losses.mean(0), TARGET * eps0, direction="down",
+                                       log_values=True, from_other_side=True))
         k_line = [steps_to_error(TARGET, rule=rule, n_in=int(n), n_out=M) for n in n_line]
         c = COLORS[i]
         theory_line(ax, n_line, k_line, color=c, label=NAMES[rule])
