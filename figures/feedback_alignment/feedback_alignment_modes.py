@@ -21,6 +21,7 @@ from idealnets.simulate.feedback_alignment import train_linear
 from idealnets.theory.deep_linear import effective_u0_two_layer, learning_time, mode_strength
 from idealnets.theory.feedback_alignment import aligned_learning_time, aligned_mode, small_init_learning_time
 from idealnets.theory.lambda_balanced import whitened_task
+from idealnets.theory.tasks import correlations
 
 from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 from ._shared import log_band
@@ -60,6 +61,7 @@ def _proj(run, U, Vt):
 
 def _half_time(t, u, target):
     """First time each network's projection reaches ``target`` (linear interpolation), (E,)."""
+    # not theory.measures.crossing_time: same crossing, but its arithmetic rounds 1 ulp differently (record digits)
     out = np.full(u.shape[0], np.nan)
     for e in range(u.shape[0]):
         i = np.nonzero(u[e] >= target)[0]
@@ -77,7 +79,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     lr = 0.02 if quick else 0.005
     n_rec = 40 if quick else 80
     X, Y = whitened_task(N_IN, N_OUT, S, seed=seed)
-    U, s, Vt = np.linalg.svd(Y @ X.T / X.shape[1])
+    U, s, Vt = np.linalg.svd(correlations(X, Y).Syx)
     U, Vt = U[:, :3], Vt[:3]
     W1, W2, B = _init(E, EPS, seed + 1)
     steps = int(round(T_END / lr))

@@ -17,6 +17,7 @@ import numpy as np
 from idealnets.simulate.feedback_alignment import train_linear
 from idealnets.theory.feedback_alignment import FeedbackAlignmentFlow, alignment, bp_fixed_point_map
 from idealnets.theory.lambda_balanced import whitened_task
+from idealnets.theory.tasks import correlations, quadratic_loss
 
 from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 from ._shared import log_band
@@ -47,7 +48,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     lr = 0.02 if quick else 0.005
     widths = WIDTHS[:2] if quick else WIDTHS
     X, Y = whitened_task(N_IN, N_OUT, S, seed=seed)
-    Syx = Y @ X.T / X.shape[1]
+    Syx = correlations(X, Y).Syx
     steps = int(round(T_END / lr))
     rec = np.unique(np.concatenate([[0], np.geomspace(1, steps, 30 if quick else 45).round().astype(int)]))
     t_line = np.geomspace(lr, T_END, 120 if quick else 200)
@@ -67,7 +68,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
             W1t, W2t = f.weights(t_all)
             W = W2t @ W1t
             al_all.append(alignment(W2t, B[e]))
-            L_all.append(0.5 * f.trSyy - np.einsum("tij,ij->t", W, f.Syx) + 0.5 * np.sum(W**2, axis=(-2, -1)))
+            L_all.append(quadratic_loss(W, None, f.Syx, f.trSyy))  # whitened input: Sxx = I
         al_all, L_all = np.array(al_all), np.array(L_all)
         R = run.times.size
         al_th, L_th = al_all[:, :R], L_all[:, :R]
