@@ -24,6 +24,7 @@ from idealnets.theory import committee as _committee
 from idealnets.theory.committee_grid import CommitteeGrid
 from idealnets.theory.deep_linear import learning_time
 from idealnets.theory.generalization import LinearStudentTheory
+from idealnets.theory.tasks import whitened_task
 
 __all__ = [
     "SIZES",
@@ -223,10 +224,9 @@ def deep_sim(depth: int, scale: float, n_nets: int, t_cap: float, seed: int) -> 
 
     D = int(depth)
     P = len(DEEP_S)
-    X = math.sqrt(P) * np.eye(P)
     rng = np.random.default_rng(int(seed) + 1000)
-    U = np.linalg.qr(rng.normal(size=(P, P)))[0]
-    Y = math.sqrt(P) * U @ np.diag(DEEP_S)  # Syx = U diag(S) I
+    U = np.linalg.qr(rng.normal(size=(P, P)))[0]  # drawn here (plain QR): the points' random stream
+    X, Y = whitened_task(P, P, DEEP_S, U=U, V=np.eye(P), inputs="identity")  # Sxx = I, Syx = U diag(S) I
     # run to 1.5x the predicted time (+1), at most t_cap: the crossing itself is measured, not assumed
     t_run = min(float(t_cap), 1.5 * deep_theory(D, scale)["t_learn"] + 1.0)
     steps = int(math.ceil(t_run / DEEP_LR))
@@ -234,6 +234,7 @@ def deep_sim(depth: int, scale: float, n_nets: int, t_cap: float, seed: int) -> 
     u = np.einsum("i,erij,j->er", U[:, 0], run.maps, np.eye(P)[:, 0])  # (E, R)
     half = 0.5 * DEEP_S[0]
     t_learn = np.full(u.shape[0], np.nan)
+    # not theory.measures.crossing_time(log_times=True): linear in t when t0 = 0, and its digits differ
     for e in range(u.shape[0]):
         above = np.nonzero(u[e] >= half)[0]
         if above.size and above[0] > 0:
