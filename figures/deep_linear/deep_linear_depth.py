@@ -29,6 +29,7 @@ import torch
 
 from idealnets.simulate.deep_linear import init_weights, pretrain_layerwise, train_from
 from idealnets.theory.deep_linear import depth_learning_rate, depth_learning_steps, orthogonal_learning_time
+from idealnets.theory.measures import crossing_time
 
 from .._common import COLORS, DEFAULT_OUT, save, style
 from ._shared import square_data
@@ -56,19 +57,7 @@ AE_TOL = DELTA  # autoencoder stages stop at relative excess loss <= AE_TOL
 def steps_to_criterion(run, Syx, delta):
     """First (fractional, by log-linear interpolation) step at which ||W - Syx||^2/||Syx||^2 <= delta."""
     err = np.sum((run.maps - Syx) ** 2, axis=(-2, -1)) / np.sum(Syx**2)  # (E, R)
-    out = np.full(err.shape[0], np.nan)
-    for e in range(err.shape[0]):
-        hit = np.nonzero(err[e] <= delta)[0]
-        if hit.size == 0:
-            continue
-        i = hit[0]
-        if i == 0:
-            out[e] = 0.0
-            continue
-        l0, l1 = np.log(err[e, i - 1]), np.log(err[e, i])
-        f = (l0 - np.log(delta)) / (l0 - l1)
-        out[e] = run.steps[i - 1] + f * (run.steps[i] - run.steps[i - 1])
-    return out
+    return crossing_time(run.steps, err, delta, direction="down", axis=1, log_values=True)
 
 
 def _train(W0, X, Y, lr, n_steps):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from idealnets.theory.lambda_balanced import task_loss, whitened_task
+from idealnets.theory.tasks import correlations
 
 from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 from ._shared import exact_ensemble, init_ensemble, train_ensemble
@@ -35,7 +36,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     lr = 0.005 if quick else 0.0005
     n_rec = (12, 24) if quick else (20, 40)
     X, YA = whitened_task(N_IN, N_OUT, S_A, seed=seed)
-    U, _, Vt = np.linalg.svd(YA @ X.T / X.shape[1])
+    U, _, Vt = np.linalg.svd(correlations(X, YA).Syx)
     UB = U.copy()
     UB[:, 1] = np.cos(THETA) * U[:, 1] + np.sin(THETA) * U[:, 3]
     YB = (UB[:, :3] * np.array(S_A)) @ Vt[:3] @ X
@@ -71,7 +72,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         ax.axvline(T_A, color="0.6", lw=0.8, label="switch A$\\to$B")
         ax.set_title(fr"$\lambda = {lam:g}$" + (" (zero-balanced, rich)" if lam == 0 else ""), fontsize=10)
         ax.set_xlabel(r"time $t/\tau$")
-        # exact time for the loss on B to fall below 1, after A (transfer) and from the init
+        # exact time for the loss on B to fall below 1, after A (transfer) and from the init: the first grid
+        # time past the level, no interpolation (not crossing_time): the figure's record defines the time that way
         t_after = [float(tB[np.argmax(ex.loss(tB) < 1.0)]) for ex in exB]
         t_init = [float(tB[np.argmax(ex.loss(tB) < 1.0)]) for ex in scratch]
         data[f"lam{lam:g}_median_time_to_L_B_below_1"] = {"after_A": float(np.median(t_after)),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from idealnets.theory.measures import crossing_time
 from idealnets.theory.recurrent import LinearRNNTheory
 
 from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
@@ -29,15 +30,6 @@ CAPTION = ("**tanh RNNs** on the same task: learning order and timing follow the
 B0 = 0.05
 LR, LR_QUICK = 0.02, 0.075
 T_END, T_END_QUICK = 30.0, 15.0
-
-
-def _t_half(t, x, target):
-    """First time x reaches target (linear interpolation), NaN if never."""
-    above = np.flatnonzero(x >= target)
-    if above.size == 0 or above[0] == 0:
-        return np.nan
-    j = above[0]
-    return float(t[j - 1] + (t[j] - t[j - 1]) * (target - x[j - 1]) / (x[j] - x[j - 1]))
 
 
 def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:
@@ -70,7 +62,9 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
                         label=f"mode {a + 1}: g={g:g}, leak={lam:g}" if ax is axes[0] else None)
             sim_markers(ax, tx, mm[:, :, a], color=c, ms=3, marker="s")
         s0 = red.s[0, a]
-        ratios.append(_t_half(t, m[:, :, a].mean(0), s0 / 2) / _t_half(t, m_th[:, a], s0 / 2))
+        # first time the strength reaches s0/2 (linear interpolation), NaN if never
+        ratios.append(crossing_time(t, m[:, :, a].mean(0), s0 / 2, from_other_side=True)
+                      / crossing_time(t, m_th[:, a], s0 / 2, from_other_side=True))
     for ax, ttl in ((axes[0], "(a) tanh, aligned init ($N_h$ = 3)"), (axes[1], "(b) tanh, random init ($N_h$ = 16)")):
         ax.set_xscale("log")
         ax.set_xlabel(r"time $t/\tau$ (= lr $\times$ step)")
