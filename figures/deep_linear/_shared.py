@@ -11,6 +11,7 @@ N_IN, N_OUT = 6, 4
 
 def mode_data(seed: int = 0, s=S_MODES, n_in: int = N_IN, n_out: int = N_OUT):
     """Whitened inputs (Sxx = I, P = n_in) and targets with ``Syx = U diag(s) V^T`` (random U, V)."""
+    # not theory.tasks.whitened_task: X is drawn first and all frames by plain QR (the figures' random stream)
     rng = np.random.default_rng(seed)
     P = n_in
     X = np.sqrt(P) * np.linalg.qr(rng.standard_normal((n_in, n_in)))[0]
@@ -22,6 +23,7 @@ def mode_data(seed: int = 0, s=S_MODES, n_in: int = N_IN, n_out: int = N_OUT):
 
 def square_data(N: int, s: float, seed: int = 0):
     """Whitened square data with ``Syx = s Q`` (Q random orthogonal, det Q = +1): all modes equal."""
+    # not theory.tasks.whitened_task: X drawn before Q by plain QR, and Q conditioned on det Q = +1
     rng = np.random.default_rng(seed)
     X = np.sqrt(N) * np.linalg.qr(rng.standard_normal((N, N)))[0]
     Q = np.linalg.qr(rng.standard_normal((N, N)))[0]
