@@ -24,9 +24,16 @@ from . import engine
 from ._common import as_input, resolve_device, resolve_dtype
 from .engine import Run
 
-__all__ = ["PerturbationRun", "PerturbationSGD", "train_perturbation", "RULES"]
+__all__ = ["PerturbationRun", "PerturbationSGD", "train_perturbation", "sigma_min", "RULES"]
 
 RULES = ("gd", "node", "weight")
+
+def sigma_min(dtype=torch.float64) -> float:
+    """Smallest perturbation size ``sigma`` that ``"node"``/``"weight"`` accept in ``dtype``:
+    ``finfo(dtype).tiny ** 0.25`` (about 1.2e-77 for float64, 3.3e-10 for float32), so that
+    ``sigma^2`` and ``|xi|^2`` stay at least ``sqrt(tiny)`` and ``1/sigma^2`` at most ``1/sqrt(tiny)``."""
+    return float(torch.finfo(resolve_dtype(dtype)).tiny) ** 0.25
+
 
 #: Deprecated name of the shared result type :class:`idealnets.simulate.Run` (kept for one release).
 PerturbationRun = Run
@@ -38,7 +45,13 @@ def train_perturbation(W0, W_star, *, rule: str, lr: float, steps: int, sigma: f
                        progress_bar: bool | None = None) -> Run:
     r"""Train an ensemble from ``W0`` (E, M, N) toward the teacher ``W_star`` (M, N) or (E, M, N).
 
-    ``sigma > 0`` is the perturbation size (ignored by ``"gd"``); ``lr > 0``. Divergence is
+    ``sigma > 0`` is the perturbation size (ignored by ``"gd"``); ``lr > 0``. For ``"node"`` and
+    ``"weight"`` the update divides by ``sigma^2``, so ``sigma`` must be at least
+    :func:`sigma_min` of ``dtype`` (``finfo(dtype).tiny ** 0.25``: about 1.2e-77 in float64,
+    3.3e-10 in float32), which keeps ``sigma^2``, the squared perturbation and ``1/sigma^2``
+    far inside the normal range; a smaller ``sigma`` is a ValueError (its ``sigma^2``
+    underflows and the update would be NaN/inf). The ``sigma -> 0`` limit of the expected
+    error is :mod:`idealnets.theory.perturbation` at ``sigma = 0``. Divergence is
     checked at the recording steps (stable limit ``2/kappa`` of :mod:`idealnets.theory.perturbation`).
 
     Returns a :class:`~idealnets.simulate.engine.Run`: ``steps`` (R,) the recorded steps,
@@ -53,6 +66,9 @@ def train_perturbation(W0, W_star, *, rule: str, lr: float, steps: int, sigma: f
     sigma = _v.as_float(sigma, "sigma", low=0.0, open_low=True)
     steps = _v.as_int(steps, "steps", low=0)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
+    if rule != "gd" and sigma < sigma_min(dtype):
+        raise ValueError(f"sigma = {sigma!r} is below sigma_min = {sigma_min(dtype):.3g} for {dtype} "
+                         f"(rule {rule!r} divides by sigma^2, which would underflow); use sigma >= sigma_min")
     W = as_input(W0, "W0", device=device, dtype=dtype, ndim=3)
     E, M, N = W.shape
     Ws = as_input(W_star, "W_star", device=device, dtype=dtype, ndim=(2, 3))
@@ -82,7 +98,7 @@ class PerturbationSGD:
     def __init__(self, W0: torch.Tensor, W_star: torch.Tensor, *, rule: str, lr: float, sigma: float,
                  generator: torch.Generator):
         self.W0, self.W_star, self.rule, self.lr, self.g = W0, W_star, rule, lr, generator
-        self.inv_s2 = 1.0 / sigma**2
+        self.inv_s2 = None if rule == "gd" else 1.0 / sigma**2  # gd ignores sigma (any sigma > 0)
         self.sigma = sigma
 
     def init(self):
