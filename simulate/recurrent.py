@@ -236,7 +236,11 @@ def forward(weights, X, *, activation: str = "linear", device=None, dtype=torch.
     Y = np.zeros((weights[2].shape[1], np.shape(X)[2]))
     W, Xt, _, _, _, activation, _ = _check_common(weights, X, Y, "bptt", None, activation, "final", device, dtype)
     with torch.no_grad():
-        return _forward(W[0], W[1], Xt, activation)
+        H = _forward(W[0], W[1], Xt, activation)
+    if not bool(torch.isfinite(H).all()):
+        raise FloatingPointError(f"forward: the hidden states overflowed {H.dtype} (inf/NaN): W_h amplifies over "
+                                 f"T = {Xt.shape[1]} steps")
+    return H
 
 
 @_v.renamed_keywords(nonlinearity="activation")
@@ -321,15 +325,22 @@ def lag_map_strengths(weights, U, V, n_lags: int) -> np.ndarray:
     ``weights`` arrays with any leading axes (e.g. ``Run.weights`` of :func:`train`: (E, R, ., .)). For
     aligned networks this is ``c a^k b``, the theory's :meth:`LinearRNNTheory.mode_maps`.
     """
-    Wx, Wh, Wy = (np.asarray(w, dtype=float) for w in weights)
+    if not isinstance(weights, (tuple, list)) or len(weights) != 3:
+        raise TypeError(f"weights must be a tuple (W_x, W_h, W_y), got {_v.describe(weights)}")
+    Wx, Wh, Wy = (_v.as_array(w, n, ndim=range(2, 64)) for w, n in zip(weights, ("W_x", "W_h", "W_y")))
     n = _v.as_int(n_lags, "n_lags", low=1)
     out = []
-    A = Wx @ np.asarray(V, dtype=float)  # (..., N_h, r)
-    Ut = np.asarray(U, dtype=float).T
-    for _ in range(n):
-        out.append(np.einsum("ro,...or->...r", Ut, Wy @ A))
-        A = Wh @ A
-    return np.stack(out, axis=-2)
+    A = Wx @ _v.as_array(V, "V", ndim=2)  # (..., N_h, r)
+    Ut = _v.as_array(U, "U", ndim=2).T
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(n):
+            out.append(np.einsum("ro,...or->...r", Ut, Wy @ A))
+            A = Wh @ A
+    res = np.stack(out, axis=-2)
+    if not np.isfinite(res).all():
+        raise FloatingPointError(f"lag_map_strengths: U^T W_y W_h^k W_x V overflowed float64 (inf/NaN): W_h raised "
+                                 f"to n_lags - 1 = {n - 1}")
+    return res
 
 
 @_v.renamed_keywords(nonlinearity="activation")

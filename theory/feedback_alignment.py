@@ -242,6 +242,33 @@ def _mp_roots(q: float, k: float):
         return mp.polyroots([1, 0, -mp.mpf(q), -mp.mpf(k)], maxsteps=200, extraprec=200)
 
 
+def _double_root(q: float, k: float) -> float | None:
+    """The double root ``r = -3k/(2q)`` of p(a) = a^3 - q a - k when its discriminant ``4q^3 - 27k^2``
+    is exactly zero (q != 0; the third root is ``-2r``), else None. Exact rational arithmetic."""
+    from fractions import Fraction
+
+    if q == 0.0:
+        return None
+    fq, fk = Fraction(q), Fraction(k)
+    if 4 * fq**3 != 27 * fk**2:
+        return None
+    return float(Fraction(-3, 2) * fk / fq)
+
+
+def _time_of_a_double(a, a0: float, r: float, tau: float):
+    """t(a) for p(a) = (a - r)^2 (a - r2), r2 = -2r (a double root; the limit of the quadrature):
+    ``1/p = A/(a - r2) - A/(a - r) + C/(a - r)^2`` with ``A = 1/(r2 - r)^2``, ``C = 1/(r - r2)``, so
+    ``t(a) = -2 tau [A ln|(a - r2)/(a0 - r2)| - A ln|(a - r)/(a0 - r)| - C (1/(a - r) - 1/(a0 - r))]``."""
+    a = np.asarray(a, dtype=float)
+    r2 = -2.0 * r
+    A, C = 1.0 / (r2 - r) ** 2, 1.0 / (r - r2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lin = A * (np.log(np.abs(a - r2)) - np.log(abs(a0 - r2))) - A * (np.log(np.abs(a - r)) - np.log(abs(a0 - r)))
+        pole = -C * (1.0 / (a - r) - 1.0 / (a0 - r))
+        out = -2.0 * tau * (lin + pole)
+    return np.where(a == r, np.inf, out)
+
+
 def _nearly_repeated(r: np.ndarray) -> bool:
     scale = _root_scale(r)
     d = [abs(r[i] - r[j]) for i in range(3) for j in range(i + 1, 3)]
@@ -272,6 +299,8 @@ def aligned_mode(t, s, b, a0, c0, tau: float = 1.0) -> tuple[np.ndarray, np.ndar
     ``a`` is the input-to-hidden strength, ``c`` the hidden-to-output strength, ``b`` the
     feedback strength of the mode, ``s >= 0`` its singular value (whitened input). ``t`` any
     shape (``np.inf`` = the fixed point, a root of the cubic, where ``c a = s``).
+    An exact double root of the cubic (``4q^3 = 27(2bs)^2``) uses the limit of the quadrature,
+    ``1/p = A/(a - r2) - A/(a - r) + C/(a - r)^2``; a start below the double root approaches it as ``1/t``.
     Raises ValueError for ``b = 0`` (the mode gets no feedback and can never be learned).
     Returns two arrays of ``t``'s shape.
     """
@@ -287,11 +316,15 @@ def _mode_a(t: np.ndarray, a0: float, q: float, k: float, tau: float) -> np.ndar
     if k == 0.0 and q == 0.0:  # triple root at 0: tau da/dt = -a^3/2
         with np.errstate(over="ignore"):
             return np.where(np.isinf(t), 0.0, a0 / np.sqrt(1.0 + a0 * a0 * np.where(np.isinf(t), 0.0, t) / tau))
-    r = _roots(q, k)
+    rd = _double_root(q, k)
+    r = _roots(q, k) if rd is None else np.array([rd, rd, -2.0 * rd], dtype=complex)
     target = _target_root(a0, q, k, r)
     if target == a0:
         return np.full(t.shape, a0)
-    if _nearly_repeated(r):
+    if rd is not None:  # exact double root: the limit of the partial fractions
+        def fn(a):
+            return _time_of_a_double(a, a0, rd, tau)
+    elif _nearly_repeated(r):
         mp_r = _mp_roots(q, k)
 
         def fn(a):
@@ -557,6 +590,8 @@ class FeedbackAlignmentFlow:
         t = as_times(t)
         flat = t.ravel()
         Z = np.empty((flat.size, self._z0.size))
+        if flat.size == 0:  # no times: empty results of the usual trailing shape
+            return Z.reshape(*t.shape, self._z0.size)
         late = ~np.isfinite(flat)
         if self._fp is not None:  # the fixed point is known: every later time is it
             late |= flat >= self._fp[0]

@@ -178,6 +178,18 @@ def _check_weights(weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return Wx, Wh, Wy
 
 
+def _finite_or_raise(arr, what: str, culprit: str):
+    """Raise FloatingPointError when a result computed from finite input overflowed to inf/NaN."""
+    if not np.all(np.isfinite(arr)):
+        raise FloatingPointError(f"{what} overflowed float64 (inf/NaN): {culprit}")
+    return arr
+
+
+def _mode_scalars(b, a, c):
+    """b, a, c as finite float arrays (any shapes that broadcast)."""
+    return tuple(as_array(v, n, allow_empty=True) for v, n in ((b, "b"), (a, "a"), (c, "c")))
+
+
 def _check_X(X, n_in: int | None = None) -> np.ndarray:
     X = as_array(X, "X", ndim=3, allow_empty=True)
     if X.shape[1] < 1:
@@ -212,7 +224,10 @@ def rnn_forward(weights, X) -> np.ndarray:
     """
     Wx, Wh, _ = _check_weights(weights)
     X = _check_X(X, Wx.shape[1])
-    return _forward(Wx, Wh, X)
+    with np.errstate(over="ignore", invalid="ignore"):
+        H = _forward(Wx, Wh, X)
+    return _finite_or_raise(H, "rnn_forward: the hidden states",
+                            f"W_h (spectral radius {spectral_radius(Wh):.3g}) amplifies over T = {X.shape[1]} steps")
 
 
 def _forward(Wx, Wh, X):
@@ -367,10 +382,12 @@ def lag_maps(weights, n_lags) -> np.ndarray:
     n = as_int(n_lags, "n_lags", low=1)
     out = np.empty((n, Wy.shape[0], Wx.shape[1]))
     A = Wx.copy()
-    for k in range(n):
-        out[k] = Wy @ A
-        A = Wh @ A
-    return out
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(n):
+            out[k] = Wy @ A
+            A = Wh @ A
+    return _finite_or_raise(out, "lag_maps: M_k = W_y W_h^k W_x",
+                            f"W_h (spectral radius {spectral_radius(Wh):.3g}) raised to n_lags - 1 = {n - 1}")
 
 
 def lag_weights(T, readout: str = "final") -> np.ndarray:
@@ -567,7 +584,7 @@ def _profile(s, w=None):
 def mode_loss(b, a, c, s, w=None) -> np.ndarray:
     r"""``ell = (1/2) sum_k w_k (s_k - c a^k b)^2`` (our derivation; b, a, c broadcast, s (T,))."""
     s, w = _profile(s, w)
-    b, a, c = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (b, a, c)))
+    b, a, c = np.broadcast_arrays(*_mode_scalars(b, a, c))
     _, pk, _ = _powers(a, s.size)
     e = s - c[..., None] * pk * b[..., None]
     return 0.5 * np.sum(w * e**2, axis=-1)
@@ -587,7 +604,7 @@ def mode_rhs(b, a, c, s, w=None, *, k=None):
     s, w = _profile(s, w)
     T = s.size
     kk = T if k is None else min(as_int(k, "k", low=1), T)
-    b, a, c = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (b, a, c)))
+    b, a, c = np.broadcast_arrays(*_mode_scalars(b, a, c))
     lag, pk, pkm1 = _powers(a, T)
     e = w * (s - c[..., None] * pk * b[..., None])
     db = c * np.sum(np.where(lag < kk, pk * e, 0.0), axis=-1)
@@ -598,7 +615,7 @@ def mode_rhs(b, a, c, s, w=None, *, k=None):
 
 def mode_balance(b, c) -> np.ndarray:
     r"""``c^2 - b^2``, conserved by the mode flow (BPTT): ``d(c^2)/dt = d(b^2)/dt = 2bc sum_k w_k a^k e_k``."""
-    return np.asarray(c, dtype=float) ** 2 - np.asarray(b, dtype=float) ** 2
+    return as_array(c, "c", allow_empty=True) ** 2 - as_array(b, "b", allow_empty=True) ** 2
 
 
 def mode_hessian(b, a, c, s, w=None) -> np.ndarray:
@@ -650,7 +667,12 @@ def optimal_geometric_fit(s, w=None, *, a_max: float = 4.0, n_grid: int = 4001):
         return tot - 0.5 * np.sum(w * s * p) ** 2 / den if den > 0 else tot
 
     grid = np.linspace(-a_max, a_max, as_int(n_grid, "n_grid", low=11))
-    vals = np.array([prof(a) for a in grid])
+    with np.errstate(over="ignore", invalid="ignore"):
+        vals = np.array([prof(a) for a in grid])
+    if not np.isfinite(vals).all():
+        raise FloatingPointError(
+            f"optimal_geometric_fit: a_max = {a_max:g} is too large for a profile of T = {s.size} lags "
+            f"(a^(2(T-1)) overflows float64 on the grid); use a smaller a_max")
     i = int(np.argmin(vals))
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
     res = minimize_scalar(prof, bounds=(lo, hi), method="bounded", options={"xatol": 1e-13})
