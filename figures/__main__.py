@@ -16,22 +16,26 @@ def _fail(msg: str) -> int:
     return 2
 
 
-def _check_out(out: str) -> str | None:
-    """Create ``out`` if needed and prove it writable; an error message, or None when fine."""
+def check_out(out: str, option: str = "--out") -> str | None:
+    """Create folder ``out`` if needed and prove it writable; an error message naming ``option``, or None when fine.
+
+    Shared with the other command lines of the package (``python -m idealnets.figures.phase``
+    checks ``--out`` and ``--cache`` with it).
+    """
     path = Path(out).expanduser()
     if path.exists() and not path.is_dir():
-        return f"--out {out!r} exists and is not a directory"
+        return f"{option} {out!r} exists and is not a directory"
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        return f"--out {out!r} cannot be created ({e.strerror or e})"
+        return f"{option} {out!r} cannot be created ({e.strerror or e})"
     if not path.is_dir():
-        return f"--out {out!r} is not a directory"
+        return f"{option} {out!r} is not a directory"
     try:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
             pass
     except OSError as e:
-        return f"--out {out!r} is not writable ({e.strerror or e})"
+        return f"{option} {out!r} is not writable ({e.strerror or e})"
     return None
 
 
@@ -63,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"--device: {e}")
     if a.seed < 0:
         return _fail(f"--seed must be a non-negative integer, got {a.seed}")
-    msg = _check_out(a.out)
+    msg = check_out(a.out)
     if msg:
         return _fail(msg)
     device = None if a.device.strip().lower() == "auto" else a.device

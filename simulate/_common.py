@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from typing import Iterable
 
 import numpy as np
@@ -72,6 +73,9 @@ def configure_threads(n: int | None = None) -> int:
     ``n`` given: use it. Otherwise the environment variable ``IDEALNETS_THREADS``
     (an integer >= 1) wins; else, when the user set ``OMP_NUM_THREADS``, torch
     already follows it and nothing is changed; else ``max(1, min(8, cores // 2))``.
+    A bad ``n`` or ``IDEALNETS_THREADS`` is a ValueError here; the call made when
+    ``idealnets.simulate`` is imported turns a bad ``IDEALNETS_THREADS`` into a
+    RuntimeWarning and uses the policy without it, so that no import fails on it.
 
     Why not torch's default (one thread per core): every trainer here steps an
     ensemble of small matrices, a few to a few hundred microseconds of work per
@@ -90,7 +94,9 @@ def configure_threads(n: int | None = None) -> int:
             try:
                 n = int(env)
             except ValueError:
-                raise ValueError(f"{THREADS_ENV} must be an integer >= 1, got {env!r}") from None
+                n = 0
+            if n < 1:
+                raise ValueError(f"{THREADS_ENV} must be an integer >= 1, got {env!r}")
         elif os.environ.get("OMP_NUM_THREADS"):
             return torch.get_num_threads()
         else:
@@ -349,4 +355,14 @@ def as_tensor(a, *, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     return torch.as_tensor(np.asarray(a), device=device, dtype=dtype)
 
 
-configure_threads()
+try:
+    configure_threads()
+except ValueError as _bad_env:
+    # A bad IDEALNETS_THREADS must not make every import (and so every command) fail: warn, use the default policy.
+    warnings.warn(f"{_bad_env}; ignoring it and using the default thread policy", RuntimeWarning)
+    _saved_env = os.environ.pop(THREADS_ENV)
+    try:
+        configure_threads()
+    finally:
+        os.environ[THREADS_ENV] = _saved_env
+    del _bad_env, _saved_env
