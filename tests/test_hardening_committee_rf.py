@@ -51,3 +51,38 @@ def test_perturbation_gd_ignores_tiny_sigma():
     a = train_perturbation(np.zeros((2, 2, 5)), np.ones((2, 5)), rule="gd", lr=0.01, steps=20, sigma=1e-300)
     b = train_perturbation(np.zeros((2, 2, 5)), np.ones((2, 5)), rule="gd", lr=0.01, steps=20, sigma=0.1)
     np.testing.assert_array_equal(np.asarray(a.losses), np.asarray(b.losses))
+
+
+# ---------------------------------------------------------------- item 3: committee grid at huge alpha
+def _grid():
+    from idealnets.theory.committee_grid import CommitteeGrid
+    return CommitteeGrid([2, 2, 1], 2, [1.0, 0.5, 0.8], noise=[0.1, 0.0, 0.0])
+
+
+def test_committee_grid_huge_alpha_costs_the_fixed_point():
+    import time
+    g = _grid()
+    inf = g.integrate([np.inf])
+    t0 = time.perf_counter()
+    far = g.integrate([1e12])
+    assert time.perf_counter() - t0 < 10.0  # was linear in alpha (1e5: 14 s)
+    assert not far.diverged.any() and np.isfinite(far.eps_g).all()
+    np.testing.assert_array_equal(far.eps_g, inf.eps_g)  # same steps, same settling criterion
+    np.testing.assert_array_equal(far.Q, inf.Q)
+    np.testing.assert_array_equal(far.R, inf.R)
+
+
+@pytest.mark.parametrize("K,lr,noise", [(2, 1.0, 0.1), (2, 0.5, 0.0), (1, 0.8, 0.0)])
+def test_committee_grid_outputs_before_alpha_max_are_unchanged(K, lr, noise):
+    # one member per grid: in a batch, members leaving at different iterations change the others'
+    # right-hand sides by an ulp (so it was before this change too)
+    from idealnets.theory.committee_grid import CommitteeGrid
+    g = CommitteeGrid(K, 2, lr, noise=noise)
+    a = [0.0, 1.0, 10.0, 100.0]
+    ref = g.integrate(a)
+    tr = g.integrate(a + [1e5, 1e12])
+    for name in ("Q", "R", "v", "eps_g"):
+        np.testing.assert_array_equal(getattr(tr, name)[:, :4], getattr(ref, name))
+    inf = g.integrate(a + [np.inf])
+    np.testing.assert_array_equal(tr.eps_g[:, 4], tr.eps_g[:, 5])  # settled: one state for all later times
+    np.testing.assert_allclose(tr.eps_g[:, -1], inf.eps_g[:, -1], rtol=1e-4, atol=1e-9)

@@ -306,6 +306,12 @@ class CommitteeGrid:
             final ``np.inf`` asks for the long-time limit (integrate on until
             ``max|rate| < fp_tol``, at most to ``alpha_max``; a member that
             does not settle gets NaN there and is *not* flagged as diverged).
+            Finite times at or beyond ``alpha_max`` (allowed only without a final
+            ``np.inf``) are long-time outputs: a member that settles (``max|rate| < fp_tol``)
+            while heading for one returns that settled state there and at every later time
+            -- the value ``alpha = inf`` gives -- so their cost does not grow with alpha;
+            a member that has not settled integrates on. Outputs before ``alpha_max`` do
+            not depend on ``fp_tol``.
             (``alpha_max`` was called ``max_alpha``; the old keyword still works, deprecated.)
         rtol, atol : per-member error control of the Dormand-Prince 5(4) pair.
 
@@ -400,6 +406,19 @@ class CommitteeGrid:
                 out[rec, nxt[rec]] = y[rec]
                 nxt[rec] += 1
                 done[rec[(nxt[rec] >= n_fin) & (not want_inf)]] = True
+            # long-time outputs (alpha >= alpha_max): a member heading for one that has settled
+            # (max|rate| < fp_tol, the criterion of alpha = inf) returns the settled state there and at
+            # every later output, so alpha_eval = 1e12 costs what the fixed point does; outputs before
+            # alpha_max are computed as before (bit for bit)
+            run_on = acc[~past[ok] & ~diverged[acc]]
+            run_on = run_on[nxt[run_on] < n_fin]
+            run_on = run_on[finite_t[nxt[run_on]] >= alpha_max]
+            if run_on.size:
+                calm = run_on[np.abs(k1[run_on]).max(axis=1) < fp_tol]
+                for m in calm:  # (no final inf here: finite times >= alpha_max exclude it)
+                    out[m, nxt[m]:n_fin] = y[m]
+                nxt[calm] = n_fin
+                done[calm] = True
             if want_inf:
                 fp = acc[past[ok] & ~diverged[acc]]
                 if fp.size:
