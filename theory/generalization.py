@@ -424,7 +424,9 @@ def finite_size_errors(X, y, w_teacher, w0, t, sigma_eps, *, weight_decay: float
     else:
         lr = as_float(lr, "lr", low=0.0, open_low=True)
         lr_max = 2.0 / (float(np.max(lam)) + gamma) if np.max(lam) + gamma > 0 else np.inf
-        if lr >= lr_max:
+        # "at the limit" within rounding counts as at it (|1 - lr lambda_max| = 1: no contraction); the
+        # eigenvalues of X X^T and X^T X, computed either way, differ in the last bits
+        if lr >= lr_max * (1.0 - 64 * np.finfo(float).eps):
             raise ValueError(f"lr={lr:.4g} is at or above the stable limit 2/(lambda_max + gamma) = {lr_max:.4g} "
                              "of gradient descent on these data: GD diverges there, at every time. Pass a smaller "
                              "lr, or lr=None for gradient flow.")
