@@ -13,6 +13,11 @@ T_MODES = 6
 #: can fit exactly, so the aligned solution is also stable against spare hidden units.
 MODES = ((2.0, 0.5), (1.2, 0.8), (0.6, 0.3))
 
+# The aligned-init setting both the linear figure and its tanh twin use (same run, so they compare):
+B0 = 0.05  # aligned init: b0 = c0 (balanced), a0 = 0
+LR, LR_QUICK = 0.02, 0.075
+T_END, T_END_QUICK = 30.0, 15.0
+
 
 def modes_task(T: int = T_MODES, seed: int = 0):
     """(X, Y, reduction) for the three-mode leaky-integrator task, random frames U, V (N_in = N_out = 3)."""

@@ -23,6 +23,11 @@ from idealnets.theory.recurrent import LinearRNNTheory
 
 from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
 from ._shared import (
+    B0,
+    LR,
+    LR_QUICK,
+    T_END,
+    T_END_QUICK,
     MODES,
     SECTION,
     T_MODES,
@@ -43,11 +48,8 @@ CAPTION = ("**Linear RNN modes** (three leaky-integrator modes, T = 6): mode str
            "(within {agreement[max_dev_random]:.2g} after the escape); lag maps rise in order of the lag; "
            "learned recurrent eigenvalues reach the leaks 0.5, 0.8, 0.3 (error {agreement[max_dev_eigenvalue]:.2g}).")
 
-B0 = 0.05  # aligned init: b0 = c0 (balanced), a0 = 0
 N_HIDDEN_RANDOM = 16
 SCALE_RANDOM = 0.1
-LR, LR_QUICK = 0.02, 0.075
-T_END, T_END_QUICK = 30.0, 15.0
 
 
 def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:

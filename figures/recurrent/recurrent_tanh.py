@@ -18,7 +18,8 @@ from idealnets.theory.measures import crossing_time
 from idealnets.theory.recurrent import LinearRNNTheory
 
 from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
-from ._shared import MODES, SECTION, T_MODES, aligned_run, lag_map_strengths, modes_task, random_run
+from ._shared import (B0, LR, LR_QUICK, MODES, SECTION, T_END, T_END_QUICK, T_MODES, aligned_run, lag_map_strengths,
+                      modes_task, random_run)
 
 NAME = "recurrent_tanh"
 TITLE = "tanh RNNs on the leaky-integrator task vs the linear mode theory (qualitative)"
@@ -26,10 +27,6 @@ CAPTION = ("**tanh RNNs** on the same task: learning order and timing follow the
            "weights are small (half-learning times {agreement[t_half_ratio_min]:.2f}-"
            "{agreement[t_half_ratio_max]:.2f} of the linear prediction, aligned init); saturation then bends "
            "the curves (final loss {agreement[final_loss_tanh]:.3f} vs 0 for the linear network).")
-
-B0 = 0.05
-LR, LR_QUICK = 0.02, 0.075
-T_END, T_END_QUICK = 30.0, 15.0
 
 
 def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:
