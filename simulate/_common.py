@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from idealnets.theory import validation as _validation
+from idealnets.theory.validation import DivergenceError
 
 __all__ = [
     "configure_threads",
@@ -46,10 +47,6 @@ __all__ = [
     "quadratic_loss",
     "stable_lr_linear",
 ]
-
-
-class DivergenceError(FloatingPointError):
-    """Training diverged: NaN/inf, or growth of the loss by a large factor (see :class:`DivergenceMonitor`)."""
 
 
 #: A recorded loss larger than ``DIVERGENCE_FACTOR * max(first recorded loss, DIVERGENCE_FLOOR)``

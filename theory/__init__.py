@@ -117,6 +117,7 @@ from .lambda_balanced import (
     whitened_task,
 )
 from .ntk import Kernels, expected_loss, gradient_descent_mse, gradient_flow_mean, kernels, max_learning_rate
+from .validation import DivergenceError
 from .semantic import (
     SemanticTheory,
     category_coherence,
@@ -130,6 +131,7 @@ from .semantic import (
 )
 
 __all__ = [
+    "DivergenceError",
     "tasks",
     "measures",
     "Correlations",

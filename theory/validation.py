@@ -30,6 +30,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 __all__ = [
+    "DivergenceError",
     "as_float",
     "as_int",
     "as_bool",
@@ -44,6 +45,19 @@ __all__ = [
     "as_whitened_pair",
     "describe",
 ]
+
+
+class DivergenceError(FloatingPointError):
+    """Learning diverged: the one error type for divergence in theory and simulation.
+
+    Raised by the trainers of :mod:`idealnets.simulate` (NaN/inf, or growth of the loss by a
+    large factor; see ``idealnets.simulate.DivergenceMonitor``) and by the theory's solvers and
+    ODEs when the learning rate or the state they are given makes the dynamics blow up (for
+    example a learning rate above the stable limit). A subclass of ``FloatingPointError``, so
+    code that catches that keeps working. Defined here, in the theory layer, so both layers can
+    raise it (theory never imports simulate); ``idealnets.simulate.DivergenceError`` is the
+    same class.
+    """
 
 
 def describe(x) -> str:
