@@ -1,0 +1,160 @@
+"""Oja's subspace rule and Sanger's rule: closed form vs direct integration, vs online-trained
+networks (gap first order in lr), limits (k = N, k = 1, t = inf), error contract."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from idealnets.simulate.hebbian import train_hebbian
+from idealnets.theory import hebbian as hb
+
+
+def _cov(N, seed=0, lam=None):
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((N, N)))
+    lam = np.linspace(3.0, 0.3, N) if lam is None else np.asarray(lam, float)
+    return (Q * lam) @ Q.T, rng
+
+
+def test_oja_closed_form_matches_solve_ivp():
+    C, rng = _cov(6, 1)
+    W0 = 0.4 * rng.standard_normal((3, 6))
+    t = np.array([0.0, 0.05, 0.7, 2.0, 5.5, 20.0])
+    W = hb.oja_flow(C, W0, t)
+    Wr = hb.integrate_hebbian_flow(C, W0, t, "oja")
+    np.testing.assert_allclose(W, Wr, atol=1e-10)
+    # the Gram matrix is the Yan-Helmke-Moore formula, written out here independently
+    lam, V = np.linalg.eigh(C)
+    for ti, Wi in zip(t[:4], W[:4]):
+        eC = (V * np.exp(lam * ti)) @ V.T
+        P = np.linalg.inv(np.eye(3) + W0 @ (eC @ eC - np.eye(6)) @ W0.T)
+        np.testing.assert_allclose(Wi.T @ Wi, eC @ W0.T @ P @ W0 @ eC, atol=1e-12)
+    # the rotation is needed: the symmetric root alone is not the flow
+    eC = (V * np.exp(lam * 2.0)) @ V.T
+    P = np.linalg.inv(np.eye(3) + W0 @ (eC @ eC - np.eye(6)) @ W0.T)
+    ev, Ev = np.linalg.eigh(P)
+    sym = (Ev * np.sqrt(ev)) @ Ev.T @ W0 @ eC
+    assert np.max(np.abs(sym - W[3])) > 1e-3
+
+
+def test_oja_fixed_point_and_large_times():
+    C, rng = _cov(5, 2)
+    W0 = rng.standard_normal((2, 5))
+    Winf, Wbig = hb.oja_flow(C, W0, [np.inf, 80.0])
+    np.testing.assert_allclose(Winf @ Winf.T, np.eye(2), atol=1e-12)
+    assert hb.principal_subspace_error(Winf, C) < 1e-13  # rounding of the cosines
+    np.testing.assert_allclose(Winf, Wbig, atol=1e-12)
+    np.testing.assert_allclose(Winf, hb.integrate_hebbian_flow(C, W0, [80.0])[0], atol=1e-10)
+
+
+def test_oja_limits_k_equals_N_and_k_one():
+    C, rng = _cov(4, 3)
+    W0 = 0.3 * rng.standard_normal((4, 4))
+    W = hb.oja_flow(C, W0, [1.0, np.inf])
+    np.testing.assert_allclose(W[0], hb.integrate_hebbian_flow(C, W0, [1.0])[0], atol=1e-10)
+    np.testing.assert_allclose(W[1].T @ W[1], np.eye(4), atol=1e-12)  # k = N: W(inf) orthogonal
+    assert np.all(hb.principal_subspace_error(W, C) < 1e-13)  # the top-N subspace is everything
+    w0 = rng.standard_normal(4)
+    lam, V = np.linalg.eigh(C)
+    t = 0.8
+    eC = (V * np.exp(lam * t)) @ V.T
+    closed = eC @ w0 / np.sqrt(1 + w0 @ (eC @ eC - np.eye(4)) @ w0)  # Oja 1982, written out
+    np.testing.assert_allclose(hb.oja_unit_flow(C, w0, t), closed, atol=1e-13)
+    np.testing.assert_allclose(hb.oja_flow(C, w0[None], t)[0], closed, atol=1e-13)
+    v1 = V[:, -1] * np.sign(V[:, -1] @ w0)
+    np.testing.assert_allclose(hb.oja_unit_flow(C, w0, np.inf), v1, atol=1e-12)
+
+
+def test_sanger_orders_eigenvectors_and_first_row_is_oja():
+    C, rng = _cov(5, 4)
+    W0 = 0.5 * rng.standard_normal((3, 5))
+    W = hb.sanger_flow(C, W0, [0.0, 1.5, np.inf])
+    np.testing.assert_array_equal(W[0], W0)
+    np.testing.assert_allclose(W[1, 0], hb.oja_unit_flow(C, W0[0], 1.5), atol=1e-10)
+    lam, V = hb.top_eigenvectors(C, 3)
+    np.testing.assert_allclose(np.abs(W[2] @ V), np.eye(3), atol=1e-14)
+    W40 = hb.sanger_flow(C, W0, 60.0)
+    np.testing.assert_allclose(W40, W[2], atol=1e-8)
+
+
+def test_principal_angles():
+    C, rng = _cov(5, 5)
+    lam, V = hb.top_eigenvectors(C, 2)
+    assert hb.principal_subspace_error(V.T, C) < 1e-13
+    _, V5 = hb.top_eigenvectors(C, 5)
+    np.testing.assert_allclose(hb.principal_angles(V5[:, 2:4].T, C, 2), [np.pi / 2] * 2, atol=1e-7)
+    W = np.stack([V.T, np.zeros((2, 5))])
+    np.testing.assert_allclose(hb.principal_subspace_error(W, C), [0.0, 2.0], atol=1e-12)
+    A = rng.standard_normal((2, 2))
+    np.testing.assert_allclose(hb.principal_angles(A @ V.T, C), 0.0, atol=1e-7)  # only the span matters
+    with pytest.raises(ValueError, match="not unique"):
+        hb.principal_angles(V.T, np.eye(5), 2)
+
+
+def _gap(C, W0, lr, E, T, seed, rule="oja"):
+    run = train_hebbian(C, np.broadcast_to(W0, (E,) + W0.shape), rule=rule, lr=lr, steps=int(round(T / lr)),
+                        record=9, log=False, seed=seed, device="cpu")
+    flow = hb.oja_flow(C, W0, run.times) if rule == "oja" else hb.sanger_flow(C, W0, run.times)
+    th = hb.principal_subspace_error(flow, C, W0.shape[0])
+    dev = run.subspace_error.mean(0) - th
+    se = run.subspace_error.std(0, ddof=1) / np.sqrt(E)
+    return np.mean(np.abs(dev[1:])), np.mean(se[1:])
+
+
+def test_online_oja_gap_first_order_in_lr():
+    lamC = [5, 4, 3, 1, 0.5, 0.3, 0.2, 0.1]
+    C, rng = _cov(8, 6, lamC)
+    W0 = 0.5 * rng.standard_normal((3, 8))
+    g1, se1 = _gap(C, W0, 0.004, 120, 3.0, 1)
+    g2, se2 = _gap(C, W0, 0.002, 120, 3.0, 2)
+    assert g1 > 5 * se1  # the O(lr) bias is resolved
+    assert 1.4 < g1 / g2 < 3.0  # first order: halves with lr (measured ~2)
+
+
+def test_online_sanger_converges_to_ordered_eigenvectors():
+    C, rng = _cov(5, 7, [4, 2, 1, 0.5, 0.2])
+    W0 = 0.5 * rng.standard_normal((2, 5))
+    run = train_hebbian(C, np.broadcast_to(W0, (20, 2, 5)), rule="sanger", lr=0.003, steps=4000, record=3,
+                        return_weights=True, seed=3, device="cpu")
+    _, V = hb.top_eigenvectors(C, 2)
+    ov = np.abs(run.weights[:, -1] @ V)  # (E, 2, 2)
+    assert np.all(np.diagonal(ov, axis1=1, axis2=2) > 0.97)
+    assert np.all(np.abs(ov[:, 0, 1]) < 0.15) and np.all(np.abs(ov[:, 1, 0]) < 0.15)
+
+
+@given(bad=st.sampled_from([np.array([[1.0, 2.0], [0.0, 1.0]]), -np.eye(3), np.ones((2, 3)), np.array([[np.nan]]),
+                            "C", None]))
+def test_bad_covariance_refused(bad):
+    with pytest.raises((ValueError, TypeError), match="C"):
+        hb.oja_flow(bad, np.ones((1, 2)), 1.0)
+
+
+@given(seed=st.integers(0, 2**16), k=st.integers(1, 3), t=st.floats(0.0, 4.0))
+def test_oja_flow_properties(seed, k, t):
+    C, rng = _cov(4, seed)
+    W0 = rng.standard_normal((k, 4))
+    W = hb.oja_flow(C, W0, t)
+    assert np.all(np.isfinite(W))
+    # the rows span the row space of W0 e^{Ct} (power iteration in continuous time)
+    lam, V = np.linalg.eigh(C)
+    Z = W0 @ (V * np.exp(lam * t)) @ V.T
+    Qz, _ = np.linalg.qr(Z.T)
+    np.testing.assert_allclose(W - (W @ Qz) @ Qz.T, 0.0, atol=1e-10)
+    if k == 1:  # |w|^2 moves monotonically toward 1: d|w|^2/dt = 2 w^T C w (1 - |w|^2)
+        n0, n = W0 @ W0.T, W @ W.T
+        assert abs(n.item() - 1) <= abs(n0.item() - 1) + 1e-12
+
+
+def test_contract():
+    C, _ = _cov(3)
+    with pytest.raises(ValueError, match="W0"):
+        hb.oja_flow(C, np.ones((4, 3)), 1.0)
+    with pytest.raises(ValueError, match="t"):
+        hb.oja_flow(C, np.ones((1, 3)), -1.0)
+    with pytest.raises(ValueError, match="rule"):
+        hb.integrate_hebbian_flow(C, np.ones((1, 3)), [1.0], "hebb")
+    with pytest.raises(ValueError, match="lr"):
+        train_hebbian(C, np.ones((1, 3)), lr=0.0, steps=3)
+    np.testing.assert_array_equal(hb.oja_flow(np.zeros((3, 3)), np.ones((1, 3)), [1.0, np.inf])[1], np.ones((1, 3)))

@@ -1,0 +1,407 @@
+r"""Hebbian learning of principal components: Oja's subspace rule and Sanger's rule, exactly.
+
+A single linear layer ``y = W x`` (``W``: (k, N), k <= N) sees inputs with covariance
+``C = E[x x^T]`` (N x N, symmetric positive semidefinite). Oja's subspace rule and Sanger's
+generalised Hebbian algorithm (GHA) update, sample by sample,
+
+.. math::
+
+    \Delta W = lr\,(y x^T - y y^T W)\quad\text{(Oja)},\qquad
+    \Delta W = lr\,(y x^T - \mathrm{LT}(y y^T) W)\quad\text{(Sanger)},
+
+(``LT`` keeps the lower triangle with the diagonal), whose mean flows in time ``t = lr * step`` are
+
+.. math::
+
+    \dot W = W C - W C W^T W,\qquad \dot W = W C - \mathrm{LT}(W C W^T) W
+
+(Oja 1982, 1989; Sanger 1989). (docs: Local learning rules, "Hebbian learning of principal
+components".)
+
+**Oja's flow in closed form.** With ``Z(t) = W_0 e^{Ct}`` the solution is ``W(t) = K(t) Z(t)``
+with a k x k matrix ``K`` (``K(0) = I``) that obeys ``K' = -K (Z C Z^T) K^T K``. Its Gram matrix
+``P = K^T K`` solves the Riccati equation ``P' = -P S' P`` with ``S = Z Z^T``, hence
+
+.. math::
+
+    P(t) = \big(I + W_0 (e^{2Ct} - I) W_0^T\big)^{-1},\qquad
+    W^T W(t) = e^{Ct} W_0^T P(t) W_0 e^{Ct}
+
+(Yan, Helmke & Moore 1994). ``K = Q P^{1/2}`` with ``Q`` orthogonal: ``W(t)`` is the symmetric-root
+formula ``P^{1/2} W_0 e^{Ct}`` times a k x k rotation ``Q(t)`` that has no closed form in general
+(it is the identity when every matrix involved commutes, e.g. for k = 1 or an eigenvector start).
+:func:`oja_flow` evaluates ``P`` and the Gram matrix in closed form and integrates the k x k
+linear equation ``K' = -K (Z C Z^T) P`` (float64, LSODA, rtol 1e-13), then takes ``Q`` from the
+polar factor of the integrated ``K`` and ``P^{1/2}`` from the closed form. The flow is autonomous,
+so it is evaluated in pieces of length ``3 / lambda_max(C)`` (each restarted from the exact state
+at its start), which keeps ``e^{2Ct}`` well conditioned at any time (derived here).
+
+**Sanger's flow.** Its first row is Oja's single-unit flow, ``w_1(t) = e^{Ct} w_1(0) /
+\sqrt{1 + w_1(0)^T (e^{2Ct} - I) w_1(0)}`` (k = 1 of the formula above); the later rows are driven
+by the deflated covariance and have no closed form, so :func:`sanger_flow` integrates the
+k x N equation in float64 (DOP853, rtol 1e-12), to the fixed point for ``t = inf``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .validation import as_array, as_choice, as_float, as_int, as_times
+
+__all__ = [
+    "RULES",
+    "oja_flow",
+    "oja_gram",
+    "oja_unit_flow",
+    "sanger_flow",
+    "hebbian_rhs",
+    "integrate_hebbian_flow",
+    "principal_angles",
+    "principal_subspace_error",
+    "top_eigenvectors",
+    "reconstruction_loss",
+    "as_covariance",
+]
+
+RULES = ("oja", "sanger")
+
+#: relative asymmetry of C allowed (C is symmetrised after the check)
+SYMMETRY_RTOL = 1e-10
+#: length of one closed-form piece of :func:`oja_flow` in units of 1 / lambda_max
+PIECE = 3.0
+#: the fixed point counts as reached when one more piece moves W by less than this (max-abs, relative)
+FIXED_POINT_TOL = 1e-13
+#: at most this many pieces to reach the fixed point (t = inf)
+MAX_PIECES = 200_000
+#: limit on N (the covariance is N x N)
+MAX_N = 4096
+
+
+# --------------------------------------------------------------------------- validation
+def as_covariance(C) -> np.ndarray:
+    """``C`` checked as an (N, N) covariance (finite, symmetric to 1e-10 relative, positive
+    semidefinite) and symmetrised; ValueError/TypeError naming ``C`` otherwise."""
+    return _check_cov(C)
+
+
+def _check_cov(C) -> np.ndarray:
+    C = as_array(C, "C", ndim=2)
+    N = C.shape[0]
+    if C.shape != (N, N):
+        raise ValueError(f"C must be a square (N, N) covariance, got shape {C.shape}")
+    if N > MAX_N:
+        raise ValueError(f"C has N = {N} > {MAX_N} inputs (the largest size handled)")
+    scale = max(float(np.max(np.abs(C))), np.finfo(float).tiny)
+    if np.max(np.abs(C - C.T)) > SYMMETRY_RTOL * scale:
+        raise ValueError(f"C must be symmetric; max|C - C^T| = {np.max(np.abs(C - C.T)):.3g}")
+    C = 0.5 * (C + C.T)
+    lam = np.linalg.eigvalsh(C)
+    if lam[0] < -1e-10 * scale:
+        raise ValueError(f"C must be positive semidefinite (a covariance); its smallest eigenvalue is {lam[0]:.3g}")
+    return C
+
+
+def _check_W0(W0, N: int, name: str = "W0") -> np.ndarray:
+    W0 = as_array(W0, name, ndim=2)
+    k = W0.shape[0]
+    if W0.shape[1] != N:
+        raise ValueError(f"{name} must have shape (k, N) with N = {N} (the size of C), got {W0.shape}")
+    if k > N:
+        raise ValueError(f"{name} has k = {k} rows > N = {N}: at most N principal components exist")
+    return W0
+
+
+def _eig_desc(C: np.ndarray):
+    lam, V = np.linalg.eigh(C)
+    lam = np.clip(lam[::-1], 0.0, None)
+    return lam, V[:, ::-1]
+
+
+# --------------------------------------------------------------------------- measures
+def top_eigenvectors(C, k: int):
+    """The top-``k`` eigenvalues (descending) and eigenvectors (N, k) of the covariance ``C``."""
+    C = _check_cov(C)
+    k = as_int(k, "k", low=1, high=C.shape[0])
+    lam, V = _eig_desc(C)
+    return lam[:k], V[:, :k]
+
+
+def _row_basis(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Orthonormal bases (..., N, k) of the row spaces of W (..., k, N) and a mask of the used columns."""
+    U, s, Vt = np.linalg.svd(W, full_matrices=False)
+    tol = np.max(s, axis=-1, keepdims=True) * max(W.shape[-2:]) * np.finfo(float).eps
+    used = s > tol
+    return np.swapaxes(Vt, -1, -2) * used[..., None, :], used
+
+
+def principal_angles(W, C, k: int | None = None) -> np.ndarray:
+    r"""Principal angles (radians, ascending) between the row space of ``W`` and the top-k eigenspace of ``C``.
+
+    ``W``: (..., k_W, N) (leading axes batch), ``k`` defaults to k_W. A row space of rank
+    r < k (e.g. ``W = 0``) has ``k - r`` angles of ``pi/2``. The top-k eigenspace must be unique
+    (``lambda_k > lambda_{k+1}``), else a ValueError. Returns (..., k).
+    """
+    C = _check_cov(C)
+    W = as_array(W, "W", ndim=range(2, 64))
+    N = C.shape[0]
+    if W.shape[-1] != N:
+        raise ValueError(f"W must have N = {N} columns (the size of C), got shape {W.shape}")
+    k = W.shape[-2] if k is None else as_int(k, "k", low=1, high=N)
+    if k > W.shape[-2] and k > 0:
+        pass  # missing rows count as angles of pi/2
+    lam, V = _eig_desc(C)
+    if k < N and not lam[k - 1] - lam[k] > 1e-12 * max(lam[0], np.finfo(float).tiny):
+        raise ValueError(f"the top-{k} principal subspace of C is not unique (lambda_{k} = lambda_{k + 1} = "
+                         f"{lam[k - 1]:.6g}); principal angles to it are undefined")
+    return np.arccos(_principal_cosines(W, V[:, :k], k))
+
+
+def _principal_cosines(W: np.ndarray, Vk: np.ndarray, k: int) -> np.ndarray:
+    B, _ = _row_basis(W)  # (..., N, kW)
+    cos = np.linalg.svd(np.swapaxes(B, -1, -2) @ Vk, compute_uv=False)  # (..., min(kW, k)) descending
+    cos = np.clip(cos, 0.0, 1.0)
+    m = cos.shape[-1]
+    if m < k:
+        cos = np.concatenate([cos, np.zeros(cos.shape[:-1] + (k - m,))], axis=-1)
+    return cos[..., :k]
+
+
+def principal_subspace_error(W, C, k: int | None = None) -> np.ndarray:
+    r"""``sum_i sin^2 theta_i`` over the k principal angles of :func:`principal_angles`.
+
+    Equals ``||P_W - P_k||_F^2 / 2`` for a rank-k ``W`` (``P`` the orthogonal projectors); 0 on the
+    top-k principal subspace, ``k`` when orthogonal to it. Shape: the leading axes of ``W``.
+    """
+    th = principal_angles(W, C, k)  # validates
+    return np.sum(np.sin(th) ** 2, axis=-1)
+
+
+def reconstruction_loss(W, C) -> np.ndarray:
+    r"""Mean reconstruction loss ``E|x - W^T W x|^2 / 2 = tr((I - W^T W) C (I - W^T W)) / 2`` (tied weights)."""
+    C = _check_cov(C)
+    W = as_array(W, "W", ndim=range(2, 64))
+    if W.shape[-1] != C.shape[0]:
+        raise ValueError(f"W must have N = {C.shape[0]} columns, got shape {W.shape}")
+    R = np.eye(C.shape[0]) - np.swapaxes(W, -1, -2) @ W
+    return 0.5 * np.einsum("...ij,jk,...ik->...", R, C, R)
+
+
+# --------------------------------------------------------------------------- Oja: closed form
+def oja_gram(C, W0, t) -> np.ndarray:
+    r"""``W^T W(t)`` of Oja's subspace flow in closed form (Yan, Helmke & Moore 1994), shape ``t.shape + (N, N)``.
+
+    ``W^T W = e^{Ct} W_0^T (I + W_0 (e^{2Ct} - I) W_0^T)^{-1} W_0 e^{Ct}``; ``t = inf`` gives the limit
+    (the projector onto the top-k principal subspace for a generic start). Evaluated through
+    :func:`oja_flow` (pieces of bounded length), so it is exact to rounding at every time.
+    """
+    W = oja_flow(C, W0, t)
+    return np.swapaxes(W, -1, -2) @ W
+
+
+def oja_unit_flow(C, w0, t) -> np.ndarray:
+    r"""Oja's single-unit flow ``w' = C w - (w^T C w) w`` in closed form (Oja 1982):
+    ``w(t) = e^{Ct} w_0 / sqrt(1 + w_0^T (e^{2Ct} - I) w_0)``. ``w0``: (N,); returns ``t.shape + (N,)``.
+
+    ``t = inf`` gives ``v_1 sign(v_1.w_0)`` (the top eigenvector) when ``v_1.w_0 != 0`` and the
+    top eigenvalue is simple; else the limit along the top eigenspace that ``w_0`` reaches."""
+    C = _check_cov(C)
+    w0 = as_array(w0, "w0", ndim=1)
+    W = _check_W0(w0[None, :], C.shape[0], "w0")
+    t = as_times(t)
+    return _oja_flow(C, W, t)[..., 0, :]
+
+
+def oja_flow(C, W0, t) -> np.ndarray:
+    r"""Oja's subspace flow ``W' = W C - W C W^T W`` from ``W0`` (k, N): the actual ``W(t)``, shape ``t.shape + (k, N)``.
+
+    Closed-form Gram matrix and symmetric root, times the k x k rotation integrated in float64
+    (module docstring). Any ``t >= 0`` including ``np.inf`` (the fixed point: rows spanning the
+    top-k principal subspace, orthonormal, for a full-rank start not orthogonal to it). The cost
+    grows with ``lambda_max t`` (pieces of length ``3/lambda_max``); ``t = inf`` runs pieces
+    until one more moves ``W`` by less than 1e-13 (relative), at most 200000.
+    """
+    C = _check_cov(C)
+    W0 = _check_W0(W0, C.shape[0])
+    t = as_times(t)
+    return _oja_flow(C, W0, t)
+
+
+def _oja_piece(lam: np.ndarray, V: np.ndarray, Wa: np.ndarray, taus: np.ndarray, with_end: float | None):
+    """W at the offsets ``taus`` (sorted, within one piece) from ``Wa`` (exact state), and at ``with_end``."""
+    from scipy.integrate import odeint
+
+    k = Wa.shape[0]
+    B = Wa @ V  # (k, N) in the eigenbasis
+    I = np.eye(k)
+    BBt = B @ B.T
+
+    def F_of(tau):
+        return B * np.exp(lam * tau)[None, :]
+
+    def P_of(F):
+        return np.linalg.inv(I - BBt + F @ F.T)
+
+    targets = list(taus) + ([with_end] if with_end is not None else [])
+    tmax = max(targets) if targets else 0.0
+    if k == 1 or tmax == 0.0:
+        Ks = None
+    else:
+        def rhs(y, tau):
+            F = F_of(tau)
+            return (-y.reshape(k, k) @ ((F * lam[None, :]) @ F.T) @ P_of(F)).ravel()
+
+        # below tau lambda_max = 1e-7 the rotation differs from I by O(tau^2): rounding
+        grid = np.unique(np.concatenate([[0.0], [x for x in targets if x * lam[0] >= 1e-7]]))
+        Y, info = (I.ravel()[None], {"message": "Integration successful."}) if grid.size == 1 else \
+            odeint(rhs, I.ravel(), grid, rtol=1e-13, atol=1e-15, full_output=True, mxstep=100000)
+        if info["message"] != "Integration successful.":
+            raise RuntimeError(f"oja_flow: integration of the rotation failed ({info['message']})")
+        Ks = {float(tt): Y[i].reshape(k, k) for i, tt in enumerate(grid)}
+    out = []
+    for tau in targets:
+        F = F_of(tau)
+        P = P_of(F)
+        P = 0.5 * (P + P.T)
+        ev, Ev = np.linalg.eigh(P)
+        Ph = (Ev * np.sqrt(np.clip(ev, 0.0, None))) @ Ev.T  # P^{1/2}, closed form
+        if Ks is None or float(tau) not in Ks:
+            Q = I
+        else:
+            Uk, _, Vk = np.linalg.svd(Ks[float(tau)])
+            Q = Uk @ Vk  # polar factor of the integrated K = Q P^{1/2}
+        out.append(Q @ Ph @ F @ V.T)
+    return out
+
+
+def _oja_flow(C: np.ndarray, W0: np.ndarray, t: np.ndarray) -> np.ndarray:
+    lam, V = _eig_desc(C)
+    k, N = W0.shape
+    flat = t.ravel()
+    res = np.empty((flat.size, k, N))
+    if lam[0] == 0.0:  # C = 0: every W is a fixed point
+        res[:] = W0
+        return res.reshape(t.shape + (k, N))
+    h = PIECE / lam[0]
+    finite = np.isfinite(flat)
+    order = np.argsort(np.where(finite, flat, np.inf), kind="stable")
+    Wa, ta = W0.copy(), 0.0
+    i = 0
+    n_fin = int(finite.sum())
+    while i < n_fin:
+        # the finite times inside the current piece [ta, ta + h]
+        j = i
+        while j < n_fin and flat[order[j]] <= ta + h:
+            j += 1
+        taus = [float(flat[order[m]] - ta) for m in range(i, j)]
+        end = None if j == n_fin else h
+        outs = _oja_piece(lam, V, Wa, taus, end)
+        for m in range(i, j):
+            res[order[m]] = outs[m - i]
+        if end is not None:
+            Wa, ta = outs[-1], ta + h
+        i = j
+    if n_fin < flat.size:  # t = inf: continue to the fixed point
+        for _ in range(MAX_PIECES):
+            Wn = _oja_piece(lam, V, Wa, [], h)[0]
+            moved = np.max(np.abs(Wn - Wa)) / max(1.0, float(np.max(np.abs(Wn))))
+            Wa = Wn
+            if moved < FIXED_POINT_TOL:
+                break
+        else:
+            raise RuntimeError(f"oja_flow: the fixed point was not reached within {MAX_PIECES} pieces "
+                               f"(eigenvalue gap too small relative to lambda_max)")
+        res[~finite] = Wa
+    return res.reshape(t.shape + (k, N))
+
+
+# --------------------------------------------------------------------------- reference integration
+def hebbian_rhs(W, C, rule: str = "oja") -> np.ndarray:
+    r"""The mean flow ``dW/dt`` of ``rule`` at ``W`` (k, N): ``W C - W C W^T W`` (Oja) or
+    ``W C - LT(W C W^T) W`` (Sanger)."""
+    rule = as_choice(rule, "rule", RULES)
+    C = _check_cov(C)
+    W = _check_W0(W, C.shape[0], "W")
+    return _rhs(W, C, rule)
+
+
+def _rhs(W: np.ndarray, C: np.ndarray, rule: str) -> np.ndarray:
+    WC = W @ C
+    M = WC @ W.T
+    if rule == "sanger":
+        M = np.tril(M)
+    return WC - M @ W
+
+
+def integrate_hebbian_flow(C, W0, t, rule: str = "oja", *, rtol: float = 1e-12, atol: float = 1e-14) -> np.ndarray:
+    r"""Reference solution of the mean flow of ``rule`` by direct integration (SciPy DOP853, float64).
+
+    No closed form: what :func:`oja_flow` is checked against, and how :func:`sanger_flow` is
+    computed. ``t``: finite, non-decreasing times; returns ``t.shape + (k, N)``.
+    """
+    from scipy.integrate import solve_ivp
+
+    rule = as_choice(rule, "rule", RULES)
+    C = _check_cov(C)
+    W0 = _check_W0(W0, C.shape[0])
+    t = as_times(t, allow_inf=False, increasing=True)
+    rtol = as_float(rtol, "rtol", low=0.0, high=1.0, open_low=True)
+    atol = as_float(atol, "atol", low=0.0, open_low=True)
+    k, N = W0.shape
+    flat = t.ravel()
+    if flat.size == 0 or flat[-1] == 0.0:
+        return np.broadcast_to(W0, t.shape + (k, N)).copy()
+    te, back = np.unique(flat, return_inverse=True)
+    sol = solve_ivp(lambda _, y: _rhs(y.reshape(k, N), C, rule).ravel(), (0.0, float(te[-1])), W0.ravel(),
+                    method="DOP853", t_eval=te, rtol=rtol, atol=atol)
+    if not sol.success:
+        raise RuntimeError(f"integrate_hebbian_flow: {sol.message}")
+    return sol.y[:, back.ravel()].T.reshape(t.shape + (k, N))
+
+
+def sanger_flow(C, W0, t) -> np.ndarray:
+    r"""Sanger's flow ``W' = W C - LT(W C W^T) W`` from ``W0`` (k, N), shape ``t.shape + (k, N)``.
+
+    Row 1 is Oja's single-unit flow (closed form, :func:`oja_unit_flow`); the flow as a whole has
+    no closed form and is integrated in float64 (DOP853, rtol 1e-12). ``t = inf``: the fixed
+    point, reached by integrating until ``max|dW/dt| < 1e-12 lambda_max`` and then, when the top
+    k + 1 eigenvalues are distinct, snapped to the exact eigenvectors: row i becomes
+    ``sign(w_i . v_i) v_i`` (the ordered top-k eigenvectors, Sanger 1989).
+    """
+    C = _check_cov(C)
+    W0 = _check_W0(W0, C.shape[0])
+    t = as_times(t)
+    k, N = W0.shape
+    flat = t.ravel()
+    finite = np.isfinite(flat)
+    out = np.empty((flat.size, k, N))
+    if finite.any():
+        tf = flat[finite]
+        order = np.argsort(tf, kind="stable")
+        Wt = integrate_hebbian_flow(C, W0, tf[order], "sanger")
+        tmp = np.empty_like(Wt)
+        tmp[order] = Wt
+        out[finite] = tmp
+    if (~finite).any():
+        out[~finite] = _sanger_fixed_point(C, W0)
+    return out.reshape(t.shape + (k, N))
+
+
+def _sanger_fixed_point(C: np.ndarray, W0: np.ndarray) -> np.ndarray:
+    lam, V = _eig_desc(C)
+    k, N = W0.shape
+    if lam[0] == 0.0:
+        return W0.copy()
+    W, T = W0.copy(), 0.0
+    h = 20.0 / lam[0]
+    for _ in range(MAX_PIECES // 100):
+        W = integrate_hebbian_flow(C, W, np.array([h]), "sanger")[0]
+        T += h
+        if np.max(np.abs(_rhs(W, C, "sanger"))) < 1e-12 * lam[0]:
+            break
+    else:
+        raise RuntimeError("sanger_flow: the fixed point was not reached (eigenvalue gaps too small)")
+    gaps = -np.diff(lam[: min(k + 1, N)])
+    if np.all(gaps > 1e-9 * lam[0]):
+        ov = np.einsum("in,ni->i", W, V[:, :k])
+        if np.all(np.abs(ov) > 0.5):
+            return np.sign(ov)[:, None] * V[:, :k].T
+    return W
