@@ -97,8 +97,13 @@ HALF_NORMAL_CUT = 9.0  # half-normal integrated on [0, 9] sd (tail ~ 1e-19)
 
 
 # ---------------------------------------------------------------- checks (theory.validation)
+#: Standard deviations, ``u0`` and weight decays above this are refused: the formulas take their squares
+#: and products of two squares, which would overflow float64 (a ValueError instead of inf/NaN or OverflowError)
+SCALE_MAX = 1e75
+
+
 def _check_nonneg(name: str, v) -> float:
-    return as_float(v, name, low=0.0)
+    return as_float(v, name, low=0.0, high=SCALE_MAX)
 
 
 def _check_tau(tau) -> float:
@@ -218,7 +223,8 @@ class LinearStudentTheory:
     Parameters
     ----------
     alpha : P/N > 0.
-    sigma_w, sigma_eps, sigma_0 : teacher, label-noise and initial-weight standard deviations.
+    sigma_w, sigma_eps, sigma_0 : teacher, label-noise and initial-weight standard deviations
+        (each in ``[0, SCALE_MAX]``; all zero is allowed: nothing to learn, error 0).
     tau : time constant of ``tau dw/dt = -dL/dw``.
 
     Notes
@@ -240,7 +246,9 @@ class LinearStudentTheory:
 
     @property
     def snr(self) -> float:
-        """``sigma_w^2 / sigma_eps^2``."""
+        """``sigma_w^2 / sigma_eps^2`` (``inf`` without label noise; 0 without signal, ``sigma_w = 0``)."""
+        if self.sigma_w == 0:
+            return 0.0
         with np.errstate(divide="ignore"):
             return self.sigma_w**2 / np.float64(self.sigma_eps**2)
 
@@ -481,6 +489,9 @@ class DeepLinearStudentTheory:
     alpha, sigma_w, sigma_eps, tau : as in :class:`LinearStudentTheory`.
     depth : number of weight matrices D >= 1.
     u0 : initial mode strength (> 0 for D >= 2; the saddle at 0 never moves).
+
+    ``sigma_w = sigma_eps = 0`` (no teacher, no noise) is the limit of both going to 0: the target
+    is 0, every ``s~ = 0``, and the error is that of the decaying initial strength ``u0``.
     """
 
     def __init__(self, alpha, depth: int = 2, sigma_w: float = 1.0, sigma_eps: float = 0.5,
@@ -517,8 +528,13 @@ class DeepLinearStudentTheory:
         with np.errstate(invalid="ignore", divide="ignore"):
             lt = np.where(np.isinf(t[..., None, None]), np.inf, lam[:, None] * t[..., None, None])
         u = mode_strength(lt, s_abs / lam[:, None], self.u0, self.depth, self.tau)  # t.shape + (L, Z)
-        k = self.sigma_w**2 / v
-        err = ((u - k[:, None] * s_abs) ** 2) @ self._wz + self.sigma_w**2 * self.sigma_eps**2 / v
+        # v = 0 only when sigma_w = sigma_eps = 0: then s~ = 0 and wbar = 0 exactly, so E[wbar|s~] = 0 and
+        # Var[wbar|s~] = 0 (the limit of both as the two scales go to 0, whatever the path)
+        pos = v > 0
+        v_pos = np.where(pos, v, 1.0)
+        k = np.where(pos, self.sigma_w**2 / v_pos, 0.0)
+        cond_var = np.where(pos, self.sigma_w**2 * self.sigma_eps**2 / v_pos, 0.0)
+        err = ((u - k[:, None] * s_abs) ** 2) @ self._wz + cond_var
         res = ((s_abs - lam[:, None] * u) ** 2) @ self._wz / lam
         return t, err, res
 

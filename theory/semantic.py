@@ -58,6 +58,7 @@ __all__ = [
 
 STRUCTURES = ("hierarchy", "ring", "chain", "grid", "clusters")
 ILLUSION_ATOL = 1e-9  # excursions below this (relative to max|Y|) are rounding, not illusions
+ZERO_MODE_RTOL = 1e-12  # singular values at or below this times the largest count as zero (no distinction)
 
 
 # ======================================================================== spectra
@@ -585,15 +586,19 @@ class SemanticTheory:
 
         For D = 2: ``t_alpha = (tau/(2 s_alpha)) ln[f (s_alpha/c - u0) / (u0 (1 - f))]``
         (Saxe et al. 2014, Eq. 9, in the c-rescaled frame of :mod:`idealnets.theory.deep_linear`); ``~ 1/s_alpha``,
-        so broad (strong) distinctions are learned first. Modes with ``s = 0``: ``inf``.
+        so broad (strong) distinctions are learned first. Modes with ``s = 0``: ``inf``; for
+        D >= 2 also modes that start at ``u0 = 0`` (the saddle, which they never leave).
         """
         fraction = as_float(fraction, "fraction", low=0.0, high=1.0, open_low=True, open_high=True)
         out = np.full(self.n_modes, np.inf)
-        ok = self.s > 1e-12 * max(self.s[0], 1e-300)
+        ok = self.s > ZERO_MODE_RTOL * max(self.s[0], 1e-300)
+        if self.depth >= 2:
+            ok &= self.dl.u0 > 0
         if np.any(ok & (self.dl.u0 >= fraction * self.u_final)):
             raise ValueError("some mode starts above the requested fraction of its final strength")
-        out[ok] = learning_time(self.s[ok] / self.c, self.dl.u0[ok], fraction * self.u_final[ok],
-                                self.depth, self.tau) / self.c
+        if ok.any():
+            out[ok] = learning_time(self.s[ok] / self.c, self.dl.u0[ok], fraction * self.u_final[ok],
+                                    self.depth, self.tau) / self.c
         return out
 
     # -- outputs -------------------------------------------------------------
@@ -690,10 +695,18 @@ class SemanticTheory:
         the RSA matrix row normalised. Early on (only broad modes learned) a novel
         property of a canary spreads to all animals; later it narrows to birds.
         Returns ``t.shape + (P,)``.
+
+        Where the item's hidden representation is zero (every mode at 0: ``u0 = 0``, or an
+        item that only modes of zero strength carry, e.g. an all-zero column of ``Y`` at
+        ``t = inf``) the new unit's gradient vanishes, its weights stay at zero and every
+        item's output stays 0: the result is 0 there (not 0/0).
         """
         item = as_int(item, "item", low=0, high=self.P - 1)
         K = self.similarity(t, self._layer(layer))
-        return K[..., :, item] / K[..., item, item][..., None]
+        Kii = K[..., item, item][..., None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = K[..., :, item] / Kii
+        return np.where(Kii > 0, g, 0.0)
 
     def feature_projection(self, t, feature: int) -> np.ndarray:
         r"""Features attributed to a novel item known to have one familiar ``feature`` (Saxe et al. 2019).
@@ -705,12 +718,30 @@ class SemanticTheory:
         .. math:: f(t) = \frac{G_{:m}}{G_{mm}}, \qquad G = U\,\mathrm{diag}(u^{2(D-1)/D})\,U^T .
 
         Needs D >= 2. Returns ``t.shape + (n_features,)``.
+
+        Where ``G_mm = 0`` (the readout carries nothing to the feature: ``u0 = 0``, or an
+        all-zero feature row of ``Y``, whose modes have zero strength, at ``t = inf``) the
+        novel item's weights get no gradient and stay at zero, so every predicted feature
+        stays 0: the result is 0 there (not 0/0).
         """
         self._layer(None)
         feature = as_int(feature, "feature", low=0, high=self.Y.shape[0] - 1)
         a2 = np.maximum(self.mode_strengths(t), 0.0) ** (2.0 * (self.depth - 1) / self.depth)
         G = np.einsum("ma,...a,a->...m", self.U, a2, self.U[feature])
-        return G / G[..., feature][..., None]
+        Gmm = G[..., feature][..., None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = G / Gmm
+        return np.where(Gmm > 0, f, 0.0)
+
+    def _signal_mode(self, mode) -> int:
+        """``mode`` checked, and refused when its singular value is zero (no distinction to analyse)."""
+        mode = as_int(mode, "mode", low=0, high=self.n_modes - 1)
+        if not self.s[mode] > ZERO_MODE_RTOL * max(self.s[0], 1e-300):
+            raise ValueError(f"mode {mode} has singular value {self.s[mode]:.3g} (zero, up to "
+                             f"ZERO_MODE_RTOL = {ZERO_MODE_RTOL:g} times the largest): the data make no distinction "
+                             "along it, so its typicality and prototype (which divide by it) are undefined; use a "
+                             f"mode with s > 0 (the first {int(np.sum(self.s > ZERO_MODE_RTOL * max(self.s[0], 1e-300)))})")
+        return mode
 
     def item_typicality(self, mode: int) -> np.ndarray:
         r"""Typicality of each item for distinction ``mode`` (Saxe et al. 2019, Eq. 13 and Fig. 6).
@@ -719,15 +750,16 @@ class SemanticTheory:
         item i along the mode's axis in the learned representation. Typical members sit
         at the extremes (sign = side of the distinction), atypical ones near 0, and the
         network's output for the category's features rises as ``v_i^alpha u_alpha(t)``:
-        typical items are "verified" sooner. Returns ``(P,)``.
+        typical items are "verified" sooner. Returns ``(P,)``. A mode of zero strength
+        (``s = 0``) is a ValueError: it makes no distinction.
         """
-        mode = as_int(mode, "mode", low=0, high=self.n_modes - 1)
+        mode = self._signal_mode(mode)
         return self.U[:, mode] @ self.Y / (self.P * self.s[mode])
 
     def category_prototype(self, mode: int) -> np.ndarray:
         r"""Feature synthesizer ``u^alpha = sum_i v_i^alpha y_i / (P s_alpha)`` (Saxe et al. 2019, Eq. 14).
 
-        Returns ``(n_features,)``; equals ``U[:, mode]``.
+        Returns ``(n_features,)``; equals ``U[:, mode]``. A mode of zero strength is a ValueError.
         """
-        mode = as_int(mode, "mode", low=0, high=self.n_modes - 1)
+        mode = self._signal_mode(mode)
         return self.Y @ self.V[:, mode] / (self.P * self.s[mode])

@@ -1,0 +1,75 @@
+"""Hardening, second round (issue 27), the older modules: degenerate but finite input gives the
+mathematical limit or a named error (never NaN/inf), wrong exception kinds become ValueError or
+TypeError naming the argument, and silently accepted wrong input is refused."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from idealnets.theory import deep_linear as dl
+from idealnets.theory import generalization as ge
+from idealnets.theory import semantic as se
+
+Y_HIER = np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 1, 1], [1, 0, 0, 0.]])
+
+
+# ---------------------------------------------------------------- semantic: degenerate data and u0 = 0
+def test_semantic_u0_zero_projections_are_zero_not_nan():
+    th = se.SemanticTheory(Y_HIER, depth=2, u0=0.0)
+    t = [0.0, 1.0, np.inf]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0 inside either
+        g = th.inductive_projection(t, 0)
+        f = th.feature_projection(t, 0)
+    np.testing.assert_array_equal(g, 0.0)  # no representation: the new unit never learns
+    np.testing.assert_array_equal(f, 0.0)
+    np.testing.assert_array_equal(th.differentiation_times(), np.inf)  # the saddle is never left
+
+
+def test_semantic_zero_item_and_zero_feature_give_zero_at_the_fixed_point():
+    Y_item = Y_HIER.copy()
+    Y_item[:, 3] = 0.0  # an item with no features
+    g = se.SemanticTheory(Y_item, depth=2).inductive_projection([0.0, 1.0, np.inf], 3)
+    assert np.isfinite(g).all()
+    np.testing.assert_array_equal(g[-1], 0.0)
+    Y_feat = Y_HIER.copy()
+    Y_feat[3] = 0.0  # a feature no item has
+    f = se.SemanticTheory(Y_feat, depth=2).feature_projection([0.0, 1.0, np.inf], 3)
+    assert np.isfinite(f).all()
+    np.testing.assert_array_equal(f[-1], 0.0)
+    # valid entries unchanged: the familiar item/feature itself projects to 1 while it is represented
+    assert g[0, 3] == 1.0 and f[0, 3] == 1.0
+
+
+def test_semantic_zero_mode_typicality_is_a_named_error():
+    th = se.SemanticTheory(Y_HIER, depth=3)  # rank 3: mode 3 has s = 0
+    with pytest.raises(ValueError, match="mode 3 has singular value"):
+        th.item_typicality(3)
+    with pytest.raises(ValueError, match="mode 3 has singular value"):
+        th.category_prototype(3)
+    np.testing.assert_allclose(th.item_typicality(0), th.V[:, 0], atol=1e-12)
+
+
+# ---------------------------------------------------------------- generalisation: no signal at all
+def test_deep_student_without_teacher_and_noise_is_the_limit():
+    t = [0.0, 1.0, np.inf]
+    for alpha in (0.5, 2.0):
+        th = ge.DeepLinearStudentTheory(alpha, sigma_w=0.0, sigma_eps=0.0)
+        e, r = th.test_error(t), th.train_error(t)
+        assert np.isfinite(e).all() and np.isfinite(r).all()
+        near = ge.DeepLinearStudentTheory(alpha, sigma_w=1e-9, sigma_eps=1e-9).test_error(t)
+        np.testing.assert_allclose(e, near, rtol=1e-5, atol=1e-15)
+    assert ge.LinearStudentTheory(2.0, sigma_w=0.0, sigma_eps=0.0).snr == 0.0
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ge.LinearStudentTheory(2.0, sigma_w=1e200),
+    lambda: ge.DeepLinearStudentTheory(2.0, u0=1e200),
+    lambda: ge.DeepLinearStudentTheory(2.0, sigma_w=1e200),
+    lambda: ge.converged_test_error(2.0, sigma_w=1e200),
+])
+def test_generalisation_scales_whose_squares_overflow_are_refused(make):
+    with pytest.raises(ValueError, match=r"must be .*<= 1e\+75"):
+        make()
