@@ -191,13 +191,15 @@ class ManyTeacherSGD:
         self.g = {"erf": lambda z: torch.erf(z / np.sqrt(2.0)), "linear": lambda z: z, "relu": torch.relu}[activation]
         self.dg = {"erf": lambda z: np.sqrt(2.0 / np.pi) * torch.exp(-0.5 * z * z), "linear": torch.ones_like,
                    "relu": lambda z: (z > 0).to(z.dtype)}[activation]
+        n_heads = H.shape[1]
+        self.onehot = torch.eye(n_heads, device=W.device, dtype=W.dtype)
         self.switch_step = np.full((self.E, self.n_blocks), np.nan)
         self.switch_step[:, 0] = 0.0
 
     def init(self):
         self.switch_step[:, 1:] = np.nan
         return {"W": self.W0.clone(), "H": self.H0.clone(),
-                "block": torch.zeros(self.E, dtype=torch.long, device=self.W0.device), "X": None}
+                "block": torch.zeros(self.E, dtype=torch.long, device=self.W0.device), "b": 0, "X": None}
 
     def observe(self, st) -> dict:
         W, N = st["W"], self.N
@@ -219,27 +221,32 @@ class ManyTeacherSGD:
         H = st["H"].cpu().to(torch.float64).numpy()
         eps = task_errors(Q, R, H, self.T, self.vs.cpu().to(torch.float64).numpy(), heads=self.heads,
                           activation=self.activation)
-        b = blk.cpu().numpy()
+        b = blk.cpu().numpy().copy()
         for e in range(self.E):
             # advance past every task already at or below the threshold (the last block never ends)
             while b[e] < self.n_blocks - 1 and eps[e, self.schedule.order[b[e]]] <= self.schedule.threshold:
                 b[e] += 1
                 self.switch_step[e, b[e]] = step
+        changed = bool((b != blk.cpu().numpy()).any())
         st["block"] = torch.as_tensor(b, device=blk.device)
+        return changed
 
     def advance(self, st, start: int, n: int, tick):
         W, H, N, gen, g, dg = st["W"], st["H"], self.N, self.gen, self.g, self.dg
         sqN = float(np.sqrt(N))
-        E, ar = self.E, torch.arange(self.E, device=W.device)
+        E = self.E
         lr, lr_v, mask = self.lr, self.lr_v, self.mask
         for step in range(start, start + n):
+            fresh = False
             if self.bounds is not None:
                 b = bisect.bisect_right(self.bounds, step) - 1
-                if b != int(st["block"][0]):
+                if b != st["b"]:
                     st["block"] = torch.full((E,), b, dtype=torch.long, device=W.device)
+                    st["b"] = b
                     self.switch_step[:, b] = step
+                    fresh = True
             elif step % self.check_every == 0:
-                self._check_threshold(st, step)
+                fresh = self._check_threshold(st, step)
             if step % self.chunk == 0 or st["X"] is None:
                 c = self.chunk
                 X = torch.randn(c, E, N, generator=gen, device=W.device, dtype=W.dtype)
@@ -249,17 +256,19 @@ class ManyTeacherSGD:
                     Y = Y + self.noise * torch.randn(c, E, 1, generator=gen, device=W.device, dtype=W.dtype)
                 U = torch.rand(c, E, generator=gen, device=W.device, dtype=W.dtype)
                 st["X"], st["Y"], st["U"] = X, Y, U
+                fresh = True
+            if fresh:  # the task, label and head of every step of the chunk, for the current blocks
+                task = (st["U"][:, :, None] > self.cumPi[st["block"]][None]).sum(-1)  # (c, E)
+                st["y"] = st["Y"].gather(2, task[:, :, None])[:, :, 0]
+                st["oh"] = self.onehot[self.head_of[task]]  # (c, E, n_heads)
             i = step % self.chunk
-            x = st["X"][i]
-            task = (st["U"][i][:, None] > self.cumPi[st["block"]]).sum(-1)  # (E,)
-            y = st["Y"][i][ar, task]
-            hidx = self.head_of[task]
-            h = H[ar, hidx]  # (E, K)
+            x, oh = st["X"][i], st["oh"][i]
+            h = torch.einsum("ej,ejk->ek", oh, H)
             lam = torch.einsum("ekn,en->ek", W, x) / sqN
             gl = g(lam)
-            delta = (h * gl).sum(-1) - y
+            delta = (h * gl).sum(-1) - st["y"][i]
             W -= (lr / sqN) * (mask * h * delta[:, None] * dg(lam))[:, :, None] * x[:, None, :]
             if lr_v > 0:
-                H[ar, hidx] = h - (lr_v / N) * delta[:, None] * gl
+                H -= (lr_v / N) * oh[:, :, None] * (delta[:, None] * gl)[:, None, :]
         tick(n)
         return st

@@ -112,7 +112,7 @@ class TaskSchedule:
         if d.size != len(order):
             raise ValueError(f"durations must have one entry per block ({len(order)}), got {d.size}")
         if not (d > 0).all():
-            raise ValueError(f"every duration must be > 0, got {d.tolist()}")
+            raise ValueError(f"durations must all be > 0, got {d.tolist()}")
         return cls(order, tuple(float(x) for x in d), None, float(d.sum()),
                    _v.as_float(replay, "replay", low=0.0, high=1.0, open_high=True))
 
