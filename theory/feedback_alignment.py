@@ -172,7 +172,16 @@ def _mode_args(s, b, a0, c0):
             "can never be learned by feedback alignment (from a0 = 0 nothing moves; with a0 != 0 only the "
             "readout c relaxes to s/a0 at rate a0^2, a lazy regression on a frozen random feature). "
             "Use FeedbackAlignmentFlow to follow such a network.")
+    q, k = a0 * a0 - 2.0 * b * c0, 2.0 * b * s
+    if not max(abs(q) ** 1.5, abs(k)) <= _CUBIC_MAX:  # also catches q or k = inf (a0^2 or b c0 overflowed)
+        raise ValueError(
+            f"s = {s:g}, b = {b:g}, a0 = {a0:g}, c0 = {c0:g} are too large: the mode's cubic a^3 - q a - 2 b s "
+            f"(q = a0^2 - 2 b c0) needs |q|^1.5 and |2 b s| below {_CUBIC_MAX:g} to stay in the float range")
     return s, b, a0, c0
+
+
+# |q|^1.5 and |k| bound for the cubic of an aligned mode: its roots (~|q|^0.5, |k|^(1/3)) cubed stay finite
+_CUBIC_MAX = 1e300
 
 
 def _roots(q: float, k: float) -> np.ndarray:
@@ -648,11 +657,15 @@ class FeedbackAlignmentFlow:
     def alignment(self, t) -> np.ndarray:
         r"""``cos(vec W2^T, vec B)`` over time, shape ``t.shape`` (:func:`alignment`)."""
         _, W2 = self.weights(t)
+        if W2.size == 0:  # no times: an empty result of t's shape
+            return np.zeros(W2.shape[:-2])
         return alignment(W2, self.B)
 
     def invariant(self, t) -> np.ndarray:
         r"""``Q(t)`` along the integrated trajectory (constant up to the integrator's error)."""
         W1, W2 = self.weights(t)
+        if W1.size == 0:  # no times: an empty result of shape t.shape + (N_h, N_h)
+            return np.zeros(W1.shape[:-2] + (self.n_hidden, self.n_hidden))
         return fa_invariant(W1, W2, self.B)
 
     def predicted_map(self) -> np.ndarray:

@@ -46,6 +46,9 @@ et al. 2005).
 """
 from __future__ import annotations
 
+import math
+import sys
+
 import numpy as np
 
 from .validation import as_choice, as_float, as_int, as_times, deprecated_alias
@@ -100,15 +103,27 @@ def noise_floor(rule: str, n_in: int, n_out: int, sigma: float) -> float:
     0 (gd), ``sigma^2 M(M+2)(M+4) N/8`` (node), ``sigma^2 M(M+2)(MN+4) N(N+2)/8`` (weight).
     ``sigma >= 0`` (the perturbation size; negative is a ValueError)."""
     rule, N, M = _sizes(rule, n_in, n_out)
-    return _noise_floor(rule, N, M, as_float(sigma, "sigma", low=0.0))
+    sigma = as_float(sigma, "sigma", low=0.0)
+    return _finite_in_range(_noise_floor(rule, N, M, sigma), sigma, "noise floor")
 
 
 def _noise_floor(rule, N, M, sigma) -> float:
     if rule == "gd":
         return 0.0
-    if rule == "node":
-        return sigma**2 * M * (M + 2) * (M + 4) * N / 8.0
-    return sigma**2 * M * (M + 2) * (M * N + 4) * N * (N + 2) / 8.0
+    try:
+        if rule == "node":
+            return sigma**2 * M * (M + 2) * (M + 4) * N / 8.0
+        return sigma**2 * M * (M + 2) * (M * N + 4) * N * (N + 2) / 8.0
+    except OverflowError:  # sigma**2 beyond the float range (a product overflows to inf instead)
+        return float("inf")
+
+
+def _finite_in_range(value: float, sigma: float, what: str) -> float:
+    """``value`` if finite, else a ValueError naming sigma: the floor is finite but beyond the float range."""
+    if not math.isfinite(value):
+        raise ValueError(f"sigma = {sigma:g} is too large: the {what} (~ sigma^2 times the rule's size factor) "
+                         f"overflows the float range (max {sys.float_info.max:.3g}); use a smaller sigma")
+    return value
 
 
 def stable_lr(rule: str, n_in: int, n_out: int) -> float:
@@ -149,7 +164,8 @@ def asymptotic_error(rule: str, n_in: int, n_out: int, lr: float, sigma: float =
     r"""``eps_inf = lr nu / (2 - lr kappa)``: the floor set by the perturbation size (0 for GD)."""
     rule, N, M = _sizes(rule, n_in, n_out)
     lr = _lr(lr, rule, N, M)
-    return _asymptotic_error(rule, N, M, lr, as_float(sigma, "sigma", low=0.0))
+    sigma = as_float(sigma, "sigma", low=0.0)
+    return _finite_in_range(_asymptotic_error(rule, N, M, lr, sigma), sigma, "asymptotic error")
 
 
 def _asymptotic_error(rule, N, M, lr, sigma) -> float:
@@ -168,7 +184,7 @@ def learning_curve(steps, *, rule: str, n_in: int, n_out: int, lr: float, eps0: 
     lr = _lr(lr, rule, N, M)
     sigma = as_float(sigma, "sigma", low=0.0)
     rho = _contraction(rule, N, M, lr)
-    e_inf = _asymptotic_error(rule, N, M, lr, sigma)
+    e_inf = _finite_in_range(_asymptotic_error(rule, N, M, lr, sigma), sigma, "asymptotic error")
     with np.errstate(under="ignore"):
         decay = np.where(np.isinf(k), 0.0, np.power(rho, np.where(np.isinf(k), 0.0, k)))
     return e_inf + (eps0 - e_inf) * decay
@@ -188,7 +204,7 @@ def steps_to_error(fraction: float, *, rule: str, n_in: int, n_out: int, lr: flo
     lr = 1.0 / _noise_factor(rule, N, M) if lr is None else _lr(lr, rule, N, M)
     sigma = as_float(sigma, "sigma", low=0.0)
     rho = _contraction(rule, N, M, lr)
-    e_inf = _asymptotic_error(rule, N, M, lr, sigma)
+    e_inf = _asymptotic_error(rule, N, M, lr, sigma)  # inf past the float range: still above the target
     if e_inf >= f * eps0:
         return float("inf")
     return float(np.log((f * eps0 - e_inf) / (eps0 - e_inf)) / np.log(rho))

@@ -743,7 +743,7 @@ class _ModeSolution:
     Such a mode is integrated until ``c^2 < 1e-4 b^2`` ("drift regime"); later finite times
     are integrated on demand, and ``t = inf`` is the algebraic limit: the root of
     ``sum_l w_l a^l e_l = 0`` (exact c-gradient) and ``sum_l w_l min(l,k) a^{l-1} e_l = 0``
-    (our derivation), with ``b, c`` NaN there.
+    (our derivation), with the limits ``b = +-inf`` (the sign ``b`` grows with) and ``c = 0`` there.
     """
 
     def __init__(self, z0, S, w, k, closed):
@@ -844,7 +844,9 @@ class _ModeSolution:
         if self.drift.any():
             inf = np.isinf(flat)
             m = np.flatnonzero(self.drift)
-            res[0][np.ix_(inf, m)] = res[2][np.ix_(inf, m)] = np.nan
+            # the limits of a drifting mode: |b| -> inf in the direction it grows, c = u/b -> 0 (u finite)
+            res[0][np.ix_(inf, m)] = np.copysign(np.inf, self.z_end[0, m])
+            res[2][np.ix_(inf, m)] = np.copysign(0.0, self.limit[0, m] * self.z_end[0, m])
             res[3][np.ix_(inf, m)] = self.limit[0, m]
             res[1][np.ix_(inf, m)] = self.limit[1, m]
         if self.closed.any():  # T = 1, b0 = c0 > 0, s_0 > 0: Saxe's two-layer mode, b = c = sqrt(u)
@@ -927,7 +929,13 @@ class LinearRNNTheory:
 
     # -- evaluation
     def modes(self, t) -> ModeState:
-        """``(b, a, c)`` per mode, each ``(*t.shape, r)``."""
+        """``(b, a, c)`` per mode, each ``(*t.shape, r)``.
+
+        Under TBPTT(k) a mode that learns has no rest point in ``(b, a, c)``: ``|b|`` grows
+        without bound while ``c = u/b`` shrinks (``u = c b`` and ``a`` converge). At ``t = inf``
+        such a mode gets the limits ``b = +-inf`` (the sign it grows with) and ``c = 0``;
+        :meth:`mode_maps` and :meth:`loss` use the finite limit of ``u``.
+        """
         t = as_times(t) / self.tau
         z = self._sol(t)  # (4, *t.shape, r)
         return ModeState(z[0], z[1], z[2])
@@ -962,6 +970,12 @@ class LinearRNNTheory:
         if R.shape[1] != self.n_modes or not np.allclose(R.T @ R, np.eye(self.n_modes), atol=1e-10):
             raise ValueError(f"R must have {self.n_modes} orthonormal columns, got shape {R.shape}")
         st = self.modes(t)
+        if np.isinf(st.b).any():
+            drifting = [int(i) for i in np.flatnonzero(np.isinf(st.b).reshape(-1, self.n_modes).any(axis=0))]
+            raise ValueError(
+                "t = inf has no finite weights under TBPTT: a learning mode's input strength b grows without bound "
+                f"(c = u/b -> 0; modes {drifting}); ask for finite times, or use mode_maps/loss, which have the "
+                "finite limit of u = c b")
         Wx = np.einsum("hr,...r,ir->...hi", R, st.b, self.V)
         Wh = np.einsum("hr,...r,gr->...hg", R, st.a, R)
         Wy = np.einsum("or,...r,hr->...oh", self.U, st.c, R)

@@ -1,0 +1,90 @@
+"""Hardening, second round (issue 27), of the modules added last round: feedback alignment,
+perturbation, random features, recurrent networks, continual learning, simulate and sweeps.
+Found by benchmarks/bad_inputs_r2.py; each test pins one fix (limit, named error or refusal)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from idealnets.theory import feedback_alignment as fa
+from idealnets.theory import perturbation as pt
+from idealnets.theory import recurrent as tr
+from idealnets.theory.tasks import whitened_task
+
+
+# ----------------------------------------------------------------------------- feedback alignment
+@pytest.fixture(scope="module")
+def flow():
+    rng = np.random.default_rng(0)
+    X, Y = whitened_task(3, 2, np.array([2.0, 1.0]), seed=0)
+    return fa.FeedbackAlignmentFlow(0.1 * rng.standard_normal((2, 3)), 0.1 * rng.standard_normal((2, 2)),
+                                    rng.standard_normal((2, 2)), X, Y)
+
+
+def test_flow_alignment_and_invariant_of_no_times(flow):
+    assert flow.alignment([]).shape == (0,)
+    assert flow.invariant([]).shape == (0, 2, 2)
+    assert flow.alignment(np.empty((0, 3))).shape == (0, 3)
+    assert flow.invariant(np.empty((0, 3))).shape == (0, 3, 2, 2)
+    # valid times unchanged
+    t = np.array([0.0, 0.5, 2.0])
+    W1, W2 = flow.weights(t)
+    assert np.array_equal(flow.alignment(t), fa.alignment(W2, flow.B))
+    assert np.array_equal(flow.invariant(t), fa.fa_invariant(W1, W2, flow.B))
+
+
+@pytest.mark.parametrize("kw", [dict(a0=1e200), dict(c0=1e250, b=1e100), dict(s=1e300, b=1e10)])
+def test_aligned_mode_too_large_is_a_named_error(kw):
+    args = dict(s=1.0, b=1.0, a0=0.1, c0=0.1) | kw
+    with pytest.raises(ValueError, match="too large"):
+        fa.aligned_mode([0.0, 1.0, np.inf], **args)
+    with pytest.raises(ValueError, match="too large"):
+        fa.aligned_fixed_point(**args)
+
+
+def test_aligned_mode_large_but_representable_still_works():
+    a, c = fa.aligned_mode([0.0, 1.0, np.inf], 1.0, 1.0, 1e100, 0.1)
+    assert np.isfinite(a).all() and np.isfinite(c).all()
+
+
+# ----------------------------------------------------------------------------- perturbation
+@pytest.mark.parametrize("rule", ["node", "weight"])
+def test_perturbation_sigma_beyond_float_range_is_a_named_error(rule):
+    lr = 0.5 * pt.stable_lr(rule, 4, 3)
+    with pytest.raises(ValueError, match=r"^sigma = 1e\+200 is too large"):
+        pt.noise_floor(rule, 4, 3, 1e200)
+    with pytest.raises(ValueError, match=r"^sigma = 1e\+200 is too large"):
+        pt.asymptotic_error(rule, 4, 3, lr, 1e200)
+    with pytest.raises(ValueError, match=r"^sigma = 1e\+200 is too large"):
+        pt.learning_curve([0, 10], rule=rule, n_in=4, n_out=3, lr=lr, eps0=1.0, sigma=1e200)
+    # the floor lies above any target: inf, as documented (no overflow error)
+    assert pt.steps_to_error(0.01, rule=rule, n_in=4, n_out=3, sigma=1e200) == np.inf
+    # gd ignores sigma
+    assert pt.noise_floor("gd", 4, 3, 1e200) == 0.0
+
+
+def test_perturbation_valid_sigma_unchanged():
+    # the formula of the module docstring, bit for bit
+    s = 0.37
+    assert pt.noise_floor("node", 4, 3, s) == s**2 * 3 * 5 * 7 * 4 / 8.0
+    assert pt.noise_floor("weight", 4, 3, s) == s**2 * 3 * 5 * 16 * 4 * 6 / 8.0
+
+
+# ----------------------------------------------------------------------------- recurrent: TBPTT at t = inf
+def test_tbptt_modes_at_infinity_are_the_limits():
+    prof = np.stack([tr.delayed_copy_profile(4, 1), tr.window_sum_profile(4, 2, gain=0.5)], -1)
+    X, Y = tr.lag_task(prof, seed=0)
+    th = tr.LinearRNNTheory(X, Y, b0=0.1, a0=0.1, c0=0.1, truncation=2)
+    st = th.modes(np.array([1e3, 1e5, np.inf]))
+    assert not np.isnan(st.b).any() and not np.isnan(st.c).any()
+    assert np.all(np.isinf(st.b[-1])) and np.all(np.sign(st.b[-1]) == np.sign(st.b[-2]))
+    assert np.all(st.c[-1] == 0.0)
+    # b grows, c shrinks towards those limits; u = c b and a converge
+    assert np.all(np.abs(st.b[1]) > np.abs(st.b[0])) and np.all(np.abs(st.c[1]) < np.abs(st.c[0]))
+    u_inf = th.mode_maps(np.inf)[0]
+    assert np.all(np.isfinite(u_inf))
+    np.testing.assert_allclose(st.c[1] * st.b[1], u_inf, rtol=1e-3)
+    assert np.isfinite(th.loss(np.inf))
+    with pytest.raises(ValueError, match="t = inf has no finite weights under TBPTT"):
+        th.weights(np.array([1.0, np.inf]))
+    assert all(np.isfinite(w).all() for w in th.weights(1.0))
