@@ -94,7 +94,7 @@ def test_principal_angles():
 
 
 def _gap(C, W0, lr, E, T, seed, rule="oja"):
-    run = train_hebbian(C, np.broadcast_to(W0, (E,) + W0.shape), rule=rule, lr=lr, steps=int(round(T / lr)),
+    run = train_hebbian(C, np.repeat(W0[None], E, axis=0), rule=rule, lr=lr, steps=int(round(T / lr)),
                         record=9, log=False, seed=seed, device="cpu")
     flow = hb.oja_flow(C, W0, run.times) if rule == "oja" else hb.sanger_flow(C, W0, run.times)
     th = hb.principal_subspace_error(flow, C, W0.shape[0])
@@ -110,7 +110,7 @@ def test_online_oja_gap_first_order_in_lr():
     g1, se1 = _gap(C, W0, 0.004, 120, 3.0, 1)
     g2, se2 = _gap(C, W0, 0.002, 120, 3.0, 2)
     assert g1 > 5 * se1  # the O(lr) bias is resolved
-    assert 1.4 < g1 / g2 < 3.0  # first order: halves with lr (measured ~2)
+    assert abs(g1 / g2 - 2.0) <= 0.6  # first order: halves with lr (measured ~2)
 
 
 def test_online_sanger_converges_to_ordered_eigenvectors():
