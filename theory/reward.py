@@ -47,7 +47,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.linalg import expm
-from scipy.stats import binom
+from scipy.special import bdtrc
 
 from .validation import DivergenceError, as_array, as_choice, as_float, as_int, as_times, deprecated_alias
 
@@ -387,6 +387,11 @@ class RLPerceptronCurves(NamedTuple):
     accuracy: np.ndarray
 
 
+def _tail(k, n, p):
+    """``P(X > k)`` for ``X ~ Binomial(n, p)`` (1 for ``k < 0``, 0 for ``k >= n``)."""
+    return bdtrc(k, n, p)
+
+
 class RLPerceptronODE:
     r"""ODEs of the RL perceptron's overlaps ``R = w.w*/N``, ``Q = w.w/N`` as ``N -> inf`` (our derivation).
 
@@ -438,7 +443,7 @@ class RLPerceptronODE:
     def reward_probability(self, R, Q):
         """Probability that an episode is rewarded at overlaps ``(R, Q)``."""
         R, Q = _overlaps(R, Q)
-        return binom.sf(self.n - 1, self.T, _accuracy(R, Q))
+        return _tail(self.n - 1, self.T, _accuracy(R, Q))
 
     def accuracy(self, R, Q):
         """Per-decision accuracy ``1 - arccos(R / sqrt Q) / pi``."""
@@ -455,9 +460,9 @@ class RLPerceptronODE:
         rho = np.clip(R / np.sqrt(Q), -1.0, 1.0)
         p = 1.0 - np.arccos(rho) / np.pi
         # P(1 + C' >= n) = P(C' >= n - 1), P(C' >= n), C' ~ Bin(T - 1, p); P(C >= n), C ~ Bin(T, p)
-        s_plus = binom.sf(n - 2, T - 1, p)
-        s_minus = binom.sf(n - 1, T - 1, p)
-        s_all = binom.sf(n - 1, T, p)
+        s_plus = _tail(n - 2, T - 1, p)
+        s_minus = _tail(n - 1, T - 1, p)
+        s_all = _tail(n - 1, T, p)
         c_plus = (l1 + l2) * s_plus - l2
         c_minus = (l1 + l2) * s_minus - l2
         dR = ((1.0 + rho) * c_plus - (1.0 - rho) * c_minus) / SQRT_2PI
