@@ -58,9 +58,16 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
 
+# paper/main.pdf. Installs nothing: if latexmk, pdflatex, bibtex or a LaTeX package the paper uses
+# is missing, it says which, in one line, and stops.
+PAPER_TOOLS := latexmk pdflatex bibtex kpsewhich
+PAPER_STY   := geometry amsmath amssymb graphicx array longtable natbib placeins hyperref
 paper:
-	@command -v latexmk >/dev/null || { echo "latexmk is not installed (apt-get install latexmk texlive-latex-extra)"; exit 1; }
-	cd paper && latexmk -pdf -interaction=nonstopmode main.tex
+	@missing=""; for t in $(PAPER_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	 if command -v kpsewhich >/dev/null 2>&1; then for p in $(PAPER_STY); do \
+	   [ -n "$$(kpsewhich $$p.sty)" ] || missing="$$missing $$p.sty"; done; fi; \
+	 [ -z "$$missing" ] || { echo "make paper: missing$$missing (Debian/Ubuntu: apt-get install latexmk texlive-latex-extra texlive-fonts-recommended)"; exit 1; }
+	cd paper && latexmk -pdf -interaction=nonstopmode -halt-on-error main.tex
 
 clean:
 	rm -rf $(VENV) .pytest_cache *.egg-info tutorials/build docs/_build docs/api/generated docs/tutorials

@@ -18,8 +18,13 @@ figures' JSON records in ``figures/out/`` (written by ``make figures``):
   100, 2 significant digits, for "within 2.2\\%"). An unknown figure/key prints
   a bold ``??`` and a LaTeX warning; the test suite fails on it first.
 * **Paper table.** ``paper/generated/agreement_table.tex`` is the closing
-  summary table: per section, each figure's title and the agreement values its
-  caption quotes.
+  summary table, one row per agreement value a caption quotes (and per key with a
+  tolerance): a readable name (:func:`readable_key`), the measured value, the
+  tolerance the test suite holds it to and that test, and the figure. Tolerances
+  come from the figure module's optional ``TOLERANCES`` constant,
+  ``{"<agreement key>": (tol, "tests/test_x.py::test_name")}`` (the key may also be
+  a ``max_of``/``min_of`` pattern the caption quotes); a key without one reads
+  "not tested".
 
 ``python -m idealnets.figures.gallery`` (``make gallery``) rewrites all three;
 ``python -m idealnets.figures.gallery --check`` exits 1 and names what differs.
@@ -53,6 +58,8 @@ __all__ = [
     "agreement_table_tex",
     "check",
     "check_module",
+    "readable_key",
+    "tolerances",
     "format_number",
     "gallery_markdown",
     "gallery_myst",
@@ -79,6 +86,10 @@ SECTION_ORDER = (
     "Learning rules other than backprop",
     "Continual learning",
     "Learning through time",
+    "Learning from reward",
+    "Local learning rules",
+    "Attention and in-context learning",
+    "Structured inputs and replay",
     "Phase diagrams",
 )
 FIGURE_ORDER = (
@@ -178,6 +189,29 @@ def check_module(mod: ModuleType) -> None:
         if not re.fullmatch(r"(agreement|params|max_of|min_of)\[[^\]]+\](\[[^\]]+\])*", f):
             raise GalleryError(f"figure {name}: CAPTION field {{{f}}} must be agreement[key], "
                                f"params[key], max_of[pattern] or min_of[pattern]")
+    tolerances(mod)
+
+
+_TEST_ID = re.compile(r"tests/test_\w+\.py::\w+")
+
+
+def tolerances(mod: ModuleType) -> dict[str, tuple[float, str]]:
+    """The module's ``TOLERANCES`` (``{key: (tol, "tests/test_x.py::test_name")}``), checked; {} if none."""
+    name = getattr(mod, "NAME", mod.__name__)
+    tol = getattr(mod, "TOLERANCES", None)
+    if tol is None:
+        return {}
+    if not isinstance(tol, Mapping):
+        raise GalleryError(f"figure {name}: TOLERANCES must be a dict {{key: (tol, 'tests/test_x.py::test')}}")
+    for key, entry in tol.items():
+        ok = (isinstance(key, str) and isinstance(entry, tuple) and len(entry) == 2
+              and isinstance(entry[0], (int, float)) and not isinstance(entry[0], bool)
+              and math.isfinite(entry[0]) and entry[0] > 0
+              and isinstance(entry[1], str) and _TEST_ID.fullmatch(entry[1]))
+        if not ok:
+            raise GalleryError(f"figure {name}: TOLERANCES[{key!r}] = {entry!r} must be "
+                               f"(positive number, 'tests/test_x.py::test_name')")
+    return dict(tol)
 
 
 def render_caption(mod: ModuleType, record: Mapping) -> str:
@@ -331,7 +365,9 @@ def numbers_tex(records: Mapping[str, dict] | None = None) -> str:
              r"\DeclareRobustCommand{\agr}[2]{\@ifundefined{agr@#1@#2}{\textbf{??}\PackageWarning{numbers}"
              r"{Unknown agreement #1/#2}}{\ensuremath{\@nameuse{agr@#1@#2}}}}",
              r"\DeclareRobustCommand{\agrpct}[2]{\@ifundefined{agrpct@#1@#2}{\textbf{??}\PackageWarning{numbers}"
-             r"{Unknown agreement #1/#2}}{\ensuremath{\@nameuse{agrpct@#1@#2}}}}"]
+             r"{Unknown agreement #1/#2}}{\ensuremath{\@nameuse{agrpct@#1@#2}}}}",
+             r"% \agrfig{name}: the number of the paper's figure labelled fig:name, or the name if it has none",
+             r"\DeclareRobustCommand{\agrfig}[1]{\@ifundefined{r@fig:#1}{\texttt{\detokenize{#1}}}{\ref{fig:#1}}}"]
     for fig in sorted(records):
         lines.append(f"% {fig}")
         for key, v in records[fig]["agreement"].items():
@@ -363,25 +399,121 @@ def _quoted(mod: ModuleType, record: Mapping) -> list[tuple[str, Any]]:
     return uniq
 
 
+_WORDS = {
+    "max": "max.", "min": "min.", "dev": "deviation", "rel": "relative", "abs": "absolute",
+    "rms": "r.m.s.", "err": "error", "sim": "trained", "sgd": "SGD", "ode": "ODE", "bp": "backprop",
+    "fa": "FA", "eps": r"$\epsilon_g$", "se": "standard errors", "sem": "standard errors",
+    "deg": "(degrees)", "lr": "learning rate", "gd": "GD", "rf": "random features",
+    "t": "$t$", "s": "$s$", "n": "number", "cos": r"$\cos$", "over": "/", "log": "log",
+    "diag": "mode-diagonal", "offpeak": "off-peak", "eig": "eigenvalue", "half": "half",
+    "spearman": "(Spearman)", "loss": "loss", "theory": "theory", "E": "$E$",
+    "alpha": r"$\alpha$", "relu": "ReLU", "erf": "erf", "tanh": "tanh", "mds": "MDS",
+}
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)e([+-]?\d+)")
+_SYMBOL = re.compile(r"(alpha|lam|lr|snr|width|depth|D|K|N|M|T|k|s|t)(\d+(?:\.\d+)?(?:e[+-]?\d+)?)")
+_SYMBOL_TEX = {"alpha": r"\alpha", "lam": r"\lambda", "lr": r"\eta", "snr": r"\mathrm{SNR}",
+               "width": r"\text{width}", "depth": r"\text{depth}", "t": "t", "s": "s_"}
+
+
+def readable_key(key: str) -> str:
+    r"""A LaTeX reading of an agreement key: ``max_dev_over_s_D1`` -> ``max. deviation / $s$, $D=1$``.
+
+    Words from a small vocabulary are spelled out, ``D1``, ``K2``, ``N500``, ``alpha0.5``,
+    ``snr4``, ``lam0``, ``lr0.5``, ``t1e6`` become equations, and anything else is kept
+    (escaped), so every key has a reading and a new key needs no change here.
+    """
+    words, conds = [], []
+    for tok in key.split("_"):
+        m = _SYMBOL.fullmatch(tok)
+        if m:
+            sym, val = m.groups()
+            if sym == "s":                       # s1: the first singular value
+                words.append(f"$s_{{{val}}}$")
+                continue
+            if "e" in val and sym == "t":
+                mant, exp = val.split("e")
+                val = (f"{mant}\\times" if mant != "1" else "") + f"10^{{{int(exp)}}}"
+            conds.append(f"${_SYMBOL_TEX.get(sym, sym)}={val}$")
+        elif tok in _WORDS:
+            words.append(_WORDS[tok])
+        elif _NUMBER.fullmatch(tok):
+            mant, exp = _NUMBER.fullmatch(tok).groups()
+            words.append("$" + (f"{mant}\\times" if mant != "1" else "") + f"10^{{{int(exp)}}}$")
+        else:
+            words.append(tex_escape(tok))
+    text = " ".join(words) if words else tex_escape(key)
+    return text + (", " + ", ".join(conds) if conds else "")
+
+
+def _break_test_id(test: str) -> str:
+    """A test id (or key) in typewriter type that may break after '/', '_' and '::'."""
+    out = tex_escape(test)
+    for a in ("/", r"\_", "::"):
+        out = out.replace(a, a + r"\allowbreak{}")
+    return r"\texttt{" + out + "}"
+
+
+def _rows(mod: ModuleType, record: Mapping) -> list[tuple[str, str, Any, tuple[float, str] | None]]:
+    """(label for the name column, kind, value, tolerance) for each quoted or tolerated key."""
+    agreement = record.get("agreement", {})
+    tols = tolerances(mod)
+    rows, seen = [], set()
+    for f in caption_fields(mod.CAPTION):
+        kind, key = re.match(r"(\w+)\[([^\]]+)\]", f).groups()
+        if kind == "params" or (kind, key) in seen:
+            continue
+        seen.add((kind, key))
+        if kind == "agreement":
+            rows.append((readable_key(key), key, agreement[key], tols.get(key)))
+        else:
+            fn = max if kind == "max_of" else min
+            value = _Extreme(agreement, fn, mod.NAME)[key]
+            tol = tols.get(key)
+            if tol is None:     # one tolerance shared by every matching key
+                matched = {tols.get(k) for k in agreement if fnmatch.fnmatchcase(k, key)}
+                tol = matched.pop() if len(matched) == 1 else None
+            label = ("largest" if kind == "max_of" else "smallest") + " of " + readable_key(re.sub(r"_?\*", "", key))
+            rows.append((label, key, value, tol))
+    for key, tol in tols.items():
+        if ("agreement", key) not in seen and key in agreement:
+            rows.append((readable_key(key), key, agreement[key], tol))
+    return rows
+
+
 def agreement_table_tex(modules: Mapping[str, ModuleType] | None = None,
                         records: Mapping[str, dict] | None = None) -> str:
-    """The paper's closing table: per section, each figure and the agreement its caption quotes."""
+    r"""The paper's closing table (a ``longtable``): per section, one row per quoted or tested value.
+
+    Columns: a readable name (the JSON key underneath, small), the measured value, the
+    tolerance the tests hold it to and the test (or "not tested"), and the figure
+    (``\agrfig{name}``: its number when the paper has it, else its name).
+    """
     modules = available() if modules is None else modules
     records = load_records() if records is None else records
     lines = [_HEADER.rstrip("\n"),
-             "% Per figure: the agreement values its README caption quotes (key = value; max/min: over",
-             "% the keys matching the pattern). All values: figures/out/NAME.json.",
-             r"{\small"]
+             "% Per figure: the agreement values its README caption quotes, and any key its TOLERANCES",
+             "% names (max/min: over the keys matching the pattern). All values: figures/out/NAME.json.",
+             r"{\small\setlength{\tabcolsep}{4pt}\renewcommand{\arraystretch}{1.1}",
+             r"\begin{longtable}{@{}>{\raggedright\arraybackslash}p{0.36\linewidth}"
+             r">{\raggedleft\arraybackslash}p{0.11\linewidth}"
+             r">{\raggedright\arraybackslash}p{0.38\linewidth}"
+             r">{\raggedleft\arraybackslash}p{0.06\linewidth}@{}}",
+             r"\caption{Measured agreement between theory and trained networks in the full-size figures,"
+             r" with the tolerance the test suite holds each value to (``not tested'': quoted only).}"
+             r"\label{tab:agreement}\\",
+             r"\hline result & measured & tolerance (test) & Fig.\\ \hline\endfirsthead",
+             r"\hline result & measured & tolerance (test) & Fig.\\ \hline\endhead",
+             r"\hline\endfoot"]
     for sec, ents in _sections(modules, records):
-        lines += [r"\par\medskip\noindent\textbf{" + tex_escape(sec) + r"}\par\nopagebreak",
-                  r"\noindent\begin{tabular}{@{}p{0.36\linewidth}p{0.6\linewidth}@{}}", r"\hline"]
+        title = tex_escape(sec.split(" (")[0])
+        lines.append(r"\multicolumn{4}{@{}l}{\rule{0pt}{2.6ex}\textbf{" + title + r"}}\\*")
         for e in ents:
-            quoted = _quoted(e.module, e.record)
-            cell = "; ".join(rf"\texttt{{{tex_escape(k)}}} = ${format_number(v)}$" for k, v in quoted)
-            lines.append(rf"\raggedright {tex_escape(e.module.TITLE)} (\texttt{{{tex_escape(e.name)}}}) & "
-                         rf"\raggedright {cell or 'see the JSON record'} \tabularnewline")
-        lines += [r"\hline", r"\end{tabular}"]
-    lines.append("}")
+            for label, key, value, tol in _rows(e.module, e.record):
+                tcell = (rf"$\le {format_number(tol[0])}$, {_break_test_id(tol[1])}" if tol
+                         else r"\textit{not tested}")
+                lines.append(rf"{label} {{\scriptsize({_break_test_id(key)})}} & ${format_number(value)}$ & "
+                             rf"{tcell} & \agrfig{{{e.name}}}\\")
+    lines += [r"\end{longtable}", "}"]
     return "\n".join(lines) + "\n"
 
 
