@@ -73,3 +73,47 @@ def test_deep_student_without_teacher_and_noise_is_the_limit():
 def test_generalisation_scales_whose_squares_overflow_are_refused(make):
     with pytest.raises(ValueError, match=r"must be .*<= 1e\+75"):
         make()
+
+
+# ---------------------------------------------------------------- NTK kernels of huge inputs
+def test_kernels_of_huge_inputs_are_accurate_or_a_named_error():
+    from idealnets.theory import ntk as nt
+
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    ref = {a: nt.kernels(x, activation=a, depth=2) for a in ("relu", "erf", "linear")}
+    for scale in (1e8, 1e100):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            k_relu = nt.kernels(x * scale, activation="relu", depth=2)
+            k_erf = nt.kernels(x * scale, activation="erf", depth=2)
+        # relu is homogeneous of degree 2 in x; erf's NTK grows as |x| and its NNGP saturates
+        np.testing.assert_allclose(k_relu.ntk / scale**2, ref["relu"].ntk, rtol=1e-9)
+        assert np.isfinite(k_erf.ntk).all() and np.isfinite(k_erf.nngp).all()
+    # erf at large |x|: the diagonal of the NTK grows as |x|, the off-diagonal saturates
+    big = nt.kernels(x * 1e100, activation="erf", depth=2).ntk
+    mid = nt.kernels(x * 1e10, activation="erf", depth=2).ntk
+    off = ~np.eye(4, dtype=bool)
+    np.testing.assert_allclose(np.diag(big) / 1e100, np.diag(mid) / 1e10, rtol=1e-6)
+    np.testing.assert_allclose(big[off], mid[off], rtol=1e-6)
+    for act in ("relu", "erf", "linear"):
+        with pytest.raises(ValueError, match="overflow float64"):
+            nt.kernels(x * 1e200, activation=act, depth=2)
+    with pytest.raises(ValueError, match="W_std"):
+        nt.kernels(x, W_std=1e200)
+    with pytest.raises(ValueError, match="depth"):
+        nt.kernels(x, depth=10**12)  # would hang: cost is linear in depth
+
+
+def test_gaussian_expectations_refuse_what_is_not_a_covariance():
+    from idealnets.theory import ntk as nt
+
+    for fn in (nt.relu_expectations, nt.erf_expectations, nt.linear_expectations):
+        with pytest.raises(TypeError, match="k11"):
+            fn(None, 1.0, 0.5)
+        with pytest.raises(ValueError, match="k22"):
+            fn(1.0, -1.0, 0.5)
+        with pytest.raises(ValueError, match="k12"):
+            fn(1.0, 1.0, 3.0)
+        with pytest.raises(ValueError, match="k12"):
+            fn(1.0, 1.0, np.nan)
+    np.testing.assert_allclose(nt.relu_expectations(1e300, 1e300, 1e300)[0], 0.5e300, rtol=1e-12)

@@ -108,11 +108,24 @@ def relu_expectations(k11, k22, k12):
     Arrays broadcast; returns ``(E[phi phi], E[phi' phi'])``. Zero-variance inputs
     (``k11 k22 = 0``) give 0 and 1/2 (the step of a degenerate Gaussian is taken as 1/2).
     """
-    k11, k22, k12 = (np.asarray(a, dtype=float) for a in (k11, k22, k12))
-    norm = np.sqrt(k11 * k22)
-    # theta = atan2(sqrt(k11 k22 - k12^2), k12): exact 0 on the diagonal, where arccos(k12/norm)
-    # turns one rounding error in the cosine into a sqrt(eps) ~ 1e-8 error of the angle
-    sin_norm = np.sqrt(np.maximum(k11 * k22 - k12**2, 0.0))
+    return _relu_expectations(*_check_covariance(k11, k22, k12))
+
+
+def _relu_expectations(k11, k22, k12):
+    """:func:`relu_expectations` on trusted float arrays."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        prod = k11 * k22
+        norm = np.sqrt(prod)
+        # theta = atan2(sqrt(k11 k22 - k12^2), k12): exact 0 on the diagonal, where arccos(k12/norm)
+        # turns one rounding error in the cosine into a sqrt(eps) ~ 1e-8 error of the angle
+        k12_sq = k12**2
+        sin_norm = np.sqrt(np.maximum(prod - k12_sq, 0.0))
+    big = ~np.isfinite(prod) | ~np.isfinite(k12_sq)
+    if np.any(big):  # k11 k22 overflows (variances ~1e154 and up): the same formulas scaled by m = max(k11, k22)
+        m = np.where(big, np.maximum(k11, k22), 1.0)
+        a, b, c = k11 / m, k22 / m, k12 / m
+        norm = np.where(big, m * np.sqrt(a * b), norm)
+        sin_norm = np.where(big, m * np.sqrt(np.maximum(a * b - c * c, 0.0)), sin_norm)
     theta = np.arctan2(sin_norm, k12)
     e_phi = (sin_norm + (np.pi - theta) * k12) / (2 * np.pi)
     e_dphi = np.where(norm > 0, (np.pi - theta) / (2 * np.pi), 0.5)
@@ -134,29 +147,79 @@ def erf_expectations(k11, k22, k12):
     the second from ``erf'(z) = (2/sqrt(pi)) e^{-z^2}`` and the Gaussian integral
     ``E[e^{-u^2 - v^2}] = det(I + 2 Sigma)^{-1/2}``. Returns ``(E[phi phi], E[phi' phi'])``.
     """
-    k11, k22, k12 = (np.asarray(a, dtype=float) for a in (k11, k22, k12))
-    prod = (1.0 + 2.0 * k11) * (1.0 + 2.0 * k22)
-    e_phi = 2.0 / np.pi * np.arcsin(np.clip(2.0 * k12 / np.sqrt(prod), -1.0, 1.0))
-    e_dphi = 4.0 / np.pi / np.sqrt(prod - 4.0 * k12**2)
+    return _erf_expectations(*_check_covariance(k11, k22, k12))
+
+
+#: erf: where ``det = (1 + 2k11)(1 + 2k22) - 4k12^2`` is below this fraction of the product (variances
+#: above ~1e6, where the subtraction has lost six or more digits) or overflows, it is computed as
+#: ``1 + 2k11 + 2k22 + 4(k11 k22 - k12^2)``, scaled, instead
+ERF_CANCELLATION = 1e-6
+
+
+def _erf_expectations(k11, k22, k12):
+    """:func:`erf_expectations` on trusted float arrays."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        prod = (1.0 + 2.0 * k11) * (1.0 + 2.0 * k22)
+        det = prod - 4.0 * k12**2
+        e_phi = 2.0 / np.pi * np.arcsin(np.clip(2.0 * k12 / np.sqrt(prod), -1.0, 1.0))
+        e_dphi = 4.0 / np.pi / np.sqrt(det)
+    bad = ~np.isfinite(prod) | ~np.isfinite(det) | ~(det > ERF_CANCELLATION * prod)
+    if np.any(bad):
+        # scaled by m = max(k11, k22, 1): det = m^2 [1/m^2 + 2(a + b)/m + 4(a b - c^2)] with a = k11/m, ...,
+        # where a b - c^2 >= 0 is the (scaled) Gram determinant, exactly 0 on the diagonal
+        m = np.where(bad, np.maximum(np.maximum(k11, k22), 1.0), 1.0)
+        a, b, c = k11 / m, k22 / m, k12 / m
+        d_s = 1.0 / m / m + 2.0 * (a + b) / m + 4.0 * np.maximum(a * b - c * c, 0.0)
+        phi_s = 2.0 / np.pi * np.arcsin(np.clip(2.0 * c / np.sqrt((1.0 / m + 2.0 * a) * (1.0 / m + 2.0 * b)), -1.0, 1.0))
+        e_phi = np.where(bad, phi_s, e_phi)
+        e_dphi = np.where(bad, 4.0 / np.pi / (m * np.sqrt(d_s)), e_dphi)
     return e_phi, e_dphi
 
 
 def linear_expectations(k11, k22, k12):
     """Linear activation ``phi(z) = z``: ``E[uv] = k12`` and ``E[phi' phi'] = 1``."""
-    k12 = np.asarray(k12, dtype=float)
+    return _linear_expectations(*_check_covariance(k11, k22, k12))
+
+
+def _linear_expectations(k11, k22, k12):
+    """:func:`linear_expectations` on trusted float arrays."""
     return k12, np.ones_like(np.broadcast_to(k12, np.broadcast_shapes(np.shape(k11), np.shape(k22), k12.shape)))
 
 
 _EXPECTATIONS: dict[str, Callable] = {
-    "relu": relu_expectations,
-    "erf": erf_expectations,
-    "linear": linear_expectations,
+    "relu": _relu_expectations,
+    "erf": _erf_expectations,
+    "linear": _linear_expectations,
 }
 
 
 # ---------------------------------------------------------------------------
 # Input checks
 # ---------------------------------------------------------------------------
+#: Most hidden layers :func:`kernels` (and the functions built on it) accept: its cost is linear in depth
+DEPTH_MAX = 10_000
+#: Largest ``W_std``/``b_std``: their squares must be floats
+STD_MAX = 1e150
+
+
+def _check_covariance(k11, k22, k12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Variances ``k11, k22 >= 0`` and covariance ``k12`` (finite, broadcasting) of a Gaussian pair,
+    with ``k12^2 <= k11 k22`` up to rounding (else the expectations are undefined: NaN)."""
+    k11 = as_array(k11, "k11", low=0.0, allow_empty=True)
+    k22 = as_array(k22, "k22", low=0.0, allow_empty=True)
+    k12 = as_array(k12, "k12", allow_empty=True)
+    try:
+        np.broadcast_shapes(k11.shape, k22.shape, k12.shape)
+    except ValueError:
+        raise ValueError(f"k11, k22 and k12 must broadcast together, got shapes {k11.shape}, {k22.shape}, "
+                         f"{k12.shape}") from None
+    with np.errstate(over="ignore"):
+        excess = np.abs(k12) > np.sqrt(k11) * np.sqrt(k22) * (1.0 + 1e-9)
+    if np.any(excess):
+        raise ValueError("k12 must satisfy k12^2 <= k11 k22 (a covariance of two Gaussians), got "
+                         f"{float(np.broadcast_to(k12, excess.shape)[excess].ravel()[0]):g}")
+    return k11, k22, k12
+
 def _check_activation(activation) -> str:
     if isinstance(activation, str) and activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {ACTIVATIONS}")
@@ -165,7 +228,7 @@ def _check_activation(activation) -> str:
 
 def _check_depth(depth) -> int:
     """The number of hidden layers L >= 0."""
-    return as_int(depth, "depth (number of hidden layers)", low=0)
+    return as_int(depth, "depth (number of hidden layers)", low=0, high=DEPTH_MAX)
 
 
 def _check_inputs(x, name: str) -> np.ndarray:
@@ -174,7 +237,8 @@ def _check_inputs(x, name: str) -> np.ndarray:
 
 
 def _check_std(W_std, b_std) -> tuple[float, float]:
-    return as_float(W_std, "W_std", low=0.0, open_low=True), as_float(b_std, "b_std", low=0.0)
+    return (as_float(W_std, "W_std", low=0.0, open_low=True, high=STD_MAX),
+            as_float(b_std, "b_std", low=0.0, high=STD_MAX))
 
 
 # ---------------------------------------------------------------------------
@@ -196,7 +260,12 @@ def kernels(x1, x2=None, depth: int = 1, activation: str = "relu", W_std: float 
     depth : number of hidden layers L >= 0 (the readout Dense layer is extra;
         neural-tangents' ``serial(*[Dense, Act] * L, Dense)``).
     activation : ``"relu"``, ``"erf"`` or ``"linear"``.
-    W_std, b_std : the standard deviations of the NTK parameterisation, shared by all layers.
+    W_std, b_std : the standard deviations of the NTK parameterisation, shared by all layers
+        (at most :data:`STD_MAX`).
+
+    Inputs so large that a kernel overflows float64 (relu and linear kernels grow as
+    ``|x|^2``, e.g. entries ~1e154) are a ValueError naming the inputs; erf kernels stay
+    accurate for large inputs (its ``det(I + 2 Sigma)`` is then computed without cancellation).
 
     Returns
     -------
@@ -212,18 +281,24 @@ def kernels(x1, x2=None, depth: int = 1, activation: str = "relu", W_std: float 
     W_std, b_std = _check_std(W_std, b_std)
     n_in = x1.shape[0]
     w2, b2 = W_std**2, b_std**2
-    k12 = w2 * (x1.T @ x2) / n_in + b2
-    k11 = w2 * np.sum(x1 * x1, axis=0)[:, None] / n_in + b2  # (P1, 1)
-    k22 = w2 * np.sum(x2 * x2, axis=0)[None, :] / n_in + b2  # (1, P2)
-    ntk = k12.copy()
-    for _ in range(depth):
-        e12, de12 = expect(k11, k22, k12)
-        e11, _ = expect(k11, k11, k11)
-        e22, _ = expect(k22, k22, k22)
-        k12 = w2 * e12 + b2
-        k11 = w2 * e11 + b2
-        k22 = w2 * e22 + b2
-        ntk = k12 + w2 * de12 * ntk
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below, by name
+        k12 = w2 * (x1.T @ x2) / n_in + b2
+        k11 = w2 * np.sum(x1 * x1, axis=0)[:, None] / n_in + b2  # (P1, 1)
+        k22 = w2 * np.sum(x2 * x2, axis=0)[None, :] / n_in + b2  # (1, P2)
+        ntk = k12.copy()
+        for _ in range(depth):
+            e12, de12 = expect(k11, k22, k12)
+            e11, _ = expect(k11, k11, k11)
+            e22, _ = expect(k22, k22, k22)
+            k12 = w2 * e12 + b2
+            k11 = w2 * e11 + b2
+            k22 = w2 * e22 + b2
+            ntk = k12 + w2 * de12 * ntk
+    if not (np.isfinite(k12).all() and np.isfinite(ntk).all()):
+        big = max(float(np.max(np.abs(x1))), float(np.max(np.abs(x2))))
+        raise ValueError(f"the kernels of these inputs overflow float64 (max|x| = {big:.3g}, W_std = {W_std:g}, "
+                         f"b_std = {b_std:g}): relu and linear kernels grow as W_std^2 |x|^2 / N_in per layer; "
+                         "rescale x1/x2 (or W_std)")
     return Kernels(np.ascontiguousarray(k12), np.ascontiguousarray(ntk))
 
 
