@@ -117,3 +117,45 @@ def test_gaussian_expectations_refuse_what_is_not_a_covariance():
         with pytest.raises(ValueError, match="k12"):
             fn(1.0, 1.0, np.nan)
     np.testing.assert_allclose(nt.relu_expectations(1e300, 1e300, 1e300)[0], 0.5e300, rtol=1e-12)
+
+
+# ---------------------------------------------------------------- values near the float range
+def test_mode_strength_and_learning_time_near_the_float_range():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        u = dl.mode_strength([0.0, 1e-300, np.inf], 1e300, 1e-300, 2)  # s/u0 overflows
+        np.testing.assert_allclose(u, [1e-300, 1e-300 * np.exp(2.0), 1e300], rtol=1e-12)
+        u1 = dl.mode_strength([0.0, np.log(2.0), np.inf], 1.7e308, -1.7e308, 1)  # u0 - s overflows
+        np.testing.assert_allclose(u1, [-1.7e308, 0.0, 1.7e308], atol=1e293)
+        t1 = dl.learning_time(1.7e308, -1.7e308, 0.0, 1)
+        np.testing.assert_allclose(t1, np.log(2.0), rtol=1e-12)
+        t2 = dl.learning_time(1e300, 1e-300, 1e299, 2)  # the product u_f (s - u0) overflows
+        expected = (np.log(1e299) - np.log(1e-300) - np.log(0.9e300)) / 2e300 + np.log(1e300) / 2e300
+        np.testing.assert_allclose(t2, expected, rtol=1e-12)
+        assert np.isfinite(dl.learning_time(1.7e308, 1e-300, 1e308, 2))  # 2 s overflows too
+    assert dl.learning_time(2.0, 1e-3, 1.0, 2) == 1.0 / (2 * 2.0) * np.log(1.0 * (2.0 - 1e-3) / (1e-3 * 1.0))  # unchanged
+
+
+def test_crossing_time_near_the_float_range():
+    from idealnets.theory.measures import crossing_time
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = crossing_time([0.0, 1.0], [-1e308, 1.7e308], 1e308)  # values - level overflowed to NaN
+    assert t == pytest.approx(2.0 / 2.7, rel=1e-12)
+    assert crossing_time([0.0, 1.0, 2.0], [0.0, 1.0, 2.0], 1.5) == 1.5
+
+
+def test_deep_linear_sizes_are_bounded_and_modes_must_pair():
+    with pytest.raises(ValueError, match="depth"):
+        dl.mode_strength([0.0, 1.0], 2.0, 1e-3, 10**12)  # hung: cost linear in depth
+    with pytest.raises(ValueError, match="depth"):
+        ge.DeepLinearStudentTheory(2.0, depth=10**12)
+    X = np.eye(3) * np.sqrt(3.0)
+    th = dl.DeepLinearTheory(X, np.arange(6.0).reshape(2, 3), depth=3)
+    with pytest.raises(ValueError, match="hidden"):
+        th.weights(1.0, hidden=10**12)  # MemoryError before
+    rng = np.random.default_rng(0)
+    W1, W2 = rng.standard_normal((4, 3)), rng.standard_normal((2, 4))
+    with pytest.raises(ValueError, match="U and V"):
+        dl.effective_u0_two_layer(W1, W2, th.U, th.V[:, :1])  # V with one column was broadcast

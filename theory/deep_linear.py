@@ -51,11 +51,15 @@ __all__ = [
 ]
 
 ISOTROPY_RTOL = 1e-8  # Sxx must equal c*I to this relative accuracy
+#: Largest depth accepted (the cost of a mode's trajectory is linear in D: ~0.3 s at the bound)
+DEPTH_MAX = 10_000
+#: Largest number of entries of the arrays :meth:`DeepLinearTheory.weights` builds (2 GiB of float64)
+MAX_ENTRIES = 2**28
 
 
 def _check_depth(depth) -> int:
-    """The number of weight matrices D: an integer >= 1."""
-    return as_int(depth, "depth", low=1)
+    """The number of weight matrices D: an integer in ``[1, DEPTH_MAX]``."""
+    return as_int(depth, "depth", low=1, high=DEPTH_MAX)
 
 
 def _check_tau(tau) -> float:
@@ -163,7 +167,11 @@ def _mode_strength(t, s, u0, D: int, tau: float):
     t, s, u0 = np.broadcast_arrays(t, s, u0)
     if D == 1:
         with np.errstate(over="ignore", invalid="ignore"):
-            return np.where(np.isinf(t), s, s + (u0 - s) * np.exp(-t / tau))
+            e = np.exp(-t / tau)
+            u = np.where(np.isinf(t), s, s + (u0 - s) * e)
+            if not np.isfinite(u).all():  # u0 - s overflows (|u0|, s near the float range): the same, unexpanded
+                u = np.where(np.isfinite(u), u, s * (1.0 - e) + u0 * e)
+            return u
     out = np.empty(t.shape)
     zero = u0 == 0
     out[zero] = 0.0
@@ -172,9 +180,15 @@ def _mode_strength(t, s, u0, D: int, tau: float):
     m = ~zero & ~s_zero
     tm, sm, um = t[m], s[m], u0[m]
     if D == 2:
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             decay = np.exp(-2.0 * sm * tm / tau)
-        out[m] = sm / (1.0 - (1.0 - sm / um) * decay)
+            ratio = sm / um
+            u = sm / (1.0 - (1.0 - ratio) * decay)
+            huge = np.isinf(ratio)
+            if huge.any():  # s/u0 overflows (u0 ~ 1e-300 s): (s/u0 - 1) e^{-2st/tau} as one exponential
+                L = np.log(sm) - np.log(um) - 2.0 * sm * tm / tau  # u = s / (1 + e^L)
+                u = np.where(huge, np.exp(np.log(sm) - np.logaddexp(0.0, L)), u)
+        out[m] = u
         return out
     # D >= 3: invert t/tau = T(a) - T(a0), a = u^{1/D}, by safeguarded Newton (:func:`_invert_time_integral`)
     if not m.any():
@@ -380,13 +394,20 @@ def _check_reachable(s, u0, uf, D: int) -> None:
 
 def _learning_time(s, u0, uf, D: int, tau: float):
     """:func:`learning_time` for trusted arrays of one shape in its domain (:func:`_check_reachable`)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if D == 1:
             t = tau * np.log((s - u0) / (s - uf))
         elif D == 2:
             t = tau / (2 * s) * np.log(uf * (s - u0) / (u0 * (s - uf)))
         else:
             t = tau * (_time_integral(uf ** (1.0 / D), s, D) - _time_integral(u0 ** (1.0 / D), s, D))
+        bad = ~np.isfinite(t) & (uf != s) & (uf != u0)
+        if D <= 2 and bad.any():  # a product or difference overflowed (values near the float range): in logs
+            if D == 1:
+                t_log = tau * (np.log(0.5 * s - 0.5 * u0) - np.log(0.5 * s - 0.5 * uf))
+            else:
+                t_log = (0.5 * tau / s) * (np.log(uf) + np.log(s - u0) - np.log(u0) - np.log(s - uf))
+            t = np.where(bad, t_log, t)
     t = np.where(uf == u0, 0.0, np.where(uf == s, np.inf, t))
     return t
 
@@ -516,6 +537,13 @@ class DeepLinearTheory:
         hidden = self.n_modes if hidden is None else as_int(hidden, "hidden", low=1)
         if hidden < self.n_modes:
             raise ValueError(f"hidden width {hidden} < number of modes {self.n_modes}")
+        t_size = np.size(as_times(t))
+        sizes = [self.V.shape[0]] + [hidden] * (self.depth - 1) + [self.U.shape[0]]
+        entries = t_size * sum(a * b for a, b in zip(sizes[1:], sizes[:-1])) + hidden * self.n_modes
+        if entries > MAX_ENTRIES:
+            raise ValueError(f"hidden = {hidden} with depth {self.depth} and {t_size} times would make weight arrays "
+                             f"of {entries:.3g} entries in all, more than MAX_ENTRIES = {MAX_ENTRIES}; use a smaller "
+                             "hidden width or fewer times")
         rng = np.random.default_rng(as_seed(seed))
         frames = [self.V]
         for _ in range(self.depth - 1):
@@ -562,6 +590,7 @@ def effective_u0_two_layer(W1, W2, U, V):
     U, V = as_array(U, "U", ndim=2), as_array(V, "V", ndim=2)
     if W1.shape[-1] != V.shape[0] or W2.shape[-2] != U.shape[0] or W1.shape[-2] != W2.shape[-1]:
         raise ValueError(f"shapes do not chain: W1 {W1.shape}, W2 {W2.shape}, U {U.shape}, V {V.shape}")
+    check_same("U", U.shape[1], "V", V.shape[1], "number of modes (columns)")  # else one would broadcast
     p = W1 @ V  # (..., h, r)
     q = np.swapaxes(W2, -1, -2) @ U  # (..., h, r)
     return 0.25 * np.sum((p + q) ** 2, axis=-2)

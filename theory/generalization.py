@@ -73,7 +73,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import optimize
 
-from .deep_linear import mode_strength
+from .deep_linear import DEPTH_MAX, mode_strength
 from .random_features import RandomFeaturesTheory
 from .spectra import QUAD_SMAX, QUAD_STEP, MarchenkoPastur, marchenko_pastur  # noqa: F401 (re-exported)
 from .validation import as_array, as_float, as_int, as_times
@@ -498,7 +498,7 @@ class DeepLinearStudentTheory:
                  u0: float = 1e-3, tau: float = 1.0):
         self.mp = marchenko_pastur(alpha)  # checks alpha (= P/N)
         self.alpha = self.mp.alpha
-        self.depth = as_int(depth, "depth", low=1)
+        self.depth = as_int(depth, "depth", low=1, high=DEPTH_MAX)
         self.sigma_w = _check_nonneg("sigma_w", sigma_w)
         self.sigma_eps = _check_nonneg("sigma_eps", sigma_eps)
         self.u0 = _check_nonneg("u0", u0)

@@ -14,6 +14,10 @@ __all__ = ["crossing_time", "DIRECTIONS"]
 
 #: ``"up"``: the level is reached where ``values >= level``; ``"down"``: where ``values <= level``.
 DIRECTIONS = ("up", "down")
+#: Curves or levels larger than this (in absolute value) are scaled by 1/16 before the interpolation,
+#: whose differences ``values - level`` would otherwise overflow near the float range (the crossing
+#: time does not depend on the scale; smaller values are untouched, bit for bit)
+_SCALE_ABOVE = 2.0**1018
 
 
 def crossing_time(times, values, level, *, direction: str = "up", axis: int = 0, log_times: bool = False,
@@ -42,7 +46,8 @@ def crossing_time(times, values, level, *, direction: str = "up", axis: int = 0,
     The crossing time of every curve, ``values``' shape without the time axis (a float for a
     single curve): between the last sample before and the first sample at or past the level,
     the point where the straight line between them meets the level; ``nan`` where the level is
-    never reached within ``times``.
+    never reached within ``times``. Values anywhere in the float range are handled (near its
+    ends the interpolation is done on the curves scaled by 1/16, which leaves the time unchanged).
     """
     t = as_times(times, "times", allow_inf=False, increasing=True)
     if t.ndim != 1 or t.size == 0:
@@ -62,6 +67,11 @@ def crossing_time(times, values, level, *, direction: str = "up", axis: int = 0,
     except ValueError:
         raise ValueError(f"level of shape {lev.shape} does not broadcast against the curves' shape "
                          f"{v.shape[1:]} (values without its time axis)") from None
+    if not log_values:
+        finite_v = v[np.isfinite(v)]
+        top = max(float(np.max(np.abs(finite_v))) if finite_v.size else 0.0, float(np.max(np.abs(lev), initial=0.0)))
+        if top > _SCALE_ABOVE:  # values - level, and differences of those, could overflow: scale by 2^-4 (exact)
+            v, lev = v * 0.0625, lev * 0.0625
     out = _core.crossing_time(t, v, lev, up=direction == "up", log_times=log_times, log_values=log_values,
                               from_other_side=from_other_side)
     return float(out) if out.ndim == 0 else out
