@@ -455,7 +455,7 @@ class MultiTeacherODE:
                         continue  # already learned: passed over (a block of length zero)
             starts.append(alpha)
             tasks.append(t)
-            sel = (a >= alpha) & ((a <= end) if last else (a < end))
+            sel = (a >= alpha) & ((a <= end) if (last or end >= amax) else (a < end))
             te = a[sel]
             y_end, t_stop, Yt, done = self._segment(y, alpha, end, te, pi, event, rtol, atol)
             outs_t.append(te[done])
