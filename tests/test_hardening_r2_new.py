@@ -88,3 +88,63 @@ def test_tbptt_modes_at_infinity_are_the_limits():
     with pytest.raises(ValueError, match="t = inf has no finite weights under TBPTT"):
         th.weights(np.array([1.0, np.inf]))
     assert all(np.isfinite(w).all() for w in th.weights(1.0))
+
+
+# ----------------------------------------------------------------------------- recurrent: sizes and overflow
+W_SMALL = (np.eye(2), 0.5 * np.eye(2), np.eye(2))
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda: tr.lag_maps(W_SMALL, 10**9), "n_lags"),
+    (lambda: tr.lag_weights(10**9), "T"),
+    (lambda: tr.whitened_sequences(2, 4, 10**9), "n_samples"),
+    (lambda: tr.whitened_sequences(10**5, 10), "n_in \\* T"),
+    (lambda: tr.delayed_copy_profile(10**9, 1), "T"),
+    (lambda: tr.window_sum_profile(10**9, 1), "T"),
+    (lambda: tr.leaky_integrator_profile(10**9, 0.5), "T"),
+    (lambda: tr.lag_task(np.ones((4, 2)), n_samples=10**9), "n_samples"),
+    (lambda: tr.optimal_geometric_fit([1.0, 0.5], n_grid=10**9), "n_grid"),
+    (lambda: tr.gradient_norm_through_time(np.eye(3), 10**9), "n_steps"),
+])
+def test_recurrent_huge_sizes_are_refused_by_name(call, name):
+    with pytest.raises(ValueError, match=f"^{name}"):
+        call()
+
+
+def test_recurrent_theory_huge_grids_are_refused():
+    th = tr.LinearRNNTheory.from_profiles(tr.delayed_copy_profile(3, 1), b0=0.1, a0=0.1, c0=0.1)
+    with pytest.raises(ValueError, match="^n_lags"):
+        th.mode_maps(1.0, n_lags=10**9)
+    with pytest.raises(ValueError, match="^n_grid"):
+        th.learning_time(n_grid=10**9)
+
+
+def test_gradient_norm_overflow_is_a_named_error_and_valid_values_unchanged():
+    with pytest.raises(FloatingPointError, match="gradient_norm_through_time.*W_h"):
+        tr.gradient_norm_through_time(3.0 * np.eye(3), 2000)
+    with pytest.raises(FloatingPointError, match="gradient_norm_through_time.*W_h"):
+        tr.gradient_norm_through_time(3.0 * np.eye(3), 2000, g=np.ones(3))
+    assert np.array_equal(tr.gradient_norm_through_time(0.5 * np.eye(3), 5), 0.5 ** np.arange(6))
+    rng = np.random.default_rng(1)
+    W = 0.4 * rng.standard_normal((3, 3))
+    ref, A = [], np.eye(3)
+    for _ in range(8):
+        ref.append(np.linalg.norm(A, 2))
+        A = A @ W
+    assert np.array_equal(tr.gradient_norm_through_time(W, 7), np.array(ref))
+
+
+# ----------------------------------------------------------------------------- FA, random features: refusals
+@pytest.mark.parametrize("bad", [2.5, -1, 0, "2", True])
+def test_bp_fixed_point_map_checks_n_hidden(bad):
+    with pytest.raises((ValueError, TypeError), match="n_hidden"):
+        fa.bp_fixed_point_map(np.eye(2), bad)
+
+
+def test_random_features_psi_bounded():
+    from idealnets.theory.random_features import PSI_MAX, RandomFeaturesTheory
+
+    for kw in (dict(psi1=1e200, psi2=0.7), dict(psi1=1.5, psi2=1e200)):
+        with pytest.raises(ValueError, match="psi"):
+            RandomFeaturesTheory(activation="relu", snr=4.0, **kw)
+    assert PSI_MAX == 1e12

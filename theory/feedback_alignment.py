@@ -74,7 +74,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from . import _core
-from .validation import as_array, as_float, as_times, as_whitened_pair, check_same
+from .validation import as_array, as_float, as_int, as_times, as_whitened_pair, check_same
 
 __all__ = [
     "fa_invariant",
@@ -476,8 +476,8 @@ def bp_fixed_point_map(Syx, n_hidden: int) -> np.ndarray:
     r"""What backprop reaches from small generic weights: the best rank-``N_h`` approximation of
     ``Syx`` (Baldi & Hornik 1989; Saxe et al. 2014), for comparison with :func:`fa_fixed_point_map`."""
     Syx = as_array(Syx, "Syx", ndim=2)
+    h = as_int(n_hidden, "n_hidden", low=1)
     U, s, Vt = np.linalg.svd(Syx, full_matrices=False)
-    h = int(n_hidden)
     return (U[:, :h] * s[:h]) @ Vt[:h]
 
 

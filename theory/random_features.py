@@ -145,6 +145,10 @@ N_CONTOUR_MAX = 1024
 CONTOUR_MARGIN = 0.7  #: contour passes e^{0.7} ~ 2x beyond each spectral bound (in log z)
 CONTOUR_HEIGHT = 1.0  #: imaginary half-axis of the ellipse in w = log z (|arg z| <= 1)
 THRESHOLD_GAP = 1e-6  #: |K_eff/P - 1| below this counts as the interpolation threshold
+#: largest ``psi1`` and ``psi2`` accepted: beyond ~1e12 the contour integrals lose their digits (at 1e200
+#: the fixed-point solver fails); the errors have long reached the ``psi -> inf`` limits there (1e8 and
+#: 1e12 agree to ~1e-6)
+PSI_MAX = 1e12
 HERMITE_NODES = 160  #: Gauss-Hermite nodes for mu0, mu1, mu* (tanh: changes by < 1e-14 to 180 nodes)
 
 
@@ -256,8 +260,8 @@ class RandomFeaturesTheory:
 
     Parameters
     ----------
-    psi1 : ``K/N`` features per input dimension (> 0).
-    psi2 : ``P/N`` samples per input dimension (> 0).
+    psi1 : ``K/N`` features per input dimension (> 0, at most :data:`PSI_MAX` = 1e12).
+    psi2 : ``P/N`` samples per input dimension (> 0, at most :data:`PSI_MAX`).
     activation : ``"relu"``, ``"erf"`` (``erf(z/sqrt 2)``), ``"tanh"`` or ``"linear"``.
     snr : ``1/sigma_eps^2`` with teacher output variance 1 (> 0; ``np.inf`` = no label noise).
     ridge : weight decay ``gamma >= 0`` on ``a = sqrt(K) v`` in the sum loss (module docstring).
@@ -267,13 +271,17 @@ class RandomFeaturesTheory:
     Notes
     -----
     ``test_error(t)`` / ``train_error(t)`` take times of any shape (``np.inf`` = converged) and
-    return that shape. Asymptotic in ``N, K, P -> inf`` at fixed ratios; finite-size corrections
+    return that shape. At the interpolation threshold (``K_eff = P``) without ridge the
+    converged (``t = inf``) test error is ``inf``, the double-descent peak (the limit ridge -> 0),
+    when the effective noise ``1 + sigma_eps^2 - explained`` (label noise plus what the features
+    cannot express) is positive, else 0;
+    the training error is 0 there. Asymptotic in ``N, K, P -> inf`` at fixed ratios; finite-size corrections
     are O(N^{-1/2}) per draw (measured in ``tests/test_random_features.py``).
     """
 
     def __init__(self, psi1, psi2, activation: str = "relu", snr=4.0, ridge=0.0, *, n_contour: int = N_CONTOUR):
-        self.psi1 = as_float(psi1, "psi1 (= K/N)", low=0.0, open_low=True)
-        self.psi2 = as_float(psi2, "psi2 (= P/N)", low=0.0, open_low=True)
+        self.psi1 = as_float(psi1, "psi1 (= K/N)", low=0.0, high=PSI_MAX, open_low=True)
+        self.psi2 = as_float(psi2, "psi2 (= P/N)", low=0.0, high=PSI_MAX, open_low=True)
         self.activation = as_choice(activation, "activation", ACTIVATIONS)
         self.snr = as_float(snr, "snr", low=0.0, open_low=True, allow_inf=True)
         self.ridge = as_float(ridge, "ridge", low=0.0)

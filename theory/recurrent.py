@@ -162,6 +162,18 @@ _ODE_RTOL, _ODE_ATOL = 1e-12, 1e-14
 _FIX_TOL = 1e-13  # |rhs| (relative to the mode scale) below which a local minimum counts as reached
 _T_CAP = 1e7  # longest integration horizon (units of tau)
 _READOUTS = ("final", "all")
+#: largest array a size argument may ask for (entries; 2^25 float64 = 256 MiB): lags, sequence lengths,
+#: samples, grids and steps beyond it are refused by name instead of exhausting memory or time
+MAX_ELEMENTS = 2**25
+N_GRID_MAX = 10**6  #: largest ``n_grid`` of :func:`optimal_geometric_fit` (a Python loop over the grid)
+
+
+def _bounded(n: int, name: str, per: int = 1, what: str = "") -> int:
+    """``n`` if ``n * per <= MAX_ELEMENTS`` (the array it sizes), else a ValueError naming ``name``."""
+    if n * per > MAX_ELEMENTS:
+        raise ValueError(f"{name} = {n} is too large: it asks for {n * per:.3g} entries{what}, more than "
+                         f"MAX_ELEMENTS = {MAX_ELEMENTS} (2^25)")
+    return n
 
 
 # ----------------------------------------------------------------------------- validation helpers
@@ -379,7 +391,7 @@ def rtrl_gradient(weights, X, Y, *, readout: str = "final") -> tuple[np.ndarray,
 def lag_maps(weights, n_lags) -> np.ndarray:
     r"""``M_k = W_y W_h^k W_x`` for ``k = 0..n_lags-1``: (n_lags, N_out, N_in), the network's impulse response."""
     Wx, Wh, Wy = _check_weights(weights)
-    n = as_int(n_lags, "n_lags", low=1)
+    n = _bounded(as_int(n_lags, "n_lags", low=1), "n_lags", Wy.shape[0] * Wx.shape[1], " (n_lags x N_out x N_in)")
     out = np.empty((n, Wy.shape[0], Wx.shape[1]))
     A = Wx.copy()
     with np.errstate(over="ignore", invalid="ignore"):
@@ -392,7 +404,7 @@ def lag_maps(weights, n_lags) -> np.ndarray:
 
 def lag_weights(T, readout: str = "final") -> np.ndarray:
     r"""Weights ``w_k`` of lag k in the loss: 1 (final readout) or ``T - k`` (every step), k = 0..T-1."""
-    return _lag_weights(as_int(T, "T", low=1), as_choice(readout, "readout", _READOUTS))
+    return _lag_weights(_bounded(as_int(T, "T", low=1), "T"), as_choice(readout, "readout", _READOUTS))
 
 
 def _lag_weights(T: int, readout: str) -> np.ndarray:
@@ -435,7 +447,9 @@ def whitened_sequences(n_in, T, n_samples=None, *, seed: int = 0) -> np.ndarray:
     """
     n_in = as_int(n_in, "n_in", low=1)
     T = as_int(T, "T", low=1)
+    _bounded(n_in * T, "n_in * T", n_in * T, " (the (n_in T)^2 whitening)")
     P = n_in * T if n_samples is None else as_int(n_samples, "n_samples", low=n_in * T)
+    _bounded(P, "n_samples", n_in * T, " (n_samples x n_in x T)")
     rng = np.random.default_rng(as_int(seed, "seed", low=0))
     Q, _ = np.linalg.qr(rng.standard_normal((P, n_in * T)))
     return (np.sqrt(P) * Q.T).reshape(n_in, T, P)
@@ -443,7 +457,7 @@ def whitened_sequences(n_in, T, n_samples=None, *, seed: int = 0) -> np.ndarray:
 
 def delayed_copy_profile(T, d, gain=1.0) -> np.ndarray:
     r"""``s_k = gain * delta_{k,d}`` (k = 0..T-1): output the input from ``d`` steps before the end."""
-    T = as_int(T, "T", low=1)
+    T = _bounded(as_int(T, "T", low=1), "T")
     d = as_int(d, "d", low=0, high=T - 1)
     s = np.zeros(T)
     s[d] = as_float(gain, "gain")
@@ -452,14 +466,14 @@ def delayed_copy_profile(T, d, gain=1.0) -> np.ndarray:
 
 def window_sum_profile(T, w, gain=1.0) -> np.ndarray:
     r"""``s_k = gain`` for ``k < w``, else 0: the sum of the last ``w`` inputs."""
-    T = as_int(T, "T", low=1)
+    T = _bounded(as_int(T, "T", low=1), "T")
     w = as_int(w, "w", low=1, high=T)
     return np.where(np.arange(T) < w, as_float(gain, "gain"), 0.0)
 
 
 def leaky_integrator_profile(T, leak, gain=1.0) -> np.ndarray:
     r"""``s_k = gain * leak^k``: ``y = sum_k gain leak^k x_{T-k}``, an integrator with leak (usually ``abs(leak) <= 1``)."""
-    T = as_int(T, "T", low=1)
+    T = _bounded(as_int(T, "T", low=1), "T")
     lam = as_float(leak, "leak")
     return as_float(gain, "gain") * lam ** np.arange(T)
 
@@ -666,7 +680,7 @@ def optimal_geometric_fit(s, w=None, *, a_max: float = 4.0, n_grid: int = 4001):
         den = np.sum(w * p * p)
         return tot - 0.5 * np.sum(w * s * p) ** 2 / den if den > 0 else tot
 
-    grid = np.linspace(-a_max, a_max, as_int(n_grid, "n_grid", low=11))
+    grid = np.linspace(-a_max, a_max, as_int(n_grid, "n_grid", low=11, high=N_GRID_MAX))
     with np.errstate(over="ignore", invalid="ignore"):
         vals = np.array([prof(a) for a in grid])
     if not np.isfinite(vals).all():
@@ -946,8 +960,10 @@ class LinearRNNTheory:
 
     def mode_maps(self, t, n_lags=None) -> np.ndarray:
         """Lag-map strengths ``c a^k b`` (..., n_lags, r), ``n_lags`` defaulting to T."""
-        n = self.T if n_lags is None else as_int(n_lags, "n_lags", low=1)
-        _, a, _, u = self._sol(as_times(t) / self.tau)
+        t = as_times(t)
+        n = self.T if n_lags is None else _bounded(as_int(n_lags, "n_lags", low=1), "n_lags",
+                                                   max(t.size, 1) * self.n_modes, " (n_lags x times x modes)")
+        _, a, _, u = self._sol(t / self.tau)
         k = np.arange(n)[:, None]
         return u[..., None, :] * a[..., None, :] ** k
 
@@ -992,7 +1008,8 @@ class LinearRNNTheory:
         t_end = self._sol.t_end
         if self._sol.closed.any():
             t_end = max(t_end, 60.0 / float(np.min(self.s[0, self._sol.closed])))
-        tt = np.concatenate([[0.0], np.geomspace(1e-6, max(t_end, 1e-5), as_int(n_grid, "n_grid", low=10))])
+        n_grid = _bounded(as_int(n_grid, "n_grid", low=10), "n_grid", self.T * self.n_modes, " (n_grid x T x modes)")
+        tt = np.concatenate([[0.0], np.geomspace(1e-6, max(t_end, 1e-5), n_grid)])
         lm = self.mode_losses(tt * self.tau)
         drop = lm[0] - lm[-1]
         learns = drop > 1e-12 * np.maximum(lm[0], 1e-300)
@@ -1039,17 +1056,21 @@ def gradient_norm_through_time(W_h, n_steps, g=None) -> np.ndarray:
     if W.shape[0] != W.shape[1]:
         raise ValueError(f"W_h must be square, got {W.shape}")
     n = as_int(n_steps, "n_steps", low=0)
+    _bounded(n, "n_steps", W.shape[0] ** 2, " (steps x N_h^2, one matrix product a step)")
     out = np.empty(n + 1)
+    culprit = f"W_h (spectral radius {spectral_radius(W):.3g}) raised to n_steps = {n}"
     if g is None:
         A = np.eye(W.shape[0])
-        for k in range(n + 1):
-            out[k] = np.linalg.norm(A, 2)
-            A = A @ W
-        return out
+        with np.errstate(over="ignore", invalid="ignore"):
+            for k in range(n + 1):
+                out[k] = np.linalg.norm(A, 2) if np.isfinite(A).all() else np.inf
+                A = A @ W
+        return _finite_or_raise(out, "gradient_norm_through_time: ||W_h^k||", culprit)
     v = as_array(g, "g", ndim=(1, 2))
     if v.shape[0] != W.shape[0]:
         raise ValueError(f"g must have N_h = {W.shape[0]} rows, got {v.shape}")
-    for k in range(n + 1):
-        out[k] = np.linalg.norm(v)
-        v = W.T @ v
-    return out
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(n + 1):
+            out[k] = np.linalg.norm(v)
+            v = W.T @ v
+    return _finite_or_raise(out, "gradient_norm_through_time: ||(W_h^T)^k g||", culprit)
