@@ -61,7 +61,7 @@ bench: $(STAMP)
 # paper/main.pdf. Installs nothing: if latexmk, pdflatex, bibtex or a LaTeX package the paper uses
 # is missing, it says which, in one line, and stops.
 PAPER_TOOLS := latexmk pdflatex bibtex kpsewhich
-PAPER_STY   := geometry amsmath amssymb graphicx array longtable natbib placeins hyperref
+PAPER_STY   := geometry amsmath amssymb graphicx array longtable natbib placeins xcolor hyperref
 paper:
 	@missing=""; for t in $(PAPER_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	 if command -v kpsewhich >/dev/null 2>&1; then for p in $(PAPER_STY); do \

@@ -22,9 +22,10 @@ figures' JSON records in ``figures/out/`` (written by ``make figures``):
   tolerance): a readable name (:func:`readable_key`), the measured value, the
   tolerance the test suite holds it to and that test, and the figure. Tolerances
   come from the figure module's optional ``TOLERANCES`` constant,
-  ``{"<agreement key>": (tol, "tests/test_x.py::test_name")}`` (the key may also be
-  a ``max_of``/``min_of`` pattern the caption quotes); a key without one reads
-  "not tested".
+  ``{"<agreement key>": (tol, "tests/test_x.py::test_name")}``: ``tol`` bounds the
+  value from above, or is an interval ``(lo, hi)`` it must lie in (``hi`` may be
+  ``inf``); the key may also be a ``max_of``/``min_of`` pattern the caption quotes.
+  A quoted key without one reads "not tested".
 
 ``python -m idealnets.figures.gallery`` (``make gallery``) rewrites all three;
 ``python -m idealnets.figures.gallery --check`` exits 1 and names what differs.
@@ -203,15 +204,36 @@ def tolerances(mod: ModuleType) -> dict[str, tuple[float, str]]:
         return {}
     if not isinstance(tol, Mapping):
         raise GalleryError(f"figure {name}: TOLERANCES must be a dict {{key: (tol, 'tests/test_x.py::test')}}")
+    def number(x):
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and not math.isnan(x)
+
     for key, entry in tol.items():
-        ok = (isinstance(key, str) and isinstance(entry, tuple) and len(entry) == 2
-              and isinstance(entry[0], (int, float)) and not isinstance(entry[0], bool)
-              and math.isfinite(entry[0]) and entry[0] > 0
-              and isinstance(entry[1], str) and _TEST_ID.fullmatch(entry[1]))
+        ok = isinstance(key, str) and isinstance(entry, tuple) and len(entry) == 2
+        if ok:
+            bound, test = entry
+            ok = isinstance(test, str) and bool(_TEST_ID.fullmatch(test)) and (
+                (number(bound) and math.isfinite(bound) and bound > 0)
+                or (isinstance(bound, tuple) and len(bound) == 2 and all(map(number, bound))
+                    and math.isfinite(bound[0]) and bound[0] < bound[1]))
         if not ok:
-            raise GalleryError(f"figure {name}: TOLERANCES[{key!r}] = {entry!r} must be "
-                               f"(positive number, 'tests/test_x.py::test_name')")
+            raise GalleryError(f"figure {name}: TOLERANCES[{key!r}] = {entry!r} must be (tol, "
+                               f"'tests/test_x.py::test_name'), tol a positive bound on the value or an "
+                               f"interval (lo, hi) it must lie in (hi may be inf)")
     return dict(tol)
+
+
+def _tolerance_tex(bound) -> str:
+    """``0.1`` -> ``$\\le 0.1$``; ``(1.4, inf)`` -> ``$\\ge 1.4$``; ``(1.6, 2.4)`` -> ``$[1.6, 2.4]$``."""
+    def num(x) -> str:   # as written in the test: 0.1, 1e-08 -> 10^{-8}
+        m, _, e = f"{x:g}".partition("e")
+        return m if not e else (rf"{m}\times10^{{{int(e)}}}" if m != "1" else rf"10^{{{int(e)}}}")
+
+    if not isinstance(bound, tuple):
+        return rf"$\le {num(bound)}$"
+    lo, hi = bound
+    if math.isinf(hi):
+        return rf"$\ge {num(lo)}$"
+    return rf"$[{num(lo)}, {num(hi)}]$"
 
 
 def render_caption(mod: ModuleType, record: Mapping) -> str:
@@ -472,7 +494,7 @@ def _rows(mod: ModuleType, record: Mapping) -> list[tuple[str, str, Any, tuple[f
             if tol is None:     # one tolerance shared by every matching key
                 matched = {tols.get(k) for k in agreement if fnmatch.fnmatchcase(k, key)}
                 tol = matched.pop() if len(matched) == 1 else None
-            label = ("largest" if kind == "max_of" else "smallest") + " of " + readable_key(re.sub(r"_?\*", "", key))
+            label = ("largest" if kind == "max_of" else "smallest") + " of " + readable_key(re.sub(r"_?[A-Za-z]*\*", "", key))
             rows.append((label, key, value, tol))
     for key, tol in tols.items():
         if ("agreement", key) not in seen and key in agreement:
@@ -484,7 +506,7 @@ def agreement_table_tex(modules: Mapping[str, ModuleType] | None = None,
                         records: Mapping[str, dict] | None = None) -> str:
     r"""The paper's closing table (a ``longtable``): per section, one row per quoted or tested value.
 
-    Columns: a readable name (the JSON key underneath, small), the measured value, the
+    Columns: a readable name (the JSON key in a TeX comment), the measured value, the
     tolerance the tests hold it to and the test (or "not tested"), and the figure
     (``\agrfig{name}``: its number when the paper has it, else its name).
     """
@@ -509,10 +531,10 @@ def agreement_table_tex(modules: Mapping[str, ModuleType] | None = None,
         lines.append(r"\multicolumn{4}{@{}l}{\rule{0pt}{2.6ex}\textbf{" + title + r"}}\\*")
         for e in ents:
             for label, key, value, tol in _rows(e.module, e.record):
-                tcell = (rf"$\le {format_number(tol[0])}$, {_break_test_id(tol[1])}" if tol
+                tcell = (rf"{_tolerance_tex(tol[0])}, {_break_test_id(tol[1])}" if tol
                          else r"\textit{not tested}")
-                lines.append(rf"{label} {{\scriptsize({_break_test_id(key)})}} & ${format_number(value)}$ & "
-                             rf"{tcell} & \agrfig{{{e.name}}}\\")
+                lines.append(rf"{label} & ${format_number(value)}$ & {tcell} & \agrfig{{{e.name}}}\\"
+                             rf" % {e.name}: {key}")
     lines += [r"\end{longtable}", "}"]
     return "\n".join(lines) + "\n"
 
