@@ -25,7 +25,7 @@ from . import engine
 from ._common import as_input, resolve_device, resolve_dtype
 from .engine import Run
 
-__all__ = ["HebbianOnline", "train_hebbian", "stable_lr", "RULES"]
+__all__ = ["HebbianOnline", "train_hebbian", "stable_lr", "RULES", "TiedAutoencoderGD", "train_tied_autoencoder"]
 
 RULES = _hb.RULES
 
@@ -121,4 +121,56 @@ class HebbianOnline:
         if self.rule == "sanger":
             yy = yy * self.tril
         W += self.lr * (y @ x.transpose(-1, -2) - yy @ W)
+        return W
+
+
+def train_tied_autoencoder(X, W0, *, lr: float, steps: int, record=50, log: bool = True,
+                           device=None, dtype=torch.float64) -> Run:
+    r"""Full-batch gradient descent on a tied linear autoencoder ``xhat = W^T W x`` (W: (E, k, N) or (k, N)).
+
+    The loss ``L = (1/2P) sum |x - W^T W x|^2`` depends on the data through ``C = X X^T/P``; its
+    descent direction is ``W (E + E^T)`` with ``E = C - W^T W C`` (docs: Local learning rules, "Linear
+    autoencoders"). Time ``t = lr * step``. Returns a :class:`~idealnets.simulate.engine.Run` with
+    ``losses`` the reconstruction loss and ``state["maps"]`` the total maps ``W^T W`` (E, R, N, N).
+    """
+    X = _v.as_array(X, "X", ndim=2)
+    C = X @ X.T / X.shape[1]
+    lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
+    steps = _v.as_int(steps, "steps", low=0, high=10**9)
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
+    W = as_input(W0, "W0", device=device, dtype=dtype, ndim=(2, 3))
+    if W.dim() == 2:
+        W = W[None]
+    if W.shape[-1] != C.shape[0]:
+        raise ValueError(f"W0 must have N = {C.shape[0]} columns (the rows of X), got {tuple(W.shape)}")
+    lmax = float(np.linalg.eigvalsh(C)[-1])
+    if not lmax > 0:
+        raise ValueError("X is all zeros: there is nothing to reconstruct")
+    model = TiedAutoencoderGD(W, torch.as_tensor(C, device=device, dtype=dtype), lr)
+    return engine.run(model, steps=steps, record=record, log=log, time_per_step=lr, time_unit="t = lr * step",
+                      loss_name="reconstruction loss (1/2P) sum |x - W^T W x|^2", lr=lr, lr_max=1.0 / (2 * lmax),
+                      what="the tied autoencoder loss", desc="tied autoencoder", progress_bar=False,
+                      extras={"lr": lr})
+
+
+class TiedAutoencoderGD:
+    """Full-batch GD of tied linear autoencoders ``W^T W`` (state W (E, k, N)), as an engine model."""
+
+    name = "tied_autoencoder"
+
+    def __init__(self, W0: torch.Tensor, C: torch.Tensor, lr: float):
+        self.W0, self.C, self.lr = W0, C, lr
+
+    def init(self):
+        return self.W0.clone()
+
+    def observe(self, W):
+        M = W.transpose(-1, -2) @ W
+        R = torch.eye(M.shape[-1], device=W.device, dtype=W.dtype) - M
+        return {"loss": 0.5 * torch.einsum("eij,jk,eik->e", R, self.C, R), "maps": M}
+
+    def step(self, W, k):
+        M = W.transpose(-1, -2) @ W
+        Er = self.C - M @ self.C
+        W += self.lr * W @ (Er + Er.transpose(-1, -2))
         return W

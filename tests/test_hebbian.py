@@ -158,3 +158,87 @@ def test_contract():
     with pytest.raises(ValueError, match="lr"):
         train_hebbian(C, np.ones((1, 3)), lr=0.0, steps=3)
     np.testing.assert_array_equal(hb.oja_flow(np.zeros((3, 3)), np.ones((1, 3)), [1.0, np.inf])[1], np.ones((1, 3)))
+
+
+# ---------------------------------------------------------------- linear autoencoders
+def _ae_data(seed=0, N=4, P=40):
+    rng = np.random.default_rng(seed)
+    return np.diag(np.linspace(2.0, 0.6, N)) @ rng.standard_normal((N, P))
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_autoencoder_theory_matches_integrated_gradient_flow(depth):
+    from idealnets.theory.deep_linear import integrate_gradient_flow
+
+    X = _ae_data(depth)
+    th = hb.LinearAutoencoderTheory(X, depth, u0=0.02)
+    a = 0.02 ** (1 / depth)
+    Ws = [a * th.V.T] + [a * np.eye(4)] * (depth - 2) + [a * th.V] if depth > 1 else [0.02 * th.V @ th.V.T]
+    t = np.array([0.0, 0.7, 2.5, 9.0])
+    W = integrate_gradient_flow(Ws, th.C, th.C, t)
+    M = W[0]
+    for w in W[1:]:
+        M = w @ M
+    np.testing.assert_allclose(M, th.map(t), atol=1e-9)
+    np.testing.assert_allclose(th.loss(t), [0.5 * np.trace((np.eye(4) - m) @ th.C @ (np.eye(4) - m).T) for m in M],
+                               atol=1e-9)
+    # components are learned in order of their variance
+    assert np.all(np.diff(th.learning_times(0.5)) > 0)
+    np.testing.assert_allclose(th.mode_strengths(np.inf), 1.0)
+
+
+def test_tied_autoencoder_twice_as_fast_and_matches_solve_ivp():
+    from scipy.integrate import solve_ivp
+
+    X = _ae_data(5)
+    tied = hb.LinearAutoencoderTheory(X, 2, u0=0.01, tied=True)
+    untied = hb.LinearAutoencoderTheory(X, 2, u0=0.01)
+    np.testing.assert_allclose(tied.learning_times(), untied.learning_times() / 2, rtol=1e-12)
+    C = tied.C
+    rng = np.random.default_rng(1)
+    R, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    W0 = R @ (np.sqrt(0.01) * tied.V.T)  # aligned, any hidden rotation
+
+    def rhs(_, w):
+        W = w.reshape(4, 4)
+        E = C - W.T @ W @ C
+        return (W @ (E + E.T)).ravel()
+
+    t = np.array([0.0, 1.0, 3.0])
+    sol = solve_ivp(rhs, (0, 3.0), W0.ravel(), t_eval=t, method="DOP853", rtol=1e-11, atol=1e-13)
+    maps = np.array([w.reshape(4, 4).T @ w.reshape(4, 4) for w in sol.y.T])
+    np.testing.assert_allclose(maps, tied.map(t), atol=1e-8)
+
+
+def test_autoencoder_trained_matches_theory():
+    from idealnets.simulate.deep_linear import train
+    from idealnets.simulate.hebbian import train_tied_autoencoder
+
+    X = _ae_data(7)
+    devs = []
+    for lr in (0.02, 0.01):
+        th = hb.LinearAutoencoderTheory(X, 2, u0=1e-3)
+        run = train(X, X, depth=2, width=4, n_networks=1, init="decoupled", init_scale=1e-3, lr=lr,
+                    steps=int(round(6.0 / lr)), record=[0, int(round(3.0 / lr)), int(round(6.0 / lr))], device="cpu")
+        u = np.einsum("ia,erij,ja->era", th.V, run.maps, th.V)[0]
+        devs.append(np.max(np.abs(u - th.mode_strengths(run.times))))
+    assert devs[0] < 0.02 and 1.6 < devs[0] / devs[1] < 2.5  # O(lr), ratio ~2
+    tied = hb.LinearAutoencoderTheory(X, 2, u0=1e-3, tied=True)
+    run = train_tied_autoencoder(X, np.sqrt(1e-3) * tied.V.T, lr=0.005, steps=800, record=[0, 400, 800], device="cpu")
+    u = np.einsum("ia,erij,ja->era", tied.V, run.maps, tied.V)[0]
+    assert np.max(np.abs(u - tied.mode_strengths(run.times))) < 0.02
+
+
+def test_autoencoder_limits_and_contract():
+    X = _ae_data(8)
+    th = hb.LinearAutoencoderTheory(X, 1, u0=0.0)
+    t = np.array([0.0, 1.0])
+    np.testing.assert_allclose(th.mode_strengths(t)[1], 1 - np.exp(-th.eigenvalues))  # depth 1: exponential
+    narrow = hb.LinearAutoencoderTheory(X, 2, u0=1e-2, hidden=2)
+    u = narrow.mode_strengths(np.inf)
+    np.testing.assert_allclose(u, [1, 1, 0, 0])  # only the top 'hidden' components are learned
+    np.testing.assert_allclose(narrow.loss(np.inf), 0.5 * narrow.eigenvalues[2:].sum())
+    with pytest.raises(ValueError, match="tied"):
+        hb.LinearAutoencoderTheory(X, 3, tied=True)
+    with pytest.raises(ValueError, match="X"):
+        hb.LinearAutoencoderTheory(np.zeros((3, 4)), 2)

@@ -45,7 +45,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import as_array, as_choice, as_float, as_int, as_times
+from .deep_linear import learning_time, mode_strength
+from .validation import as_array, as_bool, as_choice, as_float, as_int, as_times
 
 __all__ = [
     "RULES",
@@ -60,6 +61,7 @@ __all__ = [
     "top_eigenvectors",
     "reconstruction_loss",
     "as_covariance",
+    "LinearAutoencoderTheory",
 ]
 
 RULES = ("oja", "sanger")
@@ -405,3 +407,91 @@ def _sanger_fixed_point(C: np.ndarray, W0: np.ndarray) -> np.ndarray:
         if np.all(np.abs(ov) > 0.5):
             return np.sign(ov)[:, None] * V[:, :k].T
     return W
+
+
+# --------------------------------------------------------------------------- linear autoencoders
+class LinearAutoencoderTheory:
+    r"""Exact learning dynamics of a deep linear autoencoder (``Y = X``), mode by mode.
+
+    A depth-D linear network trained by gradient flow on ``L = (1/2P) sum_mu |x_mu - W_D..W_1 x_mu|^2``
+    is the deep linear theory (Saxe, McClelland & Ganguli 2014) with ``Sigma^{yx} = Sigma^{xx} = C``
+    (``C = X X^T / P``, eigenvalues ``lambda_a``, eigenvectors ``v_a``): from decoupled (aligned,
+    balanced) initial conditions ``W = sum_a u_a v_a v_a^T`` and each strength obeys
+    ``tau du/dt = D u^{2-2/D} lambda (1 - u)`` -- the whitened mode equation with strength 1 in time
+    ``lambda t`` (docs: Local learning rules, "Linear autoencoders"), so
+
+    .. math::  u_a(t) = u_{\rm mode}(\lambda_a t;\ s = 1,\ u_0,\ D)
+
+    (:func:`idealnets.theory.deep_linear.mode_strength`): principal components are learned one by one,
+    largest eigenvalue first, after the depth-dependent plateau (none at D = 1). With ``tied=True``
+    (depth 2, decoder ``W_2 = W_1^T``, gradient with respect to the shared ``W_1``),
+    ``tau du/dt = 4 lambda u (1 - u)``: the untied D = 2 sigmoid at twice the speed (derived here).
+    A network with ``hidden < N`` units learns the top ``hidden`` modes; the others stay at 0.
+
+    Parameters
+    ----------
+    X : (N, P) inputs (samples as columns; not centred here).
+    depth : D >= 1 (``tied`` needs D = 2).
+    u0 : initial strength of every mode (scalar) or per mode ((N,), eigenvalue order, descending).
+    tied : decoder tied to the encoder's transpose.
+    hidden : the narrowest layer's width (default N).
+    tau : time constant.
+    """
+
+    def __init__(self, X, depth: int = 2, u0=1e-3, tied: bool = False, hidden: int | None = None,
+                 tau: float = 1.0):
+        X = as_array(X, "X", ndim=2)
+        self.depth = as_int(depth, "depth", low=1, high=64)
+        self.tied = as_bool(tied, "tied")
+        if self.tied and self.depth != 2:
+            raise ValueError(f"tied weights are defined for depth 2 (encoder and its transpose), got depth {self.depth}")
+        self.tau = as_float(tau, "tau", low=0.0, open_low=True)
+        N, P = X.shape
+        self.C = X @ X.T / P
+        lam, V = _eig_desc(self.C)
+        if not lam[0] > 0:
+            raise ValueError("X is all zeros: there is nothing to reconstruct")
+        self.eigenvalues, self.V = lam, V
+        self.hidden = N if hidden is None else as_int(hidden, "hidden", low=1)
+        self.n_modes = min(self.hidden, N)
+        u0 = as_array(u0, "u0", ndim=(0, 1), low=0.0 if self.depth >= 2 else None)
+        if u0.ndim == 1 and u0.size != N:
+            raise ValueError(f"u0 must be a scalar or have one entry per mode ({N}), got {u0.size}")
+        self.u0 = np.broadcast_to(u0, (N,)).copy()
+        self.u0[self.n_modes:] = 0.0
+
+    def _rate(self):
+        return (2.0 if self.tied else 1.0) * self.eigenvalues
+
+    def mode_strengths(self, t) -> np.ndarray:
+        """``u_a(t)``, shape ``t.shape + (N,)`` (modes in descending eigenvalue order; 0 beyond ``hidden``)."""
+        t = as_times(t)
+        with np.errstate(invalid="ignore"):
+            tt = np.where(np.isinf(t[..., None]), np.inf, t[..., None] * self._rate())
+        tt = np.where(np.isnan(tt), 0.0, tt)  # 0 * inf for a zero eigenvalue: that mode never moves
+        u = mode_strength(tt, 1.0, self.u0, self.depth, self.tau)
+        zero = self.eigenvalues == 0
+        return np.where(zero, self.u0, u)
+
+    def map(self, t) -> np.ndarray:
+        """The total map ``sum_a u_a(t) v_a v_a^T``, shape ``t.shape + (N, N)``."""
+        u = self.mode_strengths(t)
+        return (self.V * u[..., None, :]) @ self.V.T
+
+    def loss(self, t) -> np.ndarray:
+        r"""Reconstruction loss ``L(t) = (1/2) sum_a lambda_a (1 - u_a)^2``."""
+        u = self.mode_strengths(t)
+        return 0.5 * np.sum(self.eigenvalues * (1.0 - u) ** 2, axis=-1)
+
+    def learning_times(self, fraction: float = 0.5) -> np.ndarray:
+        """Time for each learned mode (the top ``hidden``) to reach ``fraction`` of full strength."""
+        fraction = as_float(fraction, "fraction", low=0.0, high=1.0, open_low=True, open_high=True)
+        m = self.n_modes
+        lam = self._rate()[:m]
+        u0 = self.u0[:m]
+        if np.any(u0 >= fraction):
+            raise ValueError(f"u0 must be below fraction = {fraction} for every learned mode")
+        with np.errstate(divide="ignore"):
+            t = learning_time(1.0, np.maximum(u0, np.finfo(float).tiny) if self.depth >= 2 else u0, fraction,
+                              self.depth, self.tau) / lam
+        return np.where((u0 == 0) & (self.depth >= 2), np.inf, t)
