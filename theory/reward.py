@@ -353,7 +353,8 @@ class CueRewardTrial(_AffineTD):
         return self.errors_of(w) if trials else np.zeros((0, self.L))
 
     def learned_errors(self) -> np.ndarray:
-        """The errors after learning (the fixed point): only the cue response ``gamma^(reward_time - cue_time + 1) p r`` remains."""
+        """The errors after learning (the fixed point): only the cue response
+        ``gamma^(reward_time - cue_time + 1) p r`` remains."""
         return self.errors_of(self.fixed_point())
 
 
@@ -488,10 +489,11 @@ class RLPerceptronODE:
         rtol = as_float(rtol, "rtol", low=1e-14, high=1e-2)
         atol = as_float(atol, "atol", low=0.0, open_low=True)
         flat = alpha.ravel()
-        order = np.argsort(flat, kind="stable")
-        ts = flat[order]
+        ts, inv = np.unique(flat, return_inverse=True)  # sorted, without repeats (solve_ivp's t_eval)
         out = np.empty((2, flat.size))
-        if flat.size:
+        if flat.size and ts[-1] == 0.0:
+            out[0], out[1] = R0, Q0
+        elif flat.size:
             def f(_, y):
                 return np.array(self._rhs(y[0], max(y[1], 1e-300)))
 
@@ -504,7 +506,7 @@ class RLPerceptronODE:
                 raise DivergenceError("the RL perceptron's Q reached 0 (the student vanished)")
             if not sol.success:
                 raise DivergenceError(f"integration failed: {sol.message}")
-            out[:, order] = sol.y
+            out = sol.y[:, inv.ravel()]
         R, Q = out[0].reshape(alpha.shape), out[1].reshape(alpha.shape)
         return RLPerceptronCurves(R, Q, _accuracy(R, Q))
 

@@ -12,6 +12,7 @@ Theory: :class:`idealnets.theory.reward.CueRewardTrial`; agents:
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 from idealnets.simulate.reward import train_cue_reward
 from idealnets.theory.reward import cue_reward_trial
@@ -24,13 +25,17 @@ TITLE = "The TD prediction error moves from the reward to the cue over trials: e
 CAPTION = ("**The dopamine-like prediction error moves from reward to cue.** A cue at step {params[cue_time]}, a "
            "reward (probability {params[p_reward]}) at step {params[reward_time]}, tapped-delay-line features, "
            "TD(0), gamma = {params[gamma]}, lr = {params[lr]}. (a) Exact mean TD error at every step of every trial. "
-           "(b) Error at the cue and at the reward: exact (lines) vs {params[n_networks]} agents (markers), largest "
-           "deviation {agreement[max_dev_in_se]:.2g} standard errors; the cue response reaches half its final value "
+           "(b) Error at the cue and at the reward: exact (lines) vs {params[n_networks]} agents (markers): rms "
+           "deviation {agreement[rms_dev_in_se]:.2g} standard errors, largest {agreement[max_dev_in_se]:.2g}; the cue "
+           "response reaches half its final value "
            "at trial {agreement[half_cue_trial_exact]:.1f} (agents: {agreement[half_cue_trial_agents]:.1f}) and "
            "approaches gamma$^{{16}}$ p = {agreement[cue_response_learned]:.3g} "
            "(the reward response vanishes).")
 TOLERANCES = {
-    "max_dev_in_se": (5.0, "tests/test_reward.py::test_cue_reward_agents_online_equal_exact_and_stochastic_mean_within_se"),
+    "max_dev_in_se": (5.0,
+                      "tests/test_reward.py::test_cue_reward_agents_online_equal_exact_and_stochastic_mean_within_se"),
+    "rms_dev_in_se": (0.25, "tests/test_reward_figures.py::test_cue_trial_record"),
+    "half_cue_trial_agents": (0.05, "tests/test_reward_figures.py::test_cue_trial_record"),
 }
 
 L, CUE, REWARD, GAMMA, P_REWARD, LR = 25, 5, 20, 0.98, 0.8, 0.15
@@ -60,7 +65,9 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     pe = trial.prediction_errors(trials, LR)
     run = train_cue_reward(trial, lr=LR, trials=trials, n_networks=n_net, seed=seed, device=device)
     d = run.delta[:, 1:]  # trial n's errors, n = 0..trials-1
-    se = d.std(0, ddof=1) / np.sqrt(n_net)
+    # standard errors from the variance pooled over +-5 neighbouring trials (it changes slowly from trial to
+    # trial; one trial's sample variance of a Bernoulli reward among 64 agents is too noisy for a z-score)
+    se = np.sqrt(uniform_filter1d(d.var(0, ddof=1), 11, axis=0, mode="nearest") / n_net)
     live = se > 1e-12
     z = np.abs(d.mean(0) - pe)[live] / se[live]
     det_dev = float(np.max(np.abs(d.mean(0) - pe)[~live])) if (~live).any() else 0.0
@@ -108,7 +115,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     # reward noise, it is gamma V_cue)
     learned = float(trial.learned_errors()[CUE - 1])
     cue_m = trial.errors_of(run.w.mean(0)[:-1])[:, CUE - 1]
-    agreement = {"max_dev_in_se": float(z.max()), "deterministic_max_dev": det_dev,
+    agreement = {"max_dev_in_se": float(z.max()), "rms_dev_in_se": float(np.sqrt(np.mean(z**2))),
+                 "deterministic_max_dev": det_dev,
                  "half_cue_trial_exact": _half_time(pe[:, CUE - 1], learned),
                  "half_cue_trial_agents": _half_time(cue_m, learned),
                  "cue_response_final": float(pe[-1, CUE - 1]), "reward_response_final": float(pe[-1, REWARD]),
