@@ -46,6 +46,10 @@ __all__ = [
     "as_tensor",
     "quadratic_loss",
     "stable_lr_linear",
+    "check_entries",
+    "as_desc",
+    "MAX_ENTRIES",
+    "RECORD_MAX",
 ]
 
 
@@ -62,6 +66,26 @@ DIVERGENCE_FLOOR = 1e-6
 
 
 THREADS_ENV = "IDEALNETS_THREADS"
+
+#: Largest number of entries of one tensor a trainer allocates from its size arguments (an ensemble's
+#: weights, a batch of data sets): 2^32, 32 GiB in float64. Larger requests are a ValueError naming the
+#: sizes, before any allocation (instead of MemoryError or a raw allocator error after a long wait).
+MAX_ENTRIES = 2**32
+#: Most recording points a run accepts (its recorded steps are held in memory)
+RECORD_MAX = 10**7
+
+
+def as_desc(desc) -> str | None:
+    """A progress-bar label: a string or None (a TypeError naming ``desc`` otherwise)."""
+    if desc is not None and not isinstance(desc, str):
+        raise TypeError(f"desc must be a string (the progress bar's label) or None, got {type(desc).__name__}")
+    return desc
+
+
+def check_entries(n: int, what: str) -> None:
+    """Refuse an allocation of ``n`` entries above :data:`MAX_ENTRIES` (ValueError saying what and how large)."""
+    if n > MAX_ENTRIES:
+        raise ValueError(f"{what} would have {n:.3g} entries, more than MAX_ENTRIES = 2^32; use smaller sizes")
 
 
 def configure_threads(n: int | None = None) -> int:
@@ -194,6 +218,7 @@ def record_steps(steps: int, record: int | Iterable[int] | None = 50, *, log: bo
     points, or an explicit iterable of step indices in ``[0, steps]``.
     """
     steps = _validation.as_int(steps, "steps", low=0)
+    log = _validation.as_bool(log, "log")
     if record is None:
         record = 50
     if isinstance(record, (bool, np.bool_, str, bytes, float)):
@@ -201,6 +226,8 @@ def record_steps(steps: int, record: int | Iterable[int] | None = 50, *, log: bo
     if isinstance(record, (int, np.integer)):
         if record < 2:
             raise ValueError(f"record must ask for at least 2 points, got {record}")
+        if record > RECORD_MAX:
+            raise ValueError(f"record must ask for at most RECORD_MAX = {RECORD_MAX} points, got {record}")
         if log and steps > 0:
             pts = np.unique(np.round(np.logspace(0, math.log10(max(steps, 1)), int(record) - 1)).astype(int))
             pts = np.concatenate([[0], pts])
@@ -260,9 +287,10 @@ class DivergenceMonitor:
         self.lr = lr
         self.lr_max = lr_max
         self.what = what
-        self.raise_on_divergence = bool(raise_on_divergence)
-        self.factor = float(factor)
-        self.floor = float(floor)
+        # as_bool: a string such as "no" is refused (bool("no") is True)
+        self.raise_on_divergence = _validation.as_bool(raise_on_divergence, "raise_on_divergence")
+        self.factor = _validation.as_float(factor, "divergence factor", low=1.0, open_low=True, allow_inf=True)
+        self.floor = _validation.as_float(floor, "divergence floor", low=0.0)
         self.ref: torch.Tensor | None = None
         self.diverged: torch.Tensor | None = None
         self.first_step: torch.Tensor | None = None

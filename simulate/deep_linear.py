@@ -21,12 +21,15 @@ import numpy as np
 import torch
 
 from idealnets.theory import validation as _v
+from idealnets.theory.deep_linear import DEPTH_MAX
 from idealnets.theory.tasks import correlations
 
 from . import engine
 from ._common import (
     as_input,
+    as_desc,
     as_tensor,
+    check_entries,
     check_finite,
     make_generator,
     progress,
@@ -47,7 +50,7 @@ EnsembleRun = Run
 
 
 def _widths(n_in: int, n_out: int, depth: int, width) -> list[int]:
-    depth = _v.as_int(depth, "depth", low=1)
+    depth = _v.as_int(depth, "depth", low=1, high=DEPTH_MAX)
     if depth == 1:
         return [n_in, n_out]
     if isinstance(width, (int, np.integer, float, np.floating)) or width is None or isinstance(width, (str, bool)):
@@ -129,8 +132,15 @@ def init_weights(
     return _init_weights(X, Y, sizes, n_networks, init, init_scale, device, dtype, make_generator(seed, device))
 
 
+def _check_ensemble(sizes: list[int], E: int) -> None:
+    """Refuse an ensemble whose weights would exceed :data:`~idealnets.simulate._common.MAX_ENTRIES` entries."""
+    check_entries(E * sum(a * b for a, b in zip(sizes[1:], sizes[:-1])),
+                  f"the weights of n_networks = {E} networks of layer sizes {sizes if len(sizes) <= 8 else '...'}")
+
+
 def _init_weights(X, Y, sizes, E, init, init_scale, device, dtype, g) -> list[torch.Tensor]:
     """:func:`init_weights` on validated arguments (``sizes`` from :func:`_widths`)."""
+    _check_ensemble(sizes, E)
     depth = len(sizes) - 1
     if init == "small":
         return [init_scale * torch.randn(E, sizes[l + 1], sizes[l], generator=g, device=device, dtype=dtype)
@@ -194,6 +204,12 @@ def pretrain_layerwise(
     converge within ``max_steps``.
     """
     X = _v.as_array(X, "X", ndim=2)
+    if not np.any(X):
+        raise ValueError("X is all zeros: there is nothing to reconstruct (and no autoencoder learning rate exists)")
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes must be a sequence of layer sizes [N_in, n_1, ..., N_out], got {sizes!r:.60}")
+    if len(sizes) > DEPTH_MAX + 1:
+        raise ValueError(f"sizes has {len(sizes)} entries: at most DEPTH_MAX + 1 = {DEPTH_MAX + 1} layers")
     sizes = [_v.as_int(n, "sizes entry", low=1) for n in sizes]
     if len(sizes) < 2 or sizes[0] != X.shape[0]:
         raise ValueError(f"sizes must start with N_in = {X.shape[0]} and be positive, got {sizes}")
@@ -201,13 +217,14 @@ def pretrain_layerwise(
     kappa = _v.as_float(kappa, "kappa", low=0.0, high=1.0, open_low=True, open_high=True)
     tol = _v.as_float(tol, "tol", low=0.0, open_low=True)
     max_steps = _v.as_int(max_steps, "max_steps", low=1)
-    check_every = _v.as_int(check_every, "check_every", low=1)
+    check_every = _v.as_int(check_every, "check_every", low=1, high=max_steps)  # above, max_steps was never checked
     ae_init = _v.as_choice(ae_init, "ae_init", ("gaussian", "orthogonal"))
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
     g = generator if generator is not None else make_generator(seed, device)
     ae_scale = init_scale if ae_scale is None else _v.as_float(ae_scale, "ae_scale", low=0.0, open_low=True)
     E = _v.as_int(n_networks, "n_networks", low=1)
+    _check_ensemble(sizes, E)
     D = len(sizes) - 1
     P = X.shape[1]
     Sigma = as_tensor(X @ X.T / P, device=device, dtype=dtype).expand(E, -1, -1)
@@ -294,9 +311,10 @@ def train(
     steps = _v.as_int(steps, "steps", low=0)
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
+    return_weights = _v.as_bool(return_weights, "return_weights")
     sizes = _widths(X.shape[0], Y.shape[0], depth, width)
     Ws = _init_weights(X, Y, sizes, n_networks, init, init_scale, device, dtype, make_generator(seed, device))
-    return _train(Ws, X, Y, lr, steps, record, return_weights, log, desc or f"deep linear D={depth} ({init})")
+    return _train(Ws, X, Y, lr, steps, record, return_weights, log, as_desc(desc) or f"deep linear D={depth} ({init})")
 
 
 @_v.renamed_keywords(weights="W0")
@@ -323,8 +341,12 @@ def train_from(
     X, Y = _check_data(X, Y)
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
     steps = _v.as_int(steps, "steps", low=0)
-    if W0 is None or isinstance(W0, (str, bytes, torch.Tensor, np.ndarray)) or len(W0) < 1:
-        raise TypeError("W0 must be a non-empty list of D arrays (E, n_l, n_(l-1)), one per layer")
+    return_weights = _v.as_bool(return_weights, "return_weights")
+    if W0 is None or isinstance(W0, (str, bytes, torch.Tensor, np.ndarray, dict)) or not hasattr(W0, "__len__") \
+            or len(W0) < 1:
+        raise TypeError(f"W0 must be a non-empty list of D arrays (E, n_l, n_(l-1)), one per layer, got "
+                        f"{type(W0).__name__}")
+    W0 = list(W0)
     first = W0[0]
     if device is None:
         device = first.device if isinstance(first, torch.Tensor) else resolve_device(None)
@@ -342,13 +364,16 @@ def train_from(
             raise ValueError(f"each weight must be (E, n_out, n_in) or (n_out, n_in); got {tuple(w.shape)}")
         Ws.append(w)
     E = Ws[0].shape[0]
-    if Ws[0].shape[2] != X.shape[0] or Ws[-1].shape[1] != Y.shape[0]:
-        raise ValueError(f"weights map {Ws[0].shape[2]} -> {Ws[-1].shape[1]} but the data are "
-                         f"{X.shape[0]} -> {Y.shape[0]}")
     for l in range(1, len(Ws)):
-        if Ws[l].shape[2] != Ws[l - 1].shape[1] or Ws[l].shape[0] != E:
-            raise ValueError(f"layer {l + 1} of shape {tuple(Ws[l].shape)} does not follow layer {l} "
-                             f"of shape {tuple(Ws[l - 1].shape)}")
+        if Ws[l].shape[0] != E:
+            raise ValueError(f"W0 must hold the same number of networks in every layer: W0[{l}] has "
+                             f"{Ws[l].shape[0]} (shape {tuple(Ws[l].shape)}), W0[0] has {E}")
+        if Ws[l].shape[2] != Ws[l - 1].shape[1]:
+            raise ValueError(f"W0[{l}] of shape {tuple(Ws[l].shape)} does not follow W0[{l - 1}] of shape "
+                             f"{tuple(Ws[l - 1].shape)}: its inputs must be the previous layer's outputs")
+    if Ws[0].shape[2] != X.shape[0] or Ws[-1].shape[1] != Y.shape[0]:
+        raise ValueError(f"W0 maps {Ws[0].shape[2]} -> {Ws[-1].shape[1]} inputs to outputs but the data (X, Y) are "
+                         f"{X.shape[0]} -> {Y.shape[0]}")
     return _train(Ws, X, Y, lr, steps, record, return_weights, log, desc)
 
 

@@ -47,6 +47,7 @@ import torch
 from ._common import (
     DIVERGENCE_FACTOR,
     DivergenceMonitor,
+    as_desc,
     make_generator,
     progress,
     record_steps,
@@ -239,6 +240,7 @@ def run(
 
     Inputs are validated by the trainers (the public boundary); the engine trusts them.
     """
+    desc = as_desc(desc)
     rec = record_steps(int(steps), record, log=log)
     R = int(rec.size)
     monitor = DivergenceMonitor(lr=lr if lr is not None else float("nan"), lr_max=lr_max, what=what,

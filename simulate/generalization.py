@@ -41,10 +41,11 @@ import numpy as np
 import torch
 
 from idealnets.theory import validation as _v
+from idealnets.theory.deep_linear import DEPTH_MAX
 from idealnets.theory.validation import deprecated_alias, renamed_keywords
 
 from . import engine
-from ._common import DivergenceMonitor, make_generator, record_steps, resolve_device, resolve_dtype
+from ._common import DivergenceMonitor, as_desc, check_entries, make_generator, record_steps, resolve_device, resolve_dtype
 from .engine import Run
 
 __all__ = [
@@ -112,6 +113,9 @@ def sample_data(N: int, P: int, n_inputs: int, *, n_teachers: int = 1, sigma_w: 
     """
     N, P, n_inputs, n_teachers = (_v.as_int(v, name, low=1) for name, v in
                                   (("N", N), ("P", P), ("n_inputs", n_inputs), ("n_teachers", n_teachers)))
+    check_entries(n_inputs * N * P, f"the inputs of n_inputs = {n_inputs} data sets of N = {N}, P = {P}")
+    check_entries(n_inputs * max(N, P) * n_teachers,
+                  f"the teachers/labels of n_inputs = {n_inputs} data sets with n_teachers = {n_teachers}")
     sigma_w = _pos("sigma_w", sigma_w, allow_zero=True)
     sigma_0 = _pos("sigma_0", sigma_0, allow_zero=True)
     se = _v.as_array(sigma_eps, "sigma_eps", ndim=(0, 1), low=0.0)
@@ -355,7 +359,7 @@ def train_deep_linear(data: TeacherStudentData, *, depth: int, lr: float, steps:
     """
     if not isinstance(data, TeacherStudentData):
         raise TypeError(f"data must be a TeacherStudentData (see sample_data), got {type(data).__name__}")
-    depth = _v.as_int(depth, "depth", low=1)
+    depth = _v.as_int(depth, "depth", low=1, high=DEPTH_MAX)
     arch = _v.as_choice(arch, "arch", ARCHS)
     lr = _pos("lr", lr)
     steps = _v.as_int(steps, "steps", low=0)
@@ -383,6 +387,7 @@ def train_deep_linear(data: TeacherStudentData, *, depth: int, lr: float, steps:
         if D != 2:
             raise ValueError("arch='dense' is implemented for depth 2 (one hidden layer)")
         H = int(hidden) if hidden is not None else N
+        check_entries(E * k * H * N, f"the first layers of {E * k} dense students of hidden = {H}, N = {N}")
         gen = make_generator(seed, device)
         # W1 entries sd c/sqrt(N), w2 entries sd c/sqrt(H): |w| = |W1^T w2| ~ c^2
         c = math.sqrt(init_scale)
@@ -391,7 +396,7 @@ def train_deep_linear(data: TeacherStudentData, *, depth: int, lr: float, steps:
         model = DenseTwoLayerStudentsGD(W1, w2, C.unsqueeze(1), b.transpose(1, 2), wbar.transpose(1, 2), yy, se2, P,
                                         N, lr)
     run = _run_errors(model, steps=steps, record=record, log=log, lr=lr, lr_max=lr_max,
-                      desc=desc or f"deep linear students D={D} ({arch})")
+                      desc=as_desc(desc) or f"deep linear students D={D} ({arch})")
     return _with_old_layout(run, (E, k), lr, lr_max)
 
 
@@ -516,6 +521,8 @@ def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_f
     sizes = [_v.as_int(K, "hidden_sizes entry", low=1) for K in hidden_sizes]
     if not sizes:
         raise ValueError("hidden_sizes must name at least one hidden size")
+    check_entries(data.X.shape[0] * sum(sizes) * data.X.shape[1],
+                  f"the first layers of {data.X.shape[0]} x {sum(sizes)} ReLU units (hidden_sizes summed) on N inputs")
     train_first_layer = _v.as_bool(train_first_layer, "train_first_layer")
     steps = _v.as_int(steps, "steps", low=0)
     init_scale = _pos("init_scale", init_scale)
@@ -594,5 +601,5 @@ def train_relu(data: TeacherStudentData, hidden_sizes: Sequence[int], *, train_f
         return _with_old_layout(run, (S, n), lr, lr_max)
     model = ReluStudentsGD(W, v, H, A, X, y, wbar, se, seg, scale, M, lr, train_first_layer, fixed)
     run = _run_errors(model, steps=steps, record=record, log=log, lr=lr, lr_max=lr_max,
-                      desc=desc or f"ReLU students ({'both layers' if train_first_layer else 'readout only'})")
+                      desc=as_desc(desc) or f"ReLU students ({'both layers' if train_first_layer else 'readout only'})")
     return _with_old_layout(run, (S, n), lr, lr_max)

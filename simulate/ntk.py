@@ -45,10 +45,11 @@ import numpy as np
 import torch
 
 from idealnets.theory import validation as _v
+from idealnets.theory.ntk import DEPTH_MAX
 from idealnets.theory.validation import renamed_keywords
 
 from . import engine
-from ._common import as_tensor, make_generator, resolve_device, resolve_dtype
+from ._common import as_desc, as_tensor, check_entries, make_generator, resolve_device, resolve_dtype
 from .engine import Run
 
 __all__ = ["ACTIVATIONS", "MLP", "NTKGD", "NTKRun", "init_mlp", "forward", "empirical_kernels", "train", "train_from"]
@@ -105,9 +106,22 @@ def _check_x(x, name: str) -> np.ndarray:
     return _v.as_array(x, name, ndim=2)
 
 
-def _check_net(net, name: str = "net") -> "MLP":
+def _check_net(net, name: str = "net", *, finite: bool = False) -> "MLP":
+    """An :class:`MLP` whose layers chain (and, with ``finite``, whose weights are all finite)."""
     if not isinstance(net, MLP):
         raise TypeError(f"{name} must be an MLP (see init_mlp), got {type(net).__name__}")
+    Ws, bs = net.Ws, net.bs
+    if (not isinstance(Ws, (list, tuple)) or not isinstance(bs, (list, tuple)) or not Ws or len(Ws) != len(bs)
+            or not all(isinstance(w, torch.Tensor) and w.ndim == 3 for w in Ws)
+            or not all(isinstance(b, torch.Tensor) and b.ndim == 2 for b in bs)):
+        raise ValueError(f"{name} must hold lists Ws of (E, n_out, n_in) and bs of (E, n_out) tensors, one per layer")
+    E = Ws[0].shape[0]
+    for l, (w, b) in enumerate(zip(Ws, bs)):
+        if w.shape[0] != E or tuple(b.shape) != (E, w.shape[1]) or (l and w.shape[2] != Ws[l - 1].shape[1]):
+            raise ValueError(f"{name}: layer {l} (W {tuple(w.shape)}, b {tuple(b.shape)}) does not follow the "
+                             "previous layer or has another number of networks")
+    if finite and not all(bool(torch.isfinite(t).all()) for t in (*Ws, *bs)):
+        raise ValueError(f"{name} must have finite weights and biases (some are NaN or inf)")
     return net
 
 
@@ -124,15 +138,17 @@ def _check_mlp(n_in, width, depth, n_out, n_networks, activation, W_std, b_std, 
         raise ValueError(f"unknown activation {activation!r}; choose one of {ACTIVATIONS}")
     activation = _v.as_choice(activation, "activation", ACTIVATIONS)
     n_in, width, depth, n_out, n_networks = (
-        _v.as_int(v, name, low=lo) for name, v, lo in
-        (("n_in", n_in, 1), ("width", width, 1), ("depth", depth, 0), ("n_out", n_out, 1),
-         ("n_networks", n_networks, 1)))
+        _v.as_int(v, name, low=lo, high=hi) for name, v, lo, hi in
+        (("n_in", n_in, 1, None), ("width", width, 1, None), ("depth", depth, 0, DEPTH_MAX), ("n_out", n_out, 1, None),
+         ("n_networks", n_networks, 1, None)))
     W_std = _v.as_float(W_std, "W_std", low=0.0, open_low=True)
     b_std = _v.as_float(b_std, "b_std", low=0.0)
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
     g = make_generator(seed, device)
     sizes = [int(n_in)] + [int(width)] * int(depth) + [int(n_out)]
+    check_entries(int(n_networks) * sum(a * b for a, b in zip(sizes[1:], sizes[:-1])),
+                  f"the weights of n_networks = {n_networks} MLPs of width {width}, depth {depth}")
     return sizes, int(n_networks), activation, float(W_std), float(b_std), g, device, dtype
 
 
@@ -160,7 +176,7 @@ def _forward(net: MLP, x: torch.Tensor):
 
 def forward(net: MLP, x) -> torch.Tensor:
     """Outputs ``f(x)`` of every network, shape (E, N_out, P), for inputs x of shape (N_in, P)."""
-    W0 = net.Ws[0]
+    W0 = _check_net(net).Ws[0]
     x = as_tensor(_check_x(x, "x"), device=W0.device, dtype=W0.dtype)
     if x.shape[0] != W0.shape[-1]:
         raise ValueError(f"x has {x.shape[0]} features but the networks take {W0.shape[-1]}")
@@ -232,7 +248,7 @@ def train(x_train, y_train, *, width: int, depth: int = 1, activation: str = "re
     _check_samples(y, x_train, np.shape(y))
     lr, steps, centered, x_test = _check_options(lr, steps, centered, x_test, x_train)
     return _train_from(_init_mlp(*init), x_train, y, lr, steps, x_test, centered, record, log,
-                       desc or f"NTK MLP width {width}")
+                       as_desc(desc) or f"NTK MLP width {width}")
 
 
 def _as_targets(y_train) -> np.ndarray:
@@ -321,7 +337,7 @@ def train_from(W0: MLP, x_train, y_train, *, lr: float, steps: int, x_test=None,
     ``2P/lambda_max`` of the mean empirical NTK at initialisation, when a recorded
     output is not finite or the loss exceeds ``BLOWUP`` times its initial value.
     """
-    net = _check_net(W0, "W0")
+    net = _check_net(W0, "W0", finite=True)
     W_first = net.Ws[0]
     x_train = _check_x(x_train, "x_train")
     y = _as_targets(y_train)
@@ -345,7 +361,7 @@ def _train_from(net: MLP, x_train: np.ndarray, y: np.ndarray, lr: float, steps: 
 
     _, ntk0 = _empirical_kernels(net, xt, None, 0)
     lam_max = float(torch.linalg.eigvalsh(ntk0.mean(0))[-1])
-    lr_max = 2.0 * P / lam_max
+    lr_max = 2.0 * P / lam_max if lam_max > 0 else float("inf")  # a zero kernel (e.g. zero inputs): nothing moves
     with torch.no_grad():
         f0_tr = _forward(net, xt)[0][-1] if centered else 0.0
         f0_te = _forward(net, xs)[0][-1] if (centered and xs is not None) else 0.0

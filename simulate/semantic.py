@@ -28,11 +28,12 @@ import numpy as np
 import torch
 
 from idealnets.theory import validation as _v
+from idealnets.theory.deep_linear import DEPTH_MAX
 from idealnets.theory.tasks import correlations
 from idealnets.theory.validation import deprecated_alias
 
 from . import engine
-from ._common import as_tensor, make_generator, resolve_device, resolve_dtype, stable_lr_linear
+from ._common import as_desc, as_tensor, check_entries, make_generator, resolve_device, resolve_dtype, stable_lr_linear
 from .deep_linear import stable_lr as _deep_linear_stable_lr
 from .engine import Run
 
@@ -159,6 +160,8 @@ def train_mlp(
         widths = [_v.as_int(h, "hidden entry", low=1) for h in hidden]
     if not widths:
         raise ValueError(f"hidden must be a positive int or a non-empty list of them, got {hidden!r}")
+    if len(widths) >= DEPTH_MAX:
+        raise ValueError(f"hidden lists {len(widths)} hidden layers: at most DEPTH_MAX - 1 = {DEPTH_MAX - 1}")
     n_networks = _v.as_int(n_networks, "n_networks", low=1)
     init_scale = _v.as_float(init_scale, "init_scale", low=0.0, open_low=True)
     lr = _v.as_float(lr, "lr", low=0.0, open_low=True)
@@ -169,6 +172,8 @@ def train_mlp(
     E = int(n_networks)
     sizes = [X.shape[0], *widths, Y.shape[0]]
     D = len(sizes) - 1
+    check_entries(E * sum(a * b for a, b in zip(sizes[1:], sizes[:-1])),
+                  f"the weights of n_networks = {E} MLPs of hidden widths {widths if D <= 8 else '...'}")
     Ws = [init_scale * torch.randn(E, sizes[l + 1], sizes[l], generator=g, device=device, dtype=dtype)
           for l in range(D)]
     Xt = as_tensor(X, device=device, dtype=dtype).expand(E, -1, -1)
@@ -177,6 +182,6 @@ def train_mlp(
     model = MLPGD(Ws, Xt, Yt, phi, dphi, lr)
     run = engine.run(model, steps=steps, record=record, log=log, time_per_step=lr, time_unit="t = lr * step",
                      loss_name="training loss", lr=lr, lr_max=_stable_lr(X, Y, D), what="the training loss",
-                     desc=desc or f"MLP {activation} {widths}")
+                     desc=as_desc(desc) or f"MLP {activation} {widths}")
     run.extras["hidden"] = [run.state[f"hidden{l + 1}"] for l in range(D - 1)]
     return run

@@ -159,3 +159,112 @@ def test_deep_linear_sizes_are_bounded_and_modes_must_pair():
     W1, W2 = rng.standard_normal((4, 3)), rng.standard_normal((2, 4))
     with pytest.raises(ValueError, match="U and V"):
         dl.effective_u0_two_layer(W1, W2, th.U, th.V[:, :1])  # V with one column was broadcast
+
+
+# ---------------------------------------------------------------- simulate: wrong kinds, silently accepted input
+def _task():
+    rng = np.random.default_rng(0)
+    X = np.linalg.qr(rng.standard_normal((3, 3)))[0] * np.sqrt(3.0)
+    return X, rng.standard_normal((2, 3))
+
+
+def test_divergence_monitor_and_engine_refuse_non_booleans():
+    import torch
+
+    from idealnets.simulate import DivergenceMonitor
+    from idealnets.simulate._common import record_steps
+
+    with pytest.raises(TypeError, match="raise_on_divergence"):
+        DivergenceMonitor(lr=0.1, raise_on_divergence="no")  # bool("no") is True: it raised anyway
+    with pytest.raises(ValueError, match="divergence factor"):
+        DivergenceMonitor(lr=0.1, factor=-5.0)  # every check "diverged" at step 0
+    with pytest.raises(TypeError, match="log"):
+        record_steps(10, 5, log=torch.ones(3))  # RuntimeError (ambiguous truth value) before
+    with pytest.raises(ValueError, match="record"):
+        record_steps(10, 10**12)  # MemoryError before
+
+
+def test_deep_linear_trainer_wrong_kinds():
+    import torch
+
+    from idealnets.simulate import deep_linear as sdl
+
+    X, Y = _task()
+    kw = dict(X=X, Y=Y, depth=2, width=4, n_networks=2, init="small", init_scale=0.1, lr=0.1, steps=5, record=3)
+    with pytest.raises(TypeError, match="return_weights"):
+        sdl.train(**kw, return_weights=torch.ones(3))
+    with pytest.raises(TypeError, match="desc"):
+        sdl.train(**kw, desc=torch.ones(3))
+    for bad in ("width", "n_networks"):
+        with pytest.raises(ValueError, match="MAX_ENTRIES"):
+            sdl.train(**{**kw, bad: 10**12})  # allocator RuntimeError before
+    with pytest.raises(ValueError, match="depth"):
+        sdl.train(**{**kw, "depth": 10**12})  # MemoryError before
+    W = [np.zeros((2, 4, 3)), np.zeros((2, 2, 4))]
+    with pytest.raises(TypeError, match="W0"):
+        sdl.train_from({0: W[0], 1: W[1]}, X, Y, lr=0.1, steps=2)  # KeyError 0 before
+    with pytest.raises(ValueError, match=r"W0\[1\]"):
+        sdl.train_from([W[0], W[1][:1]], X, Y, lr=0.1, steps=2)  # one network in layer 2: blamed W0, not data
+    with pytest.raises(ValueError, match="W0 maps"):
+        sdl.train_from([W[0][:, :, :2], np.zeros((2, 2, 4))], X, Y, lr=0.1, steps=2)
+    with pytest.raises(ValueError, match="all zeros"):
+        sdl.pretrain_layerwise(np.zeros((3, 3)), [3, 4, 2], n_networks=1, init_scale=0.1)  # ZeroDivisionError
+    with pytest.raises(ValueError, match="check_every"):
+        sdl.pretrain_layerwise(X, [3, 4, 2], n_networks=1, init_scale=0.1, check_every=10**12)  # hung
+
+
+def test_other_trainers_sizes_and_kinds():
+    import torch
+
+    from idealnets.simulate import generalization as sge
+    from idealnets.simulate import ntk as snt
+    from idealnets.simulate import semantic as sse
+
+    with pytest.raises(ValueError, match="MAX_ENTRIES"):
+        sse.train_mlp(np.eye(4), Y_HIER, hidden=10**12, n_networks=2, steps=2)
+    with pytest.raises(ValueError, match="MAX_ENTRIES"):
+        sge.sample_data(8, 12, 2, n_teachers=10**12)  # MemoryError
+    with pytest.raises(ValueError, match="MAX_ENTRIES"):
+        sge.sample_data(10**12, 12, 2)
+    d = sge.sample_data(8, 12, 2, seed=0)
+    with pytest.raises(ValueError, match="depth"):
+        sge.train_deep_linear(d, depth=10**12, lr=0.01, steps=2)  # hung
+    with pytest.raises(ValueError, match="MAX_ENTRIES"):
+        snt.init_mlp(3, 10**12)
+    with pytest.raises(ValueError, match="depth"):
+        snt.init_mlp(3, 8, depth=10**12)
+    net = snt.init_mlp(3, 8, 1, 1, n_networks=2)
+    for bad in (None, 3.0, "net", [np.zeros((3, 3))]):
+        with pytest.raises(TypeError, match="net"):
+            snt.forward(bad, np.ones((3, 2)))  # AttributeError before
+    bad_net = net.clone()
+    bad_net.Ws[0][0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="W0 must have finite"):
+        snt.train_from(bad_net, np.ones((3, 4)), np.ones((1, 4)), lr=0.1, steps=2)  # DivergenceError before
+    run = snt.train(np.zeros((3, 4)), np.ones((1, 4)), width=8, n_networks=2, lr=0.1, steps=2)  # ZeroDivisionError
+    assert run.extras["lr_max"] == np.inf and np.isfinite(run.losses).all()
+    with pytest.raises(TypeError, match="desc"):
+        sge.train_linear(d, lr=0.01, steps=2, desc=torch.ones(2))
+
+
+def test_stable_limits_refuse_bad_depth_and_divergent_fixed_points():
+    from idealnets.simulate import deep_linear as sdl
+    from idealnets.simulate import semantic as sse
+    from idealnets.theory import ntk as nt
+
+    X, Y = _task()
+    for bad in (-1, 2.5, "2", 0):
+        with pytest.raises((ValueError, TypeError), match="depth"):
+            sdl.stable_lr(X, Y, bad)
+        with pytest.raises((ValueError, TypeError), match="depth"):
+            sse.stable_lr(np.eye(4), Y_HIER, bad)
+    k = nt.kernels(np.random.default_rng(0).standard_normal((3, 5)), depth=2).ntk
+    lr_max = nt.stable_lr(k)
+    y = np.ones((1, 5))
+    for t in (np.inf, 100.0):  # t = inf has no fixed point above the stable limit: refused, naming lr and the limit
+        with pytest.raises(ValueError, match=r"lr=.*stable limit"):
+            nt.gradient_descent_mse(k, y, lr=1.1 * lr_max)(t)
+    Xf = np.random.default_rng(1).standard_normal((4, 6))
+    lr_gd = 2.0 / np.linalg.eigvalsh(Xf @ Xf.T)[-1]
+    with pytest.raises(ValueError, match=r"lr=.*stable limit"):
+        ge.finite_size_errors(Xf, np.ones(6), np.ones(4), np.zeros(4), np.inf, 0.5, lr=1.05 * lr_gd)
