@@ -174,3 +174,31 @@ def test_contract():
         er.EnergyRuleFlow(Ws, X, Y, "hebb", 0.1)
     with pytest.raises(ValueError, match="beta"):
         train_energy_rule(Ws, X, Y, rule="eqprop", beta=np.inf, lr=0.1, steps=1)
+
+
+def test_predictive_coding_modes_match_the_full_flow_and_escape_rate():
+    rng = np.random.default_rng(11)
+    N, P = 3, 12
+    Q, _ = np.linalg.qr(rng.standard_normal((P, N)))
+    X = np.sqrt(P) * Q.T
+    U, V, R = (np.linalg.qr(rng.standard_normal((N, N)))[0] for _ in range(3))
+    s = np.array([2.5, 1.5, 0.7])
+    Y = (U * s) @ V.T @ X
+    a0, b0 = np.array([0.05, 0.1, 0.2]), np.array([0.1, 0.03, 0.2])
+    fl = er.EnergyRuleFlow([(R * a0) @ V.T, (U * b0) @ R.T], X, Y, "predictive_coding", np.inf)
+    t = np.array([0.0, 0.8, 2.5])
+    W1, W2 = fl.weights(t)
+    a, b = er.predictive_coding_modes(t, s, a0, b0)
+    np.testing.assert_allclose(W1, np.einsum("ia,ta,ja->tij", R, a, V), atol=1e-9)
+    np.testing.assert_allclose(W2, np.einsum("ia,ta,ja->tij", U, b, R), atol=1e-9)
+    ai, bi = er.predictive_coding_modes(np.inf, s, a0, b0)
+    np.testing.assert_allclose(ai * bi, s, rtol=1e-10)
+    # plateau growth when the initial weights shrink 100-fold: ln(10^4) / (2 mu)
+    for si in (0.8, 2.0, 3.5):
+        th = []
+        for w in (1e-3, 1e-5):
+            tt = np.linspace(0.0, 20.0 / si, 20001)
+            aa, bb = er.predictive_coding_modes(tt, si, w, w)
+            th.append(tt[np.argmax(aa * bb >= 0.5 * si)])
+        mu = er.predictive_coding_escape_rate(si)
+        np.testing.assert_allclose(th[1] - th[0], np.log(1e4) / (2 * mu), rtol=0.01)

@@ -61,6 +61,8 @@ __all__ = [
     "rule_update",
     "training_loss",
     "EnergyRuleFlow",
+    "predictive_coding_modes",
+    "predictive_coding_escape_rate",
 ]
 
 RULES = ("backprop", "eqprop", "predictive_coding")
@@ -343,3 +345,75 @@ class EnergyRuleFlow:
         """The training loss along the flow at times ``t``."""
         Ws = self.weights(t)
         return np.array([_loss([w[i] for w in Ws], self.X, self.Y) for i in range(Ws[0].shape[0])])
+
+
+# --------------------------------------------------------------------------- aligned modes (depth 2)
+def predictive_coding_escape_rate(s):
+    r"""Growth rate of a mode of predictive coding (clamped output, depth 2) near zero weights:
+    ``mu = s (s + sqrt(s^2 + 4)) / 2`` for each of ``a, b`` (so ``u = ab ~ e^{2 mu t}``), against ``s``
+    for backprop. Derived here: the linearisation of :func:`predictive_coding_modes` at ``a = b = 0`` is
+    ``a' = s b, b' = s a + s^2 b``, whose growing eigenvalue is ``mu`` (docs: Local learning rules,
+    "Predictive coding in a deep linear network")."""
+    s = as_array(s, "s", low=0.0)
+    return s * (s + np.sqrt(s * s + 4.0)) / 2.0
+
+
+def predictive_coding_modes(t, s, a0, b0):
+    r"""Exact dynamics of the aligned modes of a depth-2 linear network learning by predictive coding.
+
+    Whitened inputs, a realisable teacher ``Y = T X`` with ``T = U diag(s) V^T``, and aligned weights
+    ``W_1 = R diag(a) V^T``, ``W_2 = U diag(b) R^T`` (R orthonormal): the clamped-output update of
+    :func:`predictive_coding_update` keeps the alignment and each mode obeys (derived here; docs: Local
+    learning rules, "Predictive coding in a deep linear network")
+
+    .. math::
+
+        \dot a = \frac{b (s - ab)}{1 + b^2},\qquad
+        \dot b = \frac{(s - ab)}{1 + b^2}\Big(a + \frac{b (s - ab)}{1 + b^2}\Big),
+
+    against backprop's ``a' = b (s - ab)``, ``b' = a (s - ab)``: the hidden state's shift toward the
+    target adds the term ``b (s-ab)^2/(1+b^2)^2`` (a faster escape from small weights, rate
+    :func:`predictive_coding_escape_rate`) and ``G^{-1} = 1/(1+b^2)`` slows the approach to
+    ``ab = s``; balancedness ``a^2 - b^2`` is not conserved. There is no elementary closed form; the
+    2-D equation of every mode is integrated in float64 (DOP853, rtol 1e-11). ``t``: non-decreasing
+    times (``inf``: the fixed point, ``ab = s`` reached along the flow, at most ``t = 1e6``);
+    ``s, a0, b0`` broadcast (one entry per mode). Returns ``(a, b)``, each ``t.shape + modes.shape``.
+    """
+    from scipy.integrate import solve_ivp
+
+    t = as_times(t, increasing=True)
+    s, a0, b0 = np.broadcast_arrays(as_array(s, "s", low=0.0), as_array(a0, "a0"), as_array(b0, "b0"))
+    shape = s.shape
+    s, a0, b0 = s.ravel(), a0.ravel(), b0.ravel()
+    m = s.size
+
+    def rhs(_, z):
+        a, b = z[:m], z[m:]
+        e = s - a * b
+        g = 1.0 / (1.0 + b * b)
+        return np.concatenate([g * b * e, g * e * (a + g * b * e)])
+
+    flat = np.atleast_1d(t).ravel()
+    fin = np.isfinite(flat)
+    Z = np.empty((flat.size, 2 * m))
+    z0 = np.concatenate([a0, b0])
+    te, back = np.unique(flat[fin], return_inverse=True)
+    if te.size:
+        if te[-1] == 0:
+            Z[fin] = z0
+        else:
+            sol = solve_ivp(rhs, (0.0, float(te[-1])), z0, t_eval=te, method="DOP853", rtol=1e-11, atol=1e-13)
+            if not sol.success:
+                raise RuntimeError(f"predictive_coding_modes: {sol.message}")
+            Z[fin] = sol.y[:, back.ravel()].T
+    if (~fin).any():
+        def settled(_, z):
+            return np.max(np.abs(rhs(_, z))) - 1e-13
+
+        settled.terminal = True
+        sol = solve_ivp(rhs, (0.0, 1e6), z0, method="LSODA", rtol=1e-11, atol=1e-13, events=settled)
+        if sol.status != 1:
+            raise RuntimeError("predictive_coding_modes: no fixed point reached by t = 1e6")
+        Z[~fin] = sol.y[:, -1]
+    out_shape = t.shape + shape
+    return Z[:, :m].reshape(out_shape), Z[:, m:].reshape(out_shape)
