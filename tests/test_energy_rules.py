@@ -75,7 +75,7 @@ def test_backprop_gradient_matches_finite_differences():
             Wm = [w.copy() for w in Ws]
             Wp[l][idx] += eps
             Wm[l][idx] -= eps
-            num[idx] = (er.training_loss(Wp, X, Y) - er.training_loss(Wm, X, Y)) / (2 * eps)
+            num[idx] = (er.network_loss(Wp, X, Y) - er.network_loss(Wm, X, Y)) / (2 * eps)
         np.testing.assert_allclose(g[l], num, atol=1e-8)
 
 

@@ -59,7 +59,7 @@ __all__ = [
     "predictive_coding_update",
     "backprop_gradient",
     "rule_update",
-    "training_loss",
+    "network_loss",
     "EnergyRuleFlow",
     "predictive_coding_modes",
     "predictive_coding_escape_rate",
@@ -266,14 +266,14 @@ def rule_update(weights, X, Y, rule: str, beta=np.inf) -> list[np.ndarray]:
     return _update(Ws, X, Y, rule, beta)
 
 
-def training_loss(weights, X, Y) -> float:
+def network_loss(weights, X, Y) -> float:
     """``L = (1/2P) sum_mu |y_mu - W_L..W_1 x_mu|^2``."""
     Ws, X, Y = _check_net(weights, X, Y)
     return _loss(Ws, X, Y)
 
 
 class EnergyRuleFlow:
-    r"""The mean learning dynamics ``dW_l/dt = Delta W_l`` of one rule, integrated in float64.
+    r"""The mean learning dynamics ``dW_l/dt = Delta W_l`` of one rule from ``W0`` (list, layer 1 first), in float64.
 
     ``rule``: ``"backprop"``, ``"eqprop"`` (nudging ``beta``, finite) or ``"predictive_coding"``
     (``beta`` is the output precision; ``inf`` clamps). Time is ``t = lr * step`` of full-batch
@@ -282,9 +282,9 @@ class EnergyRuleFlow:
     There is no closed form for the weights in general (docs: Local learning rules, "Learning dynamics").
     """
 
-    def __init__(self, weights0, X, Y, rule: str = "eqprop", beta=0.1):
+    def __init__(self, W0, X, Y, rule: str = "eqprop", beta=0.1):
         self.rule = as_choice(rule, "rule", RULES)
-        self.Ws0, self.X, self.Y = _check_net(weights0, X, Y)
+        self.Ws0, self.X, self.Y = _check_net(W0, X, Y)
         self.beta = _check_beta(beta)
         if self.rule == "eqprop" and np.isinf(self.beta):
             raise ValueError("eqprop needs a finite beta >= 0 (beta = inf is predictive coding)")
