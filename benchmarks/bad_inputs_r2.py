@@ -63,6 +63,7 @@ BAD_FLOAT, BAD_POS, BAD_INT, arr_bad = B.BAD_FLOAT, B.BAD_POS, B.BAD_INT, B.arr_
 REAL = [("nan", NAN), ("inf", INF), ("str", "a"), ("None", None), ("complex", 1 + 1j)]  # any real allowed
 T_BAD = [("nan", np.array([0.0, NAN])), ("neg", -1.0), ("str", "t"), ("None", None), ("complex", 1j)]
 HUGE_INT = [("huge", 10**9)]
+INT_NOT_NONE = [v for v in BAD_INT if v[0] != "None"]  # for integer arguments whose None is a documented default
 
 
 def bad_but(a, *drop, n=7):
@@ -403,13 +404,13 @@ def build():
     for m in ("weights", "map"):
         mutate(f"Curriculum.{m}", getattr(cur, m), dict(t=[0.0, 1.0, 3.0]), {"t": T_BAD})
         case(f"Curriculum.{m}(t=[])", lambda m=m: getattr(cur, m)([]), "ok")
-        case(f"Curriculum.{m}(t=1e12)", lambda m=m: getattr(cur, m)([1e12]), "ok")
+        case(f"Curriculum.{m}(t=1e12)", lambda m=m: getattr(cur, m)([1e12]))  # beyond the schedule: refused
     case("Curriculum.loss(t=[])", lambda: cur.loss([], "A"), "ok")
     curi = tc.Curriculum(tasks, sched, 1.5 * cW1, cW2)
     case("Curriculum(integrated).loss(t=[])", lambda: curi.loss([], "A"), "ok")
     case("Curriculum(integrated).weights(t=[])", lambda: curi.weights([]), "ok")
     mutate("Curriculum.loss_of_map", cur.loss_of_map, dict(W=cW2 @ cW1, task="A"),
-           {"W": arr_bad(cW2 @ cW1)[:7], "task": [("unknown", "C")]})
+           {"W": bad_but(cW2 @ cW1, "3d"), "task": [("unknown", "C")]})
     mutate("ShallowCurriculum", tc.ShallowCurriculum, dict(tasks=tasks, schedule=sched, W0=np.zeros((3, 3))),
            {"tasks": TASKS_BAD[:4], "schedule": SCHED_BAD, "W0": arr_bad(np.zeros((3, 3)))[:7], "tau": BAD_POS})
     sh = tc.ShallowCurriculum(tasks, sched, np.zeros((3, 3)))
@@ -539,7 +540,7 @@ def build():
            {"X": arr_bad(Xm)[:7], "labels": [("float", lab + 0.5), ("out", lab + 5), ("neg", lab - 5), ("short", lab[:3]),
                                              ("None", None)],
             "W0": [("None", None), ("str", "x")], "rule": [("bad", "x")], "lr": BAD_POS + [("0", 0.0)],
-            "steps": BAD_INT, "batch_size": BAD_INT[:4] + [("0", 0), ("big", 11)],
+            "steps": BAD_INT, "batch_size": INT_NOT_NONE[:3] + [("0", 0), ("big", 11)],
             "train_layers": [("short", [True]), ("str", "ab"), ("none", [False, False])], "seed": BAD_INT})
     mutate("sim.fa.random_binary_task", sfa.random_binary_task, dict(n_samples=20, n_in=6, n_classes=3),
            {"n_samples": BAD_INT + [("0", 0)] + HUGE_INT, "n_in": BAD_INT + [("0", 0)],
@@ -569,9 +570,9 @@ def build():
            {"N": BAD_INT + [("0", 0)] + HUGE_INT, "P": BAD_INT + [("0", 0)], "widths": [("0", [0]), ("float", [2.5]),
                                                                                      ("empty", []), ("str", "ab"),
                                                                                      ("None", None), ("huge", [10**9])],
-            "activation": [("bad", "gelu"), ("None", None)], "snr": BAD_POS, "ridge": BAD_POS,
-            "times": [("nan", [NAN]), ("neg", [-1.0]), ("str", "t"), ("empty", [])],
-            "n_networks": BAD_INT + [("0", 0)], "lr": BAD_POS + [("0", 0.0), ("10x", 100.0)],
+            "activation": [("bad", "gelu"), ("None", None)], "snr": [v for v in BAD_POS if v[0] != "inf"],
+            "ridge": BAD_POS, "times": [("nan", [NAN]), ("neg", [-1.0]), ("str", "t")],
+            "n_networks": BAD_INT + [("0", 0)], "lr": [v for v in BAD_POS if v[0] != "None"] + [("0", 0.0)],
             "n_test": BAD_INT + [("0", 0)] + HUGE_INT, "spherical": [("str", "no")], "seed": BAD_INT,
             "device": [("tpu", "tpu")], "dtype": [("int", torch.int64)]})
     mutate("sim.rf.activation", srf.activation, dict(name="relu"), {"name": [("bad", "gelu"), ("None", None)]})
@@ -583,7 +584,7 @@ def build():
     W0r = srn.random_init(2, 3, 2, n_networks=2, seed=0)
     mutate("sim.rnn.random_init", srn.random_init, dict(n_in=2, n_hidden=3, n_out=2, n_networks=2),
            {"n_in": BAD_INT + [("0", 0)], "n_hidden": BAD_INT + [("0", 0)] + HUGE_INT, "n_networks": BAD_INT + [("0", 0)],
-            "scale": BAD_POS, "recurrent_scale": BAD_POS, "seed": BAD_INT, "dtype": [("int", torch.int64)]})
+            "scale": BAD_POS, "recurrent_scale": [v for v in BAD_POS if v[0] != "None"], "seed": BAD_INT, "dtype": [("int", torch.int64)]})
     red = tr.mode_reduction(Xr, Yr)
     mutate("sim.rnn.aligned_init", srn.aligned_init, dict(b0=0.1, a0=0.1, c0=0.1, U=red.U, V=red.V, n_hidden=3,
                                                           n_networks=2),
@@ -596,12 +597,12 @@ def build():
     mutate("sim.rnn.loss", srn.loss, dict(weights=W0r, X=Xr, Y=Yr),
            {"weights": W0bad, "Y": arr_bad(Yr)[:7], "readout": [("bad", "x")]})
     mutate("sim.rnn.gradients", srn.gradients, dict(weights=W0r, X=Xr, Y=Yr),
-           {"weights": W0bad[:3], "method": [("bad", "x"), ("None", None)], "k": BAD_INT + [("0", 0)],
+           {"weights": W0bad[:3], "method": [("bad", "x"), ("None", None)], "k": INT_NOT_NONE + [("0", 0)],
             "activation": [("bad", "gelu")]})
     case("sim.rnn.gradients(tbptt no k)", lambda: srn.gradients(W0r, Xr, Yr, method="tbptt"))
     mutate("sim.rnn.train", srn.train, dict(W0=W0r, X=Xr, Y=Yr, lr=0.05, steps=10, record=5),
            {"W0": W0bad, "X": arr_bad(Xr)[:7], "lr": BAD_POS + [("0", 0.0)], "steps": BAD_INT + HUGE_INT,
-            "method": [("bad", "x")], "k": BAD_INT + [("0", 0)], "activation": [("bad", "gelu")],
+            "method": [("bad", "x")], "k": INT_NOT_NONE + [("0", 0)], "activation": [("bad", "gelu")],
             "readout": [("bad", "x")], "record": [("str", "a"), ("0", 0)],
             "raise_on_divergence": [("str", "no"), ("None", None), ("int", 2)], "desc": [("int", 3)],
             "device": [("tpu", "tpu")], "dtype": [("int", torch.int64)]})
@@ -632,8 +633,9 @@ def build():
            {"W0": arr_bad(np.zeros((2, 3, 3)))[:7], "lr": BAD_POS, "record": BAD_INT, "schedule": SCHED_BAD[:4]})
     mutate("sim.train_sequential_regression", sc.train_sequential_regression,
            dict(Xs=Xs, ys=ys, w0=np.zeros(6), order=[0, 1, 2], steps=50),
-           {"Xs": [("None", None), ("nan", [Xs[0] * NAN] + Xs[1:])], "w0": arr_bad(np.zeros(6))[:7],
-            "order": [("out", [0, 5]), ("None", None)], "lr": BAD_POS + [("0", 0.0)], "steps": BAD_INT + HUGE_INT,
+           {"Xs": [("None", None), ("nan", [Xs[0] * NAN] + Xs[1:])], "w0": bad_but(np.zeros(6), "1d", "3d"),
+            "order": [("out", [0, 5]), ("None", None)], "lr": [v for v in BAD_POS if v[0] != "None"] + [("0", 0.0)],
+            "steps": BAD_INT + HUGE_INT,
             "device": [("tpu", "tpu")], "dtype": [("int", torch.int64)]})
     case("sim.train_sequential_regression(lr=huge)", lambda: sc.train_sequential_regression(
         Xs, ys, np.zeros(6), [0, 1, 2], lr=10.0, steps=2000), "diverge")
@@ -645,10 +647,10 @@ def build():
     tbase = dict(W0=W0t, h1_0=0.1 * np.ones(2), h2_0=0.1 * np.ones(2), W_star1=W1s, W_star2=W2s, v_star1=v1,
                  v_star2=v2, lr=0.5, alpha_1=1.0, alpha_2=1.0, record=4)
     mutate("sim.train_two_teachers", sc.train_two_teachers, tbase,
-           {"W0": arr_bad(W0t.numpy())[:7], "h1_0": arr_bad(np.ones(2))[:7], "W_star1": arr_bad(W1s.numpy())[:4],
+           {"W0": arr_bad(W0t.numpy())[:7], "h1_0": bad_but(np.ones(2), "1d", "3d"), "W_star1": arr_bad(W1s.numpy())[:4],
             "lr": BAD_POS + [("0", 0.0)], "alpha_1": BAD_POS, "alpha_2": BAD_POS + [("huge", 1e12)],
-            "record": BAD_INT + [("0", 0)], "activation": [("bad", "gelu"), ("None", None)], "seed": BAD_INT,
-            "lr_v": BAD_POS, "device": [("tpu", "tpu")], "dtype": [("int", torch.int64)]})
+            "record": INT_NOT_NONE + [("0", 0)], "activation": [("bad", "gelu"), ("None", None)], "seed": BAD_INT,
+            "lr_v": [v for v in BAD_POS if v[0] != "None"], "device": [("tpu", "tpu")], "dtype": [("int", torch.int64)]})
     for act in ("relu", "linear"):
         case(f"sim.train_two_teachers(activation={act})", lambda act=act: sc.train_two_teachers(**dict(tbase, activation=act)), "ok")
     _tag("simulate.continual", s0)
@@ -763,6 +765,7 @@ def main():
     ap.add_argument("--only", default=None, help="substring filter on case names")
     ap.add_argument("--json", default=None, help="write every verdict to this file")
     ap.add_argument("--no-cli", action="store_true")
+    ap.add_argument("--module", default=None, help="comma-separated module labels (prefixes), e.g. theory.continual")
     ap.add_argument("--recheck-hangs", type=float, default=0.0, metavar="FACTOR",
                     help="run the cases that timed out once more with FACTOR times the limit (a loaded machine)")
     ap.add_argument("--rescore", default=None, metavar="JSON",
@@ -779,7 +782,8 @@ def main():
         s0 = len(B.CASES)
         build_cli()
         _tag("command lines", s0)
-    cases = [c for c in B.CASES if args.only is None or args.only in c[0]]
+    cases = [c for c in B.CASES if (args.only is None or any(o in c[0] for o in args.only.split(",")))
+             and (args.module is None or MODULE.get(c[0], "?").startswith(tuple(args.module.split(","))))]
     t_start = time.perf_counter()
     if args.rescore:
         by_name = {c[0]: c for c in cases}

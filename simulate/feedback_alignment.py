@@ -187,11 +187,37 @@ def random_binary_task(n_samples: int = 1000, n_in: int = 784, n_classes: int = 
     n_samples = _v.as_int(n_samples, "n_samples", low=1)
     n_in = _v.as_int(n_in, "n_in", low=1)
     n_classes = _v.as_int(n_classes, "n_classes", low=2)
+    if n_samples * n_in > MAX_WEIGHTS:
+        raise ValueError(f"n_samples = {n_samples} with n_in = {n_in} is too large: {n_samples * n_in:.3g} inputs, "
+                         f"more than {MAX_WEIGHTS} (2^30)")
     device, dtype = resolve_device(device), resolve_dtype(dtype)
     g = make_generator(seed, device)
     X = torch.randint(0, 2, (n_samples, n_in), generator=g, device=device).to(dtype)
     labels = torch.randint(0, n_classes, (n_samples,), generator=g, device=device)
     return X.T.contiguous(), labels
+
+
+def _check_labels(labels, P: int, n_out: int, device) -> torch.Tensor:
+    """Class labels (P,) as a long tensor: integers (any integer dtype, or whole floats) in ``[0, n_out)``."""
+    want = f"labels must be {P} integers in [0, {n_out})"
+    raw = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else labels
+    try:
+        lab = np.asarray(raw)
+    except (TypeError, ValueError):
+        raise TypeError(f"{want}, got {_v.describe(labels)}") from None
+    if lab.dtype.kind not in "iuf" or lab.dtype == bool:
+        raise TypeError(f"{want}, got {_v.describe(labels)}")
+    if lab.shape != (P,):
+        raise ValueError(f"{want}, got shape {lab.shape}")
+    if lab.dtype.kind == "f" and not (np.isfinite(lab).all() and np.all(lab == np.round(lab))):
+        raise ValueError(f"{want}; got fractional or non-finite values (they would be truncated)")
+    if P and (lab.min() < 0 or lab.max() >= n_out):
+        raise ValueError(f"{want}, got values in [{lab.min():g}, {lab.max():g}]")
+    return torch.as_tensor(labels, device=device).long()
+
+
+#: most weights (entries of W, B and D over the ensemble) an MLP may have: 2^30 (8 GiB in float64)
+MAX_WEIGHTS = 2**30
 
 
 def init_mlp(widths: Sequence[int], n_networks: int, *, seed: int = 0, gain: float = 1.0,
@@ -203,6 +229,10 @@ def init_mlp(widths: Sequence[int], n_networks: int, *, seed: int = 0, gain: flo
     if len(widths) < 2:
         raise ValueError(f"widths needs at least input and output sizes, got {widths}")
     E = _v.as_int(n_networks, "n_networks", low=1)
+    n_weights = E * sum(a * b * 2 + b * widths[-1] for a, b in zip(widths[:-1], widths[1:]))
+    if n_weights > MAX_WEIGHTS:
+        raise ValueError(f"widths {widths} with n_networks = {E} are too large: {n_weights:.3g} weights (W, B, D), "
+                         f"more than MAX_WEIGHTS = {MAX_WEIGHTS} (2^30)")
     gain = _v.as_float(gain, "gain", low=0.0, open_low=True)
     fs = _v.as_float(feedback_scale, "feedback_scale", low=0.0, open_low=True)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
@@ -294,11 +324,9 @@ def train_mlp(X, labels, W0: MLPState, *, rule: str, lr: float, steps: int, batc
     else:
         raise ValueError(f"X has {X.shape[0]} rows (input features) but the network takes {n_in}; "
                          f"X must be (n_in, P) with the samples as columns")
-    labels = torch.as_tensor(labels, device=device).long()
     n_out = W0.Ws[-1].shape[1]
     P = Xr.shape[0]
-    if labels.shape != (P,) or labels.min() < 0 or labels.max() >= n_out:
-        raise ValueError(f"labels must be {P} integers in [0, {n_out})")
+    labels = _check_labels(labels, P, n_out, device)
     L = len(W0.Ws)
     train_layers = [True] * L if train_layers is None else [_v.as_bool(b, "train_layers entry") for b in train_layers]
     if len(train_layers) != L:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from idealnets.theory import validation as _v
+from idealnets.theory.recurrent import MAX_ELEMENTS
 
 from . import engine
 from ._common import as_input, make_generator, resolve_device, resolve_dtype
@@ -57,6 +58,10 @@ def random_init(n_in: int, n_hidden: int, n_out: int, *, n_networks: int, scale:
     n_in, n_hidden, n_out = (_v.as_int(v, n, low=1) for v, n in ((n_in, "n_in"), (n_hidden, "n_hidden"),
                                                                  (n_out, "n_out")))
     E = _v.as_int(n_networks, "n_networks", low=1)
+    if E * n_hidden * (n_in + n_hidden + n_out) > MAX_WEIGHTS:
+        raise ValueError(f"n_networks = {E}, n_hidden = {n_hidden} (n_in = {n_in}, n_out = {n_out}) are too large: "
+                         f"{E * n_hidden * (n_in + n_hidden + n_out):.3g} weights, more than MAX_WEIGHTS = "
+                         f"{MAX_WEIGHTS} (2^30)")
     scale = _v.as_float(scale, "scale", low=0.0)
     rs = scale if recurrent_scale is None else _v.as_float(recurrent_scale, "recurrent_scale", low=0.0)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
@@ -78,8 +83,14 @@ def aligned_init(b0, a0, c0, U, V, *, n_hidden: int, n_networks: int, seed: int 
     U = _v.as_array(U, "U", ndim=2)
     V = _v.as_array(V, "V", ndim=2)
     r = U.shape[1]
+    for name, M in (("U", U), ("V", V)):  # as the theory's frames (lag_task, mode_reduction)
+        if M.shape[1] != r or not np.allclose(M.T @ M, np.eye(r), atol=1e-10):
+            raise ValueError(f"{name} must have {r} orthonormal columns (the mode frames), got shape {M.shape}")
     n_hidden = _v.as_int(n_hidden, "n_hidden", low=r)
     E = _v.as_int(n_networks, "n_networks", low=1)
+    if E * n_hidden * (V.shape[0] + n_hidden + U.shape[0]) > MAX_WEIGHTS:
+        raise ValueError(f"n_networks = {E}, n_hidden = {n_hidden} are too large: more than MAX_WEIGHTS = "
+                         f"{MAX_WEIGHTS} (2^30) weights")
     try:
         b0, a0, c0 = (np.broadcast_to(_v.as_array(v, n, ndim=(0, 1, 2)), (E, r)) for v, n in
                       ((b0, "b0"), (a0, "a0"), (c0, "c0")))
@@ -184,6 +195,11 @@ def _rtrl(Wx, Wh, Wy, X, Yt, activation, readout):
     return (gWx, gWh, gWy), L
 
 
+_NO_TARGETS = object()  # Y of _check_common for forward, which has no targets
+#: most weights (entries of W_x, W_h, W_y over the ensemble) random_init/aligned_init make: 2^30 (8 GiB in float64)
+MAX_WEIGHTS = 2**30
+
+
 def _check_common(weights, X, Y, method, k, activation, readout, device, dtype, name="weights"):
     method = _v.as_choice(method, "method", METHODS)
     activation = _v.as_choice(activation, "activation", ACTIVATIONS)
@@ -211,6 +227,8 @@ def _check_common(weights, X, Y, method, k, activation, readout, device, dtype, 
     if Xn.shape[0] != n_in or Xn.shape[2] < 1:
         raise ValueError(f"X must have shape (N_in={n_in}, T, P), got {Xn.shape}")
     Xt = torch.as_tensor(Xn, device=device, dtype=dtype)
+    if Y is _NO_TARGETS:  # forward
+        return (Wx, Wh, Wy), Xt, None, method, k, activation, readout
     want = (Wy.shape[1], Xn.shape[2]) if readout == "final" else (Wy.shape[1], Xn.shape[1], Xn.shape[2])
     Yt = as_input(Y, "Y", device=device, dtype=dtype, shape=want)
     return (Wx, Wh, Wy), Xt, _target(Yt, readout), method, k, activation, readout
@@ -233,8 +251,8 @@ def gradients(weights, X, Y, *, method: str = "bptt", k: int | None = None, acti
 @_v.renamed_keywords(nonlinearity="activation")
 def forward(weights, X, *, activation: str = "linear", device=None, dtype=torch.float64) -> torch.Tensor:
     """Hidden states (T+1, E, N_h, P) of every network (index 0 is h_0 = 0)."""
-    Y = np.zeros((weights[2].shape[1], np.shape(X)[2]))
-    W, Xt, _, _, _, activation, _ = _check_common(weights, X, Y, "bptt", None, activation, "final", device, dtype)
+    W, Xt, _, _, _, activation, _ = _check_common(weights, X, _NO_TARGETS, "bptt", None, activation, "final", device,
+                                                  dtype)
     with torch.no_grad():
         H = _forward(W[0], W[1], Xt, activation)
     if not bool(torch.isfinite(H).all()):
@@ -329,8 +347,13 @@ def lag_map_strengths(weights, U, V, n_lags: int) -> np.ndarray:
         raise TypeError(f"weights must be a tuple (W_x, W_h, W_y), got {_v.describe(weights)}")
     Wx, Wh, Wy = (_v.as_array(w, n, ndim=range(2, 64)) for w, n in zip(weights, ("W_x", "W_h", "W_y")))
     n = _v.as_int(n_lags, "n_lags", low=1)
+    V = _v.as_array(V, "V", ndim=2)
+    per = int(np.prod(np.broadcast_shapes(Wx.shape[:-2], Wy.shape[:-2]), dtype=np.int64)) * V.shape[1]
+    if n * per > MAX_ELEMENTS:
+        raise ValueError(f"n_lags = {n} is too large: it asks for {n * per:.3g} entries (n_lags x networks x "
+                         f"modes), more than MAX_ELEMENTS = {MAX_ELEMENTS} (2^25)")
     out = []
-    A = Wx @ _v.as_array(V, "V", ndim=2)  # (..., N_h, r)
+    A = Wx @ V  # (..., N_h, r)
     Ut = _v.as_array(U, "U", ndim=2).T
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(n):

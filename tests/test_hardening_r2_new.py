@@ -148,3 +148,67 @@ def test_random_features_psi_bounded():
         with pytest.raises(ValueError, match="psi"):
             RandomFeaturesTheory(activation="relu", snr=4.0, **kw)
     assert PSI_MAX == 1e12
+
+
+# ----------------------------------------------------------------------------- simulate: FA and RNN boundaries
+def test_train_mlp_labels_checked_not_truncated():
+    import torch
+
+    from idealnets.simulate import feedback_alignment as sfa
+
+    st = sfa.init_mlp([6, 5, 3], 2, seed=1, dtype=torch.float64)
+    X = np.random.default_rng(0).standard_normal((6, 10))
+    lab = np.random.default_rng(1).integers(0, 3, 10)
+    kw = dict(rule="fa", lr=0.05, steps=3, batch_size=4, seed=3)
+    with pytest.raises(ValueError, match="^labels.*fractional"):
+        sfa.train_mlp(X, lab + 0.5, st, **kw)
+    for bad in (None, "abc", [True] * 10):
+        with pytest.raises(TypeError, match="^labels"):
+            sfa.train_mlp(X, bad, st, **kw)
+    with pytest.raises(ValueError, match="^labels.*shape"):
+        sfa.train_mlp(X, lab[:3], st, **kw)
+    ref = sfa.train_mlp(X, lab, st, **kw).losses
+    for same in (lab.astype(float), torch.as_tensor(lab), list(lab)):
+        assert np.array_equal(sfa.train_mlp(X, same, st, **kw).losses, ref)
+
+
+def test_simulate_huge_sizes_refused_by_name():
+    from idealnets.simulate import feedback_alignment as sfa
+    from idealnets.simulate import recurrent as srn
+
+    with pytest.raises(ValueError, match="widths .* too large"):
+        sfa.init_mlp([6, 10**9, 3], 2)
+    with pytest.raises(ValueError, match="^n_samples .* too large"):
+        sfa.random_binary_task(10**9, 6, 3)
+    with pytest.raises(ValueError, match="n_hidden = 1000000000 .* too large"):
+        srn.random_init(2, 10**9, 2, n_networks=2)
+    W = tuple(w.numpy() for w in srn.random_init(2, 3, 2, n_networks=2))
+    with pytest.raises(ValueError, match="^n_lags = 1000000000 is too large"):
+        srn.lag_map_strengths(W, np.eye(2), np.eye(2), 10**9)
+
+
+def test_rnn_forward_checks_before_indexing():
+    from idealnets.simulate import recurrent as srn
+
+    W0 = srn.random_init(2, 3, 2, n_networks=2, seed=0)
+    X = np.random.default_rng(0).standard_normal((2, 4, 8))
+    for bad in (W0[:2], "abc", None):
+        with pytest.raises(TypeError, match="^weights"):
+            srn.forward(bad, X)
+    with pytest.raises(ValueError, match="^X must be a 3-D array"):
+        srn.forward(W0, X[0])
+    for bad in (None, "abc"):
+        with pytest.raises(TypeError, match="^X"):
+            srn.forward(W0, bad)
+    with pytest.raises(TypeError, match="^Y"):
+        srn.loss(W0, X, None)
+    assert srn.forward(W0, X).shape == (5, 2, 3, 8)
+
+
+def test_aligned_init_needs_orthonormal_frames():
+    from idealnets.simulate import recurrent as srn
+
+    with pytest.raises(ValueError, match="^U must have 2 orthonormal columns"):
+        srn.aligned_init(0.1, 0.1, 0.1, np.ones((2, 2)), np.eye(2), n_hidden=3, n_networks=2)
+    with pytest.raises(ValueError, match="^V must have 2 orthonormal columns"):
+        srn.aligned_init(0.1, 0.1, 0.1, np.eye(2), np.eye(3)[:, :1], n_hidden=3, n_networks=2)
