@@ -42,7 +42,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     N = 100 if quick else 500
     E = 2 if quick else 4
     a1 = a2 = 6.0 if quick else 12.0
-    ps_line = np.linspace(0.0, 0.8, 3 if quick else 17)
+    ps_line = np.linspace(0.0, 0.6, 3 if quick else 13)
     ps_mark = (0.4,) if quick else (0.0, 0.2, 0.4, 0.6)
     T, vs = teacher_family(2, M, GAMMA, 1.0)
     ode = MultiTeacherODE(K, M, LR, T, vs)

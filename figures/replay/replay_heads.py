@@ -20,9 +20,10 @@ NAME = "replay_heads"
 TITLE = "One shared head vs one head per task: forgetting vs feature similarity"
 SECTION = _SECTION
 CAPTION = ("**Shared vs separate heads.** Forgetting of task 1 after learning task 2 (erf committee, K = M = 2, "
-           "equal teacher readouts) vs the feature similarity $\\gamma$: with one head per task it peaks at "
-           "{agreement[peak_forgetting_per_task]:.3f} ($\\gamma$ = {agreement[peak_gamma_per_task]:.2f}); with a "
-           "shared head at {agreement[peak_forgetting_shared]:.3f} ($\\gamma$ = {agreement[peak_gamma_shared]:.2f}). "
+           "equal teacher readouts) vs the feature similarity $\\gamma$: largest at $\\gamma$ = "
+           "{agreement[peak_gamma_per_task]:.2f} with one head per task ({agreement[peak_forgetting_per_task]:.3f}) "
+           "and at $\\gamma$ = {agreement[peak_gamma_shared]:.2f} with a shared head "
+           "({agreement[peak_forgetting_shared]:.3f}), zero for identical teachers. "
            "ODE (lines) vs online SGD at N = {params[N]} (markers): max deviation in forgetting "
            "{agreement[forgetting_max_abs_dev]:.2g}.")
 TOLERANCES = {}
