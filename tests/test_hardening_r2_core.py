@@ -268,3 +268,29 @@ def test_stable_limits_refuse_bad_depth_and_divergent_fixed_points():
     lr_gd = 2.0 / np.linalg.eigvalsh(Xf @ Xf.T)[-1]
     with pytest.raises(ValueError, match=r"lr=.*stable limit"):
         ge.finite_size_errors(Xf, np.ones(6), np.ones(4), np.zeros(4), np.inf, 0.5, lr=1.05 * lr_gd)
+
+
+# ---------------------------------------------------------------- theory: huge sizes are named errors, not MemoryError
+@pytest.mark.parametrize("call, name", [
+    (lambda: se.structure("ring", 10**12), "n"),
+    (lambda: se.structure("ring", 6).sample(10**12), "n_features"),
+    (lambda: __import__("idealnets.theory.datasets", fromlist=["x"]).hierarchical_data((2, 2), n_features=10**12),
+     "n_features"),
+    (lambda: __import__("idealnets.theory.datasets", fromlist=["x"]).one_hot(10**12), "n_items"),
+    (lambda: ge.marchenko_pastur(2.0).nodes(step=0.0), "step"),  # ZeroDivisionError before
+    (lambda: ge.marchenko_pastur(2.0).nodes(smax=1e12), "smax"),
+    (lambda: __import__("idealnets.theory.tasks", fromlist=["x"]).whitened_task(3, 2, [1.0], n_samples=10**6),
+     "n_samples"),
+    (lambda: __import__("idealnets.theory.lambda_balanced", fromlist=["x"]).lambda_balanced_init(
+        3, 2, 2, 0.5, 0.3, size=10**12), "size"),
+])
+def test_theory_sizes_are_bounded(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+def test_deep_linear_stable_lr_with_nothing_to_learn_is_inf():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # was a division by zero
+        assert dl.DeepLinearTheory(np.eye(3), np.zeros((2, 3)), depth=2).stable_lr() == np.inf
+    assert np.isfinite(dl.DeepLinearTheory(np.eye(3), np.zeros((2, 3)), depth=1).stable_lr())

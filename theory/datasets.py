@@ -23,12 +23,12 @@ import numpy as np
 from .validation import as_float, as_int, as_seed
 
 __all__ = ["Tree", "HierarchicalData", "living_things", "hierarchical_data", "one_hot", "check_branching",
-           "check_flip_prob"]
+           "check_flip_prob", "ITEMS_MAX"]
 
 
 def one_hot(n_items: int) -> np.ndarray:
     """One-hot item inputs ``X = I``, shape ``(n_items, n_items)`` (columns are items)."""
-    return np.eye(as_int(n_items, "n_items", low=1))
+    return np.eye(as_int(n_items, "n_items", low=1, high=ITEMS_MAX))
 
 
 # ---------------------------------------------------------------- living things
@@ -83,8 +83,15 @@ def living_things() -> tuple[list[str], list[str], np.ndarray]:
 
 
 # ---------------------------------------------------------------- hierarchy
+#: Most items (leaves, ``prod(branching)``) a tree may have: item-by-item matrices are P x P (2 GiB at the bound)
+ITEMS_MAX = 2**14
+#: Most entries of a sampled feature matrix (``n_features x P``; 2 GiB of float64)
+MAX_ENTRIES = 2**28
+
+
 def check_branching(branching) -> tuple[int, ...]:
-    """Validate branching factors: a non-empty sequence of ints >= 2 (one per level below the root)."""
+    """Validate branching factors: a non-empty sequence of ints >= 2 (one per level below the root),
+    with at most :data:`ITEMS_MAX` leaves."""
     if isinstance(branching, (str, bytes)):
         raise TypeError(f"branching must be a sequence of ints >= 2, one per level; got {branching!r}")
     try:
@@ -96,6 +103,10 @@ def check_branching(branching) -> tuple[int, ...]:
     for k in b:
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 2:
             raise ValueError(f"every branching factor must be an integer >= 2, got {branching!r}")
+    n_items = int(np.prod([float(k) for k in b]))
+    if n_items > ITEMS_MAX:
+        raise ValueError(f"branching {b if len(b) <= 8 else '...'} has {n_items:.3g} leaves (items): at most "
+                         f"ITEMS_MAX = {ITEMS_MAX}")
     return tuple(int(k) for k in b)
 
 
@@ -175,7 +186,7 @@ def hierarchical_data(branching=(2, 2, 2), n_features: int = 1000, flip_prob: fl
     """
     tree = Tree.uniform(branching)
     eps = check_flip_prob(flip_prob)
-    n_features = as_int(n_features, "n_features", low=1)
+    n_features = as_int(n_features, "n_features", low=1, high=MAX_ENTRIES // tree.n_items)
     rng = np.random.default_rng(as_seed(seed))
     vals = rng.choice([-1.0, 1.0], size=(n_features, 1))
     for b in tree.branching:

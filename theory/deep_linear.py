@@ -511,8 +511,10 @@ class DeepLinearTheory:
 
     def stable_lr(self) -> float:
         """The stable learning rate: the largest full-batch GD learning rate that is stable near convergence,
-        ``2 / (c * rate(s_max/c))`` (:func:`mode_rate`). Formerly ``max_learning_rate`` (deprecated alias)."""
-        return float(2.0 / (self.c * _mode_rate(self.s[0] / self.c, self.depth, self.tau)))
+        ``2 / (c * rate(s_max/c))`` (:func:`mode_rate`). Formerly ``max_learning_rate`` (deprecated alias).
+        ``inf`` for D >= 2 when ``Syx = 0`` (every mode's rate is 0 at its fixed point 0)."""
+        rate = self.c * _mode_rate(self.s[0] / self.c, self.depth, self.tau)
+        return float(2.0 / rate) if rate > 0 else float("inf")
 
     max_learning_rate = deprecated_alias(stable_lr, "max_learning_rate")
 

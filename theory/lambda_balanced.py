@@ -65,8 +65,8 @@ import numpy as np
 from scipy import linalg
 
 from . import _core
-from .deep_linear import balancedness
-from .tasks import whitened_task
+from .deep_linear import MAX_ENTRIES, balancedness
+from .tasks import SIZE_MAX, whitened_task
 from .validation import as_array, as_float, as_int, as_seed, as_times, as_whitened_pair, check_same
 
 __all__ = [
@@ -153,12 +153,16 @@ def lambda_balanced_init(n_in: int, n_hidden: int, n_out: int, lam: float, scale
     rank), lam < 0 needs ``n_hidden <= n_in``; lam = 0 allows any width.
     ``size`` = E returns stacked (E, ...) arrays. Returns ``W1`` (N_h, N_in), ``W2`` (N_out, N_h).
     """
-    n_in, n_hidden, n_out = (as_int(v, name, low=1) for name, v in
+    n_in, n_hidden, n_out = (as_int(v, name, low=1, high=SIZE_MAX) for name, v in
                              (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out)))
     lam = as_float(lam, "lam")
     scale = as_float(scale, "scale", low=0.0)
     seed = as_seed(seed)
     size = None if size is None else as_int(size, "size", low=1)
+    per_net = n_hidden * (n_in + n_out) + n_hidden**2 + n_in**2 + n_out**2  # the weights and the Haar frames
+    if (size or 1) * per_net > MAX_ENTRIES:
+        raise ValueError(f"size = {size} networks of sizes ({n_in}, {n_hidden}, {n_out}) need {(size or 1) * per_net:.3g} "
+                         f"array entries: at most MAX_ENTRIES = {MAX_ENTRIES}")
     if lam > 0 and n_hidden > n_out:
         raise ValueError(f"lam = {lam} > 0 needs n_hidden <= n_out (W2^T W2 = W1 W1^T + lam I has full rank "
                          f"{n_hidden}), got n_hidden = {n_hidden}, n_out = {n_out}")

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _core
-from .datasets import Tree, check_branching, check_flip_prob, hierarchical_data, living_things
+from .datasets import ITEMS_MAX, MAX_ENTRIES, Tree, check_branching, check_flip_prob, hierarchical_data, living_things
 from .deep_linear import DeepLinearTheory, learning_time
 from .validation import as_array, as_choice, as_float, as_int, as_seed, as_times
 
@@ -205,7 +205,7 @@ class Structure:
 
     def sample(self, n_features: int, seed: int = 0) -> np.ndarray:
         """Features ``Y`` of shape ``(n_features, P)``, rows i.i.d. ``N(0, C)``."""
-        n_features = as_int(n_features, "n_features", low=1)
+        n_features = as_int(n_features, "n_features", low=1, high=MAX_ENTRIES // self.n)
         rng = np.random.default_rng(as_seed(seed))
         root = self.modes * np.sqrt(np.maximum(self.eig, 0.0))
         return rng.standard_normal((n_features, self.n)) @ root.T
@@ -269,7 +269,7 @@ def structure(kind: str, n: int, *, sigma2: float = 4.0, shape: tuple[int, int] 
     Returns a :class:`Structure` with modes sorted by decreasing eigenvalue.
     """
     kind = as_choice(kind, "kind", STRUCTURES)
-    n = as_int(n, "n (number of items)", low=2)
+    n = as_int(n, "n (number of items)", low=2, high=ITEMS_MAX)
     sigma2 = as_float(sigma2, "sigma2", low=0.0, open_low=True)
     adjacency = None
     params: dict = {"sigma2": float(sigma2)}

@@ -20,12 +20,13 @@ from typing import Callable
 import numpy as np
 from scipy import special
 
-from .validation import as_float
+from .validation import as_array, as_float
 
-__all__ = ["MarchenkoPastur", "marchenko_pastur", "QUAD_STEP", "QUAD_SMAX"]
+__all__ = ["MarchenkoPastur", "marchenko_pastur", "QUAD_STEP", "QUAD_SMAX", "NODES_MAX"]
 
 QUAD_STEP = 1.0 / 64  # tanh-sinh step in the edge-clustering variable
 QUAD_SMAX = 3.3  # |k h| range: weights below 1e-40 beyond it
+NODES_MAX = 10**6  # most quadrature nodes (2 smax/step + 1) a call may ask for
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class MarchenkoPastur:
 
     def density(self, lam) -> np.ndarray:
         """Continuous density ``rho(lambda)`` (0 outside the support; the atom is separate)."""
-        lam = np.asarray(lam, dtype=float)
+        lam = as_array(lam, "lam", allow_empty=True, allow_inf=True)
         inside = (lam > self.lam_minus) & (lam < self.lam_plus) & (lam > 0)
         out = np.zeros(lam.shape)
         li = lam[inside]
@@ -69,8 +70,14 @@ class MarchenkoPastur:
         r"""Quadrature ``(lam_k, w_k)`` with ``sum_k w_k f(lam_k) ~ int rho(lambda) f(lambda) dlambda``.
 
         Tanh-sinh in ``theta`` (``lambda = m - h cos theta``); edge distances are formed
-        without cancellation so nodes a hair from ``lam_minus`` stay exact.
+        without cancellation so nodes a hair from ``lam_minus`` stay exact. ``step`` and ``smax``
+        are positive with at most :data:`NODES_MAX` nodes.
         """
+        step = as_float(step, "step", low=0.0, open_low=True)
+        smax = as_float(smax, "smax", low=0.0, open_low=True)
+        if 2 * smax / step + 1 > NODES_MAX:
+            raise ValueError(f"step = {step:g} and smax = {smax:g} ask for {2 * smax / step + 1:.3g} quadrature nodes: "
+                             f"at most NODES_MAX = {NODES_MAX}")
         k = np.arange(-int(np.ceil(smax / step)), int(np.ceil(smax / step)) + 1)
         x = k * step
         s = 0.5 * np.pi * np.sinh(x)

@@ -32,6 +32,9 @@ __all__ = ["Correlations", "correlations", "quadratic_loss", "whitened_task", "W
 
 #: How :func:`whitened_task` builds its inputs.
 WHITENED_INPUTS = ("random", "identity")
+#: Largest n_in, n_out and n_samples of :func:`whitened_task`, which draws Haar matrices of these sizes
+#: (an n x n matrix and its QR: 2 GiB and ~1 min at the bound)
+SIZE_MAX = 2**14
 
 
 def correlations(X, Y) -> Correlations:
@@ -76,15 +79,16 @@ def whitened_task(n_in: int, n_out: int, s, seed: int = 0, n_samples: int | None
     orthogonal matrix (P = n_samples, default N_in); ``inputs = "identity"``: ``X = sqrt(N_in) I``
     (P = N_in, one sample per input direction). ``Y = Syx X``. ``U`` (N_out, r), ``V`` (N_in, r)
     default to random orthonormal frames (r = len(s) <= min(N_in, N_out)). Random draws come
-    from ``seed``, in the order ``U``, ``V``, ``R`` (the ones not given).
+    from ``seed``, in the order ``U``, ``V``, ``R`` (the ones not given). Sizes are at most
+    :data:`SIZE_MAX`.
     """
-    n_in, n_out = as_int(n_in, "n_in", low=1), as_int(n_out, "n_out", low=1)
+    n_in, n_out = as_int(n_in, "n_in", low=1, high=SIZE_MAX), as_int(n_out, "n_out", low=1, high=SIZE_MAX)
     s = np.atleast_1d(as_array(s, "s", ndim=(0, 1), low=0.0))
     inputs = as_choice(inputs, "inputs", WHITENED_INPUTS)
     r = s.size
     if r > min(n_in, n_out):
         raise ValueError(f"{r} singular values do not fit a {n_out} x {n_in} map")
-    P = n_in if n_samples is None else as_int(n_samples, "n_samples", low=1)
+    P = n_in if n_samples is None else as_int(n_samples, "n_samples", low=1, high=SIZE_MAX)
     if P < n_in:
         raise ValueError(f"whitening needs n_samples >= n_in, got {P} < {n_in}")
     if inputs == "identity" and P != n_in:
