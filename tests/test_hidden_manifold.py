@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from idealnets.theory.committee import CommitteeODE
-from idealnets.theory.hidden_manifold import (HiddenManifoldODE, HiddenManifoldState, feature_map_moments,
+from idealnets.theory.hidden_manifold import (HiddenManifoldODE, HiddenManifoldState, coarsen, feature_map_moments,
                                               hidden_manifold_state)
 from idealnets.theory.validation import DivergenceError
 from idealnets.simulate.hidden_manifold import hidden_manifold_features, train_hidden_manifold
@@ -94,6 +94,25 @@ def test_first_order_drift_by_monte_carlo():
     _, _, dr, _ = hm.rates(st0.W, st0.sigma, st0.r, v, st0.t, st0.rho, st0.weights)
     ds_ode = -dr[tau, :, 0] / w_tau  # r = s w~ with w~ constant: dr = ds w~
     assert np.all(np.abs(ds_ode - mc) < 5 * se), (ds_ode, mc, se)
+
+
+def test_coarsened_spectrum_is_close_and_exact_for_equal_eigenvalues():
+    """Binning directions of equal rho is exact (the equations are linear in each direction's own order
+    parameters); binning a Marchenko-Pastur spectrum into 10-40 bins changes eps_g by < 2e-3 (measured 1.2e-3)."""
+    N, D, K, M = 400, 200, 2, 2
+    F = hidden_manifold_features(D, N, seed=1)
+    rng = np.random.default_rng(2)
+    st0 = hidden_manifold_state(rng.standard_normal((K, N)), F, rng.standard_normal((M, D)))
+    ode = HiddenManifoldODE(K, M, 0.5, D / N)
+    a = np.linspace(0, 10, 11)
+    full = ode.integrate(st0, alpha_eval=a, rtol=1e-9, atol=1e-11)
+    for nb in (10, 40):
+        c = ode.integrate(coarsen(st0, nb), alpha_eval=a, rtol=1e-9, atol=1e-11)
+        assert np.abs(c.eps_g - full.eps_g).max() < 2e-3
+    flat = HiddenManifoldState(st0.W, st0.sigma, st0.r, st0.t, np.ones(D), st0.weights)
+    one = ode.integrate(flat, alpha_eval=a, rtol=1e-10, atol=1e-12)
+    merged = ode.integrate(coarsen(flat, 1), alpha_eval=a, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(merged.eps_g, one.eps_g, rtol=0, atol=1e-9)
 
 
 def _sgd_gap(N, E, seed, delta=0.25, lr=0.5, alpha=3.0):
