@@ -5,7 +5,7 @@ fast and level off low (rewarded episodes reinforce wrong decisions too), string
 late and end high. (b) Accuracy at an early and a late alpha vs n/T, for several penalties:
 the best n moves up with training time. (c) Time to 70% accuracy vs n/T: a penalty speeds
 learning for lenient conditions, but for stringent ones it shrinks the student to a state at
-chance (Q -> 0; no marker: never). Lines: the ODEs of :class:`idealnets.theory.reward.RLPerceptronODE`;
+chance (Q -> 0; a cross: 70% not reached by alpha = 200). Lines: the ODEs of :class:`idealnets.theory.reward.RLPerceptronODE`;
 markers: simulated students at N = 1000 (overlap simulation,
 :func:`idealnets.simulate.reward.train_rl_perceptron`, mean +- sd).
 """
@@ -129,9 +129,9 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_yscale("log")
     ax.set_ylim(2, 2.2 * ALPHA_LATE)
     ax.set_xlabel("stringency n / T")
-    ax.set_ylabel(r"$\alpha$ to 70% accuracy ($\times$: never)")
+    ax.set_ylabel(r"$\alpha$ to 70% accuracy ($\times$: not by $\alpha$ = 200)")
     ax.set_title("(c) the penalty: faster, until it traps")
-    ax.legend(loc="upper left", fontsize=7.5)
+    ax.legend(loc="lower left", fontsize=7.5)
     fig.subplots_adjust(left=0.05, right=0.99, bottom=0.13, top=0.92, wspace=0.25)
     agreement.update({"max_dev_in_se": z_max, "trapped_accuracy": float(curves[(T, lr2s[-1])][-1])})
     agreement = {k: v for k, v in agreement.items() if v is not None}
