@@ -202,3 +202,20 @@ def test_predictive_coding_modes_match_the_full_flow_and_escape_rate():
             th.append(tt[np.argmax(aa * bb >= 0.5 * si)])
         mu = er.predictive_coding_escape_rate(si)
         np.testing.assert_allclose(th[1] - th[0], np.log(1e4) / (2 * mu), rtol=0.01)
+
+
+@given(seed=st.integers(0, 2**16), depth=st.integers(1, 4), beta=st.floats(1e-3, 1e3))
+def test_equilibrium_properties(seed, depth, beta):
+    """The closed-form equilibrium is stationary (zero state gradient), lies between the free and the
+    clamped states' energies, and its EP update is finite; beta -> 0 recovers backprop."""
+    Ws, X, Y = _net(depth, seed=seed, n_in=3, hidden=3, n_out=2, P=5)
+    h = er.equilibrium(Ws, X, Y, beta)
+    L = len(Ws)
+    eps = [h[l + 1] - Ws[l] @ h[l] for l in range(L)]
+    for l in range(L - 1):
+        np.testing.assert_allclose(eps[l] - Ws[l + 1].T @ eps[l + 1], 0.0, atol=1e-9 * (1 + np.abs(Y).max()))
+    np.testing.assert_allclose(eps[-1] + beta * (h[-1] - Y), 0.0, atol=1e-9 * (1 + beta) * (1 + np.abs(Y).max()))
+    F = er.energy(Ws, h) + 0.5 * beta * np.sum((h[-1] - Y) ** 2)
+    assert F <= 0.5 * beta * np.sum((er.free_phase(Ws, X)[-1] - Y) ** 2) * (1 + 1e-12)  # the free states are feasible
+    u = er.eqprop_update(Ws, X, Y, beta)
+    assert all(np.all(np.isfinite(a)) for a in u)

@@ -60,7 +60,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax = axes[0]
     theory_line(ax, b_line, exact, color="k", label="exact EP update")
     ax.plot(b_line, b_line * nS / nbp, "--", color=COLORS[3], label=r"first order $\beta\|S\|/\|\nabla L\|$")
-    b_pts = np.geomspace(1e-3, 10.0, 4 if quick else 9)
+    b_pts = np.geomspace(1e-3, 10.0, 3 if quick else 9)
     measured, th_pts = [], []
     lr_probe = 1e-3
     for b in b_pts:
