@@ -294,3 +294,20 @@ def test_deep_linear_stable_lr_with_nothing_to_learn_is_inf():
         warnings.simplefilter("error")  # was a division by zero
         assert dl.DeepLinearTheory(np.eye(3), np.zeros((2, 3)), depth=2).stable_lr() == np.inf
     assert np.isfinite(dl.DeepLinearTheory(np.eye(3), np.zeros((2, 3)), depth=1).stable_lr())
+
+
+def test_overflowing_task_quantities_are_named_errors():
+    from idealnets.theory import lambda_balanced as lb
+    from idealnets.theory import tasks as ta
+
+    with pytest.raises(ValueError, match="overflow"):
+        ta.correlations(np.ones((3, 4)) * 1e200, np.ones((2, 4)))
+    with pytest.raises(ValueError, match="overflow"):
+        ta.quadratic_loss(np.ones((2, 3)) * 1e200, np.eye(3), np.ones((2, 3)), 1.0)
+    with pytest.raises(ValueError, match="overflow"):
+        lb.task_loss(np.ones((2, 3)) * 1e200, np.eye(3), np.ones((2, 3)))
+    X, Y = lb.whitened_task(3, 2, [2.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        W = lb.lazy_map([0.0, 1.0, np.inf], np.zeros((2, 3)), np.zeros((2, 2)), X, Y)  # exp(-0 * inf) was NaN
+    np.testing.assert_array_equal(W, 0.0)  # zero weights: the frozen kernel is zero, nothing moves

@@ -215,7 +215,12 @@ def task_loss(W, X, Y) -> np.ndarray:
     check_same("X", X.shape[1], "Y", Y.shape[1], "number of samples (columns)")
     if W.shape[-2:] != (Y.shape[0], X.shape[0]):
         raise ValueError(f"W must end in (N_out, N_in) = {(Y.shape[0], X.shape[0])}, got shape {W.shape}")
-    return _core.quadratic_loss(W, *_core.correlations(X, Y))
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss = _core.quadratic_loss(W, *_core.correlations(X, Y))
+    if not np.isfinite(loss).all():
+        raise ValueError(f"the loss overflows float64 (max|W| = {np.max(np.abs(W)):.3g}, max|X| = "
+                         f"{np.max(np.abs(X)):.3g}, max|Y| = {np.max(np.abs(Y)):.3g}): rescale")
+    return loss
 
 
 def riccati_matrix(Syx, lam: float) -> np.ndarray:
@@ -521,7 +526,8 @@ def lazy_map(t, W1_0, W2_0, X, Y, tau: float = 1.0) -> np.ndarray:
     ``tau dW/dt = A (Syx - W) + (Syx - W) C`` (whitened input) gives the linear ODE
     ``tau dE/dt = -(A E + E C)`` for ``E = W - Syx``, solved by
     ``E(t) = e^{-A t/tau} E(0) e^{-C t/tau}``. Exact trajectories approach it as
-    ``|lambda| -> inf`` (tests measure the rate). Shape ``t.shape + (N_out, N_in)``.
+    ``|lambda| -> inf`` (tests measure the rate). Shape ``t.shape + (N_out, N_in)``; at
+    ``t = inf`` directions with zero rate (zero initial weights) keep their initial error.
     """
     t = as_times(t)
     X, Y = _check_whitened(X, Y)
@@ -533,8 +539,15 @@ def lazy_map(t, W1_0, W2_0, X, Y, tau: float = 1.0) -> np.ndarray:
     a, Ua = np.linalg.eigh(W2_0 @ W2_0.T)
     c, Uc = np.linalg.eigh(W1_0.T @ W1_0)
     E0 = Ua.T @ (W2_0 @ W1_0 - Syx) @ Uc
-    with np.errstate(under="ignore"):
-        decay = np.exp(-(a[:, None] + c[None, :]) * t[..., None, None] / tau)
+    rate = a[:, None] + c[None, :]
+    tt = t[..., None, None]
+    with np.errstate(under="ignore", invalid="ignore", over="ignore"):
+        decay = np.exp(-rate * tt / tau)
+    if np.isinf(t).any():
+        # t = inf: directions with a positive rate have decayed, frozen ones (rate 0 up to rounding, e.g. zero
+        # initial weights) keep their initial error (exp(-0 * inf) would be NaN)
+        frozen = rate <= max(rate.shape) * np.finfo(float).eps * max(float(np.max(np.abs(rate))), 1e-300)
+        decay = np.where(np.isinf(tt), np.where(frozen, 1.0, 0.0), decay)
     return Syx + Ua @ (decay * E0) @ Uc.T
 
 

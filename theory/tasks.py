@@ -46,7 +46,12 @@ def correlations(X, Y) -> Correlations:
     """
     X, Y = as_array(X, "X", ndim=2), as_array(Y, "Y", ndim=2)
     check_same("X", X.shape[1], "Y", Y.shape[1], "number of samples (columns)")
-    return _core.correlations(X, Y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _core.correlations(X, Y)
+    if not (np.isfinite(out.Sxx).all() and np.isfinite(out.Syx).all() and np.isfinite(out.trSyy)):
+        raise ValueError(f"the correlations of X and Y overflow float64 (max|X| = {np.max(np.abs(X)):.3g}, "
+                         f"max|Y| = {np.max(np.abs(Y)):.3g}): rescale the data")
+    return out
 
 
 def quadratic_loss(W, Sxx, Syx, trSyy) -> np.ndarray:
@@ -68,7 +73,11 @@ def quadratic_loss(W, Sxx, Syx, trSyy) -> np.ndarray:
     if Sxx is not None:
         Sxx = as_array(Sxx, "Sxx", shape=(n_in, n_in))
     trSyy = as_float(trSyy, "trSyy", low=0.0)
-    return _core.quadratic_loss(W, Sxx, Syx, trSyy)
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss = _core.quadratic_loss(W, Sxx, Syx, trSyy)
+    if not np.isfinite(loss).all():
+        raise ValueError(f"the loss of W overflows float64 (max|W| = {np.max(np.abs(W)):.3g}): rescale W or the task")
+    return loss
 
 
 def whitened_task(n_in: int, n_out: int, s, seed: int = 0, n_samples: int | None = None,
