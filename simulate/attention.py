@@ -86,16 +86,17 @@ class LinearAttentionGD:
     State: a dict of weight tensors with the ensemble leading: ``"V"`` ``(E, H, D+1, D+1)`` and
     ``"KQ"`` ``(E, H, D+1, D+1)`` (merged) or ``"K"``, ``"Q"`` ``(E, H, rank, D+1)`` (separate).
     Records ``"loss"``: the population loss of the network's effective predictor ``beta`` (exact on
-    the invariant subspace where the mixed ``x/y`` blocks vanish, whose size is recorded as
-    ``"off_subspace"``); ``"test_loss"``: the network's own output on a fixed held-out set of prompts;
+    the invariant subspace where the mixed ``x/y`` blocks vanish, held there unless ``train_mixed``;
+    their size is recorded as ``"off_subspace"``); ``"test_loss"``: the network's own output on a fixed held-out set of prompts;
     ``"beta"`` ``(E, D, D)``; and with a fixed training set ``"train_loss"``.
     """
 
     name = "linear_attention"
 
     def __init__(self, task: InContextTask, W0: dict, *, parametrization: str, lr: float, batch_size: int,
-                 train_set, test_set, generator: torch.Generator):
+                 train_set, test_set, generator: torch.Generator, train_mixed: bool = False):
         self.task, self.W0, self.kind, self.lr, self.batch = task, W0, parametrization, lr, batch_size
+        self.train_mixed = train_mixed
         self.g, self.train_set, self.test_set = generator, train_set, test_set
         ref = W0["V"]
         self.Qe = torch.as_tensor(task.eigenvectors, device=ref.device, dtype=ref.dtype)
@@ -147,7 +148,21 @@ class LinearAttentionGD:
         for p, gr in zip(params, grads):
             p.requires_grad_(False)
             p.sub_(self.lr * gr)
+        if not self.train_mixed:
+            self._zero_mixed(W)
         return W
+
+    def _zero_mixed(self, W):
+        """Hold the mixed blocks at 0: the value's ``x -> y`` row block and the key-query's ``y``-row
+        (merged) or the key's ``y``-column (separate). They form a second path to the same predictor
+        class (``yhat = h^T a c^T x_q`` plus pure-noise terms); from exactly 0 gradient flow keeps them
+        there, but the noise of finite batches seeds them and they grow (docs: "Trained networks")."""
+        D = self.task.D
+        W["V"][:, :, D, :D] = 0.0
+        if self.kind == "merged":
+            W["KQ"][:, :, D, :D] = 0.0
+        else:
+            W["K"][:, :, :, D] = 0.0
 
     def beta(self, W):
         """Effective predictor ``sum_i v_i M_i`` (``(E, D, D)``), ``yhat = h^T beta x_q`` on the subspace."""
@@ -208,6 +223,7 @@ def _initial_weights(task, parametrization, H, rank, init, init_scale, E, genera
 def train_linear_attention(Lambda, N: int, *, parametrization: str = "merged", H: int = 1, rank: int = 1,
                            init_scale: float, init: str = "aligned", lr: float, steps: int,
                            batch_size: int = 1024, train_set_size: int | None = None, n_test: int = 4096,
+                           train_mixed: bool = False,
                            n_networks: int = 1, record=50, log: bool = False, seed: int = 0, device=None,
                            dtype=torch.float64, progress_bar: bool | None = None) -> Run:
     r"""Train ``n_networks`` multi-head linear attention networks on in-context linear regression.
@@ -221,7 +237,11 @@ def train_linear_attention(Lambda, N: int, *, parametrization: str = "merged", H
     ``x`` and ``y`` at the output set to 0 as in the paper). ``lr`` per step; ``steps`` updates on
     fresh batches of ``batch_size`` prompts, or full-batch on a fixed set of ``train_set_size``
     prompts per network when given. ``n_test`` held-out prompts (shared by the ensemble) estimate
-    each network's own loss (``0``: none).
+    each network's own loss (``0``: none). ``train_mixed``: also train the mixed blocks (the value's
+    ``x -> y`` block and the key-query's ``y``-row, or the key's ``y``-column), which the paper's
+    analysis sets to 0; by default they are held at 0, so that ``losses`` is exactly each network's
+    population loss. When trained, noise of finite batches seeds them and they open a second path
+    to the predictor; then only ``"test_loss"`` measures the network, ``losses`` ignores that path.
 
     Returns a :class:`~idealnets.simulate.engine.Run`: ``times = lr * steps`` (``"t = lr * step"``),
     ``losses`` (E, R) the population loss of each network's effective predictor; ``state``:
@@ -241,6 +261,7 @@ def train_linear_attention(Lambda, N: int, *, parametrization: str = "merged", H
         train_set_size = _v.as_int(train_set_size, "train_set_size", low=1, high=BATCH_MAX)
     n_test = _v.as_int(n_test, "n_test", low=0, high=BATCH_MAX)
     E = _v.as_int(n_networks, "n_networks", low=1, high=4096)
+    train_mixed = _v.as_bool(train_mixed, "train_mixed")
     seed = _v.as_seed(seed)
     if parametrization == "merged" and rank != 1:
         raise ValueError(f"rank = {rank} applies to the separate parametrization only (merged has full W^KQ)")
@@ -260,9 +281,10 @@ def train_linear_attention(Lambda, N: int, *, parametrization: str = "merged", H
     theory = (MergedKQTheory(task, H=H, init_scale=max(init_scale, 1e-300)) if parametrization == "merged"
               else SeparateKQTheory(task, H=H, init_scale=0.0))
     model = LinearAttentionGD(task, W0, parametrization=parametrization, lr=lr, batch_size=batch_size,
-                              train_set=train_set, test_set=test_set, generator=ctx.generator)
+                              train_set=train_set, test_set=test_set, generator=ctx.generator,
+                              train_mixed=train_mixed)
     extras = {"task": task, "parametrization": parametrization, "H": H, "rank": rank, "init": init,
-              "init_scale": init_scale, "lr": lr, "batch_size": batch_size, "train_set_size": train_set_size,
+              "init_scale": init_scale, "train_mixed": train_mixed, "lr": lr, "batch_size": batch_size, "train_set_size": train_set_size,
               "seed": seed, "W0": {k: v.cpu().numpy() for k, v in W0.items()}}
     return engine.run(model, steps=steps, record=record, log=log, time_per_step=lr, time_unit="t = lr * step",
                       loss_name="population loss of the effective predictor", lr=lr, lr_max=theory.stable_lr(),
