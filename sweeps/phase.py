@@ -25,6 +25,7 @@ from idealnets.theory.committee_grid import CommitteeGrid
 from idealnets.theory.deep_linear import learning_time
 from idealnets.theory.generalization import LinearStudentTheory
 from idealnets.theory.tasks import whitened_task
+from idealnets.theory.validation import as_array, as_float, as_int, as_seed, as_times
 
 __all__ = [
     "SIZES",
@@ -80,10 +81,17 @@ COMMITTEE_LR = (0.2, 2.6)
 R0_BASE, R0_BIAS = 0.02, 0.01
 #: the plateau ends when the specialisation index first exceeds this value
 SPEC_THRESHOLD = 0.5
+#: largest sizes the point functions accept (a ValueError names the argument beyond them): student width
+#: K, learning rates per row, and the entries of the simulations' largest arrays
+MAX_K = 4096
+MAX_N_LR = 100_000
+MAX_ENTRIES = 2**27
 
 
 def committee_initial(K: int, M: int = COMMITTEE_M):
-    """``(Q0, R0, v0)`` of the committee phase diagrams (see ``R0_BASE``)."""
+    """``(Q0, R0, v0)`` of the committee phase diagrams (see ``R0_BASE``); ``1 <= K <= MAX_K``, ``M >= 1``."""
+    K = as_int(K, "K", low=1, high=MAX_K)
+    M = as_int(M, "M", low=1)
     R0 = R0_BASE + R0_BIAS * (np.arange(K)[:, None] % M == np.arange(M)[None, :])
     return 0.25 * np.eye(K) + R0 @ R0.T, R0, np.full(K, M / K)
 
@@ -94,7 +102,15 @@ def _alpha_grid(alpha_final: float) -> np.ndarray:
 
 def escape_alpha(alpha, Q, R) -> float:
     """First alpha at which the specialisation index (theory.committee.specialisation_index)
-    exceeds ``SPEC_THRESHOLD``, linearly interpolated; NaN if never (or if the curve is NaN)."""
+    exceeds ``SPEC_THRESHOLD``, linearly interpolated; NaN if never (or if the curve is NaN).
+
+    ``alpha`` (R,) non-decreasing, ``Q`` (R, K, K), ``R`` (R, K, M) (a trajectory; NaN entries allowed:
+    a diverged run has no escape)."""
+    alpha = as_times(alpha, "alpha", allow_inf=False, increasing=True)
+    Q = as_array(Q, "Q", ndim=3, allow_nan=True, allow_inf=True)
+    R = as_array(R, "R", ndim=3, allow_nan=True, allow_inf=True)
+    if alpha.ndim != 1 or Q.shape[0] != alpha.size or R.shape[0] != alpha.size or Q.shape[1:] != (R.shape[1],) * 2:
+        raise ValueError(f"alpha (R,), Q (R, K, K) and R (R, K, M) must agree, got {alpha.shape}, {Q.shape}, {R.shape}")
     si = _committee.specialisation_index(Q, R)
     above = np.nonzero(si > SPEC_THRESHOLD)[0]
     if above.size == 0 or not np.isfinite(si[: above[0] + 1]).all():
@@ -113,6 +129,11 @@ def committee_theory(K: int, noise: float, n_lr: int, alpha_final: float, seed: 
     ``eps_final`` (n_lr,) eps_g at ``alpha_final`` (NaN where the ODE diverges), ``lr`` (n_lr,).
     The seed is unused (the ODE is deterministic).
     """
+    K = as_int(K, "K", low=1, high=MAX_K)
+    noise = as_float(noise, "noise", low=0.0)
+    n_lr = as_int(n_lr, "n_lr", low=1, high=MAX_N_LR)
+    alpha_final = as_float(alpha_final, "alpha_final", low=0.1, open_low=True)
+    as_seed(seed)
     lr = np.linspace(*COMMITTEE_LR, int(n_lr))
     Q0, R0, v0 = committee_initial(int(K))
     alpha = _alpha_grid(alpha_final)
@@ -132,10 +153,19 @@ def committee_sim(lr: float, K: int, noise: float, N: int, alpha_final: float, n
 
     from idealnets.simulate.committee import train_from
 
-    K, N, M = int(K), int(N), COMMITTEE_M
+    lr = as_float(lr, "lr", low=0.0, open_low=True)
+    K = as_int(K, "K", low=1, high=MAX_K)
+    noise = as_float(noise, "noise", low=0.0)
+    N = as_int(N, "N", low=1)
+    alpha_final = as_float(alpha_final, "alpha_final", low=0.0, open_low=True)
+    E = as_int(n_nets, "n_nets", low=1)
+    seed = as_seed(seed)
+    M = COMMITTEE_M
+    if E * N * (M + K) > MAX_ENTRIES:
+        raise ValueError(f"n_nets = {E}, N = {N}, K = {K} are too large: {E * N * (M + K):.3g} weights, more than "
+                         f"MAX_ENTRIES = {MAX_ENTRIES} (2^27)")
     Q0, R0, v0 = committee_initial(K)
     g = torch.Generator().manual_seed(int(seed))
-    E = int(n_nets)
     A = torch.randn(E, N, M + K, generator=g, dtype=torch.float64)
     basis, _ = torch.linalg.qr(A)  # (E, N, M+K) orthonormal columns
     Ws = basis[:, :, :M].transpose(1, 2) * math.sqrt(N)  # T = I exactly
@@ -160,6 +190,9 @@ LINEAR_SNR = (0.25, 32.0)
 def linear_theory(alpha: float, snr: float, seed: int = 0) -> dict:
     """``E_g(t*)``, ``E_g(inf)`` and ``t*`` of theory.generalization.LinearStudentTheory
     (sigma_w = 1, sigma_eps = 1/sqrt(SNR), sigma_0 = 0)."""
+    alpha = as_float(alpha, "alpha", low=0.0, open_low=True)
+    snr = as_float(snr, "snr", low=0.0, open_low=True)
+    as_seed(seed)
     th = LinearStudentTheory(float(alpha), sigma_w=1.0, sigma_eps=1.0 / math.sqrt(float(snr)))
     t_star = th.optimal_stopping_time()
     return {"E_stop": float(th.test_error(t_star)), "E_conv": float(th.test_error(np.inf)), "t_stop": float(t_star)}
@@ -177,7 +210,15 @@ def linear_sim(alpha: float, snr: float, N: int, n_inputs: int, seed: int) -> di
 
     from idealnets.simulate.generalization import sample_data, stable_lr, train_linear
 
-    N = int(N)
+    alpha = as_float(alpha, "alpha", low=0.0, open_low=True)
+    snr = as_float(snr, "snr", low=0.0, open_low=True)
+    N = as_int(N, "N", low=1)
+    n_inputs = as_int(n_inputs, "n_inputs", low=1)
+    seed = as_seed(seed)
+    if N * max(1.0, alpha * N) * n_inputs > MAX_ENTRIES:
+        raise ValueError(f"N = {N}, alpha = {alpha:g}, n_inputs = {n_inputs} are too large: N x P x n_inputs = "
+                         f"{N * max(1.0, alpha * N) * n_inputs:.3g} inputs, more than MAX_ENTRIES = {MAX_ENTRIES} "
+                         "(2^27)")
     P = max(1, int(round(float(alpha) * N)))
     data = sample_data(N, P, int(n_inputs), sigma_w=1.0, sigma_eps=1.0 / math.sqrt(float(snr)), device="cpu",
                        seed=int(seed))
@@ -204,11 +245,16 @@ DEEP_SCALE = (0.05, 0.45)
 #: gradient-descent learning rate of the trained networks (time t = lr * steps): small against the
 #: stable limit, so GD follows gradient flow to O(lr) (checked in tests/test_deep_linear.py)
 DEEP_LR = 0.05
+MAX_DEPTH = 1000  #: deepest network of the deep-linear diagram's point functions
+MAX_DEEP_STEPS = 10**7  #: most gradient-descent steps deep_sim takes (t_cap / DEEP_LR at most)
 
 
 def deep_theory(depth: int, scale: float, seed: int = 0) -> dict:
     """Time for the top mode (s = DEEP_S[0]) to reach half its final strength from u0 = scale^depth
     (theory.deep_linear.learning_time; decoupled, balanced initial condition with per-layer scale ``scale``)."""
+    depth = as_int(depth, "depth", low=1, high=MAX_DEPTH)
+    scale = as_float(scale, "scale", low=0.0, open_low=True)
+    as_seed(seed)
     s = DEEP_S[0]
     u0 = float(scale) ** int(depth)
     return {"t_learn": float(learning_time(s, u0, 0.5 * s, depth=int(depth)))}
@@ -222,7 +268,11 @@ def deep_sim(depth: int, scale: float, n_nets: int, t_cap: float, seed: int) -> 
     """
     from idealnets.simulate.deep_linear import train
 
-    D = int(depth)
+    D = as_int(depth, "depth", low=1, high=MAX_DEPTH)
+    scale = as_float(scale, "scale", low=0.0, open_low=True)
+    n_nets = as_int(n_nets, "n_nets", low=1)
+    t_cap = as_float(t_cap, "t_cap", low=0.0, open_low=True, high=MAX_DEEP_STEPS * DEEP_LR)
+    seed = as_seed(seed)
     P = len(DEEP_S)
     rng = np.random.default_rng(int(seed) + 1000)
     U = np.linalg.qr(rng.normal(size=(P, P)))[0]  # drawn here (plain QR): the points' random stream

@@ -63,6 +63,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from idealnets.theory.validation import as_int as _as_int
+from idealnets.theory.validation import as_seed as _as_seed
+
 __all__ = [
     "sweep",
     "SweepError",
@@ -169,7 +172,16 @@ def _canon(v):
 
 
 def task_key(function: str, fn_version: str, point: Mapping[str, Any], seed: int) -> str:
-    """SHA-256 (hex) of the canonical JSON of function name, version, parameters and seed."""
+    """SHA-256 (hex) of the canonical JSON of function name, version, parameters and seed.
+
+    ``point`` a dict name -> bool, int, finite float or str; ``seed`` a non-negative integer."""
+    if not isinstance(point, Mapping):
+        raise TypeError(f"point must be a dict name -> value, got {type(point).__name__} {point!r}")
+    for k, v in point.items():
+        c = _canon(v.item() if isinstance(v, np.generic) else v)
+        if isinstance(c, float) and not math.isfinite(c):
+            raise ValueError(f"point[{k!r}] is not finite: {c!r}")
+    seed = _as_seed(seed)
     doc = {"function": function, "version": fn_version, "params": {k: _canon(v) for k, v in point.items()},
            "seed": int(seed)}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
@@ -209,12 +221,18 @@ def _check_grid(grid) -> dict[str, list]:
     return out
 
 
+#: most tasks (grid points x seeds) one sweep accepts; beyond it the task list alone exhausts memory
+MAX_TASKS = 10**7
+
+
 def _check_seeds(seeds) -> list[int]:
     if isinstance(seeds, (bool, np.bool_)):
         raise TypeError(f"seeds must be a number of seeds or a list of seeds, got {seeds!r}")
     if isinstance(seeds, numbers.Integral):
         if seeds < 1:
             raise ValueError(f"seeds must be >= 1, got {seeds}")
+        if seeds > MAX_TASKS:
+            raise ValueError(f"seeds = {seeds} is too large: a sweep takes at most MAX_TASKS = {MAX_TASKS} tasks")
         return list(range(int(seeds)))
     if isinstance(seeds, (Sequence, np.ndarray)) and not isinstance(seeds, (str, bytes)):
         out = []
@@ -228,6 +246,20 @@ def _check_seeds(seeds) -> list[int]:
             raise ValueError(f"seeds repeat: {seeds!r}")
         return out
     raise TypeError(f"seeds must be a number of seeds or a list of seeds, got {type(seeds).__name__}")
+
+
+def _check_cache(cache) -> Path:
+    """The cache folder (created if needed); a ValueError naming ``cache`` when it cannot be one."""
+    if not isinstance(cache, (str, os.PathLike)):
+        raise TypeError(f"cache must be None or a folder path, got {type(cache).__name__} {cache!r}")
+    path = Path(cache)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"cache {str(cache)!r} exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"cache {str(cache)!r} cannot be created ({e.strerror or e})") from None
+    return path
 
 
 def _check_result(res, function: str, point: dict, seed: int) -> dict[str, np.ndarray]:
@@ -326,6 +358,9 @@ def _package_version() -> str:
         return "unknown"
 
 
+MAX_LOCAL_WORKERS = 64  #: most worker processes local_cluster starts (or 4 per core, if more)
+
+
 def local_cluster(n_workers: int | None = None):
     """The LocalCluster that :func:`sweep` starts: one single-threaded worker process per core.
 
@@ -337,7 +372,8 @@ def local_cluster(n_workers: int | None = None):
     import dask
     from distributed import LocalCluster
 
-    n = local_workers() if n_workers is None else int(n_workers)
+    n = local_workers() if n_workers is None else _as_int(n_workers, "n_workers", low=1,
+                                                           high=max(MAX_LOCAL_WORKERS, 4 * local_workers()))
     env = {k: v for k, v in (dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {}).items()
            if k != "MALLOC_TRIM_THRESHOLD_"}
     for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -452,9 +488,7 @@ def sweep(fn: Callable, grid: Mapping[str, Sequence], *, seeds=1, cache=None, sc
         raise TypeError(f"processes must be True or False, got {processes!r}")
     if scheduler is not None and not isinstance(scheduler, str):
         raise TypeError(f"scheduler must be None or an address string, got {type(scheduler).__name__}")
-    cache_dir = None if cache is None else Path(cache)
-    if cache_dir is not None:
-        cache_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir = None if cache is None else _check_cache(cache)
 
     names = list(grid)
     try:
@@ -467,6 +501,9 @@ def sweep(fn: Callable, grid: Mapping[str, Sequence], *, seeds=1, cache=None, sc
         except TypeError as exc:
             raise TypeError(f"{function} cannot be called as fn({', '.join(names + ['seed'])}=...): {exc}") from None
     shape = tuple(len(grid[n]) for n in names) + (len(seed_list),)
+    if math.prod(shape) > MAX_TASKS:
+        raise ValueError(f"grid x seeds = {' x '.join(map(str, shape))} = {math.prod(shape)} tasks is too large: "
+                         f"a sweep takes at most MAX_TASKS = {MAX_TASKS}")
     tasks = []  # (index tuple, point, seed, key)
     for idx in itertools.product(*(range(s) for s in shape[:-1])):
         point = {n: grid[n][i] for n, i in zip(names, idx)}

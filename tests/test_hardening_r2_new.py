@@ -212,3 +212,62 @@ def test_aligned_init_needs_orthonormal_frames():
         srn.aligned_init(0.1, 0.1, 0.1, np.ones((2, 2)), np.eye(2), n_hidden=3, n_networks=2)
     with pytest.raises(ValueError, match="^V must have 2 orthonormal columns"):
         srn.aligned_init(0.1, 0.1, 0.1, np.eye(2), np.eye(3)[:, :1], n_hidden=3, n_networks=2)
+
+
+# ----------------------------------------------------------------------------- sweeps
+def test_sweep_runner_refuses_by_name(tmp_path):
+    from idealnets import sweeps as sw
+    from idealnets.sweeps import _testing as swt
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    grid = {"a": [1.0], "b": [0]}
+    with pytest.raises(ValueError, match="^seeds = 1000000000 is too large"):
+        sw.sweep(swt.toy, grid, seeds=10**9, processes=False)
+    with pytest.raises(ValueError, match="^cache .* exists and is not a directory"):
+        sw.sweep(swt.toy, grid, cache=afile, processes=False)
+    with pytest.raises(ValueError, match="^cache .* cannot be created"):
+        sw.sweep(swt.toy, grid, cache=str(afile / "sub"), processes=False)
+    with pytest.raises(TypeError, match="^cache"):
+        sw.sweep(swt.toy, grid, cache=3, processes=False)
+    with pytest.raises(TypeError, match="^point"):
+        sw.task_key("f", "1", None, 0)
+    with pytest.raises(ValueError, match="not finite"):
+        sw.task_key("f", "1", {"a": float("nan")}, 0)
+    for bad in (2.5, -1, "1", True):
+        with pytest.raises((ValueError, TypeError), match="^seed"):
+            sw.task_key("f", "1", {"a": 1.0}, bad)
+    for bad in (0, -1, 2.5, "2", 10**6):
+        with pytest.raises((ValueError, TypeError), match="^n_workers"):
+            sw.local_cluster(bad)
+    # keys unchanged for valid input (the caches stay valid)
+    import hashlib
+    import json
+
+    doc = {"function": "f", "version": "1", "params": {"a": 1.0, "b": 2}, "seed": 3}
+    ref = hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    assert sw.task_key("f", "1", {"a": 1.0, "b": np.int64(2)}, np.int64(3)) == ref
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda ph: ph.committee_initial(0), "K"),
+    (lambda ph: ph.committee_initial(10**9), "K"),
+    (lambda ph: ph.committee_initial(2, M=2.5), "M"),
+    (lambda ph: ph.committee_theory(2, -0.1, 4, 20.0), "noise"),
+    (lambda ph: ph.committee_theory(2, 0.0, 2.5, 20.0), "n_lr"),
+    (lambda ph: ph.committee_sim(0.5, 2, 0.0, 10**9, 2.0, 2, 0), "n_nets = 2, N = 1000000000"),
+    (lambda ph: ph.committee_sim(0.5, 2, 0.0, 40, 2.0, 2, "1"), "seed"),
+    (lambda ph: ph.linear_theory(0.0, 4.0), "alpha"),
+    (lambda ph: ph.linear_sim(2.0, 4.0, 10**6, 2, 0), "N = 1000000"),
+    (lambda ph: ph.linear_sim(2.0, np.nan, 20, 2, 0), "snr"),
+    (lambda ph: ph.deep_theory(0, 0.3), "depth"),
+    (lambda ph: ph.deep_sim(2, 0.3, 2, 1e12, 0), "t_cap"),
+    (lambda ph: ph.deep_sim(2.5, 0.3, 2, 30.0, 0), "depth"),
+    (lambda ph: ph.escape_alpha([0.0, np.nan], np.ones((2, 2, 2)), np.ones((2, 2, 2))), "alpha"),
+    (lambda ph: ph.escape_alpha([0.0, 1.0], np.ones((1, 2, 2, 2)), np.ones((2, 2, 2))), "Q"),
+])
+def test_phase_point_functions_check_their_arguments(call, name):
+    from idealnets.sweeps import phase as ph
+
+    with pytest.raises((ValueError, TypeError), match=f"^{name}"):
+        call(ph)
