@@ -809,7 +809,8 @@ def orthogonal_learning_time(lam0, s: float, depth: int, delta: float = 0.01, ta
     r"""Time until the relative excess loss ``sum_k |lambda_k - s|^2 / (N s^2)`` reaches ``delta``.
 
     ``lam0`` holds the N eigenvalues of ``Q^T M(0)`` of one network
-    (:func:`orthogonal_eigen_trajectory`). ``inf`` if an eigenvalue sits at -1.
+    (:func:`orthogonal_eigen_trajectory`). ``inf`` if an eigenvalue sits at -1 or 0 (for D >= 2 it
+    then moves into, or stays at, the fixed point 0 and is never learned).
     """
     D = _check_depth(depth)
     tau = _check_tau(tau)
