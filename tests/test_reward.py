@@ -376,3 +376,36 @@ def test_run_fields():
         warnings.simplefilter("error")
         r2 = sr.train_rl_perceptron(np.ones((2, 6)), np.arange(6.0), T=2, lr_1=1.0, alpha_max=1.0, record=3)
     assert r2.time_unit.startswith("alpha") and r2.times[-1] == 1.0 and np.isnan(r2.reward_rate[:, 0]).all()
+
+
+# ------------------------------------------------------------------------------ full size (make test-slow)
+
+
+@pytest.mark.slow
+def test_full_n_dimensional_simulation_matches_ode_and_spread_scales():
+    ode = tr.RLPerceptronODE(3, 1.0, 0.25)
+    sd = {}
+    for N in (250, 1000):
+        rng = np.random.default_rng(N)
+        ws = rng.standard_normal(N)
+        W0 = rng.standard_normal((48, N))
+        W0 -= np.outer(W0 @ ws / (ws @ ws), ws)
+        W0 *= np.sqrt(N) / np.linalg.norm(W0, axis=1, keepdims=True)
+        run = sr.train_rl_perceptron(W0, ws, T=3, lr_1=1.0, lr_2=0.25, alpha_max=4.0, record=5, seed=2,
+                                     method="full", device="cpu")
+        th = ode.integrate(0.0, 1.0, run.times)
+        for key, ref in (("R", th.R), ("Q", th.Q)):
+            v = run.state[key][:, 1:]
+            assert (np.abs(v.mean(0) - ref[1:]) / (v.std(0, ddof=1) / np.sqrt(48))).max() < 4.5
+        sd[N] = run.R[:, -1].std(ddof=1)
+    assert 1.4 < sd[250] / sd[1000] < 2.8  # 2 expected
+
+
+@pytest.mark.slow
+def test_td_gap_keeps_shrinking_to_large_ensembles():
+    td = chain(4)
+    lr, gaps = 0.05, []
+    for E, seed in ((256, 1), (4096, 2), (65536, 3)):
+        run = sr.train_td(td, lr=lr, steps=1000, n_networks=E, record=6, seed=seed, device="cpu")
+        gaps.append(np.sqrt(np.mean((run.w.mean(0) - td.mean_weights(run.steps, lr))[1:] ** 2)))
+    np.testing.assert_allclose(np.log(gaps[0] / gaps[2]) / np.log(256), 0.5, atol=0.12)

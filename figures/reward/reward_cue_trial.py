@@ -29,7 +29,7 @@ CAPTION = ("**The dopamine-like prediction error moves from reward to cue.** A c
            "deviation {agreement[rms_dev_in_se]:.2g} standard errors, largest {agreement[max_dev_in_se]:.2g}; the cue "
            "response reaches half its final value "
            "at trial {agreement[half_cue_trial_exact]:.1f} (agents: {agreement[half_cue_trial_agents]:.1f}) and "
-           "approaches gamma$^{{16}}$ p = {agreement[cue_response_learned]:.3g} "
+           "approaches gamma^16 p = {agreement[cue_response_learned]:.3g} "
            "(the reward response vanishes).")
 TOLERANCES = {
     "max_dev_in_se": (5.0,

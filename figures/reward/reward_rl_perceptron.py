@@ -28,7 +28,7 @@ CAPTION = ("**The RL perceptron under sparse reward.** Reward only when all T de
            "is delayed as T grows (alpha to 70% accuracy: {agreement[alpha70_T1]:.3g} at T = 1, "
            "{agreement[alpha70_Tmax]:.3g} at T = {params[Ts][3]}). Largest deviation of the ensemble mean from the "
            "ODE: {agreement[max_dev_in_se]:.2g} standard errors. (b) The ensemble spread of the accuracy shrinks "
-           "as N$^{{-1/2}}$: ratio {agreement[spread_ratio]:.2f} between the two sizes (2 expected). "
+           "as 1/sqrt(N): ratio {agreement[spread_ratio]:.2f} between the two sizes (2 expected). "
            "The N-dimensional simulation agrees with the overlap simulation (triangles).")
 TOLERANCES = {
     "max_dev_in_se": (4.5, "tests/test_reward.py::test_simulation_matches_ode_and_spread_shrinks_as_inverse_sqrt_n"),
