@@ -358,6 +358,8 @@ class RLPerceptronOverlaps(RLPerceptrons):
 
     #: episodes whose random draws are made at once (bounded memory: BLOCK * E * (2T + 1) numbers)
     BLOCK = 2048
+    #: on CPU, run the per-episode arithmetic in NumPy (same operations, far less per-call overhead)
+    numpy_loop = True
 
     def step(self, state, k):
         return self.advance(state, k, 1, None)
@@ -375,7 +377,7 @@ class RLPerceptronOverlaps(RLPerceptrons):
             nz = torch.randn(b, 2, E, T, generator=g, device=R.device, dtype=R.dtype)
             chi = _chi2(N - 2, (b, E), g, R.device, R.dtype) * T
             snu = torch.where(nz[:, 0] >= 0, 1.0, -1.0).to(R.dtype)
-            if R.device.type == "cpu":  # the same arithmetic in NumPy: a fraction of torch's per-call overhead
+            if R.device.type == "cpu" and self.numpy_loop:  # the same arithmetic in NumPy: a fraction of torch's per-call overhead
                 R, Q = self._episodes_numpy(R, Q, nz, snu, chi, state["rewarded"], inv_tn, inv_t2n2)
                 done += b
                 if tick is not None:

@@ -409,3 +409,21 @@ def test_td_gap_keeps_shrinking_to_large_ensembles():
         run = sr.train_td(td, lr=lr, steps=1000, n_networks=E, record=6, seed=seed, device="cpu")
         gaps.append(np.sqrt(np.mean((run.w.mean(0) - td.mean_weights(run.steps, lr))[1:] ** 2)))
     np.testing.assert_allclose(np.log(gaps[0] / gaps[2]) / np.log(256), 0.5, atol=0.12)
+
+
+def test_overlap_simulation_torch_loop_equals_numpy_loop():
+    # the torch loop (used on GPUs) and the NumPy loop (CPU) do the same arithmetic on the same draws
+    from idealnets.simulate import engine
+    rng = np.random.default_rng(1)
+    W0, ws = rng.standard_normal((6, 50)), rng.standard_normal(50)
+    ws *= np.sqrt(50) / np.linalg.norm(ws)
+    out = {}
+    for flag in (True, False):
+        ctx = engine.context("cpu", seed=3)
+        m = sr.RLPerceptronOverlaps(ctx.tensor(W0), ctx.tensor(ws), T=3, lr_1=1.0, lr_2=0.5, n=3,
+                                    generator=ctx.generator)
+        m.numpy_loop = flag
+        out[flag] = engine.run(m, steps=300, record=4, log=False)
+    np.testing.assert_allclose(out[True].state["R"], out[False].state["R"], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(out[True].state["Q"], out[False].state["Q"], rtol=1e-12)
+    np.testing.assert_array_equal(out[True].state["reward_rate"][:, 1:], out[False].state["reward_rate"][:, 1:])
