@@ -219,3 +219,15 @@ def test_equilibrium_properties(seed, depth, beta):
     assert F <= 0.5 * beta * np.sum((er.free_phase(Ws, X)[-1] - Y) ** 2) * (1 + 1e-12)  # the free states are feasible
     u = er.eqprop_update(Ws, X, Y, beta)
     assert all(np.all(np.isfinite(a)) for a in u)
+
+
+def test_flow_keyword_alias_and_divergence():
+    Ws, X, Y = _net(2, seed=12)
+    with pytest.warns(DeprecationWarning, match="weights0"):
+        fl = er.EnergyRuleFlow(weights0=Ws, X=X, Y=Y, rule="backprop")
+    assert np.isfinite(fl.loss([0.0, 0.5])).all()
+    from idealnets.theory.validation import DivergenceError
+
+    huge = [np.full((1, 1), 1e200), np.full((1, 1), 1e200)]  # the product overflows: a named error, not NaN
+    with pytest.raises(DivergenceError, match="diverged"):
+        er.EnergyRuleFlow(huge, np.ones((1, 2)), np.ones((1, 2)), "backprop").weights([0.0, 1.0])

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import as_array, as_choice, as_float, as_times, check_same
+from .validation import DivergenceError, as_array, as_choice, as_float, as_times, check_same, renamed_keywords
 
 __all__ = [
     "RULES",
@@ -277,11 +277,13 @@ class EnergyRuleFlow:
 
     ``rule``: ``"backprop"``, ``"eqprop"`` (nudging ``beta``, finite) or ``"predictive_coding"``
     (``beta`` is the output precision; ``inf`` clamps). Time is ``t = lr * step`` of full-batch
-    training. :meth:`weights` integrates with SciPy's DOP853 (rtol 1e-10, atol 1e-12); ``t = inf``
+    training (``weights0``, the issue's name for ``W0``, still works with a DeprecationWarning).
+    :meth:`weights` integrates with SciPy's DOP853 (rtol 1e-10, atol 1e-12); ``t = inf``
     integrates until ``max |dW/dt| < 1e-12`` (at most ``t = 1e7``), else a RuntimeError.
     There is no closed form for the weights in general (docs: Local learning rules, "Learning dynamics").
     """
 
+    @renamed_keywords(weights0="W0")
     def __init__(self, W0, X, Y, rule: str = "eqprop", beta=0.1):
         self.rule = as_choice(rule, "rule", RULES)
         self.Ws0, self.X, self.Y = _check_net(W0, X, Y)
@@ -321,7 +323,8 @@ class EnergyRuleFlow:
                         sol = solve_ivp(self._rhs, (0.0, float(te[-1])), z0, t_eval=te, method="DOP853",
                                         rtol=1e-10, atol=1e-12)
                     except FloatingPointError:
-                        raise FloatingPointError("EnergyRuleFlow: the weights overflowed") from None
+                        raise DivergenceError(f"EnergyRuleFlow: the {self.rule} flow diverged (the weights "
+                                              "overflowed) from these initial weights and data") from None
                 if not sol.success:
                     raise RuntimeError(f"EnergyRuleFlow: {sol.message}")
                 Z[fin] = sol.y[:, back.ravel()].T
