@@ -311,3 +311,11 @@ def test_overflowing_task_quantities_are_named_errors():
         warnings.simplefilter("error")
         W = lb.lazy_map([0.0, 1.0, np.inf], np.zeros((2, 3)), np.zeros((2, 2)), X, Y)  # exp(-0 * inf) was NaN
     np.testing.assert_array_equal(W, 0.0)  # zero weights: the frozen kernel is zero, nothing moves
+
+
+def test_results_beyond_float64_are_named_errors():
+    with pytest.raises(ValueError, match="init_scale"):
+        se.effective_u0(1e200, 10**6)  # OverflowError before
+    with pytest.raises(ValueError, match="s_max"):
+        dl.depth_learning_rate(1e-300, 3)  # inf before
+    assert se.effective_u0(0.01, 10) == 0.5 * 0.01**2 * 10

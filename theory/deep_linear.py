@@ -684,7 +684,12 @@ def depth_learning_rate(s_max, depth: int, kappa: float = 0.5, tau: float = 1.0)
     kappa = as_float(kappa, "kappa (a fraction of the stable limit)", low=0.0, high=1.0, open_low=True,
                      open_high=True)
     s_max = as_float(s_max, "s_max", low=0.0, open_low=True)
-    return _depth_learning_rate(s_max, _check_depth(depth), kappa, _check_tau(tau))
+    with np.errstate(over="ignore", divide="ignore"):
+        lr = _depth_learning_rate(s_max, _check_depth(depth), kappa, _check_tau(tau))
+    if not np.isfinite(lr):
+        raise ValueError(f"s_max = {s_max:g} is so small that the learning rate 2 kappa / (D s_max^(2-2/D)) overflows "
+                         "float64")
+    return lr
 
 
 def _depth_learning_rate(s_max: float, D: int, kappa: float, tau: float) -> float:

@@ -501,7 +501,11 @@ def effective_u0(init_scale: float, hidden: int) -> float:
     """
     init_scale = as_float(init_scale, "init_scale", low=0.0, open_low=True)
     hidden = as_int(hidden, "hidden", low=1)
-    return 0.5 * init_scale**2 * hidden
+    with np.errstate(over="ignore"):
+        u0 = 0.5 * np.float64(init_scale) ** 2 * hidden
+    if not np.isfinite(u0):
+        raise ValueError(f"init_scale = {init_scale:g} with hidden = {hidden} gives an initial strength beyond float64")
+    return float(u0)
 
 
 # ======================================================================== the theory
