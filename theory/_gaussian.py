@@ -43,9 +43,13 @@ def i3(c11, c12, c13, c23, c33, activation="erf"):
     if activation == "relu":  # Stein on b (ours): C_ab phi_a(0) E[c+ | a=0] + C_bc P(a>0, c>0)
         c11, c12, c13, c23, c33 = np.broadcast_arrays(*(np.asarray(c, dtype=float) for c in (c11, c12, c13, c23, c33)))
         a = np.clip(c11, 1e-300, None)
-        v = np.clip(c33 - c13**2 / a, 0.0, None)
+        # sqrt(C33 - C13^2/C11)/sqrt(C11) = sqrt(C11 C33 - C13^2)/C11: the determinant form is exactly 0
+        # when c is a copy of a (C11 = C13 = C33 bitwise, e.g. I3(k, b, k) in the ODE), where the
+        # form C33 - C13^2/C11 leaves a rounding of ~1e-16 whose square root put a ~1e-9 jitter on the
+        # ODE rates (it stalled the adaptive integrator and the fixed-point test of relu committees)
+        v = np.clip(a * c33 - c13**2, 0.0, None)
         r = np.clip(c13 / np.sqrt(np.clip(a * c33, 1e-300, None)), -1.0, 1.0)
-        return c12 * np.sqrt(v) / (2 * np.pi * np.sqrt(a)) + c23 * (0.25 + np.arcsin(r) / (2 * np.pi))
+        return c12 * np.sqrt(v) / (2 * np.pi * a) + c23 * (0.25 + np.arcsin(r) / (2 * np.pi))
     if activation == "linear":
         return np.asarray(c23, dtype=float) + 0.0 * (c11 + c12 + c13 + c33)
     lam3 = (1.0 + c11) * (1.0 + c33) - c13 ** 2
