@@ -28,6 +28,7 @@ CAPTION = ("**Linear autoencoders learn principal components in order.** Strengt
            "(d) Tied weights ($W_2 = W_1^\\top$) learn each component twice as fast as untied balanced ones: "
            "half-learning time of the top component {agreement[t_half_tied]:.3g} vs {agreement[t_half_untied]:.3g} "
            "(tied networks trained at lr/2: largest mode deviation {agreement[tied_max_mode_dev]:.2g}).")
+#: the test holds the same deviation (depth 2, lr = 0.02, halving with lr) below 0.02
 TOLERANCES = {"max_mode_dev": (0.02, "tests/test_hebbian.py::test_autoencoder_trained_matches_theory")}
 
 VARIANCES = (4.0, 2.0, 1.0, 0.5)
