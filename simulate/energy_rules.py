@@ -32,7 +32,7 @@ import torch
 from idealnets.theory import validation as _v
 
 from . import engine
-from ._common import as_input, resolve_device, resolve_dtype
+from ._common import as_input, check_entries, resolve_device, resolve_dtype
 from .engine import Run
 
 __all__ = ["EnergyRuleNetworks", "train_energy_rule", "RULES"]
@@ -74,6 +74,8 @@ def train_energy_rule(W0, X, Y, *, rule: str, lr: float, steps: int, beta=0.1, r
             raise ValueError(f"W0[{l}] of shape {tuple(Ws[l].shape)} does not chain with W0[{l - 1}] "
                              f"{tuple(Ws[l - 1].shape)} (or has another ensemble size)")
     Xt = as_input(X, "X", device=device, dtype=dtype, ndim=2)
+    check_entries(E * sum(w.shape[1] * (w.shape[2] + Xt.shape[1]) for w in Ws),
+                  f"the weights and states of n_networks = {E} networks on P = {Xt.shape[1]} samples")
     Yt = as_input(Y, "Y", device=device, dtype=dtype, ndim=2)
     if Xt.shape[0] != Ws[0].shape[2] or Yt.shape[0] != Ws[-1].shape[1] or Xt.shape[1] != Yt.shape[1]:
         raise ValueError(f"X {tuple(Xt.shape)} / Y {tuple(Yt.shape)} do not fit the network "

@@ -22,7 +22,7 @@ from idealnets.theory import hebbian as _hb
 from idealnets.theory import validation as _v
 
 from . import engine
-from ._common import as_input, resolve_device, resolve_dtype
+from ._common import as_input, check_entries, resolve_device, resolve_dtype
 from .engine import Run
 
 __all__ = ["HebbianOnline", "train_hebbian", "stable_lr", "RULES", "TiedAutoencoderGD", "train_tied_autoencoder"]
@@ -67,6 +67,7 @@ def train_hebbian(C, W0, *, rule: str = "oja", lr: float, steps: int, record=50,
     if W.dim() == 2:
         W = W[None]
     E, k, N = W.shape
+    check_entries(E * (k * N + N * N), f"n_networks = {E} Oja/Sanger networks of shape ({k}, {N})")
     if N != Cn.shape[0] or k > N:
         raise ValueError(f"W0 must have shape (E, k, N) with N = {Cn.shape[0]} and k <= N, got {tuple(W.shape)}")
     order = np.argsort(lam)[::-1]

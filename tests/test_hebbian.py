@@ -242,3 +242,15 @@ def test_autoencoder_limits_and_contract():
         hb.LinearAutoencoderTheory(X, 3, tied=True)
     with pytest.raises(ValueError, match="X"):
         hb.LinearAutoencoderTheory(np.zeros((3, 4)), 2)
+
+
+@pytest.mark.slow
+def test_online_oja_gap_first_order_full_size():
+    """The figure's setting (N = 8, k = 3, t <= 4) with 400 networks at lr = 0.002 and 0.001."""
+    lamC = [5, 4, 3, 1, 0.5, 0.3, 0.2, 0.1]
+    C, rng = _cov(8, 6, lamC)
+    W0 = 0.5 * rng.standard_normal((3, 8))
+    g1, se1 = _gap(C, W0, 0.002, 400, 4.0, 11)
+    g2, se2 = _gap(C, W0, 0.001, 400, 4.0, 12)
+    assert g2 > 5 * se2
+    assert abs(g1 / g2 - 2.0) <= 0.4
