@@ -319,3 +319,12 @@ def test_results_beyond_float64_are_named_errors():
     with pytest.raises(ValueError, match="s_max"):
         dl.depth_learning_rate(1e-300, 3)  # inf before
     assert se.effective_u0(0.01, 10) == 0.5 * 0.01**2 * 10
+
+
+def test_orthogonal_trajectory_of_a_stiff_flow():
+    lam0 = np.exp(1j * np.array([0.3, -0.3]))
+    lam = dl.orthogonal_eigen_trajectory([0.0, 1.0, np.inf], lam0, 1e12, 3)  # LSODA's RuntimeError before
+    np.testing.assert_allclose(lam[0], lam0, atol=1e-4)  # lambda = s + (lam0 - s) rho: rounding of s = 1e12
+    np.testing.assert_allclose(lam[1:], 1e12, rtol=1e-12)
+    ref = dl.orthogonal_eigen_trajectory([0.0, 0.5, np.inf], lam0, 2.0, 3)
+    assert abs(ref[1, 0] - 2.0) < 1.5 and ref[2, 0] == 2.0

@@ -25,6 +25,7 @@ strength ``s/c`` (substitute into the ODE).
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -799,11 +800,27 @@ def orthogonal_eigen_trajectory(t, lam0, s: float, depth: int, tau: float = 1.0)
         def rhs(_, y):
             return -D * np.abs(s + d * np.exp(y)) ** p / tau
 
-        sol = solve_ivp(rhs, (0.0, t_end), np.zeros(d.size), method="LSODA", rtol=1e-11, atol=1e-12,
-                        dense_output=True)
-        if not sol.success:
-            raise RuntimeError(f"orthogonal_eigen_trajectory: integration failed ({sol.message})")
-        log_rho[finite] = sol.sol(flat_t[finite]).T
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # LSODA's "repeated convergence failures": handled below
+            sol = solve_ivp(rhs, (0.0, t_end), np.zeros(d.size), method="LSODA", rtol=1e-11, atol=1e-12,
+                            dense_output=True)
+        if sol.success:
+            log_rho[finite] = sol.sol(flat_t[finite]).T
+        else:
+            # LSODA fails on very stiff flows (s ~ 1e12: rates ~ 1e16). BDF, stopped once every rho has
+            # underflowed (log rho < -800: lambda = s exactly from there on), handles them
+            def done(_, y):
+                return np.max(y) + 800.0
+
+            done.terminal, done.direction = True, -1
+            sol = solve_ivp(rhs, (0.0, t_end), np.zeros(d.size), method="BDF", rtol=1e-11, atol=1e-12,
+                            dense_output=True, events=done)
+            if not sol.success:
+                raise ValueError(f"s = {s:g} makes the eigenvalue flow too stiff to integrate (initial rate "
+                                 f"~ D s^(2-2/D) / tau = {D * s ** p / tau:.3g}; {sol.message}); use a smaller s")
+            tf_ = flat_t[finite]
+            y = np.where((tf_ == 0)[:, None], 0.0, sol.sol(np.minimum(tf_, sol.t[-1])).T)
+            log_rho[finite] = np.where((tf_ > sol.t[-1])[:, None], -np.inf, y)
     rho = np.exp(log_rho)
     rho[~finite] = 0.0
     lam = s + d[None, :] * rho
