@@ -478,6 +478,9 @@ def teacher_pair_weights(N: int, M: int, feature_similarity: float, n_networks: 
     (DeprecationWarning)."""
     N, M = _v.as_int(N, "N", low=1), _v.as_int(M, "M", low=1)
     E = _v.as_int(n_networks, "n_networks", low=1)
+    if E * N * 2 * M > 2**30:
+        raise ValueError(f"N = {N}, M = {M}, n_networks = {E} are too large: {E * N * 2 * M:.3g} teacher weights, "
+                         f"more than 2^30")
     if 2 * M > N:
         raise ValueError(f"need N >= 2M for two teachers, got N = {N}, M = {M}")
     g = _v.as_float(feature_similarity, "feature_similarity", low=-1.0, high=1.0)

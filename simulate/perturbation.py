@@ -50,7 +50,8 @@ def train_perturbation(W0, W_star, *, rule: str, lr: float, steps: int, sigma: f
     :func:`sigma_min` of ``dtype`` (``finfo(dtype).tiny ** 0.25``: about 1.2e-77 in float64,
     3.3e-10 in float32), which keeps ``sigma^2``, the squared perturbation and ``1/sigma^2``
     far inside the normal range; a smaller ``sigma`` is a ValueError (its ``sigma^2``
-    underflows and the update would be NaN/inf). The ``sigma -> 0`` limit of the expected
+    underflows and the update would be NaN/inf), and so is one above ``1/sigma_min`` (its
+    ``sigma^2`` overflows). The ``sigma -> 0`` limit of the expected
     error is :mod:`idealnets.theory.perturbation` at ``sigma = 0``. Divergence is
     checked at the recording steps (stable limit ``2/kappa`` of :mod:`idealnets.theory.perturbation`).
 
@@ -69,6 +70,9 @@ def train_perturbation(W0, W_star, *, rule: str, lr: float, steps: int, sigma: f
     if rule != "gd" and sigma < sigma_min(dtype):
         raise ValueError(f"sigma = {sigma!r} is below sigma_min = {sigma_min(dtype):.3g} for {dtype} "
                          f"(rule {rule!r} divides by sigma^2, which would underflow); use sigma >= sigma_min")
+    if rule != "gd" and sigma > 1.0 / sigma_min(dtype):
+        raise ValueError(f"sigma = {sigma!r} is above 1/sigma_min = {1.0 / sigma_min(dtype):.3g} for {dtype} "
+                         f"(rule {rule!r} squares sigma, which would overflow); use sigma <= 1/sigma_min")
     W = as_input(W0, "W0", device=device, dtype=dtype, ndim=3)
     E, M, N = W.shape
     Ws = as_input(W_star, "W_star", device=device, dtype=dtype, ndim=(2, 3))

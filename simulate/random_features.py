@@ -90,6 +90,10 @@ def _mean_slope(d: torch.Tensor, act: str) -> torch.Tensor:
     return torch.ones_like(d)
 
 
+#: most entries of the largest array train_random_features makes (over the ensemble): 2^30, 8 GiB in float64
+MAX_ENTRIES = 2**30
+
+
 @renamed_keywords(n_seeds="n_networks")
 def train_random_features(N: int, P: int, widths: Sequence[int], *, activation: str = "relu", snr: float = 4.0,
                           ridge: float = 0.0, times=(np.inf,), n_networks: int = 4, lr: float | None = None,
@@ -128,6 +132,12 @@ def train_random_features(N: int, P: int, widths: Sequence[int], *, activation: 
     n_test = as_int(n_test, "n_test", low=1)
     seed = as_seed(seed)
     spherical = as_bool(spherical, "spherical")
+    Kmax_ = max(Ks)
+    entries = n_networks * max(N * P, Kmax_ * N, Kmax_ * P, Kmax_ * Kmax_, (N + Kmax_) * n_test if act == "tanh" else 0)
+    if entries > MAX_ENTRIES:
+        raise ValueError(f"N = {N}, P = {P}, widths up to {Kmax_}, n_networks = {n_networks}"
+                         f"{f', n_test = {n_test}' if act == 'tanh' else ''} are too large: the largest array has "
+                         f"{entries:.3g} entries, more than MAX_ENTRIES = {MAX_ENTRIES} (2^30)")
     if lr is not None:
         lr = as_float(lr, "lr", low=0.0, open_low=True)
         k = np.where(np.isfinite(t), t / lr, 0.0)

@@ -271,3 +271,20 @@ def test_phase_point_functions_check_their_arguments(call, name):
 
     with pytest.raises((ValueError, TypeError), match=f"^{name}"):
         call(ph)
+
+
+def test_simulate_perturbation_rf_continual_bounds():
+    from idealnets.simulate import continual as sc
+    from idealnets.simulate import perturbation as spt
+    from idealnets.simulate import random_features as srf
+
+    W0, Ws = np.zeros((2, 3, 4)), np.ones((3, 4))
+    with pytest.raises(ValueError, match=r"^sigma = 1e\+200 is above 1/sigma_min"):
+        spt.train_perturbation(W0, Ws, rule="node", lr=0.01, steps=2, sigma=1e200)
+    spt.train_perturbation(W0, Ws, rule="gd", lr=0.01, steps=2, sigma=1e200)  # gd ignores sigma
+    for kw in (dict(N=10**9), dict(widths=[10**9]), dict(n_test=10**9, activation="tanh")):
+        args = dict(N=8, P=12, widths=[6], n_networks=2, n_test=64) | kw
+        with pytest.raises(ValueError, match="too large"):
+            srf.train_random_features(**args)
+    with pytest.raises(ValueError, match="^N = 1000000000, M = 2, n_networks = 2 are too large"):
+        sc.teacher_pair_weights(10**9, 2, 0.5, 2)
