@@ -24,3 +24,17 @@ def test_relu_ode_rates_are_smooth():
     d = ode.rhs(0, y)
     F = np.array([ode.rhs(0, y + s * d) for s in np.linspace(0, 1e-3, 21)])
     assert np.abs(F[2:] - 2 * F[1:-1] + F[:-2]).max() < 1e-13  # was 3e-9 (sqrt of rounding)
+
+
+# ---------------------------------------------------------------- symmetric_plateau(relu) cost
+def test_symmetric_plateau_relu_is_fast_and_a_fixed_point():
+    import time
+
+    from idealnets.theory.committee import _sym_state, symmetric_plateau
+    t = time.perf_counter()
+    p = symmetric_plateau(2, 0.5, activation="relu")
+    assert time.perf_counter() - t < 60  # was 96 s (unloaded ~ 3 s now)
+    ode = CommitteeODE(2, 2, 0.5, "relu")
+    Q, R = _sym_state(2, p.Q, p.C, p.R)
+    assert np.abs(np.concatenate([a.ravel() for a in ode.rates(Q, R, np.ones(2))])).max() < 1e-10
+    assert p.growth_rate > 0  # a saddle: the plateau
