@@ -288,3 +288,19 @@ def test_simulate_perturbation_rf_continual_bounds():
             srf.train_random_features(**args)
     with pytest.raises(ValueError, match="^N = 1000000000, M = 2, n_networks = 2 are too large"):
         sc.teacher_pair_weights(10**9, 2, 0.5, 2)
+
+
+def test_recurrent_theory_scalars_checked():
+    prof = np.stack([tr.delayed_copy_profile(4, 1), tr.window_sum_profile(4, 2, gain=0.5)], -1)
+    X, Y = tr.lag_task(prof, seed=0)
+    with pytest.raises(ValueError, match="^b0, a0, c0 .* at most 1e\\+100"):
+        tr.LinearRNNTheory(X, Y, b0=1e200, a0=0.1, c0=0.1)
+    with pytest.raises(TypeError, match="^a must be"):
+        tr.is_stable(None)
+    with pytest.raises(ValueError, match="^a must be finite"):
+        tr.is_stable([np.nan])
+    assert np.array_equal(tr.is_stable([0.5, 1.5, np.inf]), [True, False, False])
+    with pytest.raises(ValueError, match="^whitening_atol"):
+        tr.mode_reduction(X, Y, whitening_atol=np.nan)
+    with pytest.raises(TypeError, match="^rtol"):
+        tr.mode_reduction(X, Y, rtol="a")

@@ -161,6 +161,7 @@ SHARED_SVD_RTOL = 1e-8  # max |C_k - U diag(w_k s_k) V^T| relative to max |C|
 _ODE_RTOL, _ODE_ATOL = 1e-12, 1e-14
 _FIX_TOL = 1e-13  # |rhs| (relative to the mode scale) below which a local minimum counts as reached
 _T_CAP = 1e7  # longest integration horizon (units of tau)
+_SCALE_MAX = 1e100  # largest |b0|, |a0|, |c0|, |s| of LinearRNNTheory: its tolerances scale as size^3
 _READOUTS = ("final", "all")
 #: largest array a size argument may ask for (entries; 2^25 float64 = 256 MiB): lags, sequence lengths,
 #: samples, grids and steps beyond it are refused by name instead of exhausting memory or time
@@ -541,6 +542,8 @@ def mode_reduction(X, Y, *, readout: str = "final", rtol: float = SHARED_SVD_RTO
     Raises ValueError naming the failed condition.
     """
     readout = as_choice(readout, "readout", _READOUTS)
+    rtol = as_float(rtol, "rtol", low=0.0)
+    whitening_atol = as_float(whitening_atol, "whitening_atol", low=0.0)
     X = _check_X(X)
     Y = _check_Y(Y, X, readout)
     dev = _input_whiteness(X)
@@ -697,8 +700,9 @@ def optimal_geometric_fit(s, w=None, *, a_max: float = 4.0, n_grid: int = 4001):
 
 
 def is_stable(a) -> np.ndarray:
-    r"""Whether the learned recurrent eigenvalue gives stable dynamics, ``|a| < 1`` (elementwise)."""
-    return np.abs(np.asarray(a, dtype=float)) < 1.0
+    r"""Whether the learned recurrent eigenvalue gives stable dynamics, ``|a| < 1`` (elementwise; ``a`` real,
+    ``+-inf`` allowed: unstable)."""
+    return np.abs(as_array(a, "a", allow_inf=True, allow_empty=True)) < 1.0
 
 
 def tbptt_learnable(s, k, *, atol: float = 0.0) -> bool:
@@ -935,6 +939,10 @@ class LinearRNNTheory:
         self.b0 = per_mode(b0, "b0")
         self.a0 = per_mode(a0, "a0")
         self.c0 = self.b0.copy() if c0 is None else per_mode(c0, "c0")
+        big = max(float(np.max(np.abs(S))), *(float(np.max(np.abs(v))) for v in (self.b0, self.a0, self.c0)))
+        if big > _SCALE_MAX:
+            raise ValueError(f"b0, a0, c0 and the task's singular values must be at most {_SCALE_MAX:g} in size (the "
+                             f"mode flow is cubic in them and would overflow float64), got {big:g}")
         k_eff = None if truncation is None or truncation >= self.T else truncation
         closed = (self.T == 1) & (self.b0 == self.c0) & (self.b0 > 0) & (S[0] > 0) & (w[0] == 1)
         self._sol = _ModeSolution(np.stack([self.b0, self.a0, self.c0]), S, w, k_eff, closed)
