@@ -388,8 +388,8 @@ def numbers_tex(records: Mapping[str, dict] | None = None) -> str:
              r"{Unknown agreement #1/#2}}{\ensuremath{\@nameuse{agr@#1@#2}}}}",
              r"\DeclareRobustCommand{\agrpct}[2]{\@ifundefined{agrpct@#1@#2}{\textbf{??}\PackageWarning{numbers}"
              r"{Unknown agreement #1/#2}}{\ensuremath{\@nameuse{agrpct@#1@#2}}}}",
-             r"% \agrfig{name}: the number of the paper's figure labelled fig:name, or the name if it has none",
-             r"\DeclareRobustCommand{\agrfig}[1]{\@ifundefined{r@fig:#1}{\texttt{\detokenize{#1}}}{\ref{fig:#1}}}"]
+             r"% \agrfig{name}: the number of the paper's figure labelled fig:name, or -- if the paper has none",
+             r"\DeclareRobustCommand{\agrfig}[1]{\@ifundefined{r@fig:#1}{--}{\ref{fig:#1}}}"]
     for fig in sorted(records):
         lines.append(f"% {fig}")
         for key, v in records[fig]["agreement"].items():
@@ -508,7 +508,7 @@ def agreement_table_tex(modules: Mapping[str, ModuleType] | None = None,
 
     Columns: a readable name (the JSON key in a TeX comment), the measured value, the
     tolerance the tests hold it to and the test (or "not tested"), and the figure
-    (``\agrfig{name}``: its number when the paper has it, else its name).
+    (``\agrfig{name}``: its number when the paper has it, else a dash).
     """
     modules = available() if modules is None else modules
     records = load_records() if records is None else records
@@ -528,7 +528,7 @@ def agreement_table_tex(modules: Mapping[str, ModuleType] | None = None,
              r"\hline\endfoot"]
     for sec, ents in _sections(modules, records):
         title = tex_escape(sec.split(" (")[0])
-        lines.append(r"\multicolumn{4}{@{}l}{\rule{0pt}{2.6ex}\textbf{" + title + r"}}\\*")
+        lines.append(r"\multicolumn{4}{@{}>{\raggedright\arraybackslash}p{0.95\linewidth}@{}}{\rule{0pt}{2.6ex}\textbf{" + title + r"}}\\*")
         for e in ents:
             for label, key, value, tol in _rows(e.module, e.record):
                 tcell = (rf"{_tolerance_tex(tol[0])}, {_break_test_id(tol[1])}" if tol

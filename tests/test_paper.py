@@ -120,7 +120,7 @@ def test_no_undefined_reference_citation_or_number(build):
 @needs_latexmk
 def test_every_gallery_figure_is_in_the_pdf(build):
     _, aux, fls = build
-    images = set(re.findall(r"^INPUT .*figures/out/([\w.-]+)\.png$", fls, re.M))
+    images = set(re.findall(r"^INPUT .*figures/out/+([\w.-]+)\.png$", fls, re.M))
     labels = _label_pages(aux)
     missing = sorted(n for n in MODULES if n not in images or f"fig:{n}" not in labels)
     assert not missing, ("gallery figures missing from the built paper (image, or \\label{fig:NAME} "
