@@ -59,7 +59,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     import matplotlib.pyplot as plt
 
     style()
-    trials = 150 if quick else TRIALS
+    trials = 120 if quick else TRIALS
     n_net = 32 if quick else E
     trial = cue_reward_trial(L, CUE, REWARD, GAMMA, p_reward=P_REWARD)
     pe = trial.prediction_errors(trials, LR)

@@ -48,7 +48,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     style()
     Ts = TS
     Ns = (200, 800) if quick else NS
-    alpha_max = 5.0 if quick else ALPHA_MAX
+    alpha_max = 3.0 if quick else ALPHA_MAX
     n_net = 16 if quick else E
     rng = np.random.default_rng(seed)
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.0), gridspec_kw={"width_ratios": [1.5, 1]})
@@ -77,7 +77,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     # one N-dimensional check at the smaller N
     T_full = 2
     N_full = Ns[0]
-    a_full = 2.0 if quick else 10.0
+    a_full = 1.0 if quick else 10.0
     W0, ws = student_at_chance(8, N_full, rng)
     full = train_rl_perceptron(W0, ws, T=T_full, lr_1=LR_1, alpha_max=a_full, record=np.linspace(
         0, a_full * N_full, 6).round().astype(int), seed=seed + 99, method="full", device=device)

@@ -43,7 +43,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     style()
     td = random_chain(0)
     steps = 300 if quick else STEPS
-    Es = ES[:3] if quick else ES
+    Es = ES[:2] if quick else ES
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.9))
     run = train_td(td, lr=LR, steps=steps, n_networks=E_MAIN, record=30, log=True, seed=seed, device=device)
     k_line = np.unique(np.round(np.geomspace(1, steps, 200)))

@@ -64,7 +64,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     sims_n = (5, 8) if quick else NS_REWARD[1:]
     rng = np.random.default_rng(seed)
     fig, axes = plt.subplots(1, 3, figsize=(15.5, 4.2))
-    alpha = np.concatenate([[0.0], np.geomspace(0.25, ALPHA_LATE, 500)])
+    alpha_late = 60.0 if quick else ALPHA_LATE
+    alpha = np.concatenate([[0.0], np.geomspace(0.25, alpha_late, 500)])
     alpha[np.argmin(np.abs(alpha - ALPHA_EARLY))] = ALPHA_EARLY
     ns = (5, 6, 8) if quick else NS_REWARD
     lr2s = (0.0, 0.5) if quick else LR_2S
@@ -91,7 +92,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
             sim_markers(ax, run.times[1:], acc[:, 1:], color=c, ms=3.5)
             data[f"sim_n{n}"] = {"alpha": run.times, "theory": th, "sim_mean": acc.mean(0), "sim_sd": acc.std(0)}
     ax.set_xscale("log")
-    ax.set_xlim(0.25, ALPHA_LATE)
+    ax.set_xlim(0.25, alpha_late)
     ax.axvline(ALPHA_EARLY, color="0.6", lw=0.8, ls=":")
     ax.set_xlabel(r"$\alpha$ = episodes / N")
     ax.set_ylabel("per-decision accuracy")
@@ -106,7 +107,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         early = [curves[(n, l2)][i_early] for n in ns]
         late = [curves[(n, l2)][i_late] for n in ns]
         ax.plot(frac, early, "o--", color=c, mfc="white", label=rf"lr$_2$ = {l2}, $\alpha$ = {ALPHA_EARLY:g}")
-        ax.plot(frac, late, "o-", color=c, label=rf"lr$_2$ = {l2}, $\alpha$ = {ALPHA_LATE:g}")
+        ax.plot(frac, late, "o-", color=c, label=rf"lr$_2$ = {l2}, $\alpha$ = {alpha_late:g}")
         data[f"accuracy_{_tag(l2)}"] = {"early": early, "late": late}
         if l2 == 0.0:
             agreement["best_frac_early"] = float(frac[int(np.argmax(early))])
@@ -122,19 +123,19 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         a70 = np.array([_alpha_to(curves[(n, l2)], alpha, 0.7) for n in ns])
         ax.plot(frac, a70, "o-", color=c, label=rf"lr$_2$ = {l2}")
         never = np.isnan(a70)
-        ax.plot(frac[never], np.full(never.sum(), 1.6 * ALPHA_LATE), "x", color=c, ms=8, clip_on=False)
+        ax.plot(frac[never], np.full(never.sum(), 1.6 * alpha_late), "x", color=c, ms=8, clip_on=False)
         data[f"alpha70_{_tag(l2)}"] = a70
         for n, a in zip(ns, a70):
             agreement[f"alpha70_n{n}_{_tag(l2)}"] = float(a) if np.isfinite(a) else None
     ax.set_yscale("log")
-    ax.set_ylim(2, 2.2 * ALPHA_LATE)
+    ax.set_ylim(2, 2.2 * alpha_late)
     ax.set_xlabel("stringency n / T")
-    ax.set_ylabel(r"$\alpha$ to 70% accuracy ($\times$: not by $\alpha$ = 200)")
+    ax.set_ylabel(rf"$\alpha$ to 70% accuracy ($\times$: not by $\alpha$ = {alpha_late:g})")
     ax.set_title("(c) the penalty: faster, until it traps")
     ax.legend(loc="lower left", fontsize=7.5)
     fig.subplots_adjust(left=0.05, right=0.99, bottom=0.13, top=0.92, wspace=0.25)
     agreement.update({"max_dev_in_se": z_max, "trapped_accuracy": float(curves[(T, lr2s[-1])][-1])})
     agreement = {k: v for k, v in agreement.items() if v is not None}
     params = {"T": T, "ns": ns, "lr_1": 1.0, "lr_2s": lr2s, "lr_2_max": lr2s[-1], "alpha_early": ALPHA_EARLY,
-              "alpha_late": ALPHA_LATE, "N": n_dim, "n_networks": n_net, "alpha_sim": a_sim, "seed": seed}
+              "alpha_late": alpha_late, "N": n_dim, "n_networks": n_net, "alpha_sim": a_sim, "seed": seed}
     return save(fig, {"params": params, "data": data, "agreement": agreement}, name=NAME, out=out, quick=quick)
