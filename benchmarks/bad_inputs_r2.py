@@ -374,11 +374,11 @@ def build():
                                                              "n_grid": BAD_INT + [("0", 0)] + HUGE_INT})
         mutate(f"{nm}.extrapolation_loss", obj.extrapolation_loss, dict(s_long=np.vstack([rnt.s, 0 * rnt.s[:2]])),
                {"s_long": arr_bad(np.vstack([rnt.s, 0 * rnt.s[:2]]))[:7] + [("shorter", rnt.s[:2])], "t": T_BAD})
-    mutate("LinearRNNTheory.mode_maps(n_lags)", rnt.mode_maps, dict(t=1.0), {"n_lags": BAD_INT + [("0", 0)] + HUGE_INT})
-    mutate("LinearRNNTheory.weights(R)", rnt.weights, dict(t=1.0), {"R": arr_bad(np.eye(2))[:7] + [("notortho", np.ones((2, 2)))]})
+    mutate("LinearRNNTheory.mode_maps(n_lags)", rnt.mode_maps, dict(t=1.0), {"n_lags": INT_NOT_NONE + [("0", 0)] + HUGE_INT})
+    mutate("LinearRNNTheory.weights(R)", rnt.weights, dict(t=1.0), {"R": bad_but(np.eye(2), "None") + [("notortho", np.ones((2, 2)))]})
     mutate("gradient_norm_through_time", tr.gradient_norm_through_time, dict(W_h=Wr[1], n_steps=5),
            {"W_h": arr_bad(Wr[1])[:7] + [("nonsquare", Wr[0])], "n_steps": BAD_INT + HUGE_INT,
-            "g": arr_bad(np.ones(3))[:7]})
+            "g": bad_but(np.ones(3), "1d", "None")})
     case("gradient_norm_through_time(|W_h|>1, 2000)", lambda: tr.gradient_norm_through_time(3.0 * np.eye(3), 2000))
     mutate("spectral_radius", tr.spectral_radius, dict(W_h=Wr[1]), {"W_h": arr_bad(Wr[1])[:7] + [("nonsquare", Wr[0])]})
     _tag("theory.recurrent", s0)

@@ -304,3 +304,10 @@ def test_recurrent_theory_scalars_checked():
         tr.mode_reduction(X, Y, whitening_atol=np.nan)
     with pytest.raises(TypeError, match="^rtol"):
         tr.mode_reduction(X, Y, rtol="a")
+
+
+def test_extrapolation_needs_a_task_at_least_as_long():
+    th = tr.LinearRNNTheory.from_profiles(tr.window_sum_profile(4, 4), b0=0.2, a0=0.5, c0=0.2)
+    with pytest.raises(ValueError, match="^s_long must be .* T' >= T = 4"):
+        th.extrapolation_loss(np.ones(3))
+    assert np.isfinite(th.extrapolation_loss(tr.window_sum_profile(6, 6)))

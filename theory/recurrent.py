@@ -1035,8 +1035,9 @@ class LinearRNNTheory:
         S = as_array(s_long, "s_long", ndim=(1, 2))
         if S.ndim == 1:
             S = S[:, None]
-        if S.shape[1] != self.n_modes:
-            raise ValueError(f"s_long must have {self.n_modes} mode columns, got {S.shape}")
+        if S.shape[1] != self.n_modes or S.shape[0] < self.T:
+            raise ValueError(f"s_long must be (T', {self.n_modes}) with T' >= T = {self.T} (a task at least as long as "
+                             f"the one trained on), got {S.shape}")
         m = self.mode_maps(t, n_lags=S.shape[0])
         return 0.5 * np.sum((S - m) ** 2, axis=(-2, -1))
 
