@@ -23,7 +23,7 @@ CAPTION = ("**Merged key-query** (D = {params[D]}, N = {params[N]}, H = {params[
            "{params[drop_times_measured]} vs theory {params[drop_times_theory]} (relative gap at most "
            "{agreement[drop_time_rel_gap]:.3g}: the discrete-time delay of the escape, O(lr)).")
 TOLERANCES = {
-    "max_abs_gap": (0.01, "tests/test_attention.py::test_trained_merged_gap_shrinks_with_lr_and_batch"),
+    "max_abs_gap": (0.02, "tests/test_attention.py::test_trained_merged_gap_shrinks_with_lr_and_batch"),
 }
 
 H = 8
