@@ -28,7 +28,8 @@ CAPTION = ("**Hidden-manifold inputs.** An erf committee (K = M = 2) learns a te
            "D/N = {params[delta]}: largest deviation {agreement[dev_N500]:.3f} at N = 500 and "
            "{agreement[dev_N2000]:.3f} at N = 2000 (test-set noise and finite-D corrections of Gaussian "
            "equivalence); the error of the networks' own order parameters deviates by "
-           "{agreement[dev_order_parameters_N500]:.3f} and {agreement[dev_order_parameters_N2000]:.3f} (N^-1/2). The i.i.d. committee ODE from the same Q, R (dashed) learns differently. Right: the error at "
+           "{agreement[dev_order_parameters_N500]:.3f} and {agreement[dev_order_parameters_N2000]:.3f}. The i.i.d. "
+           "committee ODE from the same Q, R (dashed) learns differently. Right: the error at "
            "alpha = {params[alpha_max]} against D/N, from {agreement[eps_end_min]:.3f} to "
            "{agreement[eps_end_max]:.3f} (ODE) with SGD at N = {params[N_delta]} within "
            "{agreement[dev_delta_max]:.3f}.")
@@ -71,7 +72,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.0))
     agreement, data = {}, {}
     for j, N in enumerate(sizes):
-        run, ode, iid, op = _one(N, int(DELTA * N), E, seed + 100 * j, amax, 12 if quick else 30, device, n_test)
+        run, ode, iid, op = _one(N, int(DELTA * N), 2 * E, seed + 100 * j, amax, 12 if quick else 30, device,
+                                 n_test)
         col = COLORS[j]
         theory_line(axes[0], run.times, ode.mean(0), color=col, label=f"hidden-manifold ODE (N = {N} draws)")
         axes[0].plot(run.times, iid.mean(0), "--", color=col, lw=1.2, label="i.i.d. committee ODE, same Q, R")
@@ -109,7 +111,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.legend(fontsize=7)
     fig.suptitle(TITLE, fontsize=10)
     fig.tight_layout()
-    rec = {"params": {"K": K, "M": M, "lr": LR, "delta": DELTA, "sizes": sizes, "E": E, "alpha_max": amax,
+    rec = {"params": {"K": K, "M": M, "lr": LR, "delta": DELTA, "sizes": sizes, "E": E, "E_curves": 2 * E,
+                      "alpha_max": amax,
                       "N_delta": N_d, "n_test": n_test, "feature_map": "sign", "seed": seed},
            "data": data, "agreement": agreement}
     return save(fig, rec, name=NAME, out=out, quick=quick)

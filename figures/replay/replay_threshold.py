@@ -55,7 +55,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
     agreement, data, sw_devs, eps_devs = {}, {}, [], []
     for j, (p, key) in enumerate(((0.0, "no_replay"), (P_REPLAY, "replay"))):
-        s = TaskSchedule.until_threshold(order, THRESHOLD, amax, replay=p)
+        s = TaskSchedule.until_threshold(order, 0.2 if quick else THRESHOLD, amax, replay=p)
         tr = ode.integrate(Q0, R0, H0 * np.ones(K), s, alpha_eval=np.linspace(0, amax, 61 if quick else 601))
         ax = axes[j]
         for t in range(N_TASKS):
@@ -63,8 +63,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         for a in tr.switch_alpha[1:]:
             ax.axvline(a, color="0.75", lw=0.6, zorder=0)
         agreement[f"final_mean_eps_{key}"] = float(tr.eps[-1].mean())
-        agreement[f"round_time_{key}"] = float(tr.switch_alpha[N_TASKS]) if tr.switch_alpha.size > N_TASKS \
-            else float("nan")
+        # time of the first round (alpha_max if it did not finish: only in the quick mode's short run)
+        agreement[f"round_time_{key}"] = float(tr.switch_alpha[N_TASKS]) if tr.switch_alpha.size > N_TASKS else amax
         data[key] = {"alpha": tr.alpha, "eps_ode": tr.eps, "switch_alpha_ode": tr.switch_alpha}
         run, trs = sgd_and_ode(K=K, M=M, n_tasks=N_TASKS, gamma=GAMMA, schedule=s, N=N, E=E, seed=seed + 10 * j,
                                lr=LR, h0=H0, device=device, record=20 if quick else 60)
