@@ -45,7 +45,8 @@ from idealnets.theory.deep_linear import DEPTH_MAX
 from idealnets.theory.validation import deprecated_alias, renamed_keywords
 
 from . import engine
-from ._common import DivergenceMonitor, as_desc, check_entries, make_generator, record_steps, resolve_device, resolve_dtype
+from ._common import (DivergenceMonitor, as_desc, check_entries, make_generator, record_steps, resolve_device,
+                      resolve_dtype)
 from .engine import Run
 
 __all__ = [

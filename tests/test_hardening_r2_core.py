@@ -133,7 +133,8 @@ def test_mode_strength_and_learning_time_near_the_float_range():
         expected = (np.log(1e299) - np.log(1e-300) - np.log(0.9e300)) / 2e300 + np.log(1e300) / 2e300
         np.testing.assert_allclose(t2, expected, rtol=1e-12)
         assert np.isfinite(dl.learning_time(1.7e308, 1e-300, 1e308, 2))  # 2 s overflows too
-    assert dl.learning_time(2.0, 1e-3, 1.0, 2) == 1.0 / (2 * 2.0) * np.log(1.0 * (2.0 - 1e-3) / (1e-3 * 1.0))  # unchanged
+    unchanged = 1.0 / (2 * 2.0) * np.log(1.0 * (2.0 - 1e-3) / (1e-3 * 1.0))
+    assert dl.learning_time(2.0, 1e-3, 1.0, 2) == unchanged
 
 
 def test_crossing_time_near_the_float_range():

@@ -161,8 +161,8 @@ def lambda_balanced_init(n_in: int, n_hidden: int, n_out: int, lam: float, scale
     size = None if size is None else as_int(size, "size", low=1)
     per_net = n_hidden * (n_in + n_out) + n_hidden**2 + n_in**2 + n_out**2  # the weights and the Haar frames
     if (size or 1) * per_net > MAX_ENTRIES:
-        raise ValueError(f"size = {size} networks of sizes ({n_in}, {n_hidden}, {n_out}) need {(size or 1) * per_net:.3g} "
-                         f"array entries: at most MAX_ENTRIES = {MAX_ENTRIES}")
+        raise ValueError(f"size = {size} networks of sizes ({n_in}, {n_hidden}, {n_out}) need "
+                         f"{(size or 1) * per_net:.3g} array entries: at most MAX_ENTRIES = {MAX_ENTRIES}")
     if lam > 0 and n_hidden > n_out:
         raise ValueError(f"lam = {lam} > 0 needs n_hidden <= n_out (W2^T W2 = W1 W1^T + lam I has full rank "
                          f"{n_hidden}), got n_hidden = {n_hidden}, n_out = {n_out}")

@@ -170,7 +170,8 @@ def _erf_expectations(k11, k22, k12):
         m = np.where(bad, np.maximum(np.maximum(k11, k22), 1.0), 1.0)
         a, b, c = k11 / m, k22 / m, k12 / m
         d_s = 1.0 / m / m + 2.0 * (a + b) / m + 4.0 * np.maximum(a * b - c * c, 0.0)
-        phi_s = 2.0 / np.pi * np.arcsin(np.clip(2.0 * c / np.sqrt((1.0 / m + 2.0 * a) * (1.0 / m + 2.0 * b)), -1.0, 1.0))
+        root = np.sqrt((1.0 / m + 2.0 * a) * (1.0 / m + 2.0 * b))
+        phi_s = 2.0 / np.pi * np.arcsin(np.clip(2.0 * c / root, -1.0, 1.0))
         e_phi = np.where(bad, phi_s, e_phi)
         e_dphi = np.where(bad, 4.0 / np.pi / (m * np.sqrt(d_s)), e_dphi)
     return e_phi, e_dphi

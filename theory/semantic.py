@@ -740,11 +740,12 @@ class SemanticTheory:
     def _signal_mode(self, mode) -> int:
         """``mode`` checked, and refused when its singular value is zero (no distinction to analyse)."""
         mode = as_int(mode, "mode", low=0, high=self.n_modes - 1)
-        if not self.s[mode] > ZERO_MODE_RTOL * max(self.s[0], 1e-300):
+        signal = self.s > ZERO_MODE_RTOL * max(self.s[0], 1e-300)
+        if not signal[mode]:
             raise ValueError(f"mode {mode} has singular value {self.s[mode]:.3g} (zero, up to "
                              f"ZERO_MODE_RTOL = {ZERO_MODE_RTOL:g} times the largest): the data make no distinction "
                              "along it, so its typicality and prototype (which divide by it) are undefined; use a "
-                             f"mode with s > 0 (the first {int(np.sum(self.s > ZERO_MODE_RTOL * max(self.s[0], 1e-300)))})")
+                             f"mode with s > 0 (the first {int(np.sum(signal))})")
         return mode
 
     def item_typicality(self, mode: int) -> np.ndarray:
