@@ -124,6 +124,33 @@ def test_td_agents_iid_match_exact_mean_and_gap_shrinks_with_ensemble():
     assert gaps[1] < gaps[0] / 2.0  # 1/4 expected
 
 
+def test_weight_moments_exact_one_step_and_against_agents():
+    td = chain(0)
+    lr, w0 = 0.05, np.array([0.3, -1.0, 2.0])
+    # one step by enumerating every transition (s, s') with its probability D_s P[s, s']
+    ws, wt = [], []
+    for s in range(td.n_states):
+        for s2 in range(td.n_states):
+            delta = td.r[s] + td.gamma * td.Phi[s2] @ w0 - td.Phi[s] @ w0
+            ws.append(w0 + lr * delta * td.Phi[s])
+            wt.append(td.D[s] * td.P[s, s2])
+    ws, wt = np.array(ws), np.array(wt)
+    m1, C1 = td.weight_moments(1, lr, w0)
+    np.testing.assert_allclose(m1, wt @ ws, atol=1e-14)
+    np.testing.assert_allclose(C1, (ws - wt @ ws).T @ ((ws - wt @ ws) * wt[:, None]), atol=1e-14)
+    m, C = td.weight_moments([0, 40, np.inf], lr, w0)
+    np.testing.assert_allclose(m, td.mean_weights([0, 40, np.inf], lr, w0), atol=1e-12)
+    assert np.abs(C[0]).max() == 0 and np.all(np.linalg.eigvalsh(C[2]) > 0)
+    np.testing.assert_allclose(td.weight_moments(10**9, lr, w0)[1], C[2], rtol=1e-8)
+    # the agents' mean value error (spread included) against the exact one
+    run = sr.train_td(td, lr=lr, steps=600, n_networks=2048, record=5, seed=21, device="cpu")
+    ev = td.expected_value_error(run.steps, lr)
+    se = run.losses.std(0, ddof=1) / np.sqrt(2048)
+    assert (np.abs(run.losses.mean(0) - ev)[1:] / se[1:]).max() < 4.5
+    sd = np.sqrt(np.diagonal(td.weight_moments(run.steps[-1], lr)[1]))
+    np.testing.assert_allclose(run.w[:, -1].std(0, ddof=1), sd, rtol=0.12)  # sd of an sd: ~1/sqrt(2E)
+
+
 def test_td_agents_along_trajectories_are_biased():
     # along a trajectory the sampled state is correlated with w: the mean recursion is no longer exact
     td = chain(0)

@@ -273,6 +273,77 @@ class TDLinear(_AffineTD):
         """The small-lr limit ``w(t) = w_TD + exp(-A t)(w0 - w_TD)`` at ``t = lr k`` (any shape; inf: fixed point)."""
         return self._flow(t, w0)
 
+    def weight_moments(self, k, lr, w0=None):
+        r"""Exact mean and covariance of the weights after ``k`` i.i.d. TD(0) updates (rewards ``r[s]``).
+
+        The second moment ``M = E[w w^T]`` also obeys an affine recursion (our derivation; docs:
+        Learning from reward, "Second moments"): with ``G = I - lr phi(s)(phi(s) - gamma phi(s'))^T``
+        and ``h = lr r(s) phi(s)`` drawn afresh each step,
+        ``M' = E[G M G^T] + E[G m h^T] + E[h m^T G^T] + E[h h^T]``, the expectations over the
+        transitions ``(s, s')`` with weight ``D_s P[s, s']``. Returns ``(mean, cov)`` of shapes
+        ``(*k.shape, d)`` and ``(*k.shape, d, d)``; ``k = np.inf`` gives the stationary moments,
+        a ValueError when the variance does not converge at this ``lr`` (mean-square stability
+        is stricter than :meth:`stable_lr`). ``d <= 32``.
+        """
+        if self.d > 32:
+            raise ValueError(f"weight_moments needs d <= 32 features (a (d^2 + d + 1)-dimensional recursion), "
+                             f"got d = {self.d}")
+        k = as_times(k, "k")
+        if np.any(np.isfinite(k) & (k != np.round(k))):
+            raise ValueError(f"k must hold whole numbers of updates (or np.inf), got {k.ravel()[0]!r}")
+        if np.any(np.isfinite(k) & (k > STEPS_MAX)):
+            raise ValueError(f"k must be at most STEPS_MAX = {STEPS_MAX:g} (or np.inf)")
+        lr = self._lr(lr)
+        w0 = self._w0(w0)
+        d = self.d
+        Z = self._moment_matrix(lr)
+        z0 = np.concatenate([w0, np.outer(w0, w0).ravel()])
+        flat = k.ravel()
+        out = np.empty((flat.size, d + d * d))
+        fin = np.isfinite(flat)
+        if fin.any():
+            out[fin] = _affine_power(Z[:-1, :-1], Z[:-1, -1], flat[fin].astype(np.int64), z0)
+        if (~fin).any():
+            B = Z[d:-1, d:-1]
+            if np.max(np.abs(np.linalg.eigvals(B))) >= 1.0:
+                raise ValueError(f"k = inf: at lr = {lr:g} the variance of the TD weights does not converge "
+                                 "(the second-moment recursion is not contracting)")
+            m = self.fixed_point()
+            M = np.linalg.solve(np.eye(d * d) - B, Z[d:-1, :d] @ m + Z[d:-1, -1])
+            out[~fin] = np.concatenate([m, M])
+        mean = out[:, :d]
+        M2 = out[:, d:].reshape(-1, d, d)
+        cov = M2 - mean[:, :, None] * mean[:, None, :]
+        return mean.reshape(*k.shape, d), cov.reshape(*k.shape, d, d)
+
+    def _moment_matrix(self, lr):
+        d, gamma = self.d, self.gamma
+        n = d + d * d + 1
+        Z = np.zeros((n, n))
+        Z[:d, :d] = np.eye(d) - lr * self.A
+        Z[:d, -1] = lr * self.b
+        Z[-1, -1] = 1.0
+        rows = slice(d, d + d * d)
+        for s in range(self.n_states):
+            if self.D[s] == 0:
+                continue
+            a = self.Phi[s]
+            h = lr * self.r[s] * a
+            for s2 in np.flatnonzero(self.P[s]):
+                wt = self.D[s] * self.P[s, s2]
+                G = np.eye(d) - lr * np.outer(a, a - gamma * self.Phi[s2])
+                Z[rows, rows] += wt * np.kron(G, G)
+                Z[rows, :d] += wt * (np.kron(G, h[:, None]) + np.kron(h[:, None], G))
+                Z[rows, -1] += wt * np.outer(h, h).ravel()
+        return Z
+
+    def expected_value_error(self, k, lr, w0=None) -> np.ndarray:
+        """Exact mean over agents of the value error after ``k`` i.i.d. updates (mean and spread of the
+        weights both count): ``sum_s D_s E[(Phi[s].w - V(s))^2]``."""
+        m, C = self.weight_moments(k, lr, w0)
+        G = (self.Phi.T * self.D) @ self.Phi
+        return self.value_error(m) + np.einsum("ij,...ji->...", G, C)
+
     def least_squares(self) -> np.ndarray:
         """The ``D``-weighted least-squares weights of the true values (the projection TD does not reach)."""
         G = (self.Phi.T * self.D) @ self.Phi

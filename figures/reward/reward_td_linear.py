@@ -1,9 +1,11 @@
 """TD(0) with linear features on a random 7-state chain (3 features, gamma = 0.9): (a) the mean
 weights, exact recursion ``w_{k+1} = w_k + lr (b - A w_k)`` (lines) against 64 trained agents
 (markers, mean +- sd), converging to the TD fixed point, not to the least-squares weights;
-(b) the value error of the mean weights; (c) the gap between the agents' mean and the exact mean
-against the ensemble size: ``~ E^-1/2`` for i.i.d. transitions, a floor (bias) for transitions
-along each agent's trajectory, where the mean recursion is not exact.
+(b) the value error of the mean weights and the agents' mean value error, exact from the
+second-moment recursion (:meth:`~idealnets.theory.reward.TDLinear.expected_value_error`); (c) the
+gap between the agents' mean and the exact mean against the ensemble size: ``~ E^-1/2`` for
+i.i.d. transitions, a floor (bias) for transitions along each agent's trajectory, where the mean
+recursion is not exact.
 
 Theory: :class:`idealnets.theory.reward.TDLinear`; agents: :func:`idealnets.simulate.reward.train_td`.
 """
@@ -22,11 +24,15 @@ CAPTION = ("**TD(0) with linear features.** (a) Mean weights of {params[n_networ
            "{params[n_states]}-state chain (markers, mean $\\pm$ sd) against the exact mean recursion (lines), "
            "largest deviation {agreement[max_dev_in_se]:.2g} standard errors; they converge to the TD fixed point "
            "(dotted), whose value error {agreement[value_error_td]:.3g} exceeds the least-squares one "
-           "{agreement[value_error_ls]:.3g}. (c) Gap between the agents' mean and the exact mean vs ensemble size: "
+           "{agreement[value_error_ls]:.3g}. (b) The agents' mean value error follows the exact second-moment "
+           "recursion within {agreement[value_error_per_agent_max_dev_in_se]:.2g} standard errors. (c) Gap between "
+           "the agents' mean and the exact mean vs ensemble size: "
            "slope {agreement[gap_slope_iid]:.2f} (i.i.d. transitions, $-1/2$ expected); along trajectories the gap "
            "stays at {agreement[trajectory_bias_in_se]:.3g} standard errors at the largest ensemble (the recursion is "
            "exact only for independent transitions).")
 TOLERANCES = {
+    "value_error_per_agent_max_dev_in_se": (
+        4.5, "tests/test_reward.py::test_weight_moments_exact_one_step_and_against_agents"),
     "max_dev_in_se": (4.5, "tests/test_reward.py::test_td_agents_iid_match_exact_mean_and_gap_shrinks_with_ensemble"),
     "gap_slope_iid": (0.2, "tests/test_reward_figures.py::test_td_linear_record"),
 }
@@ -69,8 +75,13 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ve_line = td.value_error(w_line)
     theory_line(ax, k_line, ve_line, color=COLORS[0], label="value error of the exact mean")
     sim_markers(ax, run.steps[1:], td.value_error(run.w.mean(0))[1:], color=COLORS[0], label="of the agents' mean")
+    ev_line = td.expected_value_error(k_line, LR)
+    theory_line(ax, k_line, ev_line, color=COLORS[3], label="exact mean per agent (spread included)")
     sim_markers(ax, run.steps[1:], run.losses[:, 1:], color=COLORS[3], ms=3.0, marker="s",
                 label="per agent (mean $\\pm$ sd)")
+    ev = td.expected_value_error(run.steps, LR)
+    se_ve = run.losses.std(0, ddof=1) / np.sqrt(E_MAIN)
+    z_ve = float(np.max(np.abs(run.losses.mean(0) - ev)[1:] / se_ve[1:]))
     ve_td, ve_ls = float(td.value_error(w_fix)), float(td.value_error(w_ls))
     ax.axhline(ve_td, color="k", ls=":", lw=1.0, label="TD fixed point")
     ax.axhline(ve_ls, color="k", ls="--", lw=1.0, label="least squares (best possible)")
@@ -78,7 +89,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_xlabel("update k")
     ax.set_ylabel(r"$\sum_s D_s (\phi_s^\top w - V_s)^2$")
     ax.set_title("(b) value error")
-    ax.legend(loc="upper right", fontsize=7.5)
+    ax.set_ylim(top=ve_line[0] + 0.6 * (ve_line[0] - ve_ls))  # room for the legend above the curves
+    ax.legend(loc="upper right", fontsize=7)
 
     ax = axes[2]
     gaps = {"iid": [], "trajectory": []}
@@ -106,7 +118,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_title("(c) the mean recursion is exact for i.i.d. transitions")
     ax.legend(loc="lower left", fontsize=7.5)
     fig.tight_layout()
-    agreement = {"max_dev_in_se": float(z.max()), "value_error_td": ve_td, "value_error_ls": ve_ls,
+    agreement = {"max_dev_in_se": float(z.max()), "value_error_per_agent_max_dev_in_se": z_ve,
+                 "value_error_td": ve_td, "value_error_ls": ve_ls,
                  "gap_slope_iid": slope, "trajectory_bias_in_se": zs_traj,
                  "gap_iid_largest_E": gaps["iid"][-1], "gap_trajectory_largest_E": gaps["trajectory"][-1],
                  "stable_lr": td.stable_lr()}
