@@ -170,3 +170,19 @@ def test_property_error_contract(lr, delta, amax):
         assert str(e)
         return
     assert np.isfinite(tr.eps_g).all()
+
+
+def test_trainer_refuses_bad_input():
+    F = hidden_manifold_features(5, 10)
+    W0 = torch.zeros(1, 2, 10, dtype=torch.float64)
+    Wt = np.ones((1, 5))
+    with pytest.raises(ValueError, match="F"):
+        train_hidden_manifold(W0, F[:, :9], Wt, lr=0.5, alpha_max=1.0)
+    with pytest.raises(ValueError, match="W_tilde"):
+        train_hidden_manifold(W0, F, np.ones((1, 4)), lr=0.5, alpha_max=1.0)
+    with pytest.raises(ValueError, match="feature_map"):
+        train_hidden_manifold(W0, F, Wt, lr=0.5, alpha_max=1.0, feature_map="relu")
+    with pytest.raises(ValueError, match="alpha_max"):
+        train_hidden_manifold(W0, F, Wt, lr=0.5, alpha_max=0.01)
+    run = train_hidden_manifold(W0 + 0.1, F, Wt, lr=0.5, alpha_max=1.0, record=3, n_test=50)
+    assert run.losses.shape == (1, run.times.size) and np.isfinite(run.losses).all()

@@ -284,3 +284,22 @@ def test_property_error_contract(lr, replay, thr, dur):
         assert str(e)
         return
     assert np.isfinite(tr.eps).all()
+
+
+def test_trainer_refuses_bad_input():
+    T, vs = teacher_family(2, 1, 0.5)
+    Ws = teacher_family_weights(20, 1, 2, 0.5, 2)
+    W0 = torch.zeros(2, 2, 20, dtype=torch.float64)
+    s = TaskSchedule.blocks([0, 1], [1.0, 1.0])
+    with pytest.raises(TypeError, match="schedule"):
+        train_many_teachers(W0, np.ones(2), Ws, vs, [(0, 1.0)], lr=1.0)
+    with pytest.raises(ValueError, match="lr"):
+        train_many_teachers(W0, np.ones(2), Ws, vs, s, lr=-1.0)
+    with pytest.raises(ValueError, match="W_star"):
+        train_many_teachers(W0, np.ones(2), Ws[:, :1], vs, s, lr=1.0)
+    with pytest.raises(ValueError, match="H0"):
+        train_many_teachers(W0, np.ones(3), Ws, vs, s, lr=1.0)
+    with pytest.raises(ValueError, match="heads"):
+        train_many_teachers(W0, np.ones(2), Ws, vs, s, lr=1.0, heads="both")
+    with pytest.raises(ValueError, match="N >="):
+        teacher_family_weights(3, 1, 3, 0.5, 1)
