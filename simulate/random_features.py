@@ -189,7 +189,8 @@ def train_random_features(N: int, P: int, widths: Sequence[int], *, activation: 
             if lr is None:
                 decay = torch.exp(-zz * tf)
             else:
-                if float(lr) * float(z.max()) > 2.0 and bool(torch.isfinite(tt).any()) and float(tt.max()) > 0:
+                # t = inf included: gradient descent at an unstable lr never reaches the ridge solution
+                if float(lr) * float(z.max()) > 2.0 and tt.numel() and float(tt.max()) > 0:
                     raise DivergenceError(f"gradient descent diverges: lr={lr:.4g} exceeds the stable limit "
                                           f"2/(mu_max + ridge) = {2.0 / float(z.max()):.4g}. Lower the learning rate.")
                 decay = torch.pow(1.0 - lr * zz, torch.round(tf / lr))

@@ -311,3 +311,16 @@ def test_extrapolation_needs_a_task_at_least_as_long():
     with pytest.raises(ValueError, match="^s_long must be .* T' >= T = 4"):
         th.extrapolation_loss(np.ones(3))
     assert np.isfinite(th.extrapolation_loss(tr.window_sum_profile(6, 6)))
+
+
+def test_random_features_unstable_lr_diverges_at_infinity_too():
+    from idealnets.simulate import DivergenceError
+    from idealnets.simulate import random_features as srf
+
+    with pytest.raises(DivergenceError, match="lr=100"):
+        srf.train_random_features(8, 12, [6, 10], n_networks=2, n_test=64, lr=100.0)  # times = (inf,)
+    with pytest.raises(DivergenceError, match="lr=100"):
+        srf.train_random_features(8, 12, [6, 10], n_networks=2, n_test=64, lr=100.0, times=[0.0, np.inf])
+    a = srf.train_random_features(8, 12, [6, 10], n_networks=2, n_test=64, lr=0.01)
+    b = srf.train_random_features(8, 12, [6, 10], n_networks=2, n_test=64)
+    assert np.array_equal(a.test_error, b.test_error)  # t = inf: the same ridge limit for a stable lr
