@@ -141,6 +141,8 @@ def test_limit_one_head_and_isotropic():
     # isotropic Lambda: all separate stages happen at once
     iso = SeparateKQTheory(InContextTask(np.full(3, 0.4), 8), H=3, init_scale=1e-2)
     assert np.ptp(iso.stage_times()) < 1e-9 * iso.stage_times()[0]
+    # subnormal times: the initial state (no integration; LSODA stalled there)
+    assert MergedKQTheory(task, H=2, init_scale=1e-3).loss(np.array([5e-324]))[0] == pytest.approx(0.5, rel=1e-5)
     # zero init stays at the saddle
     assert MergedKQTheory(task, H=2, init_scale=0.0).loss(np.array([0, 10, np.inf])) == pytest.approx(0.5)
 
