@@ -329,3 +329,12 @@ def test_orthogonal_trajectory_of_a_stiff_flow():
     np.testing.assert_allclose(lam[1:], 1e12, rtol=1e-12)
     ref = dl.orthogonal_eigen_trajectory([0.0, 0.5, np.inf], lam0, 2.0, 3)
     assert abs(ref[1, 0] - 2.0) < 1.5 and ref[2, 0] == 2.0
+
+
+def test_as_float_refuses_integers_beyond_float64_by_name():
+    """An integer too large for float64 (10**400) is a ValueError naming the argument, not
+    Python's OverflowError from float(); at the public boundary this is every float argument."""
+    from idealnets.theory.validation import as_float
+    with pytest.raises(ValueError, match="lr must be a number within the float64 range"):
+        as_float(10 ** 400, "lr")
+    assert as_float(10 ** 300, "lr") == 1e300

@@ -116,6 +116,8 @@ def as_float(x, name: str, *, low: float | None = None, high: float | None = Non
         v = float(x)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a real number, got {describe(x)}") from None
+    except OverflowError:  # an integer (or Fraction, Decimal) beyond float64
+        raise ValueError(f"{name} must be a number within the float64 range, got {describe(x)}") from None
     if np.isnan(v) or (np.isinf(v) and not allow_inf):
         raise ValueError(f"{name} must be finite, got {v}")
     if not _in_range(v, low, high, open_low, open_high):
