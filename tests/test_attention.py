@@ -150,20 +150,30 @@ def test_limit_one_head_and_isotropic():
 # -- trained networks ------------------------------------------------------------------------------------
 
 def test_trained_merged_gap_shrinks_with_lr_and_batch():
-    """Two parts of the gap: the discrete-time delay of the escape (growth (1 + lr|B|)^k < exp(lr|B|k)),
-    O(lr), measured at a large batch; and batch noise, O(B^-1/2), measured by the spread of the
-    ensemble at a small lr."""
+    """Two parts of the gap: the discrete-time delay of the escape (growth (1 + lr|B|)^k < exp(lr|B|k),
+    a relative delay of about lr|B|/2), O(lr), measured on the drop time at a large batch; and batch
+    noise, O(B^-1/2), measured by the spread of the ensemble at a small lr."""
+    from idealnets.theory.measures import crossing_time
+
     lam, N = np.array([0.6, 0.3, 0.1]), 8
     th = MergedKQTheory(InContextTask(lam, N), H=2, init_scale=0.05)
     T = 2.0 * th.drop_time()
-    runs = {}
+    mid = 0.5 * (th.loss(0.0) + th.loss(np.inf))
+    runs, delay = {}, {}
     for lr, B in ((0.2, 1024), (0.05, 1024), (0.05, 64)):
-        runs[lr, B] = train_linear_attention(lam, N, H=2, init_scale=0.05, lr=lr, steps=int(round(T / lr)),
-                                             batch_size=B, n_networks=4, record=16, n_test=0, seed=3)
-    gap = {k: np.abs(r.losses.mean(0) - th.loss(r.times)).max() for k, r in runs.items()}
-    assert gap[0.05, 1024] < gap[0.2, 1024] / 2.5, gap
-    assert gap[0.05, 1024] < 0.01 * th.loss(0.0)
-    spread = {k: r.losses.std(0).max() for k, r in runs.items()}
+        run = train_linear_attention(lam, N, H=2, init_scale=0.05, lr=lr, steps=int(round(T / lr)), batch_size=B,
+                                     n_networks=6, record=61, n_test=0, seed=3)
+        runs[lr, B] = run
+        delay[lr, B] = crossing_time(run.times, run.losses.mean(0), mid, direction="down") / th.drop_time() - 1
+    for lr in (0.2, 0.05):  # the predicted relative delay lr |B| / 2, to within a factor 2
+        assert 0.5 < delay[lr, 1024] / (lr * th.B_norm / 2) < 2.0, delay
+    # lr / 4 cuts the delay by 2.4 here (E = 6), not 4: at lr 0.05 a further ~0.3% delay remains, which the
+    # discrete-time estimate does not contain (batch noise at B = 1024, not analysed); asserted: at least 2
+    assert abs(delay[0.05, 1024]) < abs(delay[0.2, 1024]) / 2, delay
+    gap = np.abs(runs[0.05, 1024].losses.mean(0) - th.loss(runs[0.05, 1024].times)).max()
+    assert gap < 0.02 * th.loss(0.0)
+    # stationary SGD fluctuation at the end: sd ~ B^-1/2, so x16 batch should cut it by about 4
+    spread = {k: r.losses[:, -1].std() for k, r in runs.items()}
     assert spread[0.05, 1024] < spread[0.05, 64] / 2, spread
 
 
