@@ -38,3 +38,37 @@ def test_symmetric_plateau_relu_is_fast_and_a_fixed_point():
     Q, R = _sym_state(2, p.Q, p.C, p.R)
     assert np.abs(np.concatenate([a.ravel() for a in ode.rates(Q, R, np.ones(2))])).max() < 1e-10
     assert p.growth_rate > 0  # a saddle: the plateau
+
+
+# ---------------------------------------------------------------- divergence and the bounded fixed-point search
+Q0, R0 = 0.25 * np.eye(2), 1e-2 * (1.0 + np.add.outer(np.arange(2), 2 * np.arange(2))) / 4
+
+
+@pytest.mark.parametrize("lr", [10.0, 1e3])
+def test_inf_above_the_stable_lr_is_a_named_divergence(lr):
+    from idealnets.theory.committee import asymptotic_error
+    from idealnets.theory.validation import DivergenceError
+    with pytest.raises(DivergenceError, match=r"lr=.*stable_lr"):  # was: 20 000+ evaluations, 1-2 min
+        CommitteeODE(2, 2, lr, "erf").integrate(Q0, R0, alpha_eval=[0, np.inf])
+    with pytest.raises(FloatingPointError, match="lr="):  # old catches still work
+        asymptotic_error(2, 2, lr, 0.0)
+
+
+@pytest.mark.parametrize("act", ["linear", "relu"])
+def test_blow_up_is_divergence_error_naming_lr(act):
+    from idealnets.simulate import DivergenceError as SimDivergenceError
+    from idealnets.theory.validation import DivergenceError
+    assert SimDivergenceError is DivergenceError
+    with pytest.raises(DivergenceError, match="lr=1000"):
+        CommitteeODE(2, 2, 1000.0, act).integrate(Q0, R0, alpha_eval=[0, 10])
+
+
+def test_fixed_point_search_is_bounded_by_max_nfev():
+    from idealnets.theory.committee import NotSettledError
+    ode = CommitteeODE(2, 2, 0.5, "relu")  # relu crawls towards perfect learning (a kink of its rates)
+    with pytest.raises(NotSettledError, match="max_nfev = 50"):
+        ode.integrate(Q0, R0, alpha_eval=[0, 1.0, np.inf], max_nfev=50)
+    with pytest.raises(RuntimeError):  # NotSettledError is a RuntimeError, as before
+        ode.fixed_point(Q0, R0, max_nfev=50)
+    with pytest.raises(ValueError, match="max_nfev"):
+        ode.integrate(Q0, R0, alpha_eval=[0, np.inf], max_nfev=0)

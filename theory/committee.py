@@ -94,7 +94,8 @@ from scipy.optimize import brentq, fsolve
 from . import _core, _gaussian
 from ._gaussian import RELU_DUP_TOL, RELU_P4_NODES  # noqa: F401 (documented here)
 from ._gaussian import i2 as _i2, i3 as _i3, j2 as _j2, pair_i2 as _pair_i2
-from .validation import as_array, as_bool, as_float, as_int, as_times, deprecated_alias, renamed_keywords
+from .validation import (DivergenceError, as_array, as_bool, as_float, as_int, as_times, deprecated_alias,
+                         renamed_keywords)
 
 __all__ = [
     "ACTIVATIONS",
@@ -107,6 +108,8 @@ __all__ = [
     "order_parameters",
     "CommitteeODE",
     "CommitteeTrajectory",
+    "NotSettledError",
+    "FIXED_POINT_MAX_NFEV",
     "feedback_alignment",
     "PlateauFixedPoint",
     "symmetric_plateau",
@@ -393,6 +396,21 @@ BLOW_UP = 1e6
 #: root is below this or the integrator's tolerance ``atol + rtol |y|``, whichever is
 #: larger (max norm), and J is stable; see :meth:`CommitteeODE.integrate`.
 FIXED_POINT_TOL = 1e-11
+#: Right-hand-side evaluations that the search for the fixed point (``alpha = inf``, past the last finite
+#: output time) may spend before it gives up with :class:`NotSettledError`: about 20 s for erf and
+#: several minutes for relu (whose rates cost ~10x more), instead of integrating on to alpha = 1e5.
+FIXED_POINT_MAX_NFEV = 20_000
+
+
+class NotSettledError(RuntimeError):
+    """The committee ODE reached no linearly stable fixed point within its bound (``alpha_max`` or
+    ``max_nfev``). A RuntimeError, as before the bound on evaluations existed."""
+
+
+class _Budget(Exception):
+    pass
+
+
 #: Eigenvalues of the Jacobian with real part below this count as stable or neutral
 #: (central differences resolve them to ~1e-9); a saddle's unstable one is >> this.
 NEUTRAL_EIG = 1e-8
@@ -529,8 +547,8 @@ class CommitteeODE:
         integrator fed NaN would shrink its step forever instead)."""
         out = self.rhs(alpha, y)
         if not np.isfinite(out).all():
-            raise FloatingPointError(f"the ODE rates became non-finite at alpha = {alpha:.4g} (lr={self.lr:.4g}); "
-                                     "the order parameters left the set of valid overlaps")
+            raise DivergenceError(f"the ODE rates became non-finite at alpha = {alpha:.4g} (lr={self.lr:.4g}); "
+                                  "the order parameters left the set of valid overlaps")
         return out
 
     def _jac(self, y0, h: float = 1e-6) -> np.ndarray:
@@ -540,6 +558,23 @@ class CommitteeODE:
             e[i] = h
             J[:, i] = (self.rhs(0.0, y0 + e) - self.rhs(0.0, y0 - e)) / (2 * h)
         return J
+
+    def _refuse_unstable_lr(self) -> None:
+        """Before a search for the long-time limit: DivergenceError naming lr and :func:`stable_lr` when
+        perfect learning is linearly unstable at this lr (K = M, first layer only, backprop, no noise:
+        where stable_lr is defined). The search would otherwise run to its bound (erf saturates, so
+        its overlaps grow for a long time without passing BLOW_UP: 140 s for lr = 1000)."""
+        if self.K != self.M or self.train_second_layer or self.feedback is not None or self.noise > 0:
+            return
+        try:
+            limit = stable_lr(self.K, activation=self.activation, T=self.T, v_star=self.v_star)
+        except RuntimeError:  # neutral directions (linear students): no limit of this kind
+            return
+        if self.lr > limit:
+            raise DivergenceError(f"lr={self.lr:.4g} exceeds the stable learning rate stable_lr = {limit:.6g} of "
+                                  f"this K = M = {self.K} {self.activation} committee: perfect learning is linearly "
+                                  "unstable there, so the long-time limit (alpha = inf) is refused. Lower lr, or "
+                                  "ask for finite times")
 
     def _newton_to_fixed_point(self, y, tol: float = FIXED_POINT_TOL):
         """If ``y`` is within ``tol`` of a linearly stable fixed point, return that point, else None.
@@ -586,7 +621,7 @@ class CommitteeODE:
 
     # --- integration ----------------------------------------------------------------
     def integrate(self, Q0, R0, v0=None, alpha_max=None, alpha_eval=None, *, rtol: float = ODE_RTOL,
-                  atol: float = ODE_ATOL) -> CommitteeTrajectory:
+                  atol: float = ODE_ATOL, max_nfev: int = FIXED_POINT_MAX_NFEV) -> CommitteeTrajectory:
         """Integrate from ``(Q0, R0, v0)`` and return the solution at ``alpha_eval``.
 
         Parameters
@@ -599,6 +634,9 @@ class CommitteeODE:
         rtol, atol : tolerances of the adaptive DOP853 integrator, per
             component (defaults ``ODE_RTOL``, ``ODE_ATOL``; their measured
             accuracy is stated at ``ODE_RTOL``).
+        max_nfev : right-hand-side evaluations the search for the fixed point (``inf`` requested)
+            may spend past the last finite time (default ``FIXED_POINT_MAX_NFEV``); the cost of
+            ``inf`` is bounded by it.
 
         Notes
         -----
@@ -611,12 +649,16 @@ class CommitteeODE:
         convergence (``alpha_converged`` in the result). A saddle (the
         plateau) never stops it.
 
-        Raises FloatingPointError if the order parameters blow up (lr too
-        large), RuntimeError if ``inf`` is requested and no fixed point is
-        reached by ``max(alpha_max, 1e5)``.
+        Raises :class:`~idealnets.theory.validation.DivergenceError` (a FloatingPointError) naming
+        lr if the order parameters blow up (lr too large), :class:`NotSettledError` (a RuntimeError)
+        if ``inf`` is requested and no fixed point is reached by ``max(alpha_max, 1e5)`` or within
+        ``max_nfev`` evaluations. (relu committees can take long to settle: their rates are not
+        differentiable where a student unit copies a teacher unit, the perfect-learning fixed point,
+        and the adaptive integrator crawls there.)
         """
         Q0, R0, v0 = self.check_initial(Q0, R0, v0)
         rtol, atol = _check_tolerances(rtol, atol)
+        max_nfev = as_int(max_nfev, "max_nfev", low=1)
         if alpha_max is not None:
             alpha_max = as_float(alpha_max, "alpha_max", low=0.0)
         if alpha_eval is None:
@@ -637,9 +679,12 @@ class CommitteeODE:
                                  f"{amax:g})")
             amax = alpha_max
         want_inf = bool((~finite).any())
+        if want_inf:
+            self._refuse_unstable_lr()
         y0 = self.pack(Q0, R0, v0)
         ts = np.unique(flat[finite]) if finite.any() else np.zeros(0)
-        Yt, y_end, alpha_conv, nfev = self._solve(y0, ts, amax, rtol, atol, to_fixed_point=want_inf)
+        Yt, y_end, alpha_conv, nfev = self._solve(y0, ts, amax, rtol, atol, to_fixed_point=want_inf,
+                                                  max_nfev=max_nfev)
         Y = np.empty((flat.size, y0.size))
         if finite.any():
             Y[finite] = Yt[np.searchsorted(ts, flat[finite])]
@@ -648,7 +693,8 @@ class CommitteeODE:
         Q, R, v = self.unpack(Y)
         return CommitteeTrajectory(flat, Q, R, v, self.eps_g(Q, R, v), shape, nfev, alpha_conv, self.feedback)
 
-    def _solve(self, y0, ts, amax, rtol, atol, *, to_fixed_point=False, alpha_limit=1e5, tol_rate=1e-7):
+    def _solve(self, y0, ts, amax, rtol, atol, *, to_fixed_point=False, alpha_limit=1e5, tol_rate=1e-7,
+               max_nfev=FIXED_POINT_MAX_NFEV):
         """Chunked DOP853 from alpha = 0; the states at the sorted times ``ts``.
 
         Returns ``(Y (len(ts), n_state), y_last, alpha_converged, nfev)``;
@@ -663,12 +709,20 @@ class CommitteeODE:
         chunk = 10.0
         blow = lambda t, y: BLOW_UP - np.abs(y).max()  # noqa: E731
         blow.terminal = True
-        rhs = self._guarded_rhs
+        count = [0, None]  # rhs evaluations past amax, and their budget (None: unbounded)
+
+        def rhs(t, y):
+            if count[1] is not None:
+                count[0] += 1
+                if count[0] > count[1]:
+                    raise _Budget
+            return self._guarded_rhs(t, y)
+
         while True:
             f = self.rhs(0.0, y)
             nfev += 1
             if not np.isfinite(f).all():
-                raise FloatingPointError(f"the ODE rates are not finite at alpha = {alpha:g} (lr={self.lr:.4g})")
+                raise DivergenceError(f"the ODE rates are not finite at alpha = {alpha:g} (lr={self.lr:.4g})")
             if np.abs(f).max() < tol_rate:
                 # within the integrator's own tolerance of the root: the trajectory cannot be
                 # resolved more finely than that, and the Newton-polished root is more accurate
@@ -683,12 +737,21 @@ class CommitteeODE:
             sel = (ts > alpha) & (ts <= stop)
             te = ts[sel]
             t_eval = te if te.size and te[-1] == stop else np.append(te, stop)
-            sol = solve_ivp(rhs, (alpha, stop), y, method="DOP853", t_eval=t_eval, rtol=rtol, atol=atol,
-                            events=blow)
+            if to_fixed_point and alpha >= amax:
+                count[1] = max_nfev
+            try:
+                sol = solve_ivp(rhs, (alpha, stop), y, method="DOP853", t_eval=t_eval, rtol=rtol, atol=atol,
+                                events=blow)
+            except _Budget:
+                raise NotSettledError(
+                    f"no fixed point reached within max_nfev = {max_nfev} right-hand-side evaluations past "
+                    f"alpha = {amax:g} (from alpha = {alpha:g}; |rate| = {np.abs(self.rhs(0.0, y)).max():.2e} "
+                    f"there, activation={self.activation!r}, lr={self.lr:.4g}); ask for finite times instead of "
+                    "inf, or raise max_nfev") from None
             nfev += sol.nfev
             if sol.status == 1 or not np.isfinite(sol.y).all():
                 where = sol.t_events[0][0] if sol.status == 1 and len(sol.t_events[0]) else sol.t[-1]
-                raise FloatingPointError(
+                raise DivergenceError(
                     f"the order parameters diverge (|state| > {BLOW_UP:g}) at alpha ~ {where:.3g} with "
                     f"lr={self.lr:.4g}; lower the learning rate (for K = M see stable_lr)")
             if not sol.success:
@@ -699,25 +762,27 @@ class CommitteeODE:
             alpha = stop
             chunk *= 2.0
         if to_fixed_point:
-            raise RuntimeError(f"no fixed point reached by alpha = {end:g} (|rate| = "
+            raise NotSettledError(f"no fixed point reached by alpha = {end:g} (|rate| = "
                                f"{np.abs(self.rhs(0.0, y)).max():.2e})")
         return Y, y, np.inf, nfev
 
     @renamed_keywords(max_alpha="alpha_max")
     def fixed_point(self, Q0, R0, v0=None, *, alpha_max: float = 1e5, rtol: float = ODE_RTOL,
-                    atol: float = ODE_ATOL):
+                    atol: float = ODE_ATOL, max_nfev: int = FIXED_POINT_MAX_NFEV):
         """Long-time limit reached from ``(Q0, R0, v0)``: integrate until a linearly stable
         fixed point is reached (see :meth:`integrate`), at most to ``alpha_max``. Returns ``(Q, R, v)``.
 
         (Which fixed point is reached depends on the initial condition: this is
-        the one the dynamics selects, not a root search.) RuntimeError if none
-        is reached by ``alpha_max``. The former keyword ``max_alpha`` still works (deprecated).
+        the one the dynamics selects, not a root search.) :class:`NotSettledError` (a RuntimeError)
+        if none is reached by ``alpha_max`` or within ``max_nfev`` right-hand-side evaluations. The former keyword ``max_alpha`` still works (deprecated).
         """
         Q0, R0, v0 = self.check_initial(Q0, R0, v0)
         alpha_max = as_float(alpha_max, "alpha_max", low=0.0, open_low=True)
         rtol, atol = _check_tolerances(rtol, atol)
+        max_nfev = as_int(max_nfev, "max_nfev", low=1)
+        self._refuse_unstable_lr()
         _, y, _, _ = self._solve(self.pack(Q0, R0, v0), np.zeros(0), 0.0, rtol, atol, to_fixed_point=True,
-                                 alpha_limit=alpha_max)
+                                 alpha_limit=alpha_max, max_nfev=max_nfev)
         return self.unpack(y)
 
 
