@@ -72,3 +72,34 @@ def test_fixed_point_search_is_bounded_by_max_nfev():
         ode.fixed_point(Q0, R0, max_nfev=50)
     with pytest.raises(ValueError, match="max_nfev"):
         ode.integrate(Q0, R0, alpha_eval=[0, np.inf], max_nfev=0)
+
+
+# ---------------------------------------------------------------- I4 and undefined quantities
+@pytest.mark.parametrize("fn", ["I2", "I3", "I4", "J2"])
+def test_integrals_refuse_nan_covariance_by_name(fn):
+    import idealnets.theory.committee as c
+    n = {"I2": 2, "I3": 3, "I4": 4, "J2": 2}[fn]
+    C = np.eye(n)
+    C[0, 1] = C[1, 0] = np.nan
+    with pytest.raises(ValueError, match="C"):
+        getattr(c, fn)(C)
+
+
+def test_alignment_without_feedback_is_a_named_error():
+    tr = CommitteeODE(2, 2, 0.5, "linear").integrate(Q0, R0, alpha_eval=[0, 1.0])
+    with pytest.raises(ValueError, match="feedback"):
+        tr.alignment
+    fa = CommitteeODE(2, 2, 0.5, "linear", feedback=[1.0, 1.0]).integrate(Q0, R0, alpha_eval=[0, 1.0])
+    assert np.allclose(fa.alignment, 1.0)  # v stays at v0 = (1, 1) = b
+
+
+def test_grid_flags_members_that_do_not_settle():
+    from idealnets.theory.committee_grid import CommitteeGrid
+    g = CommitteeGrid(1, 1, [0.5, 0.5], activation="linear")
+    ok = g.integrate([0.0, np.inf])
+    assert ok.settled.tolist() == [True, True] and np.isfinite(ok.eps_g).all()
+    short = g.integrate([0.0, np.inf], alpha_max=0.5)  # cannot settle by alpha = 0.5
+    assert short.settled.tolist() == [False, False] and not short.diverged.any()
+    assert np.isnan(short.eps_g[:, -1]).all() and np.isfinite(short.eps_g[:, 0]).all()
+    fin = g.integrate([0.0, 1.0])
+    assert not fin.settled.any()

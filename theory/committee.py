@@ -160,7 +160,7 @@ def _relu_i4(C):
 
 
 def _cov(C, n: int) -> np.ndarray:
-    C = np.asarray(C, dtype=float)
+    C = as_array(C, "C", ndim=range(2, 32))  # finite (NaN/inf refused by name), at least (n, n)
     if C.shape[-2:] != (n, n):
         raise ValueError(f"expected covariance matrices of shape (..., {n}, {n}), got {C.shape}")
     return C
@@ -358,9 +358,15 @@ class CommitteeTrajectory:
 
     @property
     def alignment(self) -> np.ndarray:
-        """``cos(v, b)`` at every time, (A,) (nan without feedback, or where ``v = 0``)."""
+        """``cos(v, b)`` at every time, (A,); nan where ``v = 0`` (no direction yet).
+
+        Defined only for a feedback-alignment ODE (``CommitteeODE(..., feedback=b)``): without feedback
+        there is no vector b to align with, and this raises ValueError (it returned all-NaN before).
+        """
         if self.feedback is None:
-            return np.full(self.alpha.shape, np.nan)
+            raise ValueError("alignment is cos(v, b) with the feedback vector b of a feedback-alignment ODE; this "
+                             "trajectory has feedback=None (backprop), so it is undefined: construct "
+                             "CommitteeODE(..., feedback=b) to measure it")
         return feedback_alignment(self.v, self.feedback)
 
 

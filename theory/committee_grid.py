@@ -97,7 +97,14 @@ class GridTrajectory:
     eps_g : (B, A); diverged : (B,) bool (NaN from the divergence on);
     n_steps : (B,) accepted steps per member; n_rejected : (B,); n_iterations :
     batched iterations (each one right-hand-side evaluation of 6 stages);
-    n_rhs_members : member-stage evaluations in total.
+    n_rhs_members : member-stage evaluations in total; settled : (B,) bool, True where the
+    member reached its long-time limit (``max|rate| < fp_tol``) for a long-time output
+    (``alpha = inf``, or finite times at or beyond ``alpha_max``).
+
+    Undefined by design: the ``alpha = inf`` output of a member that neither settles by
+    ``alpha_max`` nor diverges is NaN, flagged by ``settled = False`` and ``diverged = False``
+    (no long-time limit was reached, so none is reported); a diverged member is NaN from its
+    divergence on (``diverged = True``); padding units (beyond the member's K) are NaN.
     """
 
     alpha: np.ndarray
@@ -111,6 +118,7 @@ class GridTrajectory:
     n_rejected: np.ndarray
     n_iterations: int
     n_rhs_members: int
+    settled: np.ndarray | None = None
 
     def member(self, b: int):
         """``(Q (A, K, K), R (A, K, M), v (A, K))`` of member ``b`` without its padding."""
@@ -305,7 +313,8 @@ class CommitteeGrid:
         alpha_eval : 1-d increasing non-negative times shared by all members; a
             final ``np.inf`` asks for the long-time limit (integrate on until
             ``max|rate| < fp_tol``, at most to ``alpha_max``; a member that
-            does not settle gets NaN there and is *not* flagged as diverged).
+            does not settle gets NaN there, is *not* flagged as diverged, and has
+            ``settled = False`` in the result).
             Finite times at or beyond ``alpha_max`` (allowed only without a final
             ``np.inf``) are long-time outputs: a member that settles (``max|rate| < fp_tol``)
             while heading for one returns that settled state there and at every later time
@@ -340,6 +349,7 @@ class CommitteeGrid:
         n_steps = np.zeros(B, dtype=int)
         n_rej = np.zeros(B, dtype=int)
         diverged = np.zeros(B, dtype=bool)
+        settled_flag = np.zeros(B, dtype=bool)
         done = np.zeros(B, dtype=bool)
         # outputs at alpha = 0
         if finite_t.size and finite_t[0] == 0.0:
@@ -419,12 +429,14 @@ class CommitteeGrid:
                     out[m, nxt[m]:n_fin] = y[m]
                 nxt[calm] = n_fin
                 done[calm] = True
+                settled_flag[calm] = True
             if want_inf:
                 fp = acc[past[ok] & ~diverged[acc]]
                 if fp.size:
                     rate = np.abs(k1[fp]).max(axis=1)
                     settled = fp[rate < fp_tol]
                     out[settled, A - 1] = y[settled]
+                    settled_flag[settled] = True
                     stop = fp[(rate < fp_tol) | (alpha[fp] >= alpha_max)]
                     done[stop] = True
         Q, R, v = self._unpack(out.reshape(B * A, -1))
@@ -437,4 +449,5 @@ class CommitteeGrid:
         Q[np.broadcast_to(pad[:, None, None, :], Q.shape)] = np.nan
         R[np.broadcast_to(pad[:, None, :, None], R.shape)] = np.nan
         v[np.broadcast_to(pad[:, None, :], v.shape)] = np.nan
-        return GridTrajectory(a_eval, self.K.copy(), Q, R, v, eps, diverged, n_steps, n_rej, iters, n_rhs)
+        return GridTrajectory(a_eval, self.K.copy(), Q, R, v, eps, diverged, n_steps, n_rej, iters, n_rhs,
+                              settled_flag)
