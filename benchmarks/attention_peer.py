@@ -62,7 +62,7 @@ def main(argv=None):
     lr_ours = 2 * N * a.lr
     t1 = time.perf_counter()
     run = train_linear_attention(lam, N, H=a.heads, init_scale=s_ours, init="random", lr=lr_ours,
-                                 steps=a.epochs - 1, batch_size=1, train_set_size=a.trainset, n_networks=4,
+                                 steps=a.epochs - 1, batch_size=1, train_set_size=a.trainset, n_networks=2,
                                  record=np.arange(0, a.epochs, 50), n_test=4096, seed=a.seed, progress_bar=False)
     ours_wall = time.perf_counter() - t1
     th_mean = MergedKQTheory(task, H=a.heads, init_scale=s_ours / np.sqrt(2))  # s0 = H N init^2 / 2
