@@ -231,3 +231,14 @@ def test_flow_keyword_alias_and_divergence():
     huge = [np.full((1, 1), 1e200), np.full((1, 1), 1e200)]  # the product overflows: a named error, not NaN
     with pytest.raises(DivergenceError, match="diverged"):
         er.EnergyRuleFlow(huge, np.ones((1, 2)), np.ones((1, 2)), "backprop").weights([0.0, 1.0])
+
+
+def test_huge_times_settle():
+    rng = np.random.default_rng(14)
+    Ws, X, _ = _net(2, seed=14, n_in=3, hidden=3, n_out=2, P=8, scale=0.4)
+    Y = rng.standard_normal((2, 3)) @ X
+    fl = er.EnergyRuleFlow(Ws, X, Y, "eqprop", 0.2)
+    L = fl.loss([1e12, np.inf])
+    assert L[0] < 1e-12 * fl.loss(0.0)[0] and L[1] < 1e-18
+    a, b = er.predictive_coding_modes([1e12, np.inf], 2.0, 0.01, 0.01)
+    np.testing.assert_allclose(a * b, 2.0, rtol=1e-8)

@@ -254,3 +254,16 @@ def test_online_oja_gap_first_order_full_size():
     g2, se2 = _gap(C, W0, 0.001, 400, 4.0, 12)
     assert g2 > 5 * se2
     assert abs(g1 / g2 - 2.0) <= 0.4
+
+
+def test_huge_times_cost_what_inf_costs():
+    import time
+
+    C, rng = _cov(4, 13)
+    W0 = rng.standard_normal((2, 4))
+    t0 = time.perf_counter()
+    Wo = hb.oja_flow(C, W0, [1e12, np.inf])
+    Ws = hb.sanger_flow(C, W0, [1e12, np.inf])
+    assert time.perf_counter() - t0 < 30.0  # not 1e12 / lambda pieces or steps
+    np.testing.assert_allclose(Wo[0], Wo[1], atol=1e-12)
+    np.testing.assert_allclose(Ws[0], Ws[1], atol=1e-9)
