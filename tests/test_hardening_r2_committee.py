@@ -103,3 +103,16 @@ def test_grid_flags_members_that_do_not_settle():
     assert np.isnan(short.eps_g[:, -1]).all() and np.isfinite(short.eps_g[:, 0]).all()
     fin = g.integrate([0.0, 1.0])
     assert not fin.settled.any()
+
+
+# ---------------------------------------------------------------- the stated accuracy of the relu quadrature
+def test_relu_gaussian_equivalent_quadrature_accuracy_is_as_documented():
+    from idealnets.theory.random_features import gaussian_equivalent_coefficients, gaussian_equivalent_quadrature
+    exact = gaussian_equivalent_coefficients("relu")  # closed forms: 1/sqrt(2 pi), 1/2, sqrt(1/4 - 1/(2 pi))
+    assert exact == (1 / np.sqrt(2 * np.pi), 0.5, np.sqrt(0.25 - 0.5 / np.pi))
+    q = gaussian_equivalent_quadrature("relu")
+    err = [abs(a - b) for a, b in zip(q, exact)]
+    assert 0.9e-3 < err[0] < 1.1e-3 and err[1] < 1e-15 and 1.3e-3 < err[2] < 1.5e-3
+    for n in (20, 80, 180):
+        e = [abs(a - b) for a, b in zip(gaussian_equivalent_quadrature("relu", n), exact)]
+        assert e[0] < 0.17 / n and e[2] < 0.23 / n
