@@ -324,3 +324,34 @@ def test_random_features_unstable_lr_diverges_at_infinity_too():
     a = srf.train_random_features(8, 12, [6, 10], n_networks=2, n_test=64, lr=0.01)
     b = srf.train_random_features(8, 12, [6, 10], n_networks=2, n_test=64)
     assert np.array_equal(a.test_error, b.test_error)  # t = inf: the same ridge limit for a stable lr
+
+
+# ----------------------------------------------------------------------------- continual learning
+def test_continual_helpers_check_their_arguments():
+    from idealnets.theory import continual as tc
+
+    tasks = tc.whitened_pair(3, 2.0, 1.0, 0.5, 0.5)
+    cur = tc.ShallowCurriculum(tasks, [("A", 1.0), ("B", 1.0)], np.zeros((3, 3)))
+    for bad in (np.nan, -1.0, "x", None, 0.0):
+        with pytest.raises((ValueError, TypeError), match="^T_first"):
+            tc.blocked("A", "B", bad, 1.0)
+    assert tc.blocked("A", "B", 1.0, np.inf) == [("A", 1.0), ("B", np.inf)]
+    with pytest.raises(TypeError, match="^curriculum"):
+        tc.forgetting(None, "A", 1.0, [1.0])
+    with pytest.raises(TypeError, match="^curriculum"):
+        tc.interference("x", "A", "B")
+    with pytest.raises(ValueError, match="two different tasks"):
+        tc.interference(cur, "A", "A")
+    with pytest.raises(ValueError, match="^n must be"):
+        tc.whitened_pair(10**9, 1.0, 1.0, 0.1, 0.1)
+    with pytest.raises(ValueError, match="^n_in must be"):
+        tc.item_tasks(10**9, 3, 1.0, 1.0, 0.1, 0.1)
+    for f in (tc.cyclic_order, tc.random_order):
+        with pytest.raises(ValueError, match="^k must be"):
+            f(3, 10**9)
+    with pytest.raises(ValueError, match="^n_gate"):
+        tc.overlapping_gates(10**9, 1)
+    with pytest.raises(ValueError, match="^s_a"):
+        tc.shallow_item_forgetting(-1.0, 1.0, 0.3, 0.3)
+    m = tc.interference(cur, "A", "B")
+    assert m["backward_transfer"] == -m["forgetting"]

@@ -167,8 +167,19 @@ class Curriculum(CurriculumBase):
 
 
 # ----------------------------------------------------------------------------- interference measures
+#: largest n of item_tasks/whitened_pair (their tasks hold n x n matrices)
+MAX_N = 4096
+
+
+def _check_curriculum(curriculum) -> None:
+    if not isinstance(curriculum, CurriculumBase):
+        raise TypeError(f"curriculum must be a Curriculum, ShallowCurriculum or GatedCurriculum, got "
+                        f"{_v.describe(curriculum)}")
+
+
 def forgetting(curriculum: CurriculumBase, task, t_switch: float, t) -> np.ndarray:
     r"""Forgetting ``F(t) = L_task(t) - L_task(t_switch)`` (positive = interference), shape ``t.shape``."""
+    _check_curriculum(curriculum)
     t_switch = _v.as_float(t_switch, "t_switch", low=0.0)
     return curriculum.loss(t, task) - curriculum.loss(np.array(t_switch), task)
 
@@ -182,8 +193,11 @@ def interference(curriculum: CurriculumBase, first, second) -> dict[str, float]:
     * ``forward_transfer = L_second(0) - L_second(t_s)`` (how much learning ``first`` already did for ``second``),
     * ``final_loss_first``, ``final_loss_second``.
     """
+    _check_curriculum(curriculum)
     if len(curriculum.switch_times) != 1:
         raise ValueError(f"interference needs a two-phase curriculum, got {len(curriculum.phases)} phases")
+    if first == second:
+        raise ValueError(f"interference needs two different tasks, got first = second = {first!r}")
     ts, T = float(curriculum.switch_times[0]), curriculum.end_time
     if not np.isfinite(T):
         raise ValueError("interference needs a finite schedule")
@@ -209,8 +223,8 @@ def item_tasks(n_in: int, n_out: int, s_a: float, s_b: float, theta_u: float, th
     ``cos theta_v = v_A . v_B`` (input similarity), ``cos theta_u = u_A . u_B`` (output similarity),
     ``s_b/s_a`` the ratio of singular values. Frames: ``v_A = e_1``, ``v_B = cos e_1 + sin e_2`` (and
     the same for u). Needs ``n_in, n_out >= 2``."""
-    n_in = _v.as_int(n_in, "n_in", low=2)
-    n_out = _v.as_int(n_out, "n_out", low=2)
+    n_in = _v.as_int(n_in, "n_in", low=2, high=MAX_N)
+    n_out = _v.as_int(n_out, "n_out", low=2, high=MAX_N)
     s_a = _v.as_float(s_a, "s_a", low=0.0, open_low=True)
     s_b = _v.as_float(s_b, "s_b", low=0.0, open_low=True)
     theta_u, theta_v = _v.as_float(theta_u, "theta_u"), _v.as_float(theta_v, "theta_v")
@@ -224,7 +238,7 @@ def whitened_pair(n: int, s_a: float, s_b: float, theta_u: float, theta_v: float
     ``Syx_k = s_k u_k v_k^T`` at angles ``theta_u``, ``theta_v`` (frames as in :func:`item_tasks`).
     Every phase of every curriculum on them has the closed form: each is the
     :func:`idealnets.theory.tasks.whitened_task` with ``inputs="identity"``, ``U = u_k``, ``V = v_k``."""
-    n = _v.as_int(n, "n", low=2)
+    n = _v.as_int(n, "n", low=2, high=MAX_N)
     # item_tasks maps v_k (X1, one column) to s_k u_k (Y1): U = s_k u_k with singular value 1 gives Y1 X1^T exactly
     return {name: _core.whitened_task(n, n, np.ones(1), None, n, Y1, X1, "identity")
             for name, (X1, Y1) in item_tasks(n, n, s_a, s_b, theta_u, theta_v).items()}
@@ -240,7 +254,7 @@ def shallow_item_forgetting(s_a: float, s_b: float, cos_u, cos_v) -> np.ndarray:
     (ours: B's gradient flow moves only ``W v_B``, by ``(s_b u_B - W v_B) v_B^T``). It vanishes for
     orthogonal inputs (``c_v = 0``) and for a *consistent* B (``s_b u_B = W_A v_B``); for fixed
     ``s_b/s_a`` it is largest at ``c_v = +-1`` with opposite outputs (``c_u c_v = -1``)."""
-    s_a, s_b = _v.as_float(s_a, "s_a"), _v.as_float(s_b, "s_b")
+    s_a, s_b = _v.as_float(s_a, "s_a", low=0.0), _v.as_float(s_b, "s_b", low=0.0)
     cu = _v.as_array(cos_u, "cos_u", ndim=None, low=-1.0, high=1.0)
     cv = _v.as_array(cos_v, "cos_v", ndim=None, low=-1.0, high=1.0)
     return 0.5 * cv**2 * (s_b**2 - 2 * s_a * s_b * cu * cv + s_a**2 * cv**2)

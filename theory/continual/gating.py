@@ -23,7 +23,7 @@ __all__ = ["overlapping_gates", "GatedCurriculum"]
 def overlapping_gates(n_gate: int, n_shared: int) -> tuple[int, dict]:
     r"""Two context gates over ``N_h = 2 n_gate - n_shared`` hidden units, each switching on ``n_gate`` of them,
     ``n_shared`` in common (pathway overlap ``n_shared / n_gate``). Returns ``(N_h, {"A": mask, "B": mask})``."""
-    n_gate = _v.as_int(n_gate, "n_gate", low=1)
+    n_gate = _v.as_int(n_gate, "n_gate", low=1, high=2**20)  # 2^20 hidden units at most
     n_shared = _v.as_int(n_shared, "n_shared", low=0, high=n_gate)
     n_h = 2 * n_gate - n_shared
     a = np.zeros(n_h, dtype=bool)

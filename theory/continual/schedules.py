@@ -109,7 +109,11 @@ def check_schedule(schedule, names) -> list[tuple[tuple[str, ...], float]]:
 
 
 def blocked(first, second, T_first: float, T_second: float) -> list:
-    """Schedule: ``first`` for ``T_first``, then ``second`` for ``T_second`` (a single switch)."""
+    """Schedule: ``first`` for ``T_first``, then ``second`` for ``T_second`` (a single switch).
+
+    ``T_first > 0`` finite, ``T_second > 0`` (``np.inf``: train ``second`` to its fixed point)."""
+    T_first = _v.as_float(T_first, "T_first", low=0.0, open_low=True)
+    T_second = _v.as_float(T_second, "T_second", low=0.0, open_low=True, allow_inf=True)
     return [(first, T_first), (second, T_second)]
 
 

@@ -118,13 +118,17 @@ def sequential_forgetting(Xs, ys, w0, order) -> np.ndarray:
     return np.array([np.mean(L[k, o[:k + 1]]) for k in range(o.size)])
 
 
+#: longest task order cyclic_order/random_order make (2^25 visits)
+MAX_ORDER = 2**25
+
+
 def cyclic_order(n_tasks: int, k: int) -> np.ndarray:
     """``0, 1, ..., T-1, 0, 1, ...`` of length k."""
-    n_tasks, k = _v.as_int(n_tasks, "n_tasks", low=1), _v.as_int(k, "k", low=1)
+    n_tasks, k = _v.as_int(n_tasks, "n_tasks", low=1), _v.as_int(k, "k", low=1, high=MAX_ORDER)
     return np.arange(k) % n_tasks
 
 
 def random_order(n_tasks: int, k: int, seed: int = 0) -> np.ndarray:
     """k task indices drawn uniformly with replacement (Evron et al.'s random ordering)."""
-    n_tasks, k = _v.as_int(n_tasks, "n_tasks", low=1), _v.as_int(k, "k", low=1)
+    n_tasks, k = _v.as_int(n_tasks, "n_tasks", low=1), _v.as_int(k, "k", low=1, high=MAX_ORDER)
     return np.random.default_rng(_v.as_seed(seed)).integers(0, n_tasks, size=k)
