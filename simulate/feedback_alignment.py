@@ -178,7 +178,7 @@ class _Records(dict):
 
 def random_binary_task(n_samples: int = 1000, n_in: int = 784, n_classes: int = 10, *, seed: int = 0,
                        device=None, dtype=torch.float32):
-    """The lecture's "extreme example": ``n_samples`` random binary (0/1) input vectors, each
+    """The random-patterns example of feedback alignment (after Lillicrap et al. 2016): ``n_samples`` random binary (0/1) input vectors, each
     assigned to one of ``n_classes`` classes at random. Returns X (n_in, P) with the samples as
     columns, and labels (P,).
 

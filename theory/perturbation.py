@@ -1,7 +1,8 @@
 r"""Learning by perturbation: exact expected learning curves of GD, node and weight perturbation.
 
-The other end of the continuum of learning rules of the source lecture ("nudge connections at
-random and correlate the changes with reward"). Model after Werfel, Xie & Seung (2005),
+The other end of the continuum of learning rules that runs from backpropagation to perturbation
+learning (nudge the connections or the units at random and correlate the change in loss with
+the nudge). Model after Werfel, Xie & Seung (2005),
 "Learning curves for stochastic gradient descent in linear feedforward networks",
 Neural Computation 17:2699: a linear student ``yhat = W x`` (M outputs, N inputs) learns a
 linear teacher ``y = W* x`` online, one fresh ``x ~ N(0, I_N)`` per step. Per-sample loss

@@ -1,4 +1,4 @@
-"""The lecture's "extreme example" of feedback alignment (Lillicrap et al. 2016): a 784-400-10 tanh
+"""Random patterns in a tanh network, the "extreme example" of feedback alignment (after Lillicrap et al. 2016): a 784-400-10 tanh
 network, 1000 random binary input vectors assigned to 10 random classes, softmax cross-entropy,
 mini-batch SGD. Conditions, all from the same initial weights per seed: backprop; FA with both
 layers learning; FA with the top layer frozen for the first half (the error does not go down:
@@ -26,7 +26,7 @@ from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style
 NAME = "feedback_alignment_experiment"
 TITLE = "Feedback alignment on 1000 random binary patterns (784-400-10 tanh): BP, FA, FA with a frozen top layer"
 SECTION = "Learning rules other than backprop: feedback alignment and perturbation (Lillicrap et al. 2016; Werfel, Xie & Seung 2005)"
-CAPTION = ("**The lecture's experiment** ({params[widths]}, {params[n_samples]} random binary patterns in 10 classes, "
+CAPTION = ("**Random patterns in a tanh network** (after Lillicrap et al. 2016; {params[widths]}, {params[n_samples]} random binary patterns in 10 classes, "
            "SGD lr {params[lr]}, batch {params[batch]}, {params[n_networks]} seeds). Final loss: BP "
            "{agreement[final_loss_bp]:.3g}, FA {agreement[final_loss_fa]:.3g}, FA frozen-then-both "
            "{agreement[final_loss_fa_frozen_then_both]:.3g}. With the top layer frozen the loss goes from "
