@@ -108,6 +108,10 @@ FIGURE_ORDER = (
     "continual_curricula", "continual_similarity", "continual_schema", "continual_sequential_regression",
     "continual_teacher_student", "continual_gating", "continual_relu",
     "recurrent_modes", "recurrent_tbptt", "recurrent_gradient_norm", "recurrent_tanh",
+    "reward_td_linear", "reward_cue_trial", "reward_rl_perceptron", "reward_tradeoff",
+    "local_rules_hebbian", "local_rules_autoencoder", "local_rules_eqprop", "local_rules_predictive_coding",
+    "attention_merged", "attention_separate", "attention_pcr", "attention_scaling",
+    "replay_forgetting", "replay_threshold", "replay_heads", "replay_hidden_manifold",
     "phase_committee", "phase_linear", "phase_deep_linear",
 )
 

@@ -14,6 +14,7 @@ import warnings as _warnings
 
 from . import (
     engine,
+    attention,
     committee,
     continual,
     deep_linear,
@@ -24,7 +25,18 @@ from . import (
     random_features,
     recurrent,
     semantic,
+    energy_rules,
+    hebbian,
+    hidden_manifold,
+    many_teachers,
+    reward,
 )
+from .attention import train_linear_attention
+from .energy_rules import train_energy_rule
+from .hebbian import train_hebbian, train_tied_autoencoder
+from .hidden_manifold import train_hidden_manifold
+from .many_teachers import train_many_teachers
+from .reward import train_cue_reward, train_rl_perceptron, train_td
 from .continual import train_curriculum, train_sequential_regression, train_shallow_curriculum, train_two_teachers
 from .perturbation import train_perturbation
 from .random_features import train_random_features
@@ -81,6 +93,22 @@ __all__ = [
     "random_features",
     "recurrent",
     "semantic",
+    "attention",
+    "energy_rules",
+    "hebbian",
+    "hidden_manifold",
+    "many_teachers",
+    "reward",
+    # the topics added in release 0.3 (one trainer or more each)
+    "train_linear_attention",
+    "train_energy_rule",
+    "train_hebbian",
+    "train_tied_autoencoder",
+    "train_hidden_manifold",
+    "train_many_teachers",
+    "train_cue_reward",
+    "train_rl_perceptron",
+    "train_td",
     # deep linear networks (simulate.deep_linear)
     "init_weights",
     "pretrain_layerwise",

@@ -31,9 +31,21 @@ One module per idea:
 * :mod:`idealnets.theory.random_features` -- random-features students (Mei & Montanari 2019; Goldt
   et al. 2020): test and training error at every gradient-flow time.
 * :mod:`idealnets.theory.committee_grid` -- a whole grid of committee ODEs in one batched integration.
+* :mod:`idealnets.theory.reward` -- temporal-difference learning with linear function approximation
+  (exact mean recursion; Sutton 1988; Tsitsiklis & Van Roy 1997), the conditioning trial
+  (Montague, Dayan & Sejnowski 1996; Schultz, Dayan & Montague 1997) and the RL perceptron ODEs (Patel, Lee, Sarao Mannelli, Goldt & Saxe 2025).
+* :mod:`idealnets.theory.hebbian` -- Oja's subspace rule and Sanger's rule (Oja 1982, 1989;
+  Sanger 1989; Yan, Helmke & Moore 1994), linear autoencoders.
+* :mod:`idealnets.theory.energy_rules` -- equilibrium propagation (Scellier & Bengio 2017) and
+  predictive coding (Whittington & Bogacz 2017) in deep linear networks.
+* :mod:`idealnets.theory.attention` -- training dynamics of in-context learning in multi-head
+  linear attention (Zhang, Singh, Latham & Saxe 2025).
+* :mod:`idealnets.theory.hidden_manifold` -- online SGD of committee machines on hidden-manifold
+  inputs (Goldt, Mezard, Krzakala & Zdeborova 2020).
 * :mod:`idealnets.theory.validation` -- the shared input checks behind every public entry point.
 """
 from . import (
+    attention,
     committee,
     committee_grid,
     continual,
@@ -51,7 +63,16 @@ from . import (
     symbolic,
     tasks,
     validation,
+    energy_rules,
+    hebbian,
+    hidden_manifold,
+    reward,
 )
+from .attention import InContextTask, MergedKQTheory, SeparateKQTheory
+from .energy_rules import EnergyRuleFlow
+from .hebbian import LinearAutoencoderTheory, oja_flow, principal_subspace_error, sanger_flow
+from .hidden_manifold import HiddenManifoldODE
+from .reward import CueRewardTrial, RLPerceptronODE, TDLinear, cue_reward_trial
 from .committee_grid import CommitteeGrid, GridTrajectory
 from .measures import crossing_time
 from .tasks import Correlations, correlations, quadratic_loss
@@ -132,6 +153,24 @@ from .semantic import (
 
 __all__ = [
     "DivergenceError",
+    "attention",
+    "energy_rules",
+    "hebbian",
+    "hidden_manifold",
+    "reward",
+    "InContextTask",
+    "MergedKQTheory",
+    "SeparateKQTheory",
+    "EnergyRuleFlow",
+    "LinearAutoencoderTheory",
+    "oja_flow",
+    "principal_subspace_error",
+    "sanger_flow",
+    "HiddenManifoldODE",
+    "CueRewardTrial",
+    "RLPerceptronODE",
+    "TDLinear",
+    "cue_reward_trial",
     "tasks",
     "measures",
     "Correlations",

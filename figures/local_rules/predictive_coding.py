@@ -29,8 +29,8 @@ CAPTION = ("**Predictive coding changes the plateau structure.** (a) Strength $u
            "lr = {params[lr]}; largest deviation {agreement[pc_max_dev_over_s]:.2g} s). Predictive coding "
            "leaves the plateau first (top mode half-learned at t = {agreement[t_half_pc_s1]:.3g} vs "
            "{agreement[t_half_bp_s1]:.3g} for backprop) but approaches $u=s$ more slowly. (b) How much longer "
-           "the plateau lasts when the initial weights shrink 100-fold ($10^{{-3}}$ to $10^{{-5}}$): "
-           "$\\ln 10^4/2\\mu$ with the escape rate $\\mu=s(s+\\sqrt{{s^2+4}})/2$ for predictive coding "
+           "the plateau lasts when the initial weights shrink 100-fold (1e-3 to 1e-5): "
+           "$\\ln 10^4/2\\mu$ with the escape rate mu = s(s + sqrt(s^2 + 4))/2 for predictive coding "
            "(largest relative deviation {agreement[pc_plateau_vs_escape_rate_max_rel_dev]:.2g}) instead of "
            "$\\ln 10^4/2s$ for backprop; $\\mu/s$ = {agreement[rate_ratio_s3]:.3g} at s = 3.")
 TOLERANCES = {"pc_plateau_vs_escape_rate_max_rel_dev": (

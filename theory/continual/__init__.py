@@ -66,11 +66,14 @@ projections (Evron et al. 2022).
 * :mod:`~idealnets.theory.continual.two_teachers` -- teacher-student continual learning with two teachers
   and two heads (:class:`TwoTeacherODE`, a reduction to the committee ODE of
   :mod:`idealnets.theory.committee`);
+* :mod:`~idealnets.theory.continual.many_teachers` -- any number of teachers under a
+  :class:`TaskSchedule` (blocks, periodic switching, switching at an error threshold, replay as a
+  mixture of the tasks' drifts), shared or per-task heads (:class:`MultiTeacherODE`);
 * :mod:`~idealnets.theory.continual.gating` -- context-dependent gating (:class:`GatedCurriculum`).
 """
 from __future__ import annotations
 
-from . import curricula, gating, schedules, schemas, sequential, two_teachers
+from . import curricula, gating, many_teachers, schedules, schemas, sequential, two_teachers
 from .curricula import (
     ISOTROPY_RTOL,
     Curriculum,
@@ -102,6 +105,7 @@ from .sequential import (
     sequential_regression,
 )
 from .two_teachers import TwoTeacherODE, TwoTeacherTrajectory, teacher_pair
+from .many_teachers import MultiTeacherODE, MultiTeacherTrajectory, TaskSchedule, teacher_family
 
 __all__ = [
     # curricula
@@ -138,6 +142,11 @@ __all__ = [
     "teacher_pair",
     "TwoTeacherODE",
     "TwoTeacherTrajectory",
+    # many teachers, schedules and replay
+    "MultiTeacherODE",
+    "MultiTeacherTrajectory",
+    "TaskSchedule",
+    "teacher_family",
     # gating
     "GatedCurriculum",
     "overlapping_gates",
