@@ -125,3 +125,34 @@ def test_two_teacher_divergence_is_divergence_error_naming_lr():
     ode = TwoTeacherODE(2, 2, 5.0, T, v1, v2, activation="linear", lr_v=0.0)  # frozen heads: lr = 5 > 2 diverges
     with pytest.raises(DivergenceError, match="lr=5"):
         ode.integrate(0.25 * np.eye(2), 0.01 * np.ones((2, 4)), np.ones(2), np.ones(2), 10, 10)
+
+
+def test_impossible_order_parameters_are_refused_by_name():
+    """Q = -I (or |R| beyond sqrt(Q T)) is no covariance of the local fields: a named ValueError,
+    not the NaN of the Gaussian integrals; a valid (even singular) set is still answered."""
+    from idealnets.theory.committee import generalisation_error
+    T, vs = np.eye(2), np.ones(2)
+    with pytest.raises(ValueError, match="not the covariance of the local fields"):
+        generalisation_error(-np.eye(2), np.zeros((2, 2)), T, np.ones(2), vs)
+    with pytest.raises(ValueError, match="not the covariance"):
+        generalisation_error(np.eye(2), 2 * np.eye(2), T, np.ones(2), vs)
+    # perfect learning: the joint matrix is singular, the error is exactly 0
+    assert abs(generalisation_error(np.eye(2), np.eye(2), T, np.ones(2), vs)) < 1e-12
+
+
+def test_grid_and_teacher_sizes_and_iterations_are_checked():
+    from idealnets.theory.committee_grid import WIDTH_MAX, CommitteeGrid
+    from idealnets.theory.continual.two_teachers import M_MAX, teacher_pair
+    with pytest.raises(ValueError, match="WIDTH_MAX"):
+        CommitteeGrid(WIDTH_MAX + 1, 2, 0.5)
+    with pytest.raises(ValueError, match="M must be"):
+        CommitteeGrid(2, WIDTH_MAX + 1, 0.5)
+    with pytest.raises(ValueError, match="M must be"):
+        teacher_pair(M_MAX + 1, 0.5, 0.5)
+    grid = CommitteeGrid(2, 2, 0.5)
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="max_iterations"):
+            grid.integrate([0.0, 1.0], max_iterations=bad)
+    for bad in (2.5, True, float("nan")):
+        with pytest.raises((TypeError, ValueError), match="max_iterations"):
+            grid.integrate([0.0, 1.0], max_iterations=bad)

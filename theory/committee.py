@@ -296,6 +296,19 @@ def generalisation_error(Q, R, T, v, v_star, activation: str = "erf"):
     Q, R, T = as_array(Q, "Q", ndim=range(2, 32)), as_array(R, "R", ndim=range(2, 32)), as_array(T, "T", ndim=range(2, 32))
     v = as_array(v, "v", ndim=range(1, 32))
     v_star = as_array(v_star, "v_star", ndim=range(1, 32))
+    try:
+        Om = _omega(Q, R, T)
+    except ValueError as e:
+        raise ValueError(f"Q (..., K, K), R (..., K, M) and T (M, M) do not fit together: {e}") from None
+    if Om.size:
+        # Q, R and T are the covariance of the local fields (lambda, nu): an impossible set (Q = -I,
+        # |R| beyond sqrt(Q T)) has no generalisation error (the Gaussian integrals give NaN).
+        lowest = np.linalg.eigvalsh(0.5 * (Om + np.swapaxes(Om, -1, -2))).min()
+        scale = max(1.0, float(np.abs(np.diagonal(Om, axis1=-2, axis2=-1)).max()))
+        if lowest < -1e-5 * scale:  # far beyond rounding (float32 Gram matrices of weights included)
+            raise ValueError("Q, R and T are not the covariance of the local fields: the joint matrix "
+                             f"[[Q, R], [R^T, T]] has an eigenvalue {lowest:.3g} < 0 (Q positive semi-definite "
+                             "and R within sqrt(Q T) are needed)")
     return _generalisation_error(Q, R, T, v, v_star, activation)
 
 

@@ -55,10 +55,14 @@ from . import committee as _committee
 from ._gaussian import i3 as _i3, i4, j2 as _j2, pair_i2 as _pair_i2
 from .committee import ACTIVATIONS
 
-__all__ = ["CommitteeGrid", "GridTrajectory", "default_initial", "GRID_VS_SINGLE_ATOL", "DP5_TABLEAU"]
+__all__ = ["CommitteeGrid", "GridTrajectory", "default_initial", "GRID_VS_SINGLE_ATOL", "DP5_TABLEAU", "WIDTH_MAX"]
 
 #: Tested agreement of every member with a single DOP853 CommitteeODE solve (default tolerances).
 GRID_VS_SINGLE_ATOL = 1e-6
+#: Largest student width K and teacher width M of a grid member (the state holds (K + M)^2 order
+#: parameters per member and the rates pairwise integrals over them; beyond this the arrays
+#: exhaust memory long before an answer).
+WIDTH_MAX = 4096
 
 # Dormand & Prince (1980), "A family of embedded Runge-Kutta formulae", J. Comput. Appl. Math. 6:19, Table 2:
 # nodes c, stage matrix a, 5th-order weights b (= last stage row: FSAL), 4th-order weights b_hat.
@@ -157,13 +161,15 @@ class CommitteeGrid:
             raise ValueError(f"K, lr, noise and lr_v must be scalars or 1-d arrays, got shape {K_arr.shape}")
         if (K_arr < 1).any():
             raise ValueError(f"every K must be >= 1, got {K_arr.min()}")
+        if (K_arr > WIDTH_MAX).any():
+            raise ValueError(f"every K must be <= WIDTH_MAX = {WIDTH_MAX}, got {K_arr.max()}")
         self.K = K_arr.copy()
         self.lr = lr_arr.astype(float).copy()
         self.noise = noise_arr.astype(float).copy()
         self.lr_v = lr_v_arr.astype(float).copy()
         self.B = self.K.size
         self.K_max = int(self.K.max())
-        self.M = V.as_int(M, "M", low=1)
+        self.M = V.as_int(M, "M", low=1, high=WIDTH_MAX)
         self.activation = V.as_choice(activation, "activation", ACTIVATIONS)
         self.train_second_layer = V.as_bool(train_second_layer, "train_second_layer")
         self.T = np.eye(self.M) if T is None else V.as_array(T, "T", shape=(self.M, self.M))
@@ -336,6 +342,7 @@ class CommitteeGrid:
         h0 = V.as_float(h0, "h0", low=0.0, open_low=True)
         fp_tol = V.as_float(fp_tol, "fp_tol", low=0.0, open_low=True)
         alpha_max = V.as_float(alpha_max, "alpha_max", low=0.0, open_low=True)
+        max_iterations = V.as_int(max_iterations, "max_iterations", low=1)
         want_inf = bool(np.isinf(a_eval[-1]))
         finite_t = a_eval[:-1] if want_inf else a_eval
         if want_inf and finite_t.size and finite_t[-1] >= alpha_max:

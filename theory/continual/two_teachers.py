@@ -13,7 +13,10 @@ import numpy as np
 from .. import validation as _v
 from ..committee import CommitteeODE, generalisation_error
 
-__all__ = ["teacher_pair", "TwoTeacherODE", "TwoTeacherTrajectory"]
+__all__ = ["teacher_pair", "TwoTeacherODE", "TwoTeacherTrajectory", "M_MAX"]
+
+#: Largest teacher width of teacher_pair (its joint overlap matrix is 2M x 2M).
+M_MAX = 4096
 
 
 def teacher_pair(M: int, feature_similarity: float, readout_similarity: float) -> tuple[np.ndarray, np.ndarray,
@@ -26,7 +29,7 @@ def teacher_pair(M: int, feature_similarity: float, readout_similarity: float) -
     (readout similarity ``eta``; needs M >= 2 unless ``eta = +-1``).
     Returns ``(T_joint (2M, 2M), v_star1 (M,), v_star2 (M,))``.
     """
-    M = _v.as_int(M, "M", low=1)
+    M = _v.as_int(M, "M", low=1, high=M_MAX)
     g = _v.as_float(feature_similarity, "feature_similarity", low=-1.0, high=1.0)
     eta = _v.as_float(readout_similarity, "readout_similarity", low=-1.0, high=1.0)
     I = np.eye(M)
