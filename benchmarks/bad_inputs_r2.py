@@ -498,8 +498,10 @@ def build():
     mutate("TwoTeacherODE.integrate", ode.integrate, dict(Q0=Q0, R0=R0, h1_0=0.1 * np.ones(2), h2_0=0.1 * np.ones(2),
                                                           alpha_1=1.0, alpha_2=1.0),
            {"Q0": arr_bad(Q0)[:7], "alpha_1": BAD_POS, "alpha_eval": [("nan", [0, NAN]), ("neg", [-1.0])]})
+    # erf units saturate, so lr = 20 with trained heads is no divergence: the errors fall (task 1:
+    # 0.334 -> 0.084 by alpha = 5), |Q| grows slowly; a finite answer is right here.
     case("TwoTeacherODE.integrate(lr=20)", lambda: tc.TwoTeacherODE(2, 2, 20.0, T2, v1, v2).integrate(
-        Q0, R0, 0.1 * np.ones(2), 0.1 * np.ones(2), 5.0, 5.0), "diverge")
+        Q0, R0, 0.1 * np.ones(2), 0.1 * np.ones(2), 5.0, 5.0), "ok")
     _tag("theory.continual.two_teachers", s0)
 
     # ---------------------------------------------------------------- theory.committee_grid (A's; call only)
