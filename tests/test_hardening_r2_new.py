@@ -355,3 +355,11 @@ def test_continual_helpers_check_their_arguments():
         tc.shallow_item_forgetting(-1.0, 1.0, 0.3, 0.3)
     m = tc.interference(cur, "A", "B")
     assert m["backward_transfer"] == -m["forgetting"]
+
+
+def test_aligned_mode_started_on_its_fixed_point_stays_there():
+    """a0 = 1 is a root of a^3 - 0.95 a - 0.05 (s = 0.1, b = 0.25, c0 = 0.1) up to rounding; the
+    mode must stay at (1, 0.1), not jump to the next root -0.0528 (found by make test-slow)."""
+    from idealnets.theory import feedback_alignment as fa
+    a, c = fa.aligned_mode(np.array([0.0, 0.3, 2.0, np.inf]), 0.1, 0.25, 1.0, 0.1)
+    assert np.allclose(a, 1.0, rtol=0, atol=1e-12) and np.allclose(c, 0.1, rtol=0, atol=1e-12)

@@ -82,7 +82,9 @@ def test_two_teachers_refuse_bad_phase_length(bad):
     refuses(ode.integrate, 0.25 * np.eye(2), 0.01 * np.ones((2, 4)), np.ones(2), np.ones(2), bad, 1.0)
 
 
-@given(lr=lrs, act=acts, g=st.floats(-1.0, 1.0), eta=st.floats(-1.0, 1.0))
+# |g| < 1: at g = +-1 the second teacher is +-the first, and the fixed initial R0 below (equal
+# overlaps with all four teacher units) is no longer a possible set of overlaps (refused by name)
+@given(lr=lrs, act=acts, g=st.floats(-0.99, 0.99), eta=st.floats(-1.0, 1.0))
 def test_two_teachers_heads_and_switch(lr, act, g, eta):
     T, v1, v2 = teacher_pair(2, g, eta)
     ode = TwoTeacherODE(2, 2, lr, T, v1, v2, activation=act)

@@ -205,7 +205,9 @@ def _target_root(a0: float, q: float, k: float, r: np.ndarray) -> float:
     """The real root a0 flows to under da/dt = -p(a)/2 (a0 itself when p(a0) = 0)."""
     real = np.sort(r[np.abs(r.imag) <= 1e-12 * _root_scale(r)].real)
     p0 = a0**3 - q * a0 - k
-    if p0 == 0.0 or real.size == 0:
+    # a0 on a root up to the rounding of p(a0) (a start at the fixed point, e.g. a0 = 1, q = 0.95,
+    # k = 0.05): it stays there; the computed root may lie a few ulps on either side of a0.
+    if abs(p0) <= 16 * np.finfo(float).eps * (abs(a0) ** 3 + abs(q * a0) + abs(k)) or real.size == 0:
         return a0
     if p0 < 0:  # a increases to the first root above a0
         above = real[real > a0]
