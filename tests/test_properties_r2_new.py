@@ -10,8 +10,6 @@ of examples.
 """
 from __future__ import annotations
 
-import contextlib
-import faulthandler
 
 import numpy as np
 import pytest
@@ -24,29 +22,11 @@ from idealnets.theory import perturbation as pt
 from idealnets.theory import random_features as rf
 from idealnets.theory import recurrent as tr
 
-HANG_S = 60.0  # as tests/test_properties.py: far above any single call here; only a genuine hang reaches it
 MONO_ATOL = 1e-12  # loss monotonicity up to rounding of the loss itself
 
 
-@contextlib.contextmanager
-def watchdog(seconds: float = HANG_S):
-    """Abort (with a traceback of every thread) if the block runs longer than ``seconds``."""
-    faulthandler.dump_traceback_later(seconds, exit=True)
-    try:
-        yield
-    finally:
-        faulthandler.cancel_dump_traceback_later()
-
-
-def refuses(fn, *args, **kwargs):
-    """The call must raise ValueError or TypeError (within the watchdog); returns the exception."""
-    with watchdog():
-        try:
-            out = fn(*args, **kwargs)
-        except (ValueError, TypeError) as e:
-            assert str(e), "error messages must say what is wrong"
-            return e
-    raise AssertionError(f"{getattr(fn, '__name__', fn)} accepted bad input and returned {out!r:.80}")
+# the watchdog and the refusal check are the ones of tests/test_properties.py (HANG_S = 60 s)
+from test_properties import refuses, watchdog  # noqa: E402
 
 pos = st.floats(0.05, 5.0)
 real = st.floats(-2.0, 2.0)

@@ -5,8 +5,6 @@ fixed point at k = inf, the accuracy in [0, 1]); random invalid inputs give Valu
 """
 from __future__ import annotations
 
-import contextlib
-import faulthandler
 
 import numpy as np
 from hypothesis import assume, given
@@ -16,7 +14,6 @@ from idealnets.theory import reward as tr
 from idealnets.theory.validation import DivergenceError
 
 
-HANG_S = 60.0
 BAD_SCALARS = st.sampled_from([np.nan, np.inf, -np.inf, "1.0", None, 1 + 1j, [1.0, 2.0], True])
 BAD_ARRAYS = st.sampled_from([
     np.array([[1.0, np.nan]]), np.array([[np.inf, 1.0]]), "abc", None, np.array([[True, False]]),
@@ -24,25 +21,8 @@ BAD_ARRAYS = st.sampled_from([
 ])
 
 
-@contextlib.contextmanager
-def watchdog(seconds: float = HANG_S):
-    """Abort (with a traceback) if the block runs longer than ``seconds``."""
-    faulthandler.dump_traceback_later(seconds, exit=True)
-    try:
-        yield
-    finally:
-        faulthandler.cancel_dump_traceback_later()
-
-
-def refuses(fn, *args, **kwargs):
-    """The call must raise ValueError or TypeError with a message."""
-    with watchdog():
-        try:
-            out = fn(*args, **kwargs)
-        except (ValueError, TypeError) as e:
-            assert str(e)
-            return e
-    raise AssertionError(f"{getattr(fn, '__name__', fn)} accepted bad input and returned {out!r:.80}")
+# the watchdog and the refusal check are the ones of tests/test_properties.py (HANG_S = 60 s)
+from test_properties import refuses, watchdog  # noqa: E402
 
 
 def _chain(seed, n, d, gamma):
