@@ -165,7 +165,10 @@ def mode_strength(t, s, u0, depth: int = 2, tau: float = 1.0):
 
 def _mode_strength(t, s, u0, D: int, tau: float):
     """:func:`mode_strength` for trusted arrays (``t >= 0``, ``s >= 0``, ``u0 >= 0`` for D >= 2) that broadcast."""
-    t, s, u0 = np.broadcast_arrays(t, s, u0)
+    # one id per distinct (s, u0) pair of the arguments (before t is broadcast in): the entries of one mode
+    # share its Newton seed table (:func:`_tabulated_guess`)
+    mode = np.arange(np.broadcast(s, u0).size).reshape(np.broadcast_shapes(np.shape(s), np.shape(u0)))
+    t, s, u0, mode = np.broadcast_arrays(t, s, u0, mode)
     if D == 1:
         with np.errstate(over="ignore", invalid="ignore"):
             e = np.exp(-t / tau)
@@ -194,7 +197,7 @@ def _mode_strength(t, s, u0, D: int, tau: float):
     # D >= 3: invert t/tau = T(a) - T(a0), a = u^{1/D}, by safeguarded Newton (:func:`_invert_time_integral`)
     if not m.any():
         return out
-    a = _invert_time_integral(np.where(np.isinf(tm), np.inf, tm / tau), sm, um ** (1.0 / D), D)
+    a = _invert_time_integral(np.where(np.isinf(tm), np.inf, tm / tau), sm, um ** (1.0 / D), D, mode=mode[m])
     up = um < sm
     # a^D can overshoot s by an ulp: keep u on its side of the fixed point
     out[m] = np.where(up, np.minimum(a**D, sm), np.maximum(a**D, sm))
@@ -239,22 +242,39 @@ def _complex_root_terms(a, c, D):
 _GUESS_GRID = 48  # points per trajectory in the table of T that seeds Newton (see _tabulated_guess)
 
 
-def _tabulated_guess(y, lo, hi, s, c, side, T0, tgt, D):
+def _count_below(table, row, v):
+    """Per entry i, how many values of ``table[row[i]]`` are ``< v[i]`` (finite ``v``), without forming
+    ``table[row]``: one stable sort of the table values and the entries together, by row, then by value,
+    entries before equal table values."""
+    n_rows, width = table.shape
+    n_tab = n_rows * width
+    vals = np.concatenate([v, table.ravel()])  # entries first: a stable sort keeps them before equal values
+    rows = np.concatenate([row, np.repeat(np.arange(n_rows), width)])
+    order = np.argsort(vals, kind="stable")
+    order = order[np.argsort(rows[order], kind="stable")]
+    is_tab = order >= v.size
+    tab_before = np.cumsum(is_tab)  # table values sorted before each position (of its own row and lower rows)
+    pos = np.empty(v.size, dtype=np.intp)
+    pos[order[~is_tab]] = np.flatnonzero(~is_tab)
+    return tab_before[pos] - row * width
+
+
+def _tabulated_guess(y, lo, hi, key, mode, v, D):
     """Seed Newton from a table of ``T(y)`` per distinct mode (many times share one mode).
 
-    For each distinct ``(s, side, T0, y_hi)`` the time integral is tabulated at
-    ``_GUESS_GRID`` points of ``y``: half equally spaced in ``a`` from ``a0`` towards
-    ``c`` (the plateau, where ``T`` is steep in ``y``) and half equally spaced in ``y``
-    down to ``lo`` (the approach to the fixed point, where ``T`` is linear in ``y``).
-    Each target then gets the bracket of its two neighbouring table points and the
-    linear interpolation between them as first guess. Pure speed: the bracket is
-    exact (``T`` is monotone), so Newton's result does not depend on it.
+    ``key`` holds one row ``(s, side, T0, y_hi, y_lo)`` per mode, ``mode`` the row of each
+    entry and ``v = T0 + target`` its target value of ``T``. For each distinct key the time
+    integral is tabulated at ``_GUESS_GRID`` points of ``y``: half equally spaced in ``a`` from
+    ``a0`` towards ``c`` (the plateau, where ``T`` is steep in ``y``) and half equally spaced in
+    ``y`` down to ``lo`` (the approach to the fixed point, where ``T`` is linear in ``y``).
+    Each target then gets the bracket of its two neighbouring table points and the linear
+    interpolation between them as first guess. Pure speed: the bracket is exact (``T`` is
+    monotone), so Newton's result does not depend on it.
     """
-    key = np.stack([s, side, T0, hi, lo], axis=1)
     uniq, inv = np.unique(key, axis=0, return_inverse=True)
-    inv = inv.ravel()
     if uniq.shape[0] * 4 > y.size:
         return y, lo, hi
+    inv = inv.ravel()[mode]
     us, uside, uT0, uhi, ulo = uniq.T
     uc = us ** (1.0 / D)
     half = _GUESS_GRID // 2
@@ -264,11 +284,14 @@ def _tabulated_guess(y, lo, hi, s, c, side, T0, tgt, D):
     y_y = np.linspace(0.0, 1.0, _GUESS_GRID - half)[None, :] * (ulo - y_a[:, -1])[:, None] + y_a[:, -1:]
     yg = np.concatenate([y_a, y_y[:, 1:]], axis=1)  # decreasing in y, (n_uniq, G - 1)
     Tg, _ = _time_integral_y(yg, uside[:, None], us[:, None], uc[:, None], D)
-    Fg = Tg[inv] - (T0 + tgt)[:, None]  # increasing along the table (F decreases with y)
-    j = np.clip(np.sum(Fg < 0, axis=1), 1, yg.shape[1] - 1)  # first table point with F >= 0
-    rows = np.arange(y.size)
+    # F = T - v increases along the table (T decreases with y); j: the first table point with F >= 0
+    if np.isfinite(v).all():
+        below = _count_below(Tg, inv, v)
+    else:  # pragma: no cover - T0 + target is finite for every entry that reaches Newton
+        below = np.sum(Tg[inv] - v[:, None] < 0, axis=1)
+    j = np.clip(below, 1, yg.shape[1] - 1)
     y_hi_b, y_lo_b = yg[inv, j - 1], yg[inv, j]
-    F_hi, F_lo = Fg[rows, j - 1], Fg[rows, j]
+    F_hi, F_lo = Tg[inv, j - 1] - v, Tg[inv, j] - v
     ok = (F_hi < 0) & (F_lo >= 0)
     w = np.where(ok, -F_hi / np.where(ok, F_lo - F_hi, 1.0), 0.5)
     guess = y_hi_b + w * (y_lo_b - y_hi_b)
@@ -277,7 +300,7 @@ def _tabulated_guess(y, lo, hi, s, c, side, T0, tgt, D):
     return np.where(ok, guess, y), lo, hi
 
 
-def _invert_time_integral(target, s, a0, D):
+def _invert_time_integral(target, s, a0, D, mode=None):
     r"""Solve ``T(a) - T(a0) = target`` for ``a`` between ``a0`` and ``c = s^{1/D}`` (D >= 3), vectorised.
 
     Works in ``y = log|c - a|``: near the fixed point ``T ~ -(c^2/(D s^2)) y`` is linear in
@@ -288,50 +311,72 @@ def _invert_time_integral(target, s, a0, D):
     in both directions of approach (``side = +1`` from below, ``-1`` from above), so
     ``F(y) = T - T0 - target`` decreases with ``y`` and the bracket update is one rule.
     Returns ``a`` (same shape); ``target = inf`` gives ``c``; ``a0 = c`` stays there.
+
+    ``mode`` (optional, integers of the same shape): entries with the same id have the same
+    ``(s, a0)`` (one mode at several times). What depends on the mode alone (``c``, ``T(a0)``,
+    the bracket, the seed table) is then computed once per mode, not once per entry.
     """
-    c = s ** (1.0 / D)
-    side = np.where(a0 < c, 1.0, -1.0)
-    at_c = (a0 == c) | np.isinf(target)
-    gap = np.abs(c - a0)
-    y_hi = np.log(np.where(at_c, 1.0, gap))
-    y_lo = np.log(c) - 60.0 * np.log(2.0)
-    tgt = np.where(np.isinf(target), 0.0, target)
-    with np.errstate(divide="ignore", invalid="ignore"):  # a0 = c (already at the fixed point) gives -inf
-        T0 = _time_integral(a0, s, D)
-    lo = np.minimum(y_lo, y_hi)  # F(lo) >= 0 or a = c to machine precision
-    hi = y_hi.copy()  # F(hi) = -target <= 0
-    # First guess from the two asymptotic regimes of tau da/dt = a^{D-1}(s - a^D): far below c,
-    # a^{2-D} = a0^{2-D} - (D-2) s t; near c, y = log|c - a| falls at the rate D s^2/c^2.
-    rate = D * s * s / (c * c)
+    target, s, a0 = np.broadcast_arrays(target, s, a0)
+    shape = s.shape
+    target, s, a0 = target.ravel(), s.ravel(), a0.ravel()
+    if mode is None:  # every entry its own mode
+        first = inv = np.arange(s.size)
+    else:
+        _, first, inv = np.unique(np.ravel(mode), return_index=True, return_inverse=True)
+        inv = inv.ravel()
+    sm, am = s[first], a0[first]
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        half = np.where(side > 0, np.maximum(a0, 0.5 * c), a0)
-        t_half = np.where(side > 0, (a0 ** (2.0 - D) - half ** (2.0 - D)) / ((D - 2.0) * s), 0.0)
-        base = a0 ** (2.0 - D) - (D - 2.0) * s * tgt
-        a_far = np.where(base > 0, base, np.inf) ** (1.0 / (2.0 - D))
-        y_far = np.log(np.abs(c - a_far))
-        y_near = np.log(np.abs(c - half)) - rate * (tgt - t_half)
-        y = np.where((side > 0) & (tgt < t_half), y_far, y_near)
-    y = np.clip(np.where(np.isfinite(y), y, hi), lo, hi)
-    active = ~at_c & (tgt > 0)
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        Tlo, _ = _time_integral_y(lo, side, s, c, D)
-        beyond = active & (Tlo - T0 - tgt < 0)  # the solution is closer to c than one ulp
+        # per mode
+        c = sm ** (1.0 / D)
+        side = np.where(am < c, 1.0, -1.0)
+        fixed = am == c  # already at the fixed point
+        y_hi = np.log(np.where(fixed, 1.0, np.abs(c - am)))
+        y_lo = np.log(c) - 60.0 * np.log(2.0)
+        T0 = _time_integral(am, sm, D)  # a0 = c gives -inf (never used)
+        lo = np.minimum(y_lo, y_hi)  # F(lo) >= 0 or a = c to machine precision; F(y_hi) = -target <= 0
+        Tlo, _ = _time_integral_y(lo, side, sm, c, D)
+        # First guess from the two asymptotic regimes of tau da/dt = a^{D-1}(s - a^D): far below c,
+        # a^{2-D} = a0^{2-D} - (D-2) s t; near c, y = log|c - a| falls at the rate D s^2/c^2.
+        rate = D * sm * sm / (c * c)
+        half = np.where(side > 0, np.maximum(am, 0.5 * c), am)
+        a0_pow = am ** (2.0 - D)
+        t_half = np.where(side > 0, (a0_pow - half ** (2.0 - D)) / ((D - 2.0) * sm), 0.0)
+        y_half = np.log(np.abs(c - half))
+        c_pow = [c ** (D - 1 - k) for k in range(D)]
+        # per entry: Newton on the entries that are neither at c, at t = 0 nor closer to c than one ulp
+        tgt = np.where(np.isinf(target), 0.0, target)
+        active = ~(fixed[inv] | np.isinf(target)) & (tgt > 0)
+        beyond = active & (Tlo[inv] - T0[inv] - tgt < 0)  # the solution is closer to c than one ulp
         active &= ~beyond
-        # iterate on the unconverged entries only (flat indices), so the cost follows the hard ones
         idx = np.flatnonzero(active)
-        yf, lof, hif = y.ravel()[idx], lo.ravel()[idx], hi.ravel()[idx]
-        sf, cf, sidef, T0f, tgtf = (v.ravel()[idx] for v in (s, c, side, T0, tgt))
+        g = inv[idx]  # the mode of each unconverged entry
+        tgtf, sf, cf, sidef, T0f = tgt[idx], sm[g], c[g], side[g], T0[g]
+        base = a0_pow[g] - (D - 2.0) * sf * tgtf
+        a_far = np.where(base > 0, base, np.inf) ** (1.0 / (2.0 - D))
+        y_far = np.log(np.abs(cf - a_far))
+        th = t_half[g]
+        y_near = y_half[g] - rate[g] * (tgtf - th)
+        yf = np.where((sidef > 0) & (tgtf < th), y_far, y_near)
+        hif, lof = y_hi[g], lo[g]
+        yf = np.clip(np.where(np.isfinite(yf), yf, hif), lof, hif)
         if idx.size >= 4 * _GUESS_GRID:
-            yf, lof, hif = _tabulated_guess(yf, lof, hif, sf, cf, sidef, T0f, tgtf, D)
-        y = y.ravel().copy()
+            present = np.zeros(sm.size, dtype=bool)
+            present[g] = True
+            rows = np.cumsum(present) - 1  # the row of each present mode in the key table
+            key = np.stack([sm, side, T0, y_hi, lo], axis=1)[present]
+            yf, lof, hif = _tabulated_guess(yf, lof, hif, key, rows[g], T0f + tgtf, D)
+        # iterate on the unconverged entries only, so the cost follows the hard ones
+        y = np.empty(idx.size)
+        at = np.arange(idx.size)  # position of each unconverged entry in y
         for _ in range(NEWTON_MAXITER):
-            if idx.size == 0:
+            if at.size == 0:
                 break
             T, a = _time_integral_y(yf, sidef, sf, cf, D)
             F = T - T0f - tgtf
             # dT/dy = -side e^y / (a^{D-1} (s - a^D)), with s - a^D = (c - a) sum_k c^{D-1-k} a^k
             # written without the cancellation of s - a^D near the fixed point
-            dF = -1.0 / (a ** (D - 1) * sum(cf ** (D - 1 - k) * a**k for k in range(D)))
+            a_pow = [a**k for k in range(D)]
+            dF = -1.0 / (a_pow[D - 1] * sum(c_pow[k][g] * a_pow[k] for k in range(D)))
             hif = np.where(F < 0, yf, hif)
             lof = np.where(F > 0, yf, lof)
             step = F / dF
@@ -346,16 +391,17 @@ def _invert_time_integral(target, s, a0, D):
             last = ~bad & (np.abs(step) <= NEWTON_LAST_STEP * scale)
             done = noise | last | (hif - lof <= NEWTON_YTOL * scale)
             yf = np.where(noise, yf, np.where(bad & ~done, 0.5 * (lof + hif), np.where(bad, yf, y_new)))
-            y[idx[done]] = yf[done]
+            y[at[done]] = yf[done]
             keep = ~done
-            idx, yf, lof, hif = idx[keep], yf[keep], lof[keep], hif[keep]
+            at, g, yf, lof, hif = at[keep], g[keep], yf[keep], lof[keep], hif[keep]
             sf, cf, sidef, T0f, tgtf = sf[keep], cf[keep], sidef[keep], T0f[keep], tgtf[keep]
-        y = y.reshape(s.shape)
-    if idx.size:  # cannot happen for finite input (the bracket halves at least every other step)
+    if at.size:  # cannot happen for finite input (the bracket halves at least every other step)
         raise RuntimeError("time-integral inversion did not converge")
-    a = c - side * np.exp(y)
-    a = np.where(tgt > 0, a, a0)  # t = 0: the initial condition exactly
-    return np.where(np.isinf(target) | beyond | (a0 == c), np.where(a0 == c, a0, c), a)
+    c_e = c[inv]
+    fixed_e = fixed[inv]
+    out = np.where(np.isinf(target) | beyond | fixed_e, np.where(fixed_e, a0, c_e), a0)
+    out[idx] = c_e[idx] - side[inv[idx]] * np.exp(y)
+    return out.reshape(shape)
 
 
 def learning_time(s, u0, u_final, depth: int = 2, tau: float = 1.0):
