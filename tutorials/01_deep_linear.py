@@ -38,6 +38,7 @@ from idealnets.simulate import train
 from idealnets.theory import DeepLinearTheory
 from idealnets.theory.deep_linear import learning_time, mode_strength
 
+from idealnets.teaching import check
 import tqdm.auto
 import tqdm.std
 
@@ -45,13 +46,6 @@ tqdm.auto.tqdm = tqdm.std.tqdm   # text progress bars (silent outside a terminal
 QUICK = True
 E, WIDTH, KAPPA = (16, 16, 0.05) if QUICK else (32, 32, 0.02)   # networks, hidden width, lr / stable lr
 rng = np.random.default_rng(0)
-
-
-def check(name, got, want, rtol=1e-6, atol=1e-12):
-    """Compare your answer with the package's theory and say so."""
-    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"{name} does not match the theory")
-    print(f"{name}: correct (matches the package to rtol={rtol:g})")
 
 
 # %% [markdown]
@@ -95,7 +89,9 @@ s_yx = np.linalg.svd(Syx, compute_uv=False)
 
 # %%
 th = DeepLinearTheory(X, Y, depth=2, u0=1e-3)
-check("singular values of Syx", s_yx, th.s)
+check("1", "singular values of Syx", s_yx, th.s,
+      hint="Syx = Y X^T / P (samples are columns); np.linalg.svd(Syx, compute_uv=False) returns "
+           "the singular values alone, in descending order")
 
 # %% [markdown]
 # ## 2. One equation per mode
@@ -131,7 +127,7 @@ def u_two_layer(t, s, u0):
 
 # %%
 t = np.linspace(0, 6, 61)
-check("u(t), depth 2", u_two_layer(t, 2.0, 1e-3), mode_strength(t, 2.0, 1e-3, depth=2), rtol=1e-9)
+check("2", "u(t), depth 2", u_two_layer(t, 2.0, 1e-3), mode_strength(t, 2.0, 1e-3, depth=2), rtol=1e-9)
 
 # %% [markdown]
 # ### Exercise 3 (10 min): when is a mode half learned?
@@ -149,7 +145,7 @@ def t_half(s, u0):
 
 
 # %%
-check("half-learning times", t_half(S_TASK, 1e-3), learning_time(S_TASK, 1e-3, S_TASK / 2, depth=2))
+check("3", "half-learning times", t_half(S_TASK, 1e-3), learning_time(S_TASK, 1e-3, S_TASK / 2, depth=2))
 print("t_1/2 per mode:", np.round(th.learning_times(0.5), 2), "(stronger modes first)")
 
 # %% [markdown]

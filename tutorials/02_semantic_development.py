@@ -32,6 +32,7 @@ import os
 
 import matplotlib.pyplot as plt
 import numpy as np
+from idealnets.teaching import check
 import tqdm.auto
 import tqdm.std
 
@@ -45,13 +46,6 @@ E, LR = (8, 0.05) if QUICK else (32, 0.01)
 NH = 64                               # hidden units
 INIT_SCALE = np.sqrt(2e-3 / NH)       # small random weights: effective initial strength u0 = 1e-3
 T_END = 60.0
-
-
-def check(name, got, want, rtol=1e-6, atol=1e-12):
-    """Compare your answer with the package's theory and say so."""
-    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"{name} does not match the theory")
-    print(f"{name}: correct (matches the package to rtol={rtol:g})")
 
 
 # %% [markdown]
@@ -94,7 +88,7 @@ sigma = np.linalg.svd(Y, compute_uv=False)
 # END SOLUTION
 
 # %%
-check("singular values of Y", sigma[: th.n_modes], th.u_final)
+check("1", "singular values of Y", sigma[: th.n_modes], th.u_final)
 
 # %% [markdown]
 # ## 2. Progressive differentiation
@@ -128,7 +122,7 @@ def rsa(t):
 
 # %%
 for t in (5.0, 15.0, 60.0):
-    check(f"RSA at t = {t:g}", rsa(t), th.similarity(t), atol=1e-10)
+    check("2", f"RSA at t = {t:g}", rsa(t), th.similarity(t), atol=1e-10)
 
 # %% [markdown]
 # ## 4. Interactive: the hidden similarity over learning
@@ -208,7 +202,7 @@ peak = th.output(t_grid)[:, m, i].max()
 # %%
 ill = th.illusory_correlations(t_grid)
 k = int(np.flatnonzero((ill.feature == m) & (ill.item == i))[0])
-check('peak of "pine has leaves"', peak, ill.size[k])
+check("3", 'peak of "pine has leaves"', peak, ill.size[k])
 print(f"{len(ill)} illusory correlations in this data set; the largest: "
       f'"{items[ill.item[0]]} {features[ill.feature[0]]}" peaks at {ill.size[0]:.2f} (target {ill.target[0]:g})')
 

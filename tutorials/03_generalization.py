@@ -36,6 +36,7 @@ import os
 
 import matplotlib.pyplot as plt
 import numpy as np
+from idealnets.teaching import check
 import tqdm.auto
 import tqdm.std
 
@@ -47,13 +48,6 @@ QUICK = True
 N, N_DATASETS = (100, 2) if QUICK else (500, 3)
 SIGMA_W, SNR = 1.0, 4.0
 SIGMA_EPS = SIGMA_W / np.sqrt(SNR)
-
-
-def check(name, got, want, rtol=1e-6, atol=1e-12):
-    """Compare your answer with the package's theory and say so."""
-    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"{name} does not match the theory")
-    print(f"{name}: correct (matches the package to rtol={rtol:g})")
 
 
 # %% [markdown]
@@ -86,7 +80,7 @@ def mp_edges(alpha):
 # %%
 for a in (0.5, 1.0, 2.0):
     mp = marchenko_pastur(a)
-    check(f"edges at alpha = {a:g}", mp_edges(a), (mp.lam_minus, mp.lam_plus))
+    check("1", f"edges at alpha = {a:g}", mp_edges(a), (mp.lam_minus, mp.lam_plus))
 rng = np.random.default_rng(0)
 Xs = rng.standard_normal((400, 800)) / np.sqrt(400)
 lam = np.linalg.eigvalsh(Xs @ Xs.T)
@@ -129,7 +123,7 @@ def eg_converged(alpha):
 
 # %%
 alphas = np.array([0.2, 0.5, 0.9, 1.1, 2.0, 4.0])
-check("E_g(t = inf)", eg_converged(alphas),
+check("2", "E_g(t = inf)", eg_converged(alphas),
       [converged_test_error(a, sigma_w=SIGMA_W, sigma_eps=SIGMA_EPS) for a in alphas])
 
 # %% [markdown]
@@ -154,7 +148,7 @@ t_stop = t_grid[np.argmin(th.test_error(t_grid))]
 # END SOLUTION
 
 # %%
-check("optimal stopping time", t_stop, th.optimal_stopping_time(), rtol=1e-2)
+check("3", "optimal stopping time", t_stop, th.optimal_stopping_time(), rtol=1e-2)
 print(f"E_g at the optimal stop {th.optimal_early_stopping_error():.3f}, with optimal weight decay "
       f"{th.optimal_ridge_test_error():.3f}, trained to convergence: inf")
 

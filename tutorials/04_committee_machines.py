@@ -32,12 +32,13 @@ import os
 
 import matplotlib.pyplot as plt
 import numpy as np
+from idealnets.teaching import check, choose, reveal
 import tqdm.auto
 import tqdm.std
 
 from idealnets.simulate.committee import init_weights, train
-from idealnets.theory.committee import (CommitteeODE, erf_integrals, linear_perceptron_error, order_parameters,
-                              stable_lr, symmetric_plateau)
+from idealnets.theory.committee import (CommitteeODE, erf_integrals, generalisation_error, linear_perceptron_error,
+                                       order_parameters, stable_lr, symmetric_plateau)
 
 tqdm.auto.tqdm = tqdm.std.tqdm   # text progress bars (silent outside a terminal), not notebook widgets
 QUICK = True
@@ -45,13 +46,6 @@ N, SEEDS = (200, 4) if QUICK else (1000, 8)
 K = M = 2
 LR = 1.5
 ALPHA_MAX = 80.0
-
-
-def check(name, got, want, rtol=1e-6, atol=1e-12):
-    """Compare your answer with the package's theory and say so."""
-    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"{name} does not match the theory")
-    print(f"{name}: correct (matches the package to rtol={rtol:g})")
 
 
 # %% [markdown]
@@ -89,7 +83,7 @@ T = Ws @ Ws.T / N
 
 # %%
 for name, mine, ref in zip("QRT", (Q, R, T), order_parameters(W, Ws)):
-    check(name, mine, ref)
+    check("1", name, mine, ref)
 
 # %% [markdown]
 # ## 2. The error from the order parameters
@@ -119,7 +113,7 @@ def I2(C):
 rng = np.random.default_rng(1)
 A = rng.standard_normal((5, 2, 2))
 C_test = A @ np.swapaxes(A, -1, -2)          # five random covariance matrices
-check("I2 for erf", I2(C_test), erf_integrals().I2(C_test))
+check("2", "I2 for erf", I2(C_test), erf_integrals().I2(C_test))
 
 # %% [markdown]
 # ## 3. A solvable warm-up: the linear perceptron
@@ -145,7 +139,7 @@ def eps_linear(alpha, lr, eps0, noise):
 # %%
 a = np.linspace(0, 10, 21)
 for lr in (0.3, 1.0, 1.7):
-    check(f"eps_g, linear perceptron, lr = {lr:g}", eps_linear(a, lr, 0.5, 0.2),
+    check("3", f"eps_g, linear perceptron, lr = {lr:g}", eps_linear(a, lr, 0.5, 0.2),
           linear_perceptron_error(a, lr, 0.5, noise=0.2))
 
 # %% [markdown]
@@ -221,28 +215,108 @@ interactive(plot_lr, static_lrs, lr=dict(value=1.0, min=0.1, max=3.5, step=0.1, 
 # $\epsilon_g$. The theory line for each student is the ODE integrated from *its own* initial
 # $Q, R$; we average both over students. The plateau and its escape are reproduced; the escape time
 # scatters from student to student (it is seeded by an $O(1/\sqrt N)$ asymmetry), which shows as the
-# band.
+# grey band.
 
 # %%
 run = train(N, K, M, LR, ALPHA_MAX, n_networks=SEEDS, init_scale=1.0, record=60, seed=0)
-eps_ode = np.stack([CommitteeODE(K, M, LR, T=run.T[e]).integrate(run.Q0[e], run.R0[e], run.v0[e],
-                                                                  alpha_eval=run.times, rtol=1e-7,
-                                                                  atol=1e-9).eps_g
-                    for e in range(SEEDS)])
+
+
+def ode_per_student(run):
+    """The ODE from each student's own initial order parameters, at the recorded times: (E, R)."""
+    return np.stack([CommitteeODE(K, M, LR, T=run.T[e]).integrate(run.Q0[e], run.R0[e], run.v0[e],
+                                                                   alpha_eval=run.times, rtol=1e-7,
+                                                                   atol=1e-9).eps_g
+                     for e in range(run.n_networks)])
+
+
+def exact_error(run):
+    """eps_g of each trained student from its recorded order parameters (no test set): (E, R)."""
+    return np.stack([generalisation_error(run.Q[e], run.R[e], run.T[e], run.v[e], run.v_star[e])
+                     for e in range(run.n_networks)])
+
+
+eps_ode = ode_per_student(run)
 fig, ax = plt.subplots(figsize=(6, 3.8))
 ax.plot(run.times, eps_ode.mean(0), "k-", label="ODE (mean over students)")
-ax.fill_between(run.times, *np.percentile(eps_ode, [0, 100], axis=0), color="k", alpha=0.1, lw=0)
+ax.fill_between(run.times, *np.percentile(eps_ode, [0, 100], axis=0), color="k", alpha=0.1, lw=0,
+                label="ODE, range over students")
 mean, sd = run.losses.mean(0), run.losses.std(0)
 ax.plot(run.times, mean, "o", mfc="white", color="C3", ms=4, label=f"online SGD, N = {N} ({SEEDS} students)")
-ax.fill_between(run.times, mean - sd, mean + sd, color="C3", alpha=0.2, lw=0)
+ax.fill_between(run.times, mean - sd, mean + sd, color="C3", alpha=0.2, lw=0, label="SGD, mean $\\pm$ 1 sd")
 ax.axhline(symmetric_plateau(K, LR).eps_g, color="grey", ls=":", label="plateau height")
 ax.set_yscale("log")
 ax.set_xlabel(r"$\alpha$ = steps / N")
 ax.set_ylabel(r"$\epsilon_g$")
 ax.legend(frameon=False, fontsize=8)
 plt.show()
-gap = np.sqrt(np.mean((run.losses - eps_ode) ** 2))
-print(f"rms gap per student {gap:.2g}; it shrinks like 1/sqrt(N) (figure committee_learning_curves)")
+
+# %% [markdown]
+# How far is each student from its ODE? The recorded losses are a **test-set estimate** with
+# `n_test = 1000` inputs, which has its own noise, independent of $N$. The order parameters give the
+# student's exact $\epsilon_g$ (`generalisation_error`), free of that noise. Compare the two gaps:
+
+# %%
+eps_exact = exact_error(run)
+rms = lambda a, b: float(np.sqrt(np.mean((a - b) ** 2)))
+gap_test, gap_exact = rms(run.losses, eps_ode), rms(eps_exact, eps_ode)
+print(f"rms gap to the ODE, test-set estimate:     {gap_test:.3g}")
+print(f"  of which the test set's own noise:       {rms(run.losses, eps_exact):.3g}")
+print(f"rms gap to the ODE, exact eps_g of weights: {gap_exact:.3g}  (finite-N fluctuations)")
+
+# %% [markdown]
+# ### Exercise 4 (5 min): predict, then run
+#
+# The ODE is exact as $N\to\infty$; at finite $N$ the order parameters fluctuate around it. The
+# fluctuation of a sum of $N$ weakly correlated terms divided by $N$ is $O(1/\sqrt N)$. **Before
+# running the next cell**, write your prediction: by what factor does the rms gap of the *exact*
+# $\epsilon_g$ to the ODE change when $N$ is multiplied by 4 (up to $\alpha = 20$, before the
+# escape)?
+
+# %% tags=["exercise"]
+# BEGIN SOLUTION
+prediction = 0.5          # fluctuations ~ 1/sqrt(N): a factor 1/sqrt(4)
+# END SOLUTION
+
+# %%
+gaps = {}
+for n in (N, 4 * N):
+    r = train(n, K, M, LR, 20.0, n_networks=SEEDS, init_scale=1.0, record=30, seed=1)
+    gaps[n] = rms(exact_error(r), ode_per_student(r))
+ratio = gaps[4 * N] / gaps[N]
+print(f"rms gap, exact eps_g vs ODE: {gaps[N]:.3g} at N = {N}, {gaps[4 * N]:.3g} at N = {4 * N}")
+reveal("4", "gap ratio for 4x N", prediction, ratio, rtol=0.3)
+
+# %% [markdown]
+# The gap shrinks close to $1/\sqrt 4 = 0.5$ (with `SEEDS` students the ratio itself scatters by
+# some 20%). The test-set estimate would not show it: its gap stays near the test set's noise,
+# whatever $N$.
+#
+# ### Exercise 5 (5 min): read the figure
+#
+# In the figure above, both bands are narrow on the plateau and open up by orders of magnitude
+# after it, and the grey band is the spread of the *ODE* over students: each student's own ODE,
+# started from its own random initial $Q, R$. Why does the theory itself spread so much there?
+#
+# * (a) The ODE is inaccurate after the plateau: it neglects a term that matters there.
+# * (b) On the plateau $\epsilon_g$ hardly depends on the small asymmetry between the student's
+#   units, but the *time* of the escape does: it grows like the logarithm of one over that
+#   asymmetry, which at a random start is $O(1/\sqrt N)$ and differs from student to student.
+#   Where $\epsilon_g$ falls steeply, a shift in time is a large difference in error.
+# * (c) The learning rate is above `stable_lr(K)`, so the students diverge after the plateau.
+
+# %% tags=["exercise"]
+# BEGIN SOLUTION
+answer = "b"
+# END SOLUTION
+
+# %%
+choose("5", answer, correct="b", why={
+    "a": "No: the grey band is made of ODE solutions only; they differ because their initial "
+         "conditions differ, and the trained students follow their own ODE within the gap "
+         "measured above.",
+    "b": "Yes: the escape time depends on the initial asymmetry (logarithmically), which differs "
+         "from student to student; the steep drop turns those different times into a wide band.",
+    "c": f"No: lr = {LR} is below stable_lr(K) = {stable_lr(K):.2f}, and the error keeps falling."})
 
 # %% [markdown]
 # ## 6. Where to go next

@@ -33,6 +33,7 @@ import os
 
 import matplotlib.pyplot as plt
 import numpy as np
+from idealnets.teaching import check
 import tqdm.auto
 import tqdm.std
 
@@ -46,13 +47,6 @@ tqdm.auto.tqdm = tqdm.std.tqdm   # text progress bars (silent outside a terminal
 QUICK = True
 WIDTHS, E_NTK, STEPS = ([64, 1024], 8, 200) if QUICK else ([64, 256, 1024, 4096], 16, 400)
 ARCH = dict(depth=1, activation="relu", W_std=1.0, b_std=0.5)
-
-
-def check(name, got, want, rtol=1e-6, atol=1e-12):
-    """Compare your answer with the package's theory and say so."""
-    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"{name} does not match the theory")
-    print(f"{name}: correct (matches the package to rtol={rtol:g})")
 
 
 # %% [markdown]
@@ -86,7 +80,7 @@ def relu_kernel(k11, k22, k12):
 
 # %%
 k12 = np.linspace(-1.9, 1.9, 9)
-check("E[relu relu]", relu_kernel(2.0, 2.0, k12), relu_expectations(2.0, 2.0, k12)[0], rtol=1e-7, atol=1e-10)
+check("1", "E[relu relu]", relu_kernel(2.0, 2.0, k12), relu_expectations(2.0, 2.0, k12)[0], rtol=1e-7, atol=1e-10)
 
 # %% [markdown]
 # ## 2. Training an infinitely wide network is kernel regression
@@ -123,7 +117,7 @@ f_inf = (Theta_test @ np.linalg.solve(Theta, y.T)).T
 
 # %%
 f_train_inf, f_test_inf = gradient_flow_mean(x, y, x_test, np.inf, **ARCH)
-check("kernel regression prediction", f_inf, np.reshape(f_test_inf, f_inf.shape), rtol=1e-6, atol=1e-9)
+check("2", "kernel regression prediction", f_inf, np.reshape(f_test_inf, f_inf.shape), rtol=1e-6, atol=1e-9)
 
 # %% [markdown]
 # ## 3. Finite-width ensembles against the infinite-width line
@@ -198,8 +192,8 @@ B = W2.T @ W2 - W1 @ W1.T
 # END SOLUTION
 
 # %%
-check("balancedness", B, balancedness(W1, W2))
-check("B = lambda I", B, LAM * np.eye(4), atol=1e-10)
+check("3", "balancedness", B, balancedness(W1, W2))
+check("3", "B = lambda I", B, LAM * np.eye(4), atol=1e-10)
 
 # %% [markdown]
 # ### Interactive: the loss and the kernel's motion across $\lambda$
