@@ -31,8 +31,10 @@ are skipped with a message and only our timings are printed.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -53,12 +55,22 @@ N, K, LR = 500, 2, 1.0
 ENV1 = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
 
-def _run_nn2pp(exe: Path, steps_over_n: float, workdir: str) -> float:
-    t0 = time.perf_counter()
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _run_nn2pp_wall_cpu(exe: Path, steps_over_n: float, workdir: str) -> tuple[float, float]:
+    """Wall time and CPU time (of the finished child process) of one nn2pp run."""
+    t0, c0 = time.perf_counter(), _children_cpu()
     subprocess.run([str(exe), "--g1", "1", "--g2", "1", "--N", str(N), "--M", str(K), "--K", str(K), "--lr",
                     str(LR), "--steps", f"{steps_over_n:g}", "--init", "1", "--quiet"], cwd=workdir, env=ENV1,
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, _children_cpu() - c0
+
+
+def _run_nn2pp(exe: Path, steps_over_n: float, workdir: str) -> float:
+    return _run_nn2pp_wall_cpu(exe, steps_over_n, workdir)[0]
 
 
 def nn2pp_per_step(exe: Path, s1: float, s2: float, workdir: str) -> float:
@@ -66,10 +78,105 @@ def nn2pp_per_step(exe: Path, s1: float, s2: float, workdir: str) -> float:
     return (_run_nn2pp(exe, s2, workdir) - _run_nn2pp(exe, s1, workdir)) / ((s2 - s1) * N)
 
 
+def nn2pp_per_step_wall_cpu(exe: Path, s1: float, s2: float, workdir: str) -> tuple[float, float]:
+    """Wall and CPU seconds per SGD step of nn2pp, each as (t(s2) - t(s1)) / ((s2 - s1) N)."""
+    w2, c2 = _run_nn2pp_wall_cpu(exe, s2, workdir)
+    w1, c1 = _run_nn2pp_wall_cpu(exe, s1, workdir)
+    return (w2 - w1) / ((s2 - s1) * N), (c2 - c1) / ((s2 - s1) * N)
+
+
 def ours_per_seed_step(n_networks: int, steps: int, dtype) -> float:
     run = train(N, K, K, LR, steps / N, n_networks=n_networks, init_scale=1.0, record=3, n_test=10, dtype=dtype,
                 n_threads=1, progress_bar=False)
     return run.wall_s / (n_networks * steps)
+
+
+def _wall_cpu(fn) -> tuple[float, float]:
+    t0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def _floor_weights(E: int, dtype, seed: int):
+    """Student and teacher weights for the floor loops, pre-scaled so that ``W x = lambda / sqrt 2``
+    (the argument of erf) for an unscaled Gaussian input x, and the first-layer step in those units:
+    ``w <- w - (lr/sqrt N) Delta g'(lambda) x`` with ``g'(lambda) = sqrt(2/pi) exp(-lambda^2/2)`` is
+    ``W <- W - lr/(N sqrt pi) Delta exp(-z^2) x`` for ``W = w / sqrt(2N)``."""
+    g = torch.Generator().manual_seed(seed)
+    W = torch.randn(E, K, N, generator=g, dtype=dtype) / math.sqrt(2 * N)
+    Ws = torch.randn(E, K, N, generator=g, dtype=dtype) / math.sqrt(2 * N)
+    return g, W, Ws, LR / (N * math.sqrt(math.pi))
+
+
+def floor_per_step(E: int, steps: int, dtype, seed: int = 0) -> tuple[float, float]:
+    """The bare work of ``steps`` SGD steps of E networks (N = 500, K = M = 2 erf, v = v* = 1) as a minimal
+    hand-written torch loop, one step at a time: draw the E inputs (in ``dtype``), the student and teacher
+    local fields (two ``bmm``), erf of both, the error, the derivative ``exp(-z^2)`` and the rank-one
+    update (``baddbmm_``); nothing else (no recording, no checks). Returns (wall, CPU) seconds per seed-step."""
+    g, W, Ws, eta = _floor_weights(E, dtype, seed)
+
+    def loop():
+        for _ in range(steps):
+            x = torch.randn(E, N, 1, generator=g, dtype=dtype)
+            z = torch.bmm(W, x)
+            delta = torch.erf(z).sum(1, keepdim=True) - torch.erf(torch.bmm(Ws, x)).sum(1, keepdim=True)
+            W.baddbmm_(z.square().neg_().exp_().mul_(delta), x.transpose(1, 2), alpha=-eta)
+
+    w, c = _wall_cpu(loop)
+    return w / (E * steps), c / (E * steps)
+
+
+def _floor_block_steps(W: torch.Tensor, X: torch.Tensor, Y: torch.Tensor, eta: float) -> None:
+    """The sequential part of :func:`floor_block`: per step the student's fields, erf, error, derivative and update."""
+    Xc = X.unsqueeze(3)
+    Xr = X.unsqueeze(2)
+    Yc = Y.unsqueeze(2).unsqueeze(3)
+    for j in range(X.shape[0]):
+        z = torch.bmm(W, Xc[j])
+        delta = torch.erf(z).sum(1, keepdim=True) - Yc[j]
+        W.baddbmm_(z.square().neg_().exp_().mul_(delta), Xr[j], alpha=-eta)
+
+
+_FLOOR_SCRIPTED = None
+
+
+def floor_block(E: int, steps: int, dtype, seed: int = 0, block: int | None = None,
+                scripted: bool = False) -> tuple[float, float]:
+    """The floor lowered by the exact shortcuts the loop may use: the inputs of a block of steps drawn at
+    once as float32 Gaussians and cast (torch's float32 sampler is several times faster than its float64
+    one), the teacher's fields and labels of the block in one batched product (they do not depend on the
+    student), then per step only the student's fields, erf, the error, the derivative and the update.
+    ``scripted``: the per-step part compiled by TorchScript (no Python between kernels).
+    Returns (wall, CPU) seconds per seed-step."""
+    global _FLOOR_SCRIPTED
+    g, W, Ws, eta = _floor_weights(E, dtype, seed)
+    block = block or max(1, min(4096, 1_000_000 // (E * N)))
+    step_fn = _floor_block_steps
+    if scripted:
+        if _FLOOR_SCRIPTED is None:
+            _FLOOR_SCRIPTED = torch.jit.script(_floor_block_steps)
+        step_fn = _FLOOR_SCRIPTED
+
+    def loop():
+        done = 0
+        while done < steps:
+            c = min(block, steps - done)
+            X = torch.randn(c, E, N, generator=g, dtype=torch.float32).to(dtype)
+            Y = torch.erf(torch.einsum("cen,emn->cem", X, Ws)).sum(-1)
+            with torch.jit.optimized_execution(False):
+                step_fn(W, X, Y, eta)
+            done += c
+
+    w, c = _wall_cpu(loop)
+    return w / (E * steps), c / (E * steps)
+
+
+def ours_wall_cpu(n_networks: int, steps: int, dtype) -> tuple[float, float]:
+    """``train``'s step-loop wall time and the CPU time of the whole call, per seed-step."""
+    c0 = time.process_time()
+    run = train(N, K, K, LR, steps / N, n_networks=n_networks, init_scale=1.0, record=3, n_test=10, dtype=dtype,
+                n_threads=1, progress_bar=False)
+    return run.wall_s / (n_networks * steps), (time.process_time() - c0) / (n_networks * steps)
 
 
 def ode_times(exe: Path | None, Kode: int, alpha: float, workdir: str, repeats: int) -> dict:

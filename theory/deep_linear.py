@@ -259,6 +259,18 @@ def _count_below(table, row, v):
     return tab_before[pos] - row * width
 
 
+def _unique_rows(key):
+    """The distinct rows of a 2-D float array and the row of each input row among them (``np.unique(key,
+    axis=0, return_inverse=True)`` up to the order of the distinct rows, by a lexical sort of the columns)."""
+    order = np.lexsort(key.T[::-1])
+    sk = key[order]
+    new = np.ones(key.shape[0], dtype=bool)
+    new[1:] = np.any(sk[1:] != sk[:-1], axis=1)
+    inv = np.empty(key.shape[0], dtype=np.intp)
+    inv[order] = np.cumsum(new) - 1
+    return sk[new], inv
+
+
 def _tabulated_guess(y, lo, hi, key, mode, v, D):
     """Seed Newton from a table of ``T(y)`` per distinct mode (many times share one mode).
 
@@ -271,7 +283,7 @@ def _tabulated_guess(y, lo, hi, key, mode, v, D):
     interpolation between them as first guess. Pure speed: the bracket is exact (``T`` is
     monotone), so Newton's result does not depend on it.
     """
-    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    uniq, inv = _unique_rows(key)
     if uniq.shape[0] * 4 > y.size:
         return y, lo, hi
     inv = inv.ravel()[mode]
@@ -312,7 +324,7 @@ def _invert_time_integral(target, s, a0, D, mode=None):
     ``F(y) = T - T0 - target`` decreases with ``y`` and the bracket update is one rule.
     Returns ``a`` (same shape); ``target = inf`` gives ``c``; ``a0 = c`` stays there.
 
-    ``mode`` (optional, integers of the same shape): entries with the same id have the same
+    ``mode`` (optional, integers >= 0 of the same shape): entries with the same id have the same
     ``(s, a0)`` (one mode at several times). What depends on the mode alone (``c``, ``T(a0)``,
     the bracket, the seed table) is then computed once per mode, not once per entry.
     """
@@ -321,9 +333,13 @@ def _invert_time_integral(target, s, a0, D, mode=None):
     target, s, a0 = target.ravel(), s.ravel(), a0.ravel()
     if mode is None:  # every entry its own mode
         first = inv = np.arange(s.size)
-    else:
-        _, first, inv = np.unique(np.ravel(mode), return_index=True, return_inverse=True)
-        inv = inv.ravel()
+    else:  # the ids (integers >= 0) present, renumbered 0, 1, ...; first: one entry of each
+        mode = np.ravel(mode)
+        present = np.zeros(int(mode.max()) + 1 if mode.size else 0, dtype=bool)
+        present[mode] = True
+        inv = (np.cumsum(present) - 1)[mode]
+        first = np.empty(int(present.sum()), dtype=np.intp)
+        first[inv] = np.arange(mode.size)
     sm, am = s[first], a0[first]
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         # per mode
@@ -569,7 +585,9 @@ class DeepLinearTheory:
     def map(self, t) -> np.ndarray:
         """Total map ``W_D...W_1(t) = U diag(u(t)) V^T``, shape ``t.shape + (N_out, N_in)``."""
         u = self.mode_strengths(t)
-        return (self.U * u[..., None, :]) @ self.V.T
+        # one matrix product for all times (the same products and sums as a product per time)
+        return ((self.U * u[..., None, :]).reshape(-1, self.n_modes) @ self.V.T).reshape(
+            u.shape[:-1] + (self.U.shape[0], self.V.shape[0]))
 
     def loss(self, t) -> np.ndarray:
         r"""Training loss ``L(t) = tr(Syy)/2 - sum_a s_a u_a + (c/2) sum_a u_a^2`` (exact for W = U A V^T)."""
