@@ -120,11 +120,12 @@ def _tutorials() -> None:
 
 
 def _lessons() -> dict[str, str]:
-    """``{{ lesson_NN }}`` in any page: a link to lesson NN's rendered notebook, for every
-    ``tutorials/NN_*.py``; lessons 01-09 that have no source yet read "lesson NN (in preparation)"."""
+    """``{{ lesson_NN }}`` in any page: a link to lesson NN's rendered notebook, for every lesson
+    on this site (``docs/tutorials/NN_*.ipynb``, copied by :func:`_tutorials`); lessons 01-09
+    without a built notebook read "lesson N (in preparation)"."""
     subs = {f"lesson_{k:02d}": f"lesson {k} (in preparation)" for k in range(1, 10)}
-    for src in sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py")):
-        subs[f"lesson_{src.stem[:2]}"] = f"{{doc}}`lesson {int(src.stem[:2])} </tutorials/{src.stem}>`"
+    for nb in sorted((DOCS / "tutorials").glob("[0-9][0-9]_*.ipynb")):
+        subs[f"lesson_{nb.stem[:2]}"] = f"{{doc}}`lesson {int(nb.stem[:2])} </tutorials/{nb.stem}>`"
     return subs
 
 

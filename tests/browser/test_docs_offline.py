@@ -6,8 +6,9 @@ request whose URL is not local (``file:``, ``data:``, ``blob:``, ``about:``) is 
 After MathJax has finished its first typeset, every formula of the page (Sphinx writes each one as
 an element of class ``math``) must hold MathJax output (``mjx-container``), none may be a MathJax
 error (``mjx-merror``), and no raw TeX delimiter (``\\(``, ``\\[``, ``\\begin{``) may be left in
-the page's text outside code blocks. One Markdown page (the conventions, the most formulas) and one
-executed notebook (myst-nb) are checked.
+the page's text outside code blocks. One page of each kind is checked: the conventions (the most
+formulas), a topic page, an executed notebook (myst-nb) and an API page (autodoc);
+``IDEALNETS_DOCS_ALL_PAGES=1`` checks every built page that has a formula.
 
 Set ``IDEALNETS_DOCS_SCREENSHOT=/path.png`` to keep a screenshot of the conventions page, offline.
 Skipped, with the reason, when the site is not built, Playwright is not installed or the system's
@@ -51,9 +52,15 @@ _TYPESET = """async () => {
 
 
 def _pages() -> list[str]:
-    """The conventions page and the first tutorial (an executed notebook)."""
+    """One page of each kind with formulas: the conventions (Markdown, the most formulas), a topic
+    page, the first tutorial (an executed notebook) and an API page (docstrings). With
+    ``IDEALNETS_DOCS_ALL_PAGES=1``: every built page that has a formula."""
+    if os.environ.get("IDEALNETS_DOCS_ALL_PAGES"):
+        return sorted(str(p.relative_to(HTML)) for p in HTML.rglob("*.html")
+                      if "_static" not in p.parts and 'class="math' in p.read_text(encoding="utf-8"))
     tutorials = sorted((HTML / "tutorials").glob("[0-9][0-9]_*.html"))
-    return ["conventions.html"] + [f"tutorials/{p.name}" for p in tutorials[:1]]
+    return (["conventions.html", "reward.html"] + [f"tutorials/{p.name}" for p in tutorials[:1]]
+            + ["api/generated/idealnets.theory.deep_linear.html"])
 
 
 @pytest.fixture(scope="module")
