@@ -6,10 +6,10 @@ check them (``idealnets.simulate``) and the figures that show the two together
 """
 from setuptools import find_packages, setup
 
-# One import name: the top-level folders theory/, simulate/, figures/ and sweeps/
-# are installed as idealnets.theory, idealnets.simulate, idealnets.figures and
-# idealnets.sweeps (with their subpackages); idealnets/ holds the package root.
-SUBPACKAGES = ("theory", "simulate", "figures", "sweeps")
+# One import name: the top-level folders theory/, simulate/, figures/, sweeps/ and explore/
+# are installed as idealnets.theory, idealnets.simulate, idealnets.figures,
+# idealnets.sweeps and idealnets.explore (with their subpackages); idealnets/ holds the package root.
+SUBPACKAGES = ("theory", "simulate", "figures", "sweeps", "explore")
 PACKAGES = ["idealnets"]
 PACKAGE_DIR = {"idealnets": "idealnets"}
 for _top in SUBPACKAGES:
@@ -51,9 +51,15 @@ setup(
             "nbclient>=0.10",
             "ipykernel>=6.29",
             "ipywidgets>=8.1",
+            # tests/test_explore.py builds the explorer's documents
+            "bokeh>=3.4",
         ],
         # make docs: Sphinx site with the API reference, gallery and rendered tutorials
         "docs": ["sphinx>=7.2", "myst-nb>=1.1", "furo>=2024.1"],
+        # python -m idealnets.explore: the live explorer (a Bokeh server app)
+        "explore": ["bokeh>=3.4"],
+        # make test-browser: headless Chromium (the system's) driven by Playwright
+        "browser": ["playwright>=1.40"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

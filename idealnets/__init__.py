@@ -7,6 +7,7 @@ One import name for the whole package::
     idealnets.simulate    # batched PyTorch ensembles on one training engine
     idealnets.figures     # the gallery (python -m idealnets.figures NAME|all)
     idealnets.sweeps      # parameter sweeps and phase diagrams on Dask
+    idealnets.explore     # the live explorer (python -m idealnets.explore; needs bokeh)
 
 The subpackages are loaded on first use, so ``import idealnets.theory`` never
 pulls in torch and ``import idealnets`` stays cheap.
@@ -18,12 +19,12 @@ import os as _os
 
 __version__ = "0.2.0"
 
-_SUBPACKAGES = ("theory", "simulate", "figures", "sweeps")
+_SUBPACKAGES = ("theory", "simulate", "figures", "sweeps", "explore")
 
 # In the repository the subpackages sit beside this folder (theory/, simulate/,
-# figures/, sweeps/ at the top level, as the design puts them); an installed
+# figures/, sweeps/, explore/ at the top level, as the design puts them); an installed
 # wheel has them inside it. Without installing (from the repository root), a
-# finder maps exactly those four names to their folders, so that
+# finder maps exactly those names to their folders, so that
 # ``python -c "import idealnets.theory"`` works there and nothing else of the
 # repository (tests/, docs/, ...) becomes part of the package.
 _here = _os.path.dirname(_os.path.abspath(__file__))
