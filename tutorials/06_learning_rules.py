@@ -250,12 +250,18 @@ choose("3", answer, correct="b", why={
 # ### Exercise 4 (5 min, on paper): the onset without a plateau
 #
 # From $a_0 = c_0 = 0$ and early times ($ca\ll s$), show that
-# $u(t)\approx b^2s^3t^3/2$.
+# $u(t)\approx b^2s^3t^3/2$. Try it before unfolding the answer.
+
+# %% [markdown]
+# <details><summary>Answer (click to unfold)</summary>
 #
-# *Answer.* $\tau\dot a\approx bs$ gives $a\approx bst$ (taking $\tau = 1$); then
+# $\tau\dot a\approx bs$ gives $a\approx bst$ (taking $\tau = 1$); then
 # $\dot c\approx as = bs^2t$ gives $c\approx bs^2t^2/2$, and $u = ca\approx b^2s^3t^3/2$: a power-law
-# onset that needs no initial strength at all. The check below compares this with the exact solution
-# at early times.
+# onset that needs no initial strength at all.
+#
+# </details>
+#
+# The check below compares this onset with the exact solution at early times.
 
 # %%
 t_early = np.array([0.01, 0.02, 0.05])
