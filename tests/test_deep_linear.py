@@ -387,3 +387,36 @@ def test_integrate_gradient_flow_depth1_is_exact_exponential(rng):
     np.testing.assert_allclose(W, exact, rtol=0, atol=1e-9)
     with pytest.raises(ValueError, match="increasing"):
         integrate_gradient_flow([W0], Sxx, Syx, [1.0, 0.5])
+
+
+# Newton's result for one entry does not depend on its seed beyond rounding of y = log|c - a|
+# (a relative 1e-15 step criterion): a mode solved with the others (its quantities computed once per
+# mode, seeded from the shared table) and the same entry solved alone agree far below 1e-12.
+RTOL_GROUPED = 1e-12
+
+
+@pytest.mark.parametrize("D", [3, 4, 7])
+def test_many_modes_and_times_equal_each_entry_alone(D):
+    """mode_strength over (times x modes), with repeated modes, a start above the fixed point, a start at it,
+    t = 0 and t = inf, equals every entry computed on its own (issue 26: per-mode work, shared seed table)."""
+    rng = np.random.default_rng(3)
+    times = np.concatenate([[0.0], np.logspace(-3, 2, 60), [np.inf]])
+    s = np.concatenate([rng.uniform(0.3, 3.0, 10), [1.5, 1.5, 0.8, 2.0]])
+    u0 = np.concatenate([10 ** rng.uniform(-6, 0, 10), [1e-3, 1e-3, 2.5, 2.0]])  # 2.5 > s; 2.0 = s
+    together = mode_strength(times[:, None], s, u0, D)
+    alone = np.array([[mode_strength(t, si, ui, D) for si, ui in zip(s, u0)] for t in times])
+    np.testing.assert_allclose(together, alone, rtol=RTOL_GROUPED, atol=0)
+    # the same entries with s and u0 given per entry (no mode shared by several times) agree as well
+    full = mode_strength(times[:, None], np.broadcast_to(s, together.shape), np.broadcast_to(u0, together.shape), D)
+    np.testing.assert_allclose(full, together, rtol=RTOL_GROUPED, atol=0)
+
+
+def test_map_of_many_times_equals_one_time_at_a_time(rng):
+    """DeepLinearTheory.map over an array of times (one matrix product for all) equals its value at each time."""
+    X, Y = whitened_data(rng)
+    th = DeepLinearTheory(X, Y, depth=4, u0=1e-2)
+    t = np.array([[0.0, 0.5, 3.0], [10.0, 40.0, 100.0]])
+    maps = th.map(t)
+    assert maps.shape == (2, 3, Y.shape[0], X.shape[0])
+    for i in np.ndindex(t.shape):
+        np.testing.assert_allclose(maps[i], th.map(t[i]), rtol=RTOL_GROUPED, atol=1e-15)
