@@ -390,7 +390,7 @@ reveal("7", "steps ratio, N = 16 vs N = 8", prediction, steps_10[16] / steps_10[
 
 # %% [markdown]
 # The measured ratio scatters around $\kappa(16)/\kappa(8) = 3.4$ because the ensemble mean of a finite
-# number of students is noisy (heavy-tailed errors). Node perturbation would need only $1.8$ times more
+# number of students is noisy (heavy-tailed errors). By $\kappa$, node perturbation would need only $1.8$ times more
 # steps (its $M + 2$ does not grow with $N$), like gradient descent: the cost of weight perturbation is
 # the number of weights it has to explore at random, which is why it scales badly to large networks.
 
