@@ -209,23 +209,25 @@ peak_at = RATIOS_SIM[np.argmax(eg_conv.mean(0))]
 reveal("3", "K/P at the largest test error", prediction, peak_at)
 
 # %%
-RATIOS = np.array([0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0])
+RATIOS = np.array([0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.95, 0.98, 1.0, 1.02, 1.05, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0])
 RATIOS_TH = RATIOS[RATIOS != 1.0]                           # the converged error is infinite at K = P
 eg_th = np.array([theory(r).test_error(np.inf) for r in RATIOS_TH])
 fig, ax = plt.subplots(figsize=(6, 3.8))
-ax.plot(RATIOS_TH, eg_th, "k-", label=r"theory ($N\to\infty$)")
+below = RATIOS_TH < 1
+ax.plot(RATIOS_TH[below], eg_th[below], "k-", label=r"theory ($N\to\infty$; infinite at K = P)")
+ax.plot(RATIOS_TH[~below], eg_th[~below], "k-")
 q25, q75 = np.percentile(eg_conv, [25, 75], axis=0)
 ax.plot(RATIOS_SIM, eg_conv.mean(0), "o", mfc="white", color="C3", ms=5,
         label=f"trained, N = {N}, P = {P}: mean of {SEEDS}")
 ax.fill_between(RATIOS_SIM, q25, q75, color="C3", alpha=0.2, lw=0, label="trained: 25-75 % of networks")
-ax.axvline(1.0, color="0.5", ls=":", lw=1)
+ax.axvline(1.0, color="0.5", ls=":", lw=1, label="K = P (interpolation threshold)")
 ax.axvline(N / P, color="0.7", ls="--", lw=1, label="K = N")
 ax.set_xscale("log")
 ax.set_yscale("log")
 ax.set_xlabel("parameters per sample K/P")
 ax.set_ylabel(r"converged test error $E_g(t=\infty)$")
 ax.set_title("double descent: ReLU random features, P = 2N, SNR 4", fontsize=10)
-ax.legend(frameon=False, fontsize=8)
+ax.legend(frameon=False, fontsize=7.5, loc="upper left")
 plt.show()
 i1 = int(np.argmin(np.abs(RATIOS_SIM - 1.0)))
 print(f"largest mean test error at K/P = {peak_at:g}: {eg_conv.mean(0)[i1]:.3g} (median {np.median(eg_conv[:, i1]):.3g}, "
@@ -426,7 +428,7 @@ t_gd = np.minimum(LR * steps, T_MAX)           # whole steps (to rounding), none
 run_gd = train_random_features(N, P, [int(round(r * P)) for r in RATIOS_T], activation="relu", snr=SNR,
                                times=t_gd, lr=LR, n_networks=SEEDS, seed=2)
 t_line = np.logspace(-0.6, np.log10(T_MAX), 60)
-fig, ax = plt.subplots(figsize=(6.5, 4.2))
+fig, ax = plt.subplots(figsize=(7, 5.2))
 summary = []
 for j, (r, c) in enumerate(zip(RATIOS_T, ("C0", "C3", "C2"))):
     ax.plot(t_line, eg_theory(r, t_line), "-", color=c, label=f"theory, K/P = {r:g}")
@@ -441,10 +443,11 @@ ax.set_xscale("log")
 ax.set_yscale("log")
 ax.set_xlabel(r"training time $t$ (= LR x steps)")
 ax.set_ylabel(r"test error $E_g$")
-ax.set_title(f"lines: N -> inf theory (gradient flow); markers and bands: {SEEDS} networks per width "
-             f"trained by GD, N = {N}, P = {P}", fontsize=8.5)
-ax.legend(frameon=False, fontsize=7, ncol=3, loc="upper left")
+ax.set_title(f"random features trained by gradient descent: {SEEDS} networks per width, N = {N}, P = {P}",
+             fontsize=9)
+ax.legend(frameon=False, fontsize=7.5, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.14))
 ax.set_ylim(0.4, 80)
+fig.tight_layout()
 plt.show()
 for r, dev, emin, tmin, elast, esim in summary:
     print(f"K/P = {r:g}: theory minimum {emin:.3f} at t = {tmin:.3g}, at t = 1e5 theory {elast:.3g}, "
