@@ -259,6 +259,22 @@ def _count_below(table, row, v):
     return tab_before[pos] - row * width
 
 
+def _count_below_sorted(table, row, v):
+    """:func:`_count_below` for a table whose rows are sorted (non-decreasing): ``searchsorted(table[row[i]],
+    v[i])`` for every entry at once, by a binary search over the row's columns."""
+    width = table.shape[1]
+    flat = table.ravel()
+    base = row * width
+    lo = np.zeros(v.size, dtype=np.intp)
+    hi = np.full(v.size, width, dtype=np.intp)
+    for _ in range(width.bit_length()):  # the count lies in [lo, hi]
+        mid = (lo + hi) >> 1
+        go = (mid < hi) & (flat[base + np.minimum(mid, width - 1)] < v)
+        lo = np.where(go, mid + 1, lo)
+        hi = np.where(go, hi, mid)
+    return lo
+
+
 def _unique_rows(key):
     """The distinct rows of a 2-D float array and the row of each input row among them (``np.unique(key,
     axis=0, return_inverse=True)`` up to the order of the distinct rows, by a lexical sort of the columns)."""
@@ -298,7 +314,8 @@ def _tabulated_guess(y, lo, hi, key, mode, v, D):
     Tg, _ = _time_integral_y(yg, uside[:, None], us[:, None], uc[:, None], D)
     # F = T - v increases along the table (T decreases with y); j: the first table point with F >= 0
     if np.isfinite(v).all():
-        below = _count_below(Tg, inv, v)
+        sorted_rows = np.all(Tg[:, 1:] >= Tg[:, :-1])  # (T decreases with y) up to rounding: then a binary search
+        below = _count_below_sorted(Tg, inv, v) if sorted_rows else _count_below(Tg, inv, v)
     else:  # pragma: no cover - T0 + target is finite for every entry that reaches Newton
         below = np.sum(Tg[inv] - v[:, None] < 0, axis=1)
     j = np.clip(below, 1, yg.shape[1] - 1)
@@ -585,9 +602,7 @@ class DeepLinearTheory:
     def map(self, t) -> np.ndarray:
         """Total map ``W_D...W_1(t) = U diag(u(t)) V^T``, shape ``t.shape + (N_out, N_in)``."""
         u = self.mode_strengths(t)
-        # one matrix product for all times (the same products and sums as a product per time)
-        return ((self.U * u[..., None, :]).reshape(-1, self.n_modes) @ self.V.T).reshape(
-            u.shape[:-1] + (self.U.shape[0], self.V.shape[0]))
+        return (self.U * u[..., None, :]) @ self.V.T
 
     def loss(self, t) -> np.ndarray:
         r"""Training loss ``L(t) = tr(Syy)/2 - sum_a s_a u_a + (c/2) sum_a u_a^2`` (exact for W = U A V^T)."""
