@@ -414,8 +414,8 @@ choose("5", answer, correct="b", why={
 # full-batch **gradient descent** with learning rate `LR` at $t = \mathrm{LR}\times$ steps (in closed
 # form: along each eigendirection of $U^\top U$ the GD iterate multiplies the residual by
 # $1 - \mathrm{LR}\,\lambda$ per step, so these are the weights after exactly that many steps). The
-# learning rate is half the stable limit $2/\lambda_{\max}$, where $\lambda_{\max}\approx P\mu_0^2$ is the
-# spike of the features' mean plus the top of the bulk. The theory is gradient flow; the two differ by
+# learning rate is about half the stable limit $2/\lambda_{\max}$: $\lambda_{\max}$ is estimated as the spike
+# $P\mu_0^2$ of the features' mean plus the top of the bulk (`spectrum_bounds`). The theory is gradient flow; the two differ by
 # $O(\mathrm{LR}\,\lambda)$ only for the fastest directions, learned within the first few steps.
 # Three widths: below ($K/P = 0.5$), at ($1$) and above ($2$) the threshold.
 
@@ -477,7 +477,7 @@ answer = "b"
 
 # %%
 choose("6", answer, correct="b", why={
-    "a": "No: the same rise is in the gradient-flow theory line, and the learning rate is half the stable "
+    "a": "No: the same rise is in the gradient-flow theory line, and the learning rate is about half the stable "
          "limit (an unstable run would raise a DivergenceError).",
     "b": "The lower edge of H's spectrum is positive away from K = P and touches 0 at K = P; the time "
          "scale of the last fitted direction is 1/edge, infinite at the threshold.",
@@ -489,11 +489,12 @@ print(f"K/P = 2: minimum {r2[2]:.3f} at t = {r2[3]:.3g}, converged {float(theory
 assert r2[2] < float(theory(2.0).test_error(np.inf)) - 0.1
 
 # %% [markdown]
-# **Where theory and simulation differ.** The markers are real networks at $N = 100$ (quick sizes): their
-# error differs from the $N\to\infty$ line by finite-size corrections of a few percent to about 15 % below
-# the threshold (fewer features, larger fluctuations), and at $K = P$ their spread is large and grows
-# with time (the mean is carried by the worst-conditioned data sets). Gradient descent and gradient flow
-# differ only at the first few steps. Set `QUICK = False` ($N = 300$) to watch the gap shrink.
+# **Where theory and simulation differ.** The markers are real networks at finite $N$ ($N = 100$ at the
+# quick sizes): their mean error differs from the $N\to\infty$ line by finite-size corrections (the
+# printed $|\log(\text{trained}/\text{theory})|$, up to about 0.1 here), and at $K = P$ their spread is
+# large and grows with time (the mean is carried by the worst-conditioned data sets). Gradient descent and
+# gradient flow differ only at the first few steps. Figure `generalization_relu` measures the gap at two
+# sizes; set `QUICK = False` ($N = 300$) to rerun this lesson at a larger size.
 #
 # ## 5. Where to go next
 #
