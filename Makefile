@@ -12,7 +12,7 @@ OUT    ?= figures/out
 DEVICE ?= auto
 FIGS   ?= all
 
-.PHONY: install figures figures-quick gallery tutorials docs test test-slow bench paper clean
+.PHONY: install figures figures-quick gallery tutorials docs test test-slow test-browser explore bench paper clean
 
 install: $(STAMP)
 
@@ -54,6 +54,19 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	IDEALNETS_HYPOTHESIS=slow $(PY) -m pytest -q -m "slow or hypothesis"
+
+# The live explorer (a Bokeh server on localhost; opens the browser): python -m idealnets.explore --help
+explore: $(STAMP)
+	$(PY) -m idealnets.explore
+
+# Tests in a real headless browser (tests/browser/, marked browser): the system's Chromium, driven by
+# Playwright (its own browser download is not used). Installs both when missing.
+test-browser: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  command -v apt-get >/dev/null 2>&1 || { echo "make test-browser: chromium is missing and apt-get is unavailable: install Chromium with your package manager"; exit 1; }; \
+	  apt-get install -y chromium chromium-driver || { apt-get update && apt-get install -y chromium chromium-driver; }; }
+	$(PY) -c 'import playwright' 2>/dev/null || $(PY) -m pip install -q "playwright>=1.40"
+	$(PY) -m pytest -q -m browser tests/browser
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done

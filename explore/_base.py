@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 from bokeh.layouts import column, row
-from bokeh.models import Button, ColumnDataSource, Div
+from bokeh.models import Button, ColumnDataSource, Div, InlineStyleSheet
 from bokeh.plotting import figure
 
 #: the font sizes that read from the back of a lecture hall
@@ -55,21 +55,34 @@ def make_figure(title: str, x_label: str, y_label: str, *, x_axis_type: str = "l
 
 
 def style_legend(p, location: str = "top_right") -> None:
-    """Legend font and place (call after the glyphs with legend labels are added)."""
+    """Legend font and place (call after the glyphs with legend labels are added); ``"right"`` puts it
+    beside the plot, where it hides no curve."""
     p.legend.label_text_font_size = LEGEND_SIZE
-    p.legend.location = location
+    if location == "right":
+        p.add_layout(p.legend[0], "right")
+        p.width += 230
+    else:
+        p.legend.location = location
     p.legend.background_fill_alpha = 0.7
     p.legend.click_policy = "hide"
 
 
+def _finite_array(v):
+    a = np.asarray(v)
+    return np.where(np.isfinite(a), a, np.nan) if a.dtype.kind == "f" else a
+
+
 def finite(data: dict) -> dict:
-    """Replace non-finite numbers by NaN (Bokeh draws a gap there) in every float array of a source's data."""
+    """Replace non-finite numbers by NaN (Bokeh draws a gap there) in every float array of a source's data.
+
+    A column that is a list of arrays (multi_line's ``xs``/``ys``, image's ``image``) stays a list of arrays:
+    BokehJS wants a list there, not one 2-d array."""
     out = {}
     for k, v in data.items():
-        a = np.asarray(v)
-        if a.dtype.kind == "f":
-            a = np.where(np.isfinite(a), a, np.nan)
-        out[k] = a
+        if isinstance(v, (list, tuple)) and v and isinstance(v[0], (np.ndarray, list, tuple)):
+            out[k] = [_finite_array(x) for x in v]
+        else:
+            out[k] = _finite_array(v)
     return out
 
 
@@ -111,7 +124,8 @@ class View:
         self.progress = Div(text="", name=f"{name}-progress", styles=PROGRESS_STYLE, width=560)
         self.info = Div(text="", name=f"{name}-info", styles=PROGRESS_STYLE, width=330)
         self.button = Button(label=train_label or f"Train {n_networks} networks", button_type="success",
-                             name=f"{name}-train", width=300, height=44, styles={"font-size": "13pt"})
+                             name=f"{name}-train", width=300, height=44,
+                             stylesheets=[InlineStyleSheet(css=".bk-btn { font-size: 13pt; }")])
         self.button.on_click(self._on_click)
         for key, w in controls.items():
             w.name = f"{name}-{key}"
@@ -164,7 +178,7 @@ class View:
             for key in self.sim_keys:
                 if key not in new:
                     self.sources[key].data = {c: [] for c in self.sources[key].data}
-            if not self.busy and self.progress.text and "done" in self.progress.text:
+            if not self.busy and self.progress.text.startswith("Training finished"):
                 self.progress.text = "Parameters changed: press the button to train again."
         self.last_update_s = time.process_time() - t0
 
@@ -252,7 +266,7 @@ class View:
         def done(data=data, wall=wall):
             for key, d in data.items():
                 self.sources[key].data = finite(d)
-            self.progress.text = (f"Training done: {self.n_networks} networks in {wall:.1f} s "
+            self.progress.text = (f"Training finished: {self.n_networks} networks in {wall:.1f} s "
                                   "(markers: their mean).")
             self.busy = False
             self.button.disabled = False

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from bokeh.models import (ColumnDataSource, LinearColorMapper, RadioButtonGroup, Slider, Span)
+from bokeh.models import ColumnDataSource, InlineStyleSheet, LinearColorMapper, RadioButtonGroup, Slider, Span
 from bokeh.palettes import Viridis256
 
 from idealnets.simulate import committee as sim_committee
@@ -40,8 +40,8 @@ MAX_STEPS = 20_000
 
 
 def _slider(title: str, start, end, value, step, **kw) -> Slider:
-    return Slider(title=title, start=start, end=end, value=value, step=step, width=320,
-                  styles={"font-size": "12pt"}, **kw)
+    return Slider(title=title, start=start, end=end, value=value, step=step, width=330,
+                  stylesheets=[InlineStyleSheet(css=".bk-slider-title { font-size: 12pt; }")], **kw)
 
 
 def _empty(*cols: str) -> ColumnDataSource:
@@ -86,19 +86,19 @@ def deep_linear(n_networks: int = 3) -> View:
     """Mode strengths ``u_alpha(t)`` and the loss of a depth-D linear network (Saxe et al. 2014)."""
     controls = {
         "depth": _slider("depth D (weight matrices)", 1, 6, 2, 1),
-        "log10_u0": _slider("initial scale: log10 u0 (every mode's starting strength)", -6.0, -0.5, -3.0, 0.25),
+        "log10_u0": _slider("log10 u0, initial strength of every mode", -6.0, -0.5, -3.0, 0.25),
         "s1": _slider("singular value s1 of the task", 0.1, 5.0, 3.0, 0.1),
         "s2": _slider("singular value s2", 0.1, 5.0, 2.0, 0.1),
         "s3": _slider("singular value s3", 0.1, 5.0, 1.0, 0.1),
-        "lr": _slider("learning rate lr (training only; theory = gradient flow)", 0.005, 0.6, 0.01, 0.005),
+        "lr": _slider("learning rate lr (training only)", 0.005, 0.6, 0.01, 0.005),
     }
     sources = {f"theory{a}": _empty("t", "u") for a in range(N_MODES)}
     sources.update({f"sim{a}": _empty("t", "u") for a in range(N_MODES)})
     sources["theory_loss"] = _empty("t", "loss")
     sources["sim_loss"] = _empty("t", "loss")
     p1 = make_figure("Mode strengths: plateaus, then sudden drops", "time t / tau  (= lr x steps)",
-                     "mode strength u(t)")
-    p2 = make_figure("Training loss", "time t / tau  (= lr x steps)", "loss")
+                     "mode strength u(t)", width=520)
+    p2 = make_figure("Training loss", "time t / tau  (= lr x steps)", "loss", width=440)
     for a in range(N_MODES):
         p1.line("t", "u", source=sources[f"theory{a}"], color=PALETTE[a], line_width=3,
                 legend_label=f"theory, mode {a + 1}")
@@ -107,7 +107,7 @@ def deep_linear(n_networks: int = 3) -> View:
     p2.line("t", "loss", source=sources["theory_loss"], color="black", line_width=3, legend_label="theory")
     p2.scatter("t", "loss", source=sources["sim_loss"], color="black", fill_color="white", size=8, line_width=2,
                legend_label="trained (mean)")
-    style_legend(p1, "bottom_right")
+    style_legend(p1, "right")
     style_legend(p2, "top_right")
 
     def theory(p):
@@ -180,21 +180,21 @@ def semantic(n_networks: int = 3) -> View:
     """Mode strengths and the hidden similarity (RSA) of a linear network learning a hierarchy (Saxe et al. 2019)."""
     controls = {
         "branching": _slider("branching factor of the hierarchy", 2, 4, 2, 1),
-        "levels": _slider("levels of the hierarchy (items = branching ^ levels)", 1, 3, 3, 1),
-        "flip_prob": _slider("feature flip probability per branch (noise)", 0.0, 0.45, 0.1, 0.05),
+        "levels": _slider("levels (items = branching ^ levels)", 1, 3, 3, 1),
+        "flip_prob": _slider("flip probability per branch (noise)", 0.0, 0.45, 0.1, 0.05),
         "depth": _slider("network depth D", 2, 4, 2, 1),
         "log10_u0": _slider("initial scale: log10 u0", -6.0, -1.0, -3.0, 0.25),
-        "snapshot": _slider("RSA snapshot: fraction of the time axis", 0.0, 1.0, 0.3, 0.02),
+        "snapshot": _slider("RSA snapshot (fraction of the time axis)", 0.0, 1.0, 0.3, 0.02),
     }
     sources = {"theory": _empty("xs", "ys", "color", "level"), "sim": _empty("t", "u", "color"),
                "rsa": _empty("image", "x", "y", "dw", "dh")}
     p1 = make_figure("Mode strengths: broad distinctions first", "time t / tau  (= lr x steps)",
-                     "mode strength u(t)")
+                     "mode strength u(t)", width=500)
     p1.multi_line("xs", "ys", source=sources["theory"], color="color", line_width=3, legend_field="level")
     p1.scatter("t", "u", source=sources["sim"], color="color", fill_color="white", size=7, line_width=2)
     snap = Span(location=0.0, dimension="height", line_color="black", line_dash="dashed", line_width=2)
     p1.add_layout(snap)
-    style_legend(p1, "bottom_right")
+    style_legend(p1, "right")
     mapper = LinearColorMapper(palette=Viridis256, low=-1.0, high=1.0)
     p2 = make_figure("Hidden similarity (RSA) at the dashed time", "item", "item", width=440, height=400,
                      match_aspect=True)
@@ -209,7 +209,7 @@ def semantic(n_networks: int = 3) -> View:
         labels = ["shared by all items" if level[a] == 0 else f"level-{int(level[a])} distinction" for a in order]
         K = th.similarity(t_snap)
         K_end = th.similarity(tt[-1])
-        mapper.low, mapper.high = float(min(K_end.min(), 0.0)), float(max(K_end.max(), 1e-12))
+        mapper.low, mapper.high = float(K_end.min()), float(max(K_end.max(), K_end.min() + 1e-12))
         snap.location = t_snap
         p2.title.text = f"Hidden similarity (RSA) at t = {t_snap:.3g}"
         P = th.P
@@ -262,9 +262,9 @@ def generalization_theory(p: dict):
 def generalization(n_networks: int = 4) -> View:
     """Train and test error of a linear student over training time (Advani & Saxe 2017)."""
     controls = {
-        "alpha": _slider("alpha = P / N (samples per parameter)", 0.1, 4.0, 0.7, 0.05),
-        "log2_snr": _slider("log2 SNR (signal-to-noise ratio of the labels)", -2.0, 6.0, 2.0, 0.5),
-        "N": _slider("N, input dimension of the trained students", 50, 400, 100, 50),
+        "alpha": _slider("alpha = P / N, samples per weight", 0.1, 4.0, 0.7, 0.05),
+        "log2_snr": _slider("log2 SNR, signal-to-noise of the labels", -2.0, 6.0, 2.0, 0.5),
+        "N": _slider("N, input dimension (trained students)", 50, 400, 100, 50),
     }
     sources = {"theory_test": _empty("t", "err"), "theory_train": _empty("t", "err"),
                "sim_test": _empty("t", "err"), "sim_train": _empty("t", "err")}
@@ -368,7 +368,7 @@ def committee(n_networks: int = 3) -> View:
         "M": _slider("M, teacher hidden units", 1, 5, 2, 1),
         "lr": _slider("learning rate lr", 0.1, 3.0, 1.0, 0.1),
         "noise": _slider("output noise sigma", 0.0, 1.0, 0.0, 0.05),
-        "N": _slider("N, input dimension (initial asymmetry ~ 1/sqrt N)", 100, 1000, 300, 100),
+        "N": _slider("N, input dimension (asymmetry ~ 1/sqrt N)", 100, 1000, 300, 100),
         "alpha_max": _slider("training time alpha_max = steps / N", 20, 300, 100, 10),
     }
     sources = {"theory": _empty("alpha", "eps"), "sim": _empty("alpha", "eps"), "sim_ode": _empty("alpha", "eps")}
@@ -453,8 +453,8 @@ def continual(n_networks: int = 3) -> View:
     controls = {
         "theta_v": _slider("input angle between the tasks (degrees)", 0, 180, 60, 5),
         "theta_u": _slider("output angle between the tasks (degrees)", 0, 180, 90, 5),
-        "ratio": _slider("strength of task B relative to A, s_B / s_A", 0.25, 3.0, 1.0, 0.25),
-        "log10_scale": _slider("initial weight scale: log10", -3.0, -0.5, -1.0, 0.25),
+        "ratio": _slider("s_B / s_A, strength of task B vs A", 0.25, 3.0, 1.0, 0.25),
+        "log10_scale": _slider("log10 initial weight scale", -3.0, -0.5, -1.0, 0.25),
         "schedule": RadioButtonGroup(labels=list(SCHEDULES), active=0, width=320),
     }
     sources = {"theory_A": _empty("t", "loss"), "theory_B": _empty("t", "loss"), "sim_A": _empty("t", "loss"),

@@ -1,7 +1,8 @@
 """The layout is the architecture.
 
 * Layers: ``idealnets.theory`` < ``idealnets.simulate`` < ``idealnets.sweeps`` < ``idealnets.figures``.
-  The static import graph of every module (``import``, ``from ... import`` with relative imports
+  Beside them, ``idealnets.explore`` (the live explorer) may import theory and simulate, never sweeps
+  or figures, and no layer imports it. The static import graph of every module (``import``, ``from ... import`` with relative imports
   resolved, and string literals passed to ``importlib.import_module``) has no cycle, and no import
   goes from a lower layer to a higher one. Theory never imports torch; simulate never imports matplotlib.
 * No module imports a private (underscore-prefixed) name from outside the package that owns it:
@@ -26,8 +27,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 #: lowest first; a module may import its own layer and the layers below it
 LAYERS = ("theory", "simulate", "sweeps", "figures")
+#: folders beside the layers: each may import itself and only the layers listed; no layer imports it
+SIDE = {"explore": ("theory", "simulate")}
 #: the folders that make up the package (``idealnets/`` is its root, the others its subpackages)
-SOURCES = ("idealnets", *LAYERS)
+SOURCES = ("idealnets", *LAYERS, *SIDE)
 #: not part of the package's source (figure output, build trees)
 SKIP_DIRS = {"__pycache__", "out", "build", "dist"}
 
@@ -147,6 +150,12 @@ def _layer(module: str) -> int:
     return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else -1  # the root: below all
 
 
+def _side(module: str) -> str | None:
+    """The side folder (:data:`SIDE`) holding ``module``, or None."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in SIDE else None
+
+
 def _cycles(g: dict[str, dict[str, list[str]]]) -> list[list[str]]:
     """The strongly connected components with more than one module (Tarjan), each sorted."""
     index: dict[str, int] = {}
@@ -188,7 +197,8 @@ def _cycles(g: dict[str, dict[str, list[str]]]) -> list[list[str]]:
 def test_the_graph_sees_every_layer():
     """The parser itself: it finds the modules of every layer, relative and absolute imports, and the edges
     the layout rests on (figures -> sweeps -> simulate -> theory)."""
-    assert {_layer(m) for m in MODULES} == {-1, *range(len(LAYERS))}
+    assert {_layer(m) for m in MODULES if _side(m) is None} == {-1, *range(len(LAYERS))}
+    assert {_side(m) for m in MODULES} == {None, *SIDE}
     g = _graph()
     assert "idealnets.figures._common" in g["idealnets.figures.deep_linear.deep_linear_loss"]  # from .._common
     assert "idealnets.sweeps.phase" in g["idealnets.figures.phase.phase_linear"]  # absolute
@@ -209,8 +219,25 @@ def test_no_import_cycle():
 def test_no_import_from_a_lower_layer_to_a_higher_one():
     g = _graph()
     bad = [f"{w}  ({LAYERS[_layer(m)] if _layer(m) >= 0 else 'idealnets'} -> {LAYERS[_layer(t)]})"
-           for m, targets in g.items() for t, where in targets.items() if _layer(t) > _layer(m) for w in where]
+           for m, targets in g.items() if _side(m) is None
+           for t, where in targets.items() if _side(t) is None and _layer(t) > _layer(m) for w in where]
     assert not bad, f"imports against the layers {' < '.join(LAYERS)}:\n" + "\n".join(bad)
+
+
+def test_side_folders_import_only_their_layers():
+    """``idealnets.explore`` imports theory and simulate (never sweeps or figures); nothing else imports it."""
+    g = _graph()
+    bad = []
+    for m, targets in g.items():
+        for t, where in targets.items():
+            side_m, side_t = _side(m), _side(t)
+            if side_t is not None and side_t != side_m:
+                bad += [f"{w}  (imports {side_t}, which no other part of the package may import)" for w in where]
+            elif side_m is not None and side_t is None and _layer(t) >= 0 \
+                    and LAYERS[_layer(t)] not in SIDE[side_m]:
+                bad += [f"{w}  ({side_m} may import only {', '.join(SIDE[side_m])})" for w in where]
+    assert not bad, "imports against the side folders:\n" + "\n".join(bad)
+    assert any(_layer(t) == 0 for t in g["idealnets.explore.views"])  # the parser sees explore's imports
 
 
 def _private_outside_owner(importer: str, dotted: str) -> str | None:
