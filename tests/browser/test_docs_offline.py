@@ -117,7 +117,7 @@ def test_formulas_typeset_offline(browser, page_name):
               f"{len(blocked)} non-file requests blocked")
         shot = os.environ.get("IDEALNETS_DOCS_SCREENSHOT")
         if shot and page_name == "conventions.html":
-            page.locator("#deep-linear-networks").scroll_into_view_if_needed()
+            page.evaluate("document.getElementById('deep-linear-networks').scrollIntoView()")
             page.screenshot(path=shot)
     finally:
         context.close()
