@@ -19,6 +19,7 @@ synchronously: :meth:`View.train_now`.
 """
 from __future__ import annotations
 
+import functools
 import html
 import threading
 import time
@@ -99,6 +100,7 @@ class View:
     theory : ``params -> {source key: data}``; raises ``ValueError`` for a refused combination.
     train : ``(params, report) -> {source key: data}``; ``report(done, total)`` after each network.
     info : optional ``params -> str`` (HTML) shown under the controls (e.g. the stable learning rate).
+    keep_ensemble : names of controls that change only what is shown (the trained ensemble stays).
     throttled : names of controls whose theory is slow: recompute when the slider is released
         (``value_throttled``) instead of at every step of a drag.
     n_networks : the ensemble size the button trains (shown on the button).
@@ -107,12 +109,13 @@ class View:
     def __init__(self, name: str, title: str, intro: str, controls: dict, sources: dict, plots: list,
                  theory: Callable[[dict], dict], train: Callable[[dict, Callable], dict], *,
                  info: Callable[[dict], str] | None = None, throttled: tuple[str, ...] = (),
-                 n_networks: int = 4, train_label: str | None = None):
+                 keep_ensemble: tuple[str, ...] = (), n_networks: int = 4, train_label: str | None = None):
         self.name, self.title = name, title
         self.controls, self.sources, self.plots = controls, sources, plots
         self._theory, self._train, self._info = theory, train, info
         self.n_networks = n_networks
         self.throttled = frozenset(throttled)
+        self.keep_ensemble = frozenset(keep_ensemble)
         self.doc = None  # set by :meth:`attach` when served
         self.busy = False
         self.last_update_s = float("nan")
@@ -131,7 +134,7 @@ class View:
             w.name = f"{name}-{key}"
             prop = "active" if hasattr(w, "active") and not hasattr(w, "value") else (
                 "value_throttled" if key in throttled else "value")
-            w.on_change(prop, self._on_change)
+            w.on_change(prop, functools.partial(self._on_change, key))
         header = Div(text=f"<h2 style='margin:4px 0'>{html.escape(title)}</h2><p style='font-size:13pt;"
                           f"max-width:1150px;margin:2px 0'>{intro}</p>", name=f"{name}-header")
         side = column(*controls.values(), self.info, self.button, width=340)
@@ -144,8 +147,8 @@ class View:
         return {k: (w.active if hasattr(w, "active") and not hasattr(w, "value") else w.value)
                 for k, w in self.controls.items()}
 
-    def _on_change(self, attr, old, new) -> None:
-        self.update()
+    def _on_change(self, key, attr, old, new) -> None:
+        self.update(clear_ensemble=key not in self.keep_ensemble)
 
     def set(self, key: str, value) -> None:
         """Move control ``key`` to ``value`` as a user would (a throttled slider also "releases" it)."""
@@ -155,10 +158,12 @@ class View:
             return
         w.value = value
         if key in self.throttled:  # the browser sets value_throttled on release; without one, update here
-            self.update()
+            self.update(clear_ensemble=key not in self.keep_ensemble)
 
-    def update(self) -> None:
-        """Recompute the theory for the current controls; on a refused combination show why."""
+    def update(self, clear_ensemble: bool = True) -> None:
+        """Recompute the theory for the current controls; on a refused combination show why.
+        ``clear_ensemble``: the trained ensemble no longer matches the controls (false for a control
+        that changes only what is shown, e.g. a snapshot time)."""
         t0 = time.process_time()
         p = self.params()
         try:
@@ -174,12 +179,12 @@ class View:
                 self.sources[key].data = finite(data)
             self.error.text = ""
             self.info.text = info
-            # a new theory makes an old ensemble stale: clear it
-            for key in self.sim_keys:
-                if key not in new:
-                    self.sources[key].data = {c: [] for c in self.sources[key].data}
-            if not self.busy and self.progress.text.startswith("Training finished"):
-                self.progress.text = "Parameters changed: press the button to train again."
+            if clear_ensemble:  # new parameters make an old ensemble stale: clear it
+                for key in self.sim_keys:
+                    if key not in new:
+                        self.sources[key].data = {c: [] for c in self.sources[key].data}
+                if not self.busy and self.progress.text.startswith("Training finished"):
+                    self.progress.text = "Parameters changed: press the button to train again."
         self.last_update_s = time.process_time() - t0
 
     # ------------------------------------------------------------------ training

@@ -247,7 +247,8 @@ def semantic(n_networks: int = 3) -> View:
                 "first, finer distinctions later (Saxe, McClelland &amp; Ganguli 2019). The similarity of the "
                 "items' hidden representations (right) differentiates in the same order: move the snapshot "
                 "slider. The button trains networks by gradient descent (markers: their mean).",
-                controls, sources, [p1, p2], theory, train, info=info, n_networks=n_networks)
+                controls, sources, [p1, p2], theory, train, info=info, n_networks=n_networks,
+                keep_ensemble=("snapshot",))
 
 
 # =============================================================================== 3. teacher-student generalisation

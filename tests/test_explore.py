@@ -103,6 +103,8 @@ def test_semantic_slider_and_button():
     R = np.unique(t_sim).size
     u_th = th.mode_strengths(np.unique(t_sim))  # the markers are (time, mode) in time-major order
     assert np.max(np.abs(u_sim.reshape(R, -1) - u_th)) < 0.05 * th.u_final[0]
+    v.set("snapshot", 0.8)  # only what is shown changes: the ensemble stays
+    assert len(v.sources["sim"].data["u"]) == u_sim.size
     v.set("flip_prob", 0.6)  # outside [0, 0.5]: refused by hierarchical_data
     assert "flip_prob" in v.error.text
 
