@@ -153,7 +153,7 @@ def test_continual_slider_and_button():
     tasks, schedule, (W1, W2) = ev.continual_setup(p)
     cur = Curriculum(tasks, schedule, W1, W2)
     np.testing.assert_allclose(_col(v, "theory_A", "loss"), cur.loss(ev.CONT_TIMES, "A"), rtol=1e-9, atol=1e-12)
-    assert "interleaved" in v.info.text
+    assert "interleaved" in v.info.text and "final losses" in v.info.text
     v.set("schedule", 0)
     assert "forgetting of A" in v.info.text
     v.train_now()
@@ -162,3 +162,11 @@ def test_continual_slider_and_button():
     assert np.max(np.abs(la - exact)) < 0.05 * max(np.max(exact), 1e-3)  # GD at lr = 0.02 vs gradient flow
     v.set("ratio", -1.0)
     assert "s_b" in v.error.text
+    # orthogonal inputs, same outputs: little forgetting; identical inputs, opposite outputs: the most
+    v.set("ratio", 1.0)
+    v.set("theta_u", 0)
+    small = float(v.info.text.split("<b>")[1].split("</b>")[0])
+    v.set("theta_v", 0)
+    v.set("theta_u", 180)
+    large = float(v.info.text.split("<b>")[1].split("</b>")[0])
+    assert 0 <= small < 0.1 and large > 1.9
