@@ -23,7 +23,8 @@ both; on a shared machine the CPU time is the steadier number and the ratios are
 
     .venv/bin/python benchmarks/speed.py [--nn2pp /tmp/peer_nn2pp/nn2pp.exe] [--repeats 3] [--quick] [--write]
 
-``--write`` writes the tables to ``benchmarks/RESULTS_speed.md``.
+``--write`` writes the tables to ``benchmarks/RESULTS_speed.md`` (the text after its
+``<!-- reading: kept by --write -->`` line is kept).
 """
 from __future__ import annotations
 
@@ -134,7 +135,10 @@ def main(argv=None) -> int:
     print(text)
     if a.write:
         out = ROOT / "benchmarks" / "RESULTS_speed.md"
-        out.write_text("# Speed ratios (issue 26): `benchmarks/speed.py`\n\n" + text + "\n")
+        marker = "<!-- reading: kept by --write -->"
+        old = out.read_text() if out.is_file() else ""
+        kept = old[old.index(marker):] if marker in old else marker + "\n"
+        out.write_text("# Speed ratios (issue 26): `benchmarks/speed.py`\n\n" + text + "\n\n" + kept)
         print(f"wrote {out}")
     return 0
 
