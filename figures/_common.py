@@ -117,6 +117,57 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+#: The paper's text width in inches: no figure is printed wider.
+PRINT_WIDTH_MAX_IN = 6.5
+#: Narrow (one- or two-panel) figures are printed at no less than this width in inches.
+PRINT_WIDTH_MIN_IN = 4.0
+#: Smallest font size, in points, that any text of a figure may have once printed.
+MIN_PRINT_PT = 7.0
+
+
+def print_width(width_in: float) -> float:
+    """Width in inches at which a figure drawn ``width_in`` wide is assumed printed.
+
+    0.6 of its drawn width, between :data:`PRINT_WIDTH_MIN_IN` and :data:`PRINT_WIDTH_MAX_IN`
+    (the text width of a letter page with 1 inch margins).
+    """
+    return min(PRINT_WIDTH_MAX_IN, max(PRINT_WIDTH_MIN_IN, 0.6 * width_in))
+
+
+def min_font_pt(width_in: float) -> float:
+    """Smallest drawn font size (points) of a figure ``width_in`` wide that prints at >= :data:`MIN_PRINT_PT`."""
+    return MIN_PRINT_PT * width_in / print_width(width_in)
+
+
+def legible(fig) -> None:
+    """Enlarge every text of ``fig`` (ticks, labels, titles, legends, annotations, colour bars) to at least
+    :func:`min_font_pt` of its width, so that it reads at >= 7 pt when printed at :func:`print_width`,
+    and lay the figure out again (the tight layout the figures use; a constrained layout redoes itself)."""
+    from matplotlib.text import Text
+
+    floor = min_font_pt(float(fig.get_size_inches()[0]))
+    grew = False
+    for ax in fig.axes:  # tick labels made later, at drawing time (log axes, new limits), too
+        for axis, name in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+            sizes = [t.label1.get_fontsize() for t in axis.get_major_ticks()[:1] + axis.get_minor_ticks()[:1]]
+            if not sizes or min(sizes) < floor:
+                ax.tick_params(axis=name, which="both", labelsize=max([floor] + [s for s in sizes if s > floor]))
+                grew = True
+    for t in fig.findobj(Text):
+        if t.get_text() and t.get_fontsize() < floor:
+            t.set_fontsize(floor)
+            grew = True
+    if not grew:
+        return
+    engine = fig.get_layout_engine()
+    if engine is None or type(engine).__name__ in ("TightLayoutEngine", "PlaceHolderLayoutEngine"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fig.tight_layout()
+
+
 def save(fig, record: dict, *, name: str, out: str | Path = DEFAULT_OUT, quick: bool = False) -> dict:
     """Write ``out/name.png`` and ``out/name.json``; return the record with the paths.
 
@@ -128,6 +179,7 @@ def save(fig, record: dict, *, name: str, out: str | Path = DEFAULT_OUT, quick: 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     png, js = out / f"{name}.png", out / f"{name}.json"
+    legible(fig)
     fig.savefig(png, bbox_inches="tight")
     plt.close(fig)
     record = {"name": name, "quick": quick, **record, "png": png.name}

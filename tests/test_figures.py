@@ -32,3 +32,76 @@ def test_figure_quick(name, tmp_path):
     # SECTION and a well-formed CAPTION (rendered from the committed full-size record in
     # tests/test_gallery.py; quick records may name other sizes in their keys)
     check_module(figures.get(name))
+
+
+# ------------------------------------------------------------ legibility and the command line's timings
+
+
+def test_legible_raises_every_text_to_the_print_floor():
+    import matplotlib.pyplot as plt
+
+    from idealnets.figures._common import MIN_PRINT_PT, legible, min_font_pt, print_width
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    axes[0].plot([0, 1], [0, 1], label="a line")
+    axes[0].legend(fontsize=7)
+    axes[1].set_title("a title", fontsize=8)
+    axes[2].text(0.5, 0.5, "a note", fontsize=6)
+    legible(fig)
+    floor = min_font_pt(14.0)
+    assert floor == pytest.approx(MIN_PRINT_PT * 14.0 / print_width(14.0))
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text()]
+    assert sizes and min(sizes) >= floor - 1e-9
+    # printed at print_width, the smallest text is MIN_PRINT_PT
+    assert min(sizes) * print_width(14.0) / 14.0 >= MIN_PRINT_PT - 1e-9
+    plt.close(fig)
+    assert print_width(30.0) == 6.5 and print_width(3.0) == 4.0
+
+
+def test_jobs_groups_are_slowest_first_and_keep_cache_sharing_topics_together(tmp_path):
+    from idealnets.figures._jobs import CACHE_SHARING_TOPICS, groups
+
+    figs = figures.available()
+    names = list(figs)
+    (tmp_path / "timings.json").write_text(json.dumps(
+        {"figures": {n: {"wall_s": 1.0, "cpu_s": float(i)} for i, n in enumerate(names)}}))
+    tasks = groups(names, figs, str(tmp_path))
+    assert sorted(n for t in tasks for n in t) == sorted(names)
+    for t in tasks:
+        topics = {figs[n].__name__.split(".")[-2] for n in t}
+        assert len(t) == 1 or (len(topics) == 1 and topics <= set(CACHE_SHARING_TOPICS))
+    cost = [sum(names.index(n) for n in t) for t in tasks]
+    assert cost == sorted(cost, reverse=True)
+    # no timings yet: every figure, in the order given
+    assert [n for t in groups(names, figs, str(tmp_path / "none")) for n in t][:1] == names[:1]
+
+
+def test_cli_timings_table_and_records(tmp_path, monkeypatch, capsys):
+    import types
+
+    import idealnets.figures.__main__ as cli
+
+    def make(*, quick, device, out, seed):
+        import matplotlib.pyplot as plt
+
+        from idealnets.figures._common import save
+
+        fig, ax = plt.subplots(figsize=(4, 3))
+        ax.plot([0, 1], [1, 0])
+        return save(fig, {"params": {}, "data": {}, "agreement": {"dev": 0.5}}, name="fake", out=out, quick=quick)
+
+    fake = types.ModuleType("idealnets.figures.topic.fake")
+    fake.NAME, fake.make = "fake", make
+    monkeypatch.setattr(cli, "available", lambda: {"fake": fake})
+    assert cli.main(["fake", "--quick", "--jobs", "1", "--timings", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "CPU s" in out and "total (1 figures, 1 jobs)" in out
+    table = json.loads((tmp_path / "timings.json").read_text())
+    assert set(table["figures"]["fake"]) == {"wall_s", "cpu_s"} and table["total"]["complete"] is True
+    rec = json.loads((tmp_path / "fake.json").read_text())
+    assert set(rec["timing"]) == {"wall_s", "cpu_s"} and rec["agreement"] == {"dev": 0.5}
+    assert cli.main(["fake", "--jobs", "0", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--jobs" in err and len(err.strip().splitlines()) == 1

@@ -58,7 +58,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     schedules = {"blocked": [("A", T_A), ("B", T_B)],
                  f"alternating $\\tau_b$={TAU_B_SHOW:g}": alternating(["A", "B"], TAU_B_SHOW, T),
                  "interleaved": [(("A", "B"), T)]}
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.8), gridspec_kw={"width_ratios": [1, 1, 1, 0.9]})
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.8))   # two rows: legible at the text width
+    axes = axes.ravel()
     t_line = np.linspace(0, T, 100 if quick else 400)
     data, agreement, devs = {}, {}, []
     for ax, (label, sched) in zip(axes[:3], schedules.items()):
@@ -115,7 +116,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     agreement["alternating_gap_slope"] = slope
     agreement["alternating_gap_smallest_tau_b"] = float(gaps_th[-1])
     data["tau_b_gap"] = {"tau_b": tau_bs, "theory": gaps_th, "sim_end": gaps_sim.mean(0)}
-    fig.suptitle(f"{TITLE}: lines = chained exact solution (mean of {E} inits), markers = trained "
+    fig.suptitle(f"{TITLE}:\nlines = chained exact solution (mean of {E} inits), markers = trained "
                  f"($\\eta={lr:g}$)", fontsize=10)
     fig.tight_layout()
     loss_scale = 0.5 * (S_A**2 + S_B**2)

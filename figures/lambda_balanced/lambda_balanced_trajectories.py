@@ -39,7 +39,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     lr, lr2 = (0.01, 0.005) if quick else (0.0005, 0.00025)
     n_rec = 25 if quick else 41
     X, Y = whitened_task(N_IN, N_OUT, S, seed=seed)
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.6), gridspec_kw={"width_ratios": [1, 1, 1, 1.1]})
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.4))   # two rows: legible at the text width
+    axes = axes.ravel()
     data, agreement = {}, {}
     for k, lam in enumerate(LAMS):
         W1, W2 = init_ensemble(N_IN, N_HIDDEN, N_OUT, lam, MAP_SCALE, E, seed + 17 * k)
@@ -73,7 +74,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     axes[3].set_xlabel(r"time $t/\tau$")
     axes[3].set_ylabel(r"$\max_{e,ij} |W^{GD}-W^{exact}| / s_1$")
     axes[3].legend(ncol=1, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.suptitle(f"{TITLE}: lines = closed form, markers = GD ($\\eta={lr:g}$), network 1 of {E}", fontsize=10)
+    fig.suptitle(f"{TITLE}:\nlines = closed form, markers = GD ($\\eta={lr:g}$), network 1 of {E}", fontsize=10)
     fig.tight_layout()
     rec = {"params": {"N_in": N_IN, "N_hidden": N_HIDDEN, "N_out": N_OUT, "s": S, "lams": LAMS,
                       "map_scale": MAP_SCALE, "E": E, "lr": lr, "lr_half": lr2, "T": T, "seed": seed},

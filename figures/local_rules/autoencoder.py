@@ -53,7 +53,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     N = X.shape[0]
     T = 12.0 if quick else 24.0
     depths = (1, 2, 3)
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.7))
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.6))   # two rows: legible at the text width
+    axes = axes.ravel()
     data, agreement = {}, {}
     t_line = np.linspace(0.0, T, 200)
     max_dev = 0.0

@@ -85,7 +85,13 @@ def build(*, size: str = "full", processes: bool = False, scheduler=None, cache=
          _v(sim_n, "eps_final").values.reshape(len(sim_lr), len(c["sim_noise"]), -1),
          f"K = {c['noise_K']}"),
     ]
-    fig, axes = plt.subplots(2, 4, figsize=(17, 7.6))
+    # four rows of two (heat maps above their cuts): legible at the text width; panel (r, j) of the
+    # 2 x 4 layout (r: the K or the noise sweep; j: two heat maps, then two cuts) is grid[2r + j // 2, j % 2]
+    fig, grid = plt.subplots(4, 2, figsize=(10.5, 13), layout="constrained")  # room for colour bars
+    axes = np.empty((2, 4), dtype=object)
+    for r in range(2):
+        for j in range(4):
+            axes[r, j] = grid[2 * r + j // 2, j % 2]
     log_ratio_p, log_ratio_e = [], []
     data = {"lr": lr, "sim_lr": sim_lr}
     for r, (yname, yv, plat, epsf, sim_y, sp, se, fixed) in enumerate(rows):
@@ -134,8 +140,7 @@ def build(*, size: str = "full", processes: bool = False, scheduler=None, cache=
             ax.set_title(f"cuts, {fixed}")
             ax.legend(loc="best", fontsize=7.5)
         data[f"theory_{yname}"] = {"y": yv, "plateau": plat, "eps_final": epsf}
-    fig.suptitle(TITLE, y=1.0)
-    fig.tight_layout()
+    fig.suptitle(TITLE.replace(": ", ":\n", 1))
     lp, le = np.array(log_ratio_p), np.array(log_ratio_e)
     agreement = {
         "eps_final_median_abs_log_ratio": float(np.median(np.abs(le))) if le.size else float("nan"),

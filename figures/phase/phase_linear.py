@@ -68,10 +68,12 @@ def build(*, size: str = "full", processes: bool = False, scheduler=None, cache=
     S_stop, S_conv = _v(sim, "E_stop").values, _v(sim, "E_conv").values
     se_stop, se_conv = _v(sim, "E_stop_se").values, _v(sim, "E_conv_se").values
     sa, ss = np.array(c["sim_alpha"]), np.array(c["sim_snr"])
-    th_pts = np.array([[linear_theory(a, s)["E_stop"] for s in ss] for a in sa])
-    th_pts_conv = np.array([[linear_theory(a, s)["E_conv"] for s in ss] for a in sa])
+    at_sim = [[linear_theory(a, s) for s in ss] for a in sa]   # each point once (both errors from one call)
+    th_pts = np.array([[r["E_stop"] for r in row] for row in at_sim])
+    th_pts_conv = np.array([[r["E_conv"] for r in row] for row in at_sim])
 
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4.4))
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.4))   # two rows: legible at the text width
+    axes = axes.ravel()
     A, S = np.array(alphas), np.array(snrs)
     ratio = E_conv / E_stop
     panels = [(E_stop, S_stop, r"$E_g(t^*)$ (optimal early stopping)"),
@@ -97,8 +99,9 @@ def build(*, size: str = "full", processes: bool = False, scheduler=None, cache=
     for k, s in enumerate(ss):
         col = COLORS[k % len(COLORS)]
         a_line = np.geomspace(*LINEAR_ALPHA, 60 if size == "quick" else 160)
-        line_stop = np.array([linear_theory(a, s)["E_stop"] for a in a_line])
-        line_conv = np.array([linear_theory(a, s)["E_conv"] for a in a_line])
+        cut = [linear_theory(a, s) for a in a_line]
+        line_stop = np.array([r["E_stop"] for r in cut])
+        line_conv = np.array([r["E_conv"] for r in cut])
         theory_line(ax, a_line, line_stop, color=col, label=f"SNR {s:g}: $E_g(t^*)$")
         ax.plot(a_line, line_conv, "--", color=col, lw=1.4, label=f"SNR {s:g}: $E_g(\\infty)$")
         ax.errorbar(sa, S_stop[:, k], yerr=se_stop[:, k], fmt="o", ms=5, mfc="white", mec=col, ecolor=col, capsize=2,
@@ -113,7 +116,7 @@ def build(*, size: str = "full", processes: bool = False, scheduler=None, cache=
     ax.set_ylabel("test error")
     ax.set_title("cuts (lines: theory; o: GD at $t^*$, s: converged)")
     ax.legend(fontsize=7, ncol=1, loc="lower left")
-    fig.suptitle(TITLE, y=1.02)
+    fig.suptitle(TITLE.replace(": ", ":\n", 1), y=1.02)
     fig.tight_layout()
     rel_stop = np.abs(S_stop / th_pts - 1)
     rel_conv = np.abs(S_conv / th_pts_conv - 1)

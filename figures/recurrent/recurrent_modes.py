@@ -89,7 +89,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     after = rrun.times[None, :, None] >= 0.6 * t_half[:, None, :]
     dev_random = float(np.max(np.where(after, np.abs(mr_sim[:, :, 0] - mr_th[:, :, 0]), 0.0)))
 
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.6))   # two rows: legible at the text width
+    axes = axes.ravel()
     tt = np.where(t > 0, t, np.nan)
     ttr = np.where(rrun.times > 0, rrun.times, np.nan)
     for a in range(r):
