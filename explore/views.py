@@ -474,17 +474,17 @@ def continual(n_networks: int = 3) -> View:
                "sim_B": _empty("t", "loss"), "sim_theory_A": _empty("t", "loss"),
                "sim_theory_B": _empty("t", "loss")}
     p1 = make_figure("Two tasks: learning B interferes with A", "time t / tau  (= lr x steps)", "loss of each task",
-                     width=700)
+                     width=620)
     for key, col in (("A", PALETTE[0]), ("B", PALETTE[1])):
         p1.line("t", "loss", source=sources[f"theory_{key}"], color=col, line_width=3,
                 legend_label=f"task {key}, theory")
         p1.line("t", "loss", source=sources[f"sim_theory_{key}"], color=col, line_width=2, line_dash="dashed",
-                legend_label=f"task {key}, theory from the trained networks' starts")
+                legend_label=f"task {key}, theory, trained starts")
         p1.scatter("t", "loss", source=sources[f"sim_{key}"], color=col, fill_color="white", size=8, line_width=2,
-                   legend_label=f"task {key}, trained (mean)")
+                   legend_label=f"task {key}, trained")
     switch = Span(location=CONT_T, dimension="height", line_color="grey", line_dash="dotted", line_width=2)
     p1.add_layout(switch)
-    style_legend(p1, "top_right")
+    style_legend(p1, "right")
 
     def theory(p):
         LA, LB = continual_losses(p)
