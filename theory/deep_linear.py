@@ -145,7 +145,7 @@ def mode_strength(t, s, u0, depth: int = 2, tau: float = 1.0):
     * D = 1: ``u = s + (u0 - s) e^{-t/tau}``
     * D = 2: ``u = s / (1 - (1 - s/u0) e^{-2 s t / tau})`` (the sigmoid, written stably)
     * D >= 3: inverts ``t/tau = T(a) - T(a0)``, ``u = a^D`` (:func:`time_integral`),
-      by bisection on the monotone ``a`` to machine precision.
+      by safeguarded Newton iteration on ``log|c - a|`` to machine precision.
 
     Parameters broadcast against each other; ``t`` of any shape, ``t = np.inf``
     gives the fixed point ``s`` (0 when ``u0 = 0``, an unstable fixed point for
