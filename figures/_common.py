@@ -123,6 +123,10 @@ PRINT_WIDTH_MAX_IN = 6.5
 PRINT_WIDTH_MIN_IN = 4.0
 #: Smallest font size, in points, that any text of a figure may have once printed.
 MIN_PRINT_PT = 7.0
+#: Largest font floor, in points, drawn: a row of three panels 14-16 inches wide would need 15-17 pt
+#: text, more than its panels hold (legends would cover the curves and the next panel); such a figure
+#: prints at 5-6 pt until it is wrapped to two rows (as the four-panel rows are).
+MAX_FLOOR_PT = 12.5
 
 
 def print_width(width_in: float) -> float:
@@ -135,13 +139,15 @@ def print_width(width_in: float) -> float:
 
 
 def min_font_pt(width_in: float) -> float:
-    """Smallest drawn font size (points) of a figure ``width_in`` wide that prints at >= :data:`MIN_PRINT_PT`."""
-    return MIN_PRINT_PT * width_in / print_width(width_in)
+    """Smallest drawn font size (points) of a figure ``width_in`` wide that prints at >= :data:`MIN_PRINT_PT`,
+    capped at :data:`MAX_FLOOR_PT`."""
+    return min(MAX_FLOOR_PT, MIN_PRINT_PT * width_in / print_width(width_in))
 
 
 def legible(fig) -> None:
     """Enlarge every text of ``fig`` (ticks, labels, titles, legends, annotations, colour bars) to at least
-    :func:`min_font_pt` of its width, so that it reads at >= 7 pt when printed at :func:`print_width`,
+    :func:`min_font_pt` of its width, so that it reads at >= 7 pt when printed at :func:`print_width`
+    (figures up to ~11.5 inches wide; wider ones stop at :data:`MAX_FLOOR_PT`),
     and lay the figure out again (the tight layout the figures use; a constrained layout redoes itself)."""
     from matplotlib.text import Text
 

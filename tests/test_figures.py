@@ -40,7 +40,7 @@ def test_figure_quick(name, tmp_path):
 def test_legible_raises_every_text_to_the_print_floor():
     import matplotlib.pyplot as plt
 
-    from idealnets.figures._common import MIN_PRINT_PT, legible, min_font_pt, print_width
+    from idealnets.figures._common import MAX_FLOOR_PT, MIN_PRINT_PT, legible, min_font_pt, print_width
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     axes[0].plot([0, 1], [0, 1], label="a line")
@@ -49,13 +49,14 @@ def test_legible_raises_every_text_to_the_print_floor():
     axes[2].text(0.5, 0.5, "a note", fontsize=6)
     legible(fig)
     floor = min_font_pt(14.0)
-    assert floor == pytest.approx(MIN_PRINT_PT * 14.0 / print_width(14.0))
+    assert floor == pytest.approx(min(MAX_FLOOR_PT, MIN_PRINT_PT * 14.0 / print_width(14.0)))
     from matplotlib.text import Text
 
     sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text()]
     assert sizes and min(sizes) >= floor - 1e-9
-    # printed at print_width, the smallest text is MIN_PRINT_PT
-    assert min(sizes) * print_width(14.0) / 14.0 >= MIN_PRINT_PT - 1e-9
+    # a figure up to 11 inches wide, printed at print_width, has no text under MIN_PRINT_PT
+    for w in (4.0, 6.5, 9.5, 11.0):
+        assert min_font_pt(w) * print_width(w) / w >= MIN_PRINT_PT - 1e-9
     plt.close(fig)
     assert print_width(30.0) == 6.5 and print_width(3.0) == 4.0
 

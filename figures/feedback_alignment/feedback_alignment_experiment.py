@@ -82,7 +82,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         ax.set_xlabel("SGD step")
     axes[0].set_ylabel("training cross-entropy")
     axes[0].set_title("(a) loss")
-    axes[0].legend(loc="lower left", fontsize=7.5)
+    # below the panels: at print size (>= 7 pt) the long labels would cover the curves
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3)
     axes[1].set_ylabel(r"angle$(W_{top}^\top, B)$ [deg]")
     axes[1].set_title("(b) the top layer aligns with B")
     axes[1].axhline(90, color="0.7", lw=0.8)

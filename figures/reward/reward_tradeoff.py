@@ -115,7 +115,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_xlabel("stringency n / T")
     ax.set_ylabel("per-decision accuracy")
     ax.set_title("(b) best stringency vs training time")
-    ax.legend(loc="lower left", fontsize=7)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, fontsize=7)  # below: off the curves at print size
 
     ax = axes[2]
     for j, l2 in enumerate(lr2s):
@@ -130,7 +130,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_yscale("log")
     ax.set_ylim(2, 2.2 * alpha_late)
     ax.set_xlabel("stringency n / T")
-    ax.set_ylabel(rf"$\alpha$ to 70% accuracy ($\times$: not by $\alpha$ = {alpha_late:g})")
+    ax.set_ylabel(rf"$\alpha$ to 70% accuracy" "\n" rf"($\times$: not by $\alpha$ = {alpha_late:g})")
     ax.set_title("(c) the penalty: faster, until it traps")
     ax.legend(loc="lower left", fontsize=7.5)
     fig.subplots_adjust(left=0.05, right=0.99, bottom=0.13, top=0.92, wspace=0.25)
