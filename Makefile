@@ -43,14 +43,15 @@ tutorials: $(STAMP)
 # Sphinx site into docs/_build/html (API reference, gallery, tutorials executed at build time;
 # warnings are errors). Installs the "docs" extra into the venv on first use.
 docs: $(STAMP) tutorials
-	$(PY) -c 'import sphinx, myst_nb, furo' 2>/dev/null || $(PY) -m pip install -q -e ".[docs]"
+	$(PY) -c 'import sphinx, myst_nb, furo, mathjax' 2>/dev/null || $(PY) -m pip install -q -e ".[docs]"
 	IDEALNETS_STATIC=1 OMP_NUM_THREADS=1 $(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 figures-quick: $(STAMP)
 	$(PY) -m idealnets.figures $(FIGS) --quick --device $(DEVICE) --out $(OUT)/quick
 
+# On every core (pytest-xdist, -n auto), one BLAS/torch thread per worker.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n auto
 
 test-slow: $(STAMP)
 	IDEALNETS_HYPOTHESIS=slow $(PY) -m pytest -q -m "slow or hypothesis"

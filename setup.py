@@ -45,6 +45,8 @@ setup(
         # the default test suite builds and executes the tutorials (tests/test_tutorials.py)
         "test": [
             "pytest>=7",
+            # make test runs the suite on every core (pytest -n auto)
+            "pytest-xdist>=3.5",
             "hypothesis>=6.80",
             "jupytext>=1.16",
             "nbformat>=5.9",
@@ -55,7 +57,8 @@ setup(
             "bokeh>=3.4",
         ],
         # make docs: Sphinx site with the API reference, gallery and rendered tutorials
-        "docs": ["sphinx>=7.2", "myst-nb>=1.1", "furo>=2024.1"],
+        # (django-static-mathjax carries MathJax 3, copied into the site so formulas render offline)
+        "docs": ["sphinx>=7.2", "myst-nb>=1.1", "furo>=2024.1", "django-static-mathjax>=3.2.2"],
         # python -m idealnets.explore: the live explorer (a Bokeh server app)
         "explore": ["bokeh>=3.4"],
         # make test-browser: headless Chromium (the system's) driven by Playwright
