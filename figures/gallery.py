@@ -127,10 +127,16 @@ class GalleryError(ValueError):
 
 
 def load_records(out: str | Path = DEFAULT_OUT) -> dict[str, dict]:
-    """Every full-size JSON record in ``out`` (not its subfolders), by figure name."""
+    """Every full-size JSON record in ``out`` (not its subfolders), by figure name.
+
+    ``timings.json`` (the per-figure time table of ``python -m idealnets.figures --timings``)
+    is not a figure record and is skipped.
+    """
     out = Path(out)
     recs: dict[str, dict] = {}
     for js in sorted(out.glob("*.json")):
+        if js.name == "timings.json":
+            continue
         rec = json.loads(js.read_text(encoding="utf-8"))
         if rec.get("quick"):
             raise GalleryError(f"{js} is a quick-mode record; the gallery and paper quote full-size "
