@@ -50,7 +50,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     td = random_chain(0)
     steps = 300 if quick else STEPS
     Es = ES[:2] if quick else ES
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.9))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.9))
     run = train_td(td, lr=LR, steps=steps, n_networks=E_MAIN, record=30, log=True, seed=seed, device=device)
     k_line = np.unique(np.round(np.geomspace(1, steps, 200)))
     w_line = td.mean_weights(k_line, LR)
@@ -68,8 +68,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_xscale("log")
     ax.set_xlabel("update k")
     ax.set_ylabel("weights")
-    ax.set_title("(a) mean weights (dotted: TD fixed point, $\\triangleleft$: least squares)", fontsize=9)
-    ax.legend(loc="upper left", fontsize=7.5)
+    ax.set_title("(a) mean weights\n(dotted: TD fixed point, $\\triangleleft$: least squares)", fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=7.5, ncol=1, frameon=False)
 
     ax = axes[1]
     ve_line = td.value_error(w_line)
@@ -89,8 +89,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_xlabel("update k")
     ax.set_ylabel(r"$\sum_s D_s (\phi_s^\top w - V_s)^2$")
     ax.set_title("(b) value error")
-    ax.set_ylim(top=ve_line[0] + 0.6 * (ve_line[0] - ve_ls))  # room for the legend above the curves
-    ax.legend(loc="upper right", fontsize=7)
+    # the legend under the panel: inside, it covered the curves and the tick labels at print size
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=7, ncol=2, frameon=False)
 
     ax = axes[2]
     gaps = {"iid": [], "trajectory": []}
@@ -115,8 +115,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_xlabel("ensemble size E")
     ax.set_ylabel("rms |agents' mean $-$ exact mean|")
-    ax.set_title("(c) the mean recursion is exact for i.i.d. transitions")
-    ax.legend(loc="lower left", fontsize=7.5)
+    ax.set_title("(c) the mean recursion is exact\nfor i.i.d. transitions")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=7.5, ncol=2, frameon=False)
     fig.tight_layout()
     agreement = {"max_dev_in_se": float(z.max()), "value_error_per_agent_max_dev_in_se": z_ve,
                  "value_error_td": ve_td, "value_error_ls": ve_ls,
