@@ -8,9 +8,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import torch
 
+from idealnets.simulate import engine
 from idealnets.simulate.deep_linear import train
-from idealnets.simulate.semantic import train_mlp
+from idealnets.simulate.semantic import MLPGD, stable_lr, train_mlp
 from idealnets.theory.datasets import one_hot
 from idealnets.theory.semantic import SemanticTheory, effective_u0, living_things
 
@@ -46,10 +48,60 @@ def linear_run(depth: int, quick: bool, seed: int, device=None):
                  desc=f"living things D={depth}")
 
 
+class _OneHotMLPGD(MLPGD):
+    """:class:`MLPGD` for one-hot inputs (X = I), with the same arithmetic in fewer operations.
+
+    With X = I the first layer's pre-activation W_1 X is W_1 itself and its gradient
+    delta_1 X^T is delta_1 (a product with the identity is exact in floating point), so those
+    two products are skipped; the other updates are done in place. Every number equals
+    :class:`MLPGD`'s bit for bit.
+    """
+
+    def _forward(self, Ws):
+        zs, acts = [], [self.Xt]
+        for l in range(len(Ws) - 1):
+            z = Ws[0] if l == 0 else torch.bmm(Ws[l], acts[-1])
+            zs.append(z)
+            acts.append(self.phi(z))
+        return zs, acts, torch.bmm(Ws[-1], acts[-1])
+
+    def step(self, Ws, k):
+        zs, acts, out = self._forward(Ws)
+        delta = out.sub_(self.Yt).div_(self.P)  # dL/d out
+        for l in range(len(Ws) - 1, -1, -1):
+            grad = torch.bmm(delta, acts[l].transpose(-1, -2)) if l > 0 else delta
+            if l > 0:
+                delta = torch.bmm(Ws[l].transpose(-1, -2), delta).mul_(self.dphi(zs[l - 1], acts[l]))
+            Ws[l].sub_(grad.mul_(self.lr))
+        return Ws
+
+
+# phi and its derivative phi'(z) given a = phi(z), as in :func:`idealnets.simulate.semantic.train_mlp`
+_ACTIVATIONS = {
+    "relu": (torch.relu, lambda z, a: (z > 0).to(z.dtype)),
+    "tanh": (torch.tanh, lambda z, a: 1.0 - a * a),
+    "linear": (lambda z: z, lambda z, a: torch.ones_like(z)),
+}
+
+
 @lru_cache(maxsize=8)
 def mlp_run(activation: str, hidden: tuple, quick: bool, seed: int, init_scale: float, device=None):
-    _, _, Y = living_things()
+    """Living things, an ensemble of MLPs with hidden widths ``hidden`` trained by full-batch GD.
+
+    The run of :func:`idealnets.simulate.semantic.train_mlp` with the same arguments, bit for bit
+    (same initial weights, same arithmetic), stepped by :class:`_OneHotMLPGD` (the items are one-hot).
+    """
+    X, (_, _, Y) = one_hot(8), living_things()
     z = sizes(quick)
-    return train_mlp(one_hot(8), Y, hidden=list(hidden), activation=activation, n_networks=z["E"],
-                     init_scale=init_scale, lr=z["lr"], steps=int(round(T_END / z["lr"])), record=z["record"],
-                     device=device, seed=seed, desc=f"living things {activation} {list(hidden)}")
+    E, lr = z["E"], z["lr"]
+    ctx = engine.context(device, torch.float64, seed)
+    widths = [X.shape[0], *hidden, Y.shape[0]]
+    Ws = [init_scale * torch.randn(E, widths[l + 1], widths[l], generator=ctx.generator, device=ctx.device,
+                                   dtype=ctx.dtype) for l in range(len(widths) - 1)]
+    model = _OneHotMLPGD(Ws, ctx.tensor(X).expand(E, -1, -1), ctx.tensor(Y), *_ACTIVATIONS[activation], lr)
+    run = engine.run(model, steps=int(round(T_END / lr)), record=z["record"], time_per_step=lr,
+                     time_unit="t = lr * step", loss_name="training loss", lr=lr,
+                     lr_max=stable_lr(X, Y, len(widths) - 1), what="the training loss",
+                     desc=f"living things {activation} {list(hidden)}")
+    run.extras["hidden"] = [run.state[f"hidden{l + 1}"] for l in range(len(hidden))]
+    return run
