@@ -404,7 +404,9 @@ class DeepLinearGD:
     prefix products ``W_{l-1}...W_1``, the error ``G = M Sxx - Syx`` and updates
     every layer with one fused ``baddbmm`` (closed-form gradient, no autograd).
     Records the total map ``M`` (``"maps"``), the loss and, with
-    ``record_weights``, every layer (``"W1"``, ..., ``"WD"``).
+    ``record_weights``, every layer (``"W1"``, ..., ``"WD"``). After each ``step``,
+    ``last_map`` holds the total map the step started from (the map at step ``k``), so a
+    caller that needs the map at every step need not form the product again.
     """
 
     name = "deep linear GD"
@@ -414,6 +416,7 @@ class DeepLinearGD:
         self.Ws0, self.Sxx, self.Syx, self.trSyy, self.lr = Ws, Sxx, Syx, trSyy, lr
         self.c_iso, self.record_weights = c_iso, record_weights
         self.Syx_neg = -Syx
+        self.last_map = None
 
     def init(self):
         return list(self.Ws0)
@@ -441,6 +444,7 @@ class DeepLinearGD:
             below[l] = M
             M = Ws[l] if M is None else torch.bmm(Ws[l], M)
         # G = M Sxx - Syx (E, N_out, N_in); an elementwise op when Sxx = c I
+        self.last_map = M
         G = torch.add(self.Syx_neg, M, alpha=self.c_iso) if self.c_iso is not None \
             else torch.matmul(M, self.Sxx) - self.Syx
         above = None  # W_D ... W_{l+1}

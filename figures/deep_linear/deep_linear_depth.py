@@ -27,9 +27,11 @@ import warnings
 import numpy as np
 import torch
 
-from idealnets.simulate.deep_linear import init_weights, pretrain_layerwise, train_from
+from idealnets.simulate import DivergenceError
+from idealnets.simulate.deep_linear import DeepLinearGD, init_weights, pretrain_layerwise
 from idealnets.theory.deep_linear import depth_learning_rate, depth_learning_steps, orthogonal_learning_time
 from idealnets.theory.measures import crossing_time
+from idealnets.theory.tasks import correlations
 
 from .._common import COLORS, DEFAULT_OUT, save, style
 from ._shared import square_data
@@ -61,14 +63,63 @@ READOUT = 0.01  # scale of the readout (and autoencoder) init after pretraining
 AE_TOL = DELTA  # autoencoder stages stop at relative excess loss <= AE_TOL
 
 
-def steps_to_criterion(run, Syx, delta):
-    """First (fractional, by log-linear interpolation) step at which ||W - Syx||^2/||Syx||^2 <= delta."""
-    err = np.sum((run.maps - Syx) ** 2, axis=(-2, -1)) / np.sum(Syx**2)  # (E, R)
-    return crossing_time(run.steps, err, delta, direction="down", axis=1, log_values=True)
+CHUNK = 256  # steps between checks of the criterion (maps are kept for one chunk at a time)
 
 
-def _train(W0, X, Y, lr, n_steps):
-    return train_from(W0, X, Y, lr=lr, steps=int(n_steps), record=range(0, int(n_steps) + 1), desc="depth")
+def _steps_to_criterion_batched(groups, X, Y, Syx, lr, delta):
+    """Steps to criterion: the first (fractional, by log-linear interpolation) GD step at which
+    ``||W - Syx||^2/||Syx||^2 <= delta``, of full-batch GD at ``lr`` from ``W0`` for at most
+    ``n_steps`` steps (nan if not met), for every ``(W0, n_steps)`` in ``groups``; all groups train
+    as one batched ensemble (the same update, network by network, as
+    :func:`idealnets.simulate.deep_linear.train_from`). The total map of every step is taken
+    from the update itself (``DeepLinearGD.last_map``) rather than formed again, and every
+    CHUNK steps the networks that have met the criterion or passed their group's step budget
+    leave the ensemble (the first crossing depends only on the steps before it). Returns one
+    (E_g,) array per group.
+    """
+    state = [torch.cat([W0[l] for W0, _ in groups]) for l in range(len(groups[0][0]))]
+    budgets = np.concatenate([np.full(W0[0].shape[0], int(n)) for W0, n in groups])
+    n_max = int(budgets.max())
+    device, dtype = state[0].device, state[0].dtype
+    Sxx_np, Syx_np, trSyy = correlations(X, Y)
+    c_mean = float(np.trace(Sxx_np) / Sxx_np.shape[0])  # as train_from: elementwise G when Sxx = c I
+    c_iso = c_mean if np.max(np.abs(Sxx_np - c_mean * np.eye(Sxx_np.shape[0]))) <= 1e-12 * max(c_mean, 1e-300) else None
+    model = DeepLinearGD(state, torch.as_tensor(Sxx_np, device=device, dtype=dtype),
+                         torch.as_tensor(Syx_np, device=device, dtype=dtype), trSyy, lr, c_iso=c_iso)
+    norm = np.sum(Syx**2)
+    err = np.full((n_max + 1, budgets.size), np.nan)  # err[k]: relative excess loss at step k
+    met = np.zeros(budgets.size, dtype=bool)  # criterion met at a recorded step
+    active = np.arange(budgets.size)  # the networks still training, in state order
+    step, k = model.step, 0
+    with torch.no_grad():
+        while k < n_max:
+            c = min(CHUNK, n_max - k)
+            maps = []
+            for j in range(k, k + c):
+                state = step(state, j)
+                maps.append(model.last_map)  # the map at step j
+            e = np.sum((torch.stack(maps).cpu().numpy() - Syx) ** 2, axis=(-2, -1)) / norm
+            if not np.all(np.isfinite(e)):
+                raise DivergenceError(f"deep linear GD diverged at lr = {lr:.4g} (depth {len(state)})")
+            err[k:k + c, active] = e
+            met[active] |= (e <= delta).any(0)
+            k += c
+            keep = ~(met[active] | (budgets[active] < k))
+            if not keep.all():
+                active = active[keep]
+                if active.size == 0:
+                    break
+                idx = torch.as_tensor(np.flatnonzero(keep), device=device)
+                state = [w.index_select(0, idx) for w in state]
+        else:
+            err[n_max, active] = np.sum((model.total(state).cpu().numpy() - Syx) ** 2, axis=(-2, -1)) / norm
+    out, e0 = [], 0
+    for W0, n in groups:
+        E = W0[0].shape[0]
+        out.append(crossing_time(np.arange(int(n) + 1), err[:int(n) + 1, e0:e0 + E], delta, direction="down", axis=0,
+                                 log_values=True))
+        e0 += E
+    return out
 
 
 def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:
@@ -98,21 +149,16 @@ def _make(*, quick: bool, device, out, seed: int) -> dict:
         lr = depth_learning_rate(S, D, kappa)
         budget = 3 * th["small"][D - 1] + 200
         # small: decoupled, per-layer gain GAIN
-        W0 = init_weights(X, Y, depth=D, width=N, n_networks=E, init="decoupled", init_scale=GAIN**D,
-                          device=device, seed=seed + 100 * D)
-        sim["small"].append(steps_to_criterion(_train(W0, X, Y, lr, budget), Syx, DELTA))
+        W0_small = init_weights(X, Y, depth=D, width=N, n_networks=E, init="decoupled", init_scale=GAIN**D,
+                                device=device, seed=seed + 100 * D)
         # small random Gaussian with the same per-layer gain
-        W0 = init_weights(X, Y, depth=D, width=N, n_networks=E, init="small", init_scale=GAIN / np.sqrt(N),
-                          device=device, seed=seed + 100 * D + 1)
-        sim["gaussian"].append(steps_to_criterion(_train(W0, X, Y, lr, 10 * budget), Syx, DELTA))
+        W0_gauss = init_weights(X, Y, depth=D, width=N, n_networks=E, init="small", init_scale=GAIN / np.sqrt(N),
+                                device=device, seed=seed + 100 * D + 1)
         # pretrained
-        W0, stage = pretrain_layerwise(X, [N] * (D + 1), n_networks=E, init_scale=READOUT,
-                                       ae_init="orthogonal", kappa=kappa, tol=AE_TOL, check_every=1,
-                                       device=device,
-                                       seed=seed + 100 * D + 2)
-        ft = steps_to_criterion(_train(W0, X, Y, lr, 3 * th["pretrained_finetune"][D - 1] + 50), Syx, DELTA)
-        sim["pretrained_finetune"].append(ft)
-        sim["pretrained"].append(ft + stage.sum())
+        W0_pre, stage = pretrain_layerwise(X, [N] * (D + 1), n_networks=E, init_scale=READOUT,
+                                           ae_init="orthogonal", kappa=kappa, tol=AE_TOL, check_every=1,
+                                           device=device,
+                                           seed=seed + 100 * D + 2)
         # orthogonal (Haar), det(Q^T W) > 0
         W0 = init_weights(X, Y, depth=D, width=N, n_networks=E, init="orthogonal", init_scale=1.0,
                           device=device, seed=seed + 100 * D + 3)
@@ -129,7 +175,16 @@ def _make(*, quick: bool, device, out, seed: int) -> dict:
         per_net = np.array([orthogonal_learning_time(l, S, D, DELTA) for l in lam0]) / lr
         th_orth_net.append(per_net)
         th_orth.append(np.median(per_net))
-        sim["orthogonal"].append(steps_to_criterion(_train(W0, X, Y, lr, 3 * per_net.max() + 50), Syx, DELTA))
+        # the four initialisations share lr: one batched ensemble, each with its own step budget
+        small, gauss, ft, orth = _steps_to_criterion_batched(
+            [(W0_small, budget), (W0_gauss, 10 * budget),
+             (W0_pre, 3 * th["pretrained_finetune"][D - 1] + 50), (W0, 3 * per_net.max() + 50)],
+            X, Y, Syx, lr, DELTA)
+        sim["small"].append(small)
+        sim["gaussian"].append(gauss)
+        sim["pretrained_finetune"].append(ft)
+        sim["pretrained"].append(ft + stage.sum())
+        sim["orthogonal"].append(orth)
     # theory line: median over Haar draws (the product of Haar layers is Haar, so one draw per
     # sample serves every depth), conditioned on det(Q^T W) = +1 as in the simulations
     rng = np.random.default_rng(seed + 7)
