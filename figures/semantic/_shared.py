@@ -53,9 +53,14 @@ class _OneHotMLPGD(MLPGD):
 
     With X = I the first layer's pre-activation W_1 X is W_1 itself and its gradient
     delta_1 X^T is delta_1 (a product with the identity is exact in floating point), so those
-    two products are skipped; the other updates are done in place. Every number equals
-    :class:`MLPGD`'s bit for bit.
+    two products are skipped; the back-propagated error is masked (ReLU) or left as it is
+    (linear) instead of multiplied by phi'(z) in {0, 1}, and the updates are done in place.
+    Every number equals :class:`MLPGD`'s (zeros may differ in the sign of 0.0).
     """
+
+    def __init__(self, Ws, Xt, Yt, activation: str, lr: float):
+        super().__init__(Ws, Xt, Yt, *_ACTIVATIONS[activation], lr)
+        self.backprop = _BACKPROP[activation]
 
     def _forward(self, Ws):
         zs, acts = [], [self.Xt]
@@ -71,7 +76,7 @@ class _OneHotMLPGD(MLPGD):
         for l in range(len(Ws) - 1, -1, -1):
             grad = torch.bmm(delta, acts[l].transpose(-1, -2)) if l > 0 else delta
             if l > 0:
-                delta = torch.bmm(Ws[l].transpose(-1, -2), delta).mul_(self.dphi(zs[l - 1], acts[l]))
+                delta = self.backprop(torch.bmm(Ws[l].transpose(-1, -2), delta), zs[l - 1], acts[l])
             Ws[l].sub_(grad.mul_(self.lr))
         return Ws
 
@@ -81,6 +86,13 @@ _ACTIVATIONS = {
     "relu": (torch.relu, lambda z, a: (z > 0).to(z.dtype)),
     "tanh": (torch.tanh, lambda z, a: 1.0 - a * a),
     "linear": (lambda z: z, lambda z, a: torch.ones_like(z)),
+}
+
+# delta * phi'(z), exactly (a product with 1 is exact; relu's zeros may carry the sign of -0.0, equal to 0.0)
+_BACKPROP = {
+    "relu": lambda delta, z, a: delta.masked_fill_(z <= 0, 0.0),
+    "tanh": lambda delta, z, a: delta.mul_(1.0 - a * a),
+    "linear": lambda delta, z, a: delta,
 }
 
 
@@ -98,7 +110,7 @@ def mlp_run(activation: str, hidden: tuple, quick: bool, seed: int, init_scale: 
     widths = [X.shape[0], *hidden, Y.shape[0]]
     Ws = [init_scale * torch.randn(E, widths[l + 1], widths[l], generator=ctx.generator, device=ctx.device,
                                    dtype=ctx.dtype) for l in range(len(widths) - 1)]
-    model = _OneHotMLPGD(Ws, ctx.tensor(X).expand(E, -1, -1), ctx.tensor(Y), *_ACTIVATIONS[activation], lr)
+    model = _OneHotMLPGD(Ws, ctx.tensor(X).expand(E, -1, -1), ctx.tensor(Y), activation, lr)
     run = engine.run(model, steps=int(round(T_END / lr)), record=z["record"], time_per_step=lr,
                      time_unit="t = lr * step", loss_name="training loss", lr=lr,
                      lr_max=stable_lr(X, Y, len(widths) - 1), what="the training loss",
