@@ -1,5 +1,5 @@
 # Two commands reproduce everything on a fresh machine with Python >= 3.10:
-#   make figures   -> every figure (PNG + JSON) into figures/out/
+#   make figures   -> every figure (PNG + JSON) into figures/out/, with a per-figure time table
 #   make test      -> the default (fast) test suite
 # Both create .venv on first use. The venv sees the system site-packages, so
 # an already-installed torch >= 2.1 is used as it is instead of downloaded.
@@ -29,7 +29,7 @@ $(STAMP): setup.py
 	@touch $(STAMP)
 
 figures: $(STAMP)
-	$(PY) -m idealnets.figures $(FIGS) --device $(DEVICE) --out $(OUT)
+	$(PY) -m idealnets.figures $(FIGS) --timings --device $(DEVICE) --out $(OUT)
 
 # README gallery + paper/generated/{numbers,agreement_table}.tex from figures/out/*.json
 # (run after `make figures`, then commit; the test suite fails while they are out of date).
