@@ -21,11 +21,12 @@ reveal, choose``.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+import os
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["ExerciseError", "check", "reveal", "choose"]
+__all__ = ["ExerciseError", "check", "reveal", "choose", "interactive"]
 
 
 
@@ -172,3 +173,30 @@ def choose(exercise: str, answer: Any, correct: str, why: Mapping[str, str]) -> 
         _fail(f"{title}: ({key}) is not the best reading. {why[key]}", "look at the figure "
               "again and try another option.")
     print(f"{title}: correct. ({key}) {why[key]}")
+
+
+def interactive(plot: Callable, static: Callable, **sliders: dict) -> None:
+    """ipywidgets sliders where a widget front end can run them; otherwise ``static()``.
+
+    ``plot(**values, ax=None)`` (or ``axes=None``) draws one setting; each keyword of ``sliders`` is the
+    ``ipywidgets`` slider's options (``value``, ``min``, ``max``, ``step``, ``description``): a
+    float ``value`` gives a ``FloatSlider``, an int an ``IntSlider``. Without IPython or
+    ipywidgets, or with ``IDEALNETS_STATIC`` set (the documentation build), ``static()`` draws a
+    fixed grid of settings instead.
+    """
+    try:
+        import ipywidgets as widgets
+        from IPython import get_ipython
+        live = get_ipython() is not None and not os.environ.get("IDEALNETS_STATIC")
+    except ImportError:
+        live = False
+    if live:
+        import inspect
+
+        params = inspect.signature(plot).parameters
+        fixed = {name: widgets.fixed(None) for name in ("ax", "axes") if name in params}
+        widgets.interact(plot, **fixed,
+                         **{k: widgets.FloatSlider(**v) if isinstance(v["value"], float)
+                            else widgets.IntSlider(**v) for k, v in sliders.items()})
+    else:
+        static()

@@ -76,3 +76,13 @@ def test_choose_explains_each_option(capsys):
         choose("6", "a", correct="b", why=why)
     with pytest.raises(ExerciseError, match="not one of the options"):
         choose("6", "z", correct="b", why=why)
+
+
+def test_interactive_falls_back_to_the_static_grid_outside_a_notebook(monkeypatch):
+    from idealnets.teaching import interactive
+
+    calls = []
+    monkeypatch.setenv("IDEALNETS_STATIC", "1")
+    interactive(lambda lr, ax=None: calls.append(("live", lr)), lambda: calls.append("static"),
+                lr=dict(value=1.0, min=0.1, max=2.0, step=0.1, description="lr"))
+    assert calls == ["static"]

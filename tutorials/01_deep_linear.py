@@ -38,7 +38,7 @@ from idealnets.simulate import train
 from idealnets.theory import DeepLinearTheory
 from idealnets.theory.deep_linear import learning_time, mode_strength
 
-from idealnets.teaching import check
+from idealnets.teaching import check, interactive
 import tqdm.auto
 import tqdm.std
 
@@ -187,22 +187,6 @@ def static_grid():
     axes[0, 0].legend(fontsize=8, frameon=False)
     fig.tight_layout()
     plt.show()
-
-
-def interactive(plot, static, **sliders):
-    """ipywidgets sliders where a widget front end can run them; otherwise the static grid."""
-    try:
-        import ipywidgets as widgets
-        from IPython import get_ipython
-        live = get_ipython() is not None and not os.environ.get("IDEALNETS_STATIC")
-    except ImportError:
-        live = False
-    if live:
-        widgets.interact(plot, ax=widgets.fixed(None),
-                         **{k: widgets.FloatSlider(**v) if isinstance(v["value"], float)
-                            else widgets.IntSlider(**v) for k, v in sliders.items()})
-    else:
-        static()
 
 
 interactive(plot_modes, static_grid,

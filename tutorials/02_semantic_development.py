@@ -32,7 +32,7 @@ import os
 
 import matplotlib.pyplot as plt
 import numpy as np
-from idealnets.teaching import check
+from idealnets.teaching import check, interactive
 import tqdm.auto
 import tqdm.std
 
@@ -159,21 +159,6 @@ def static_times():
         plot_time(t, axes=row)
     fig.tight_layout()
     plt.show()
-
-
-def interactive(plot, static, **sliders):
-    """ipywidgets sliders where a widget front end can run them; otherwise the static version."""
-    try:
-        import ipywidgets as widgets
-        from IPython import get_ipython
-        live = get_ipython() is not None and not os.environ.get("IDEALNETS_STATIC")
-    except ImportError:
-        live = False
-    if live:
-        widgets.interact(plot, axes=widgets.fixed(None),
-                         **{k: widgets.FloatSlider(**v) for k, v in sliders.items()})
-    else:
-        static()
 
 
 interactive(plot_time, static_times, t=dict(value=10.0, min=0.5, max=T_END, step=0.5, description="time t"))

@@ -36,7 +36,7 @@ import os
 
 import matplotlib.pyplot as plt
 import numpy as np
-from idealnets.teaching import check
+from idealnets.teaching import check, interactive
 import tqdm.auto
 import tqdm.std
 
@@ -188,20 +188,6 @@ def static_alphas():
     axes[0].legend(frameon=False, fontsize=8)
     fig.tight_layout()
     plt.show()
-
-
-def interactive(plot, static, **sliders):
-    """ipywidgets sliders where a widget front end can run them; otherwise the static version."""
-    try:
-        import ipywidgets as widgets
-        from IPython import get_ipython
-        live = get_ipython() is not None and not os.environ.get("IDEALNETS_STATIC")
-    except ImportError:
-        live = False
-    if live:
-        widgets.interact(plot, ax=widgets.fixed(None), **{k: widgets.FloatSlider(**v) for k, v in sliders.items()})
-    else:
-        static()
 
 
 interactive(plot_alpha, static_alphas,

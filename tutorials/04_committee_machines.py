@@ -32,7 +32,7 @@ import os
 
 import matplotlib.pyplot as plt
 import numpy as np
-from idealnets.teaching import check, choose, reveal
+from idealnets.teaching import check, choose, reveal, interactive
 import tqdm.auto
 import tqdm.std
 
@@ -189,20 +189,6 @@ def static_lrs():
     axes[0].legend(frameon=False, fontsize=8)
     fig.tight_layout()
     plt.show()
-
-
-def interactive(plot, static, **sliders):
-    """ipywidgets sliders where a widget front end can run them; otherwise the static version."""
-    try:
-        import ipywidgets as widgets
-        from IPython import get_ipython
-        live = get_ipython() is not None and not os.environ.get("IDEALNETS_STATIC")
-    except ImportError:
-        live = False
-    if live:
-        widgets.interact(plot, ax=widgets.fixed(None), **{k: widgets.FloatSlider(**v) for k, v in sliders.items()})
-    else:
-        static()
 
 
 interactive(plot_lr, static_lrs, lr=dict(value=1.0, min=0.1, max=3.5, step=0.1, description="learning rate"))

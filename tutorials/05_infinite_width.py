@@ -33,7 +33,7 @@ import os
 
 import matplotlib.pyplot as plt
 import numpy as np
-from idealnets.teaching import check
+from idealnets.teaching import check, interactive
 import tqdm.auto
 import tqdm.std
 
@@ -234,20 +234,6 @@ def static_lambdas():
     axes[0].legend(frameon=False, fontsize=8)
     fig.tight_layout()
     plt.show()
-
-
-def interactive(plot, static, **sliders):
-    """ipywidgets sliders where a widget front end can run them; otherwise the static version."""
-    try:
-        import ipywidgets as widgets
-        from IPython import get_ipython
-        live = get_ipython() is not None and not os.environ.get("IDEALNETS_STATIC")
-    except ImportError:
-        live = False
-    if live:
-        widgets.interact(plot, ax=widgets.fixed(None), **{k: widgets.FloatSlider(**v) for k, v in sliders.items()})
-    else:
-        static()
 
 
 interactive(plot_lambda, static_lambdas, lam=dict(value=0.0, min=-10.0, max=10.0, step=0.5, description="lambda"))

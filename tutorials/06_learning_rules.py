@@ -45,7 +45,7 @@ import tqdm.std
 
 from idealnets.simulate.feedback_alignment import train_linear
 from idealnets.simulate.perturbation import train_perturbation
-from idealnets.teaching import check, choose, reveal
+from idealnets.teaching import check, choose, reveal, interactive
 from idealnets.theory.feedback_alignment import (FeedbackAlignmentFlow, aligned_mode,
                                                  alignment, fa_invariant, predicted_overlap, small_init_learning_time)
 from idealnets.theory.measures import crossing_time
@@ -434,22 +434,6 @@ def static_rules():
     axes[0, 0].legend(frameon=False, fontsize=8)
     fig.tight_layout()
     plt.show()
-
-
-def interactive(plot, static, **sliders):
-    """ipywidgets sliders where a widget front end can run them; otherwise the static grid."""
-    try:
-        import ipywidgets as widgets
-        from IPython import get_ipython
-        live = get_ipython() is not None and not os.environ.get("IDEALNETS_STATIC")
-    except ImportError:
-        live = False
-    if live:
-        widgets.interact(plot, ax=widgets.fixed(None),
-                         **{k: widgets.FloatSlider(**v) if isinstance(v["value"], float)
-                            else widgets.IntSlider(**v) for k, v in sliders.items()})
-    else:
-        static()
 
 
 interactive(plot_rules, static_rules,

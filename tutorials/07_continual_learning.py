@@ -46,7 +46,7 @@ import tqdm.auto
 import tqdm.std
 
 from idealnets.simulate.continual import teacher_pair_weights, train_curriculum, train_two_teachers
-from idealnets.teaching import check, choose, reveal
+from idealnets.teaching import check, choose, reveal, interactive
 from idealnets.theory.continual import (Curriculum, GatedCurriculum, ShallowCurriculum, TwoTeacherODE,
                                         alternating, forgetting, item_tasks, overlapping_gates,
                                         shallow_item_forgetting, teacher_pair, whitened_pair)
@@ -283,22 +283,6 @@ def static_blocks():
     axes[0, 0].legend(fontsize=8, frameon=False)
     fig.tight_layout()
     plt.show()
-
-
-def interactive(plot, static, **sliders):
-    """ipywidgets sliders where a widget front end can run them; otherwise the static grid."""
-    try:
-        import ipywidgets as widgets
-        from IPython import get_ipython
-        live = get_ipython() is not None and not os.environ.get("IDEALNETS_STATIC")
-    except ImportError:
-        live = False
-    if live:
-        widgets.interact(plot, ax=widgets.fixed(None),
-                         **{k: widgets.FloatSlider(**v) if isinstance(v["value"], float)
-                            else widgets.IntSlider(**v) for k, v in sliders.items()})
-    else:
-        static()
 
 
 interactive(plot_blocks, static_blocks,

@@ -47,7 +47,7 @@ import tqdm.auto
 import tqdm.std
 
 from idealnets.simulate.recurrent import aligned_init, lag_map_strengths, train
-from idealnets.teaching import check, choose, reveal
+from idealnets.teaching import check, choose, reveal, interactive
 from idealnets.theory.recurrent import (LinearRNNTheory, bptt_gradient, delayed_copy_profile, lag_maps, lag_task,
                                         leaky_integrator_profile, mode_reduction, optimal_geometric_fit, rnn_forward,
                                         rtrl_gradient, spectral_radius, tbptt_gradient, tbptt_learnable)
@@ -510,22 +510,6 @@ def static_grid():
     axes[0, 0].legend(fontsize=8, frameon=False)
     fig.tight_layout()
     plt.show()
-
-
-def interactive(plot, static, **sliders):
-    """ipywidgets sliders where a widget front end can run them; otherwise the static grid."""
-    try:
-        import ipywidgets as widgets
-        from IPython import get_ipython
-        live = get_ipython() is not None and not os.environ.get("IDEALNETS_STATIC")
-    except ImportError:
-        live = False
-    if live:
-        widgets.interact(plot, ax=widgets.fixed(None),
-                         **{k: widgets.FloatSlider(**v) if isinstance(v["value"], float)
-                            else widgets.IntSlider(**v) for k, v in sliders.items()})
-    else:
-        static()
 
 
 interactive(plot_window, static_grid,

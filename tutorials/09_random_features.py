@@ -47,7 +47,7 @@ import tqdm.auto
 import tqdm.std
 
 from idealnets.simulate.random_features import train_random_features
-from idealnets.teaching import check, choose, reveal
+from idealnets.teaching import check, choose, reveal, interactive
 from idealnets.theory.random_features import RandomFeaturesTheory, gaussian_equivalent_coefficients
 
 tqdm.auto.tqdm = tqdm.std.tqdm   # text progress bars (silent outside a terminal), not notebook widgets
@@ -340,22 +340,6 @@ def static_grid():
     axes[0].legend(frameon=False, fontsize=8)
     fig.tight_layout()
     plt.show()
-
-
-def interactive(plot, static, **sliders):
-    """ipywidgets sliders where a widget front end can run them; otherwise the static grid."""
-    try:
-        import ipywidgets as widgets
-        from IPython import get_ipython
-        live = get_ipython() is not None and not os.environ.get("IDEALNETS_STATIC")
-    except ImportError:
-        live = False
-    if live:
-        widgets.interact(plot, ax=widgets.fixed(None),
-                         **{k: widgets.FloatSlider(**v) if isinstance(v["value"], float)
-                            else widgets.IntSlider(**v) for k, v in sliders.items()})
-    else:
-        static()
 
 
 interactive(plot_time_ridge, static_grid,
