@@ -25,9 +25,6 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "docs" / "_build" / "html"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 TIMEOUT_MS = 60_000
 
@@ -63,20 +60,10 @@ def _pages() -> list[str]:
             + ["api/generated/idealnets.theory.deep_linear.html"])
 
 
-@pytest.fixture(scope="module")
-def browser():
+@pytest.fixture(scope="module", autouse=True)
+def built_site():
     if not (HTML / "index.html").is_file():
         pytest.skip("docs/_build/html does not exist: run `make docs` first")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="Playwright is not installed (make test-browser installs it)")
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing (Debian: apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _offline_page(browser, blocked: list[str]):
