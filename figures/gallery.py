@@ -22,10 +22,16 @@ figures' JSON records in ``figures/out/`` (written by ``make figures``):
   tolerance): a readable name (:func:`readable_key`), the measured value, the
   tolerance the test suite holds it to and that test, and the figure. Tolerances
   come from the figure module's optional ``TOLERANCES`` constant,
-  ``{"<agreement key>": (tol, "tests/test_x.py::test_name")}``: ``tol`` bounds the
-  value from above, or is an interval ``(lo, hi)`` it must lie in (``hi`` may be
-  ``inf``); the key may also be a ``max_of``/``min_of`` pattern the caption quotes.
-  A quoted key without one reads "not tested".
+  ``{"<agreement key>": (tol, "tests/test_x.py::test_name", "reason")}``: ``tol``
+  bounds the value from above, or is an interval ``(lo, hi)`` it must lie in (``hi``
+  may be ``inf``); the key may also be a ``max_of``/``min_of`` pattern the caption
+  quotes (the bound then holds for every matching key). The test either asserts the
+  same quantity at that bound (at its own size), or is
+  ``tests/test_records.py::test_records_within_tolerances``, which holds every
+  committed full-size record to every entry of its module (the table says "record").
+  The optional reason says, for a reader, where the bound comes from (sampling noise,
+  finite size, learning-rate discretisation, the claim the caption makes).
+  A quoted key without an entry reads "not tested".
 
 ``python -m idealnets.figures.gallery`` (``make gallery``) rewrites all three;
 ``python -m idealnets.figures.gallery --check`` exits 1 and names what differs.
@@ -56,6 +62,8 @@ __all__ = [
     "BEGIN",
     "END",
     "GalleryError",
+    "RECORD_TEST",
+    "Tolerance",
     "agreement_table_tex",
     "check",
     "check_module",
@@ -206,30 +214,59 @@ def check_module(mod: ModuleType) -> None:
 _TEST_ID = re.compile(r"tests/test_\w+\.py::\w+")
 
 
-def tolerances(mod: ModuleType) -> dict[str, tuple[float, str]]:
-    """The module's ``TOLERANCES`` (``{key: (tol, "tests/test_x.py::test_name")}``), checked; {} if none."""
+RECORD_TEST = "tests/test_records.py::test_records_within_tolerances"
+"""The test that holds every committed full-size record to its module's ``TOLERANCES``."""
+
+MAX_REASON = 120
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """One ``TOLERANCES`` entry: ``bound`` (an upper bound, or an interval ``(lo, hi)``), the ``test``
+    that holds the value to it, and the ``reason`` for the bound ("" when the entry gives none)."""
+    bound: float | tuple[float, float]
+    test: str
+    reason: str = ""
+
+    def holds(self, value: float) -> bool:
+        """Whether ``value`` satisfies the bound (an interval is closed)."""
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
+            return False
+        if isinstance(self.bound, tuple):
+            return self.bound[0] <= value <= self.bound[1]
+        return value <= self.bound
+
+
+def tolerances(mod: ModuleType) -> dict[str, Tolerance]:
+    """The module's ``TOLERANCES`` (``{key: (tol, "tests/test_x.py::test_name"[, "reason"])}``), checked,
+    as :class:`Tolerance` entries; {} if none."""
     name = getattr(mod, "NAME", mod.__name__)
     tol = getattr(mod, "TOLERANCES", None)
     if tol is None:
         return {}
     if not isinstance(tol, Mapping):
-        raise GalleryError(f"figure {name}: TOLERANCES must be a dict {{key: (tol, 'tests/test_x.py::test')}}")
+        raise GalleryError(f"figure {name}: TOLERANCES must be a dict {{key: (tol, 'tests/test_x.py::test', 'reason')}}")
     def number(x):
         return isinstance(x, (int, float)) and not isinstance(x, bool) and not math.isnan(x)
 
+    out = {}
     for key, entry in tol.items():
-        ok = isinstance(key, str) and isinstance(entry, tuple) and len(entry) == 2
+        ok = isinstance(key, str) and isinstance(entry, tuple) and len(entry) in (2, 3)
         if ok:
-            bound, test = entry
+            bound, test = entry[:2]
+            reason = entry[2] if len(entry) == 3 else ""
             ok = isinstance(test, str) and bool(_TEST_ID.fullmatch(test)) and (
                 (number(bound) and math.isfinite(bound) and bound > 0)
                 or (isinstance(bound, tuple) and len(bound) == 2 and all(map(number, bound))
-                    and math.isfinite(bound[0]) and bound[0] < bound[1]))
+                    and math.isfinite(bound[0]) and bound[0] < bound[1])) and (
+                isinstance(reason, str) and len(reason) <= MAX_REASON and (len(entry) == 2 or reason.strip() != ""))
         if not ok:
             raise GalleryError(f"figure {name}: TOLERANCES[{key!r}] = {entry!r} must be (tol, "
-                               f"'tests/test_x.py::test_name'), tol a positive bound on the value or an "
-                               f"interval (lo, hi) it must lie in (hi may be inf)")
-    return dict(tol)
+                               f"'tests/test_x.py::test_name'[, 'reason']), tol a positive bound on the value or an "
+                               f"interval (lo, hi) it must lie in (hi may be inf), the reason a non-empty text of at "
+                               f"most {MAX_REASON} characters")
+        out[key] = Tolerance(bound, test, reason.strip())
+    return out
 
 
 def _tolerance_tex(bound) -> str:
@@ -485,7 +522,15 @@ def _break_test_id(test: str) -> str:
     return r"\texttt{" + out + "}"
 
 
-def _rows(mod: ModuleType, record: Mapping) -> list[tuple[str, str, Any, tuple[float, str] | None]]:
+def _tolerance_cell(tol: Tolerance) -> str:
+    """``$\\le 0.1$: 3 SE of 64 seeds; record`` -- the bound, its reason, and the test holding it
+    ("record" for :data:`RECORD_TEST`, else the test id)."""
+    source = r"\textit{record}" if tol.test == RECORD_TEST else _break_test_id(tol.test)
+    reason = f": {tex_escape(tol.reason)}" if tol.reason else ""
+    return f"{_tolerance_tex(tol.bound)}{reason}; {source}"
+
+
+def _rows(mod: ModuleType, record: Mapping) -> list[tuple[str, str, Any, Tolerance | None]]:
     """(label for the name column, kind, value, tolerance) for each quoted or tolerated key."""
     agreement = record.get("agreement", {})
     tols = tolerances(mod)
@@ -531,18 +576,19 @@ def agreement_table_tex(modules: Mapping[str, ModuleType] | None = None,
              r">{\raggedright\arraybackslash}p{0.38\linewidth}"
              r">{\raggedleft\arraybackslash}p{0.06\linewidth}@{}}",
              r"\caption{Measured agreement between theory and trained networks in the full-size figures,"
-             r" with the tolerance the test suite holds each value to (``not tested'': quoted only).}"
+             r" with the tolerance the test suite holds each value to, where that bound comes from, and the test"
+             r" that holds it (\textit{record}: \texttt{tests/test\_records.py} holds the committed full-size"
+             r" record itself to it; ``not tested'': quoted only).}"
              r"\label{tab:agreement}\\",
-             r"\hline result & measured & tolerance (test) & Fig.\\ \hline\endfirsthead",
-             r"\hline result & measured & tolerance (test) & Fig.\\ \hline\endhead",
+             r"\hline result & measured & tolerance: source; test & Fig.\\ \hline\endfirsthead",
+             r"\hline result & measured & tolerance: source; test & Fig.\\ \hline\endhead",
              r"\hline\endfoot"]
     for sec, ents in _sections(modules, records):
         title = tex_escape(sec.split(" (")[0])
         lines.append(r"\multicolumn{4}{@{}>{\raggedright\arraybackslash}p{0.95\linewidth}@{}}{\rule{0pt}{2.6ex}\textbf{" + title + r"}}\\*")
         for e in ents:
             for label, key, value, tol in _rows(e.module, e.record):
-                tcell = (rf"{_tolerance_tex(tol[0])}, {_break_test_id(tol[1])}" if tol
-                         else r"\textit{not tested}")
+                tcell = _tolerance_cell(tol) if tol else r"\textit{not tested}"
                 lines.append(rf"{label} & ${format_number(value)}$ & {tcell} & \agrfig{{{e.name}}}\\"
                              rf" % {e.name}: {key}")
     lines += [r"\end{longtable}", "}"]

@@ -68,7 +68,8 @@ def test_tolerances_name_recorded_keys_and_existing_tests(name):
     agreement = records[name]["agreement"]
     quoted = [key for kind, key in (re.match(r"(\w+)\[([^\]]+)\]", f).groups()
                                     for f in gallery.caption_fields(mod.CAPTION)) if kind in ("max_of", "min_of")]
-    for key, (tol, test) in tols.items():
+    for key, tol in tols.items():
+        test = tol.test
         assert key in agreement or key in quoted, f"{name}: TOLERANCES key {key!r} is not in its record"
         path, func = test.split("::")
         src = ROOT / path
