@@ -58,6 +58,39 @@ def test_every_gallery_figure_is_in_a_section():
                          f"(\\includegraphics{{NAME.png}} in the section that discusses it): {missing}")
 
 
+def _included_widths() -> dict[str, float]:
+    """Each included gallery image and the fraction of the text width it is printed at."""
+    out = {}
+    for p in _sections():
+        text = re.sub(r"(?<!\\)%.*", "", p.read_text(encoding="utf-8"))
+        for opts, f in re.findall(r"\\includegraphics(?:\[([^\]]*)\])?\{([^}]+)\}", text):
+            m = re.search(r"width\s*=\s*([0-9.]*)\\(?:linewidth|textwidth)", opts or "")
+            assert m, f"{p.name}: \\includegraphics{{{f}}} needs width=F\\linewidth (its print size is checked)"
+            out[Path(f).stem] = float(m.group(1) or 1.0)
+    return out
+
+
+def test_figure_text_prints_at_7pt_or_more():
+    """A figure's smallest text (raised by ``legible`` to ``min_font_pt`` of its drawn width) still
+    prints at >= 7 pt at the width the paper includes it at (the text width is 6.5 in)."""
+    from PIL import Image
+
+    from idealnets.figures._common import MIN_PRINT_PT, PRINT_WIDTH_MAX_IN, min_font_pt
+
+    small = []
+    for name, frac in sorted(_included_widths().items()):
+        png = ROOT / "figures" / "out" / f"{name}.png"
+        if name not in MODULES or not png.exists():
+            continue
+        with Image.open(png) as im:
+            drawn_in = im.size[0] / im.info.get("dpi", (100, 100))[0]
+        printed_pt = min_font_pt(drawn_in) * frac * PRINT_WIDTH_MAX_IN / drawn_in
+        if printed_pt < MIN_PRINT_PT - 0.05:
+            small.append(f"{name} ({drawn_in:.1f} in drawn, at {frac:g} of the text width: {printed_pt:.1f} pt)")
+    assert not small, ("figures whose smallest text prints below 7 pt in the paper (draw them at most "
+                       f"11.5 in wide, or two rows of panels): {small}")
+
+
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if getattr(MODULES[n], "TOLERANCES", None)))
 def test_tolerances_name_recorded_keys_and_existing_tests(name):
     mod = MODULES[name]
