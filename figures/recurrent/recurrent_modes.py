@@ -50,9 +50,16 @@ CAPTION = ("**Linear RNN modes** (three leaky-integrator modes, T = 6): mode str
 
 # Tolerance the test suite holds each agreement value to (at the test's smaller size), and the
 # test; read by figures/gallery.py for the paper's agreement table.
+# max_dev_random (small random init vs the per-network effective-init theory, our approximation) has no
+# error analysis to bound it: untested.
+_REC = "tests/test_records.py::test_records_within_tolerances"
 TOLERANCES = {
     # GD-vs-flow gap ratio when lr halves: GD_RATIO
-    "gd_ratio": ((1.6, 2.4), "tests/test_recurrent.py::test_trained_ensemble_matches_theory_gap_linear_in_lr"),
+    "gd_ratio": ((1.6, 2.4), "tests/test_recurrent.py::test_trained_ensemble_matches_theory_gap_linear_in_lr",
+                 "O(lr): halving lr halves the GD-vs-flow gap (ratio 2 +- 20%)"),
+    # the test holds the same lag-map gap below GD_ABS = 0.06 = 6 lr at lr = 0.01 (modes of strength 2)
+    "max_dev_aligned": (0.2, _REC, "O(lr) at lr = 0.02: 6 lr = 0.12, the test's bound per unit lr (modes of strength 2)"),
+    "max_dev_eigenvalue": (0.2, _REC, "O(lr) at lr = 0.02: 6 lr = 0.12, as the lag maps (test: 0.06 at lr = 0.01)"),
 }
 
 N_HIDDEN_RANDOM = 16
