@@ -24,3 +24,29 @@ def test_mlp_run_equals_train_mlp(activation, hidden):
         assert np.array_equal(new.state[key], old.state[key]), key
     assert len(new.hidden) == len(old.hidden) == len(hidden)
     assert new.model == old.model and new.time_unit == old.time_unit
+
+
+def test_hierarchy_train_in_span_equals_train():
+    """semantic_hierarchy trains in the span of Y and W2(0): deep_linear.train's run, to rounding."""
+    from idealnets.figures.semantic import semantic_hierarchy as H
+    from idealnets.simulate.deep_linear import train
+    from idealnets.theory.semantic import hierarchical_data
+
+    Y = hierarchical_data((2, 2, 2), 200, 0.1, seed=1).Y
+    P, nh, E, lr, steps = Y.shape[1], 16, 3, 0.02, 400
+    old = train(np.eye(P), Y, 2, nh, E, "small", 0.02, lr, steps, record=30, log=False, seed=5)
+    new, Q = H.train_in_span(Y, nh, E, 0.02, lr, steps, 30, None, 5)
+    assert Q.shape == (E, Y.shape[0], P + nh) and new.maps.shape == (E, 30, P + nh, P)
+    assert np.array_equal(new.times, old.times)
+    full = np.einsum("emk,erki->ermi", Q, new.maps)
+    assert np.max(np.abs(full - old.maps)) <= 1e-12 * np.max(np.abs(old.maps))
+    # the loss tr(Syy)/2 - tr(M Syx^T) + tr(M M^T)/(2P) cancels to rounding of its first value
+    np.testing.assert_allclose(new.losses, old.losses, rtol=0, atol=1e-12 * old.losses[:, 0].max())
+
+
+def test_hierarchy_singular_values_equal_svd():
+    from idealnets.figures.semantic import semantic_hierarchy as H
+    from idealnets.theory.semantic import hierarchical_data
+
+    Y = hierarchical_data((2, 2, 2, 2), 3000, 0.1, seed=2).Y / 16
+    np.testing.assert_allclose(H.singular_values(Y), np.linalg.svd(Y, compute_uv=False), rtol=1e-12)
