@@ -19,7 +19,9 @@ returns its :class:`~idealnets.simulate.engine.Run`.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+import time
 
 import numpy as np
 import torch
@@ -28,10 +30,10 @@ from idealnets.theory import validation as _v
 from idealnets.theory.reward import CONDITIONS, CueRewardTrial, TDLinear
 
 from . import engine
-from ._common import as_input, make_generator, resolve_device, resolve_dtype
+from ._common import as_input, make_generator, progress, record_steps, resolve_device, resolve_dtype
 from .engine import Run
 
-__all__ = ["SAMPLINGS", "METHODS", "train_td", "train_cue_reward", "train_rl_perceptron", "TDAgents", "CueRewardAgents",
+__all__ = ["SAMPLINGS", "METHODS", "train_td", "train_cue_reward", "train_rl_perceptron", "train_rl_perceptron_batch", "TDAgents", "CueRewardAgents",
            "RLPerceptrons", "RLPerceptronOverlaps", "N_NETWORKS_MAX"]
 
 SAMPLINGS = ("iid", "trajectory")
@@ -236,6 +238,14 @@ def train_rl_perceptron(W0, w_star, *, T: int, lr_1: float, lr_2: float = 0.0, c
     ``state["Q"]`` (E, R) the overlaps, ``state["reward_rate"]`` the fraction of rewarded episodes
     since the previous record (NaN at the first).
     """
+    model, steps, kw = _rl_setup(W0, w_star, T=T, lr_1=lr_1, lr_2=lr_2, condition=condition, n=n,
+                                 alpha_max=alpha_max, seed=seed, method=method, device=device, dtype=dtype)
+    return engine.run(model, steps=steps, record=record, log=log, progress_bar=_progress(steps, progress_bar), **kw)
+
+
+def _rl_setup(W0, w_star, *, T, lr_1, lr_2, condition, n, alpha_max, seed, method, device, dtype):
+    """Validate :func:`train_rl_perceptron`'s arguments: its model, its number of episodes and the
+    keywords of :func:`~idealnets.simulate.engine.run` other than ``record``, ``log`` and ``progress_bar``."""
     T = _v.as_int(T, "T", low=1, high=10**4)
     lr_1 = _v.as_float(lr_1, "lr_1", low=0.0)
     lr_2 = _v.as_float(lr_2, "lr_2", low=0.0)
@@ -269,12 +279,197 @@ def train_rl_perceptron(W0, w_star, *, T: int, lr_1: float, lr_2: float = 0.0, c
     if method == "overlaps" and N < 3:
         raise ValueError(f"method 'overlaps' needs N >= 3, got N = {N}")
     model = cls(W, ws, T=T, lr_1=lr_1, lr_2=lr_2, n=n, generator=make_generator(seed, device))
-    return engine.run(model, steps=steps, record=record, log=log, steps_per_time=N, time_unit="alpha = episode / N",
-                      loss_name="per-decision error arccos(R/sqrt Q)/pi", what="the per-decision error",
-                      lr=lr_1, divergence_factor=float("inf"), desc=f"RL perceptron T={T}",
-                      progress_bar=_progress(steps, progress_bar),
-                      extras={"T": T, "lr_1": lr_1, "lr_2": lr_2, "condition": condition, "n": n, "N": N,
-                              "seed": seed, "method": method})
+    kw = dict(steps_per_time=N, time_unit="alpha = episode / N", loss_name="per-decision error arccos(R/sqrt Q)/pi",
+              what="the per-decision error", lr=lr_1, divergence_factor=float("inf"), desc=f"RL perceptron T={T}",
+              extras={"T": T, "lr_1": lr_1, "lr_2": lr_2, "condition": condition, "n": n, "N": N, "seed": seed,
+                      "method": method})
+    return model, steps, kw
+
+
+#: the keywords a condition of :func:`train_rl_perceptron_batch` may hold
+_BATCH_KEYS = ("W0", "w_star", "T", "lr_1", "lr_2", "condition", "n", "alpha_max", "record", "log", "seed", "method")
+
+
+def train_rl_perceptron_batch(conditions, *, device=None, dtype=torch.float64,
+                              progress_bar: bool | None = None) -> list[Run]:
+    r"""Several independent RL-perceptron trainings (``method="overlaps"``) in one program.
+
+    ``conditions``: a sequence of dicts of :func:`train_rl_perceptron`'s keywords (``W0``,
+    ``w_star``, ``T``, ``lr_1``, ``alpha_max`` required; ``lr_2``, ``condition``, ``n``,
+    ``record``, ``log``, ``seed`` optional; ``method`` only ``"overlaps"``). Returns the list of
+    :class:`~idealnets.simulate.engine.Run`, one per condition, equal to
+    ``[train_rl_perceptron(**c, method="overlaps", device=device, dtype=dtype) for c in conditions]``
+    (the same random draws from each condition's own ``seed``, the same arithmetic on them), but on
+    CPUs the episodes of all conditions advance together: one NumPy operation per episode acts on
+    the rows of every condition at once (decisions of conditions with fewer than the largest ``T``
+    padded with zero inputs, which add exactly zero to every sum and always count as correct), so
+    the Python loop runs ``max(alpha_max * N)`` times instead of ``sum(alpha_max * N)``. Each
+    Run's ``wall_s`` is the wall time of the whole batch.
+    """
+    conds = list(conditions)
+    prepared = []
+    for i, c in enumerate(conds):
+        if not isinstance(c, dict):
+            raise TypeError(f"conditions[{i}] must be a dict of train_rl_perceptron's keywords, got {type(c).__name__}")
+        extra = sorted(set(c) - set(_BATCH_KEYS))
+        if extra:
+            raise TypeError(f"conditions[{i}] has unknown keywords {extra}; allowed: {list(_BATCH_KEYS)}")
+        missing = [k for k in ("W0", "w_star", "T", "lr_1", "alpha_max") if k not in c]
+        if missing:
+            raise TypeError(f"conditions[{i}] lacks {missing}")
+        if c.get("method", "overlaps") != "overlaps":
+            raise ValueError(f"conditions[{i}]: train_rl_perceptron_batch runs method 'overlaps' only, "
+                             f"got {c['method']!r}")
+        model, steps, kw = _rl_setup(c["W0"], c["w_star"], T=c["T"], lr_1=c["lr_1"], lr_2=c.get("lr_2", 0.0),
+                                     condition=c.get("condition", "all"), n=c.get("n"), alpha_max=c["alpha_max"],
+                                     seed=c.get("seed", 0), method="overlaps", device=device, dtype=dtype)
+        log = _v.as_bool(c.get("log", False), "log")
+        rec = record_steps(steps, c.get("record", 50), log=log)
+        prepared.append((model, steps, kw, rec))
+    show = None if progress_bar is None else _v.as_bool(progress_bar, "progress_bar")
+    joint = bool(prepared) and prepared[0][0].W0.device.type == "cpu" and prepared[0][0].W0.dtype == torch.float64
+    if not joint:  # GPUs (and other dtypes): each condition by the engine, the torch loop
+        return [engine.run(m, steps=steps, record=rec, progress_bar=_progress(steps, show), **kw)
+                for m, steps, kw, rec in prepared]
+    # NumPy reduces rows of fewer than 8 numbers left to right, so zero padding leaves their sums
+    # bit-identical; larger T are batched only with the same T
+    groups: dict = {}
+    for i, (m, *_rest) in enumerate(prepared):
+        groups.setdefault(0 if m.T < 8 else m.T, []).append(i)
+    obs: list = [None] * len(prepared)
+    t0 = time.perf_counter()
+    total = sum(p[1] for p in prepared)
+    shown = _progress(total, show)
+    bar = progress(total, "RL perceptrons (batch)", disable=None if shown is None else not shown)
+    for idx in groups.values():
+        for i, o in zip(idx, _overlaps_jointly([prepared[i][0] for i in idx], [prepared[i][3] for i in idx],
+                                               bar.update)):
+            obs[i] = o
+    bar.close()
+    wall = time.perf_counter() - t0
+    runs = []
+    for (m, steps, kw, rec), o in zip(prepared, obs):
+        run = engine.run(_Replay(m.name, o), steps=steps, record=rec, progress_bar=False, **kw)
+        runs.append(dataclasses.replace(run, wall_s=wall))
+    return runs
+
+
+class _Replay:
+    """An engine model that replays recorded observations (the engine then assembles the Run)."""
+
+    def __init__(self, name, observations):
+        self.name, self._obs = name, iter(observations)
+
+    def init(self):
+        return None
+
+    def advance(self, state, start, n, tick):
+        return state
+
+    def observe(self, state):
+        return next(self._obs)
+
+
+def _overlaps_jointly(models, recs, tick):
+    """Run :class:`RLPerceptronOverlaps` models (CPU, float64) together, each for ``recs[k][-1]``
+    episodes; return each model's observations at its recording steps ``recs[k]``."""
+    K = len(models)
+    Tm = max(m.T for m in models)
+    E = [m.W0.shape[0] for m in models]
+    off = np.concatenate([[0], np.cumsum(E)]).astype(int)
+    states = [m.init() for m in models]
+    R = np.concatenate([s["R"].numpy() for s in states])
+    Q = np.concatenate([s["Q"].numpy() for s in states])
+    cnt = np.zeros(off[-1])
+    since = [0] * K
+
+    def per_row(vals):
+        return np.concatenate([np.full(e, v, dtype=float) for e, v in zip(E, vals)])
+
+    # the operands of RLPerceptronOverlaps' NumPy loop, one per row; padded decisions are always correct
+    n_row = np.concatenate([np.full(e, m.n + Tm - m.T) for e, m in zip(E, models)])
+    l1_row, l2_row = per_row([m.lr_1 for m in models]), per_row([-m.lr_2 for m in models])
+    tn_row = per_row([2.0 * (1.0 / (m.T * m.W0.shape[1])) for m in models])
+    inv_tn_row = per_row([1.0 / (m.T * m.W0.shape[1]) for m in models])
+    t2n2_row = per_row([1.0 / (m.T * m.T * m.W0.shape[1] * m.W0.shape[1]) for m in models])
+
+    def observe(k):
+        sl = slice(off[k], off[k + 1])
+        st = {"R": torch.from_numpy(R[sl].copy()), "Q": torch.from_numpy(Q[sl].copy()),
+              "rewarded": torch.from_numpy(cnt[sl].copy()), "since": since[k]}
+        o = models[k].observe(st)
+        cnt[sl] = 0.0
+        since[k] = 0
+        return o
+
+    def draws(m, rec):  # the blocks of random draws of RLPerceptronOverlaps.advance, in its order
+        e, N, T, f64 = m.W0.shape[0], m.W0.shape[1], m.T, torch.float64
+        block = max(1, min(m.BLOCK, (1 << 22) // max(1, e * (2 * T + 1))))
+        for a, b in zip(rec[:-1], rec[1:]):
+            done, n = 0, int(b - a)
+            while done < n:
+                bb = min(block, n - done)
+                nz = torch.randn(bb, 2, e, T, generator=m.g, device="cpu", dtype=f64)
+                chi = _chi2(N - 2, (bb, e), m.g, "cpu", f64) * T
+                snu = torch.where(nz[:, 0] >= 0, 1.0, -1.0).to(f64)
+                yield nz.numpy(), snu.numpy(), chi.numpy()
+                done += bb
+
+    out = [[observe(k)] for k in range(K)]
+    src = [draws(m, rec) for m, rec in zip(models, recs)]
+    cur: list = [None] * K
+    pos = [0] * K
+    nxt = [1] * K
+    steps = [int(rec[-1]) for rec in recs]
+    t = 0
+    while t < max(steps):
+        act = [k for k in range(K) if steps[k] > t]
+        for k in act:
+            if cur[k] is None or pos[k] == cur[k][0].shape[0]:
+                cur[k], pos[k] = next(src[k]), 0
+        L = min(min(cur[k][0].shape[0] - pos[k], int(recs[k][nxt[k]]) - t) for k in act)
+        rows = np.concatenate([np.arange(off[k], off[k + 1]) for k in act])
+        ea = rows.size
+        nz = np.zeros((L, 2, ea, Tm))
+        snu = np.ones((L, ea, Tm))
+        chi = np.empty((L, ea))
+        o = 0
+        for k in act:
+            e, T, p = E[k], models[k].T, pos[k]
+            nz[:, :, o:o + e, :T] = cur[k][0][p:p + L]
+            snu[:, o:o + e, :T] = cur[k][1][p:p + L]
+            chi[:, o:o + e] = cur[k][2][p:p + L]
+            o += e
+        R_a, Q_a, c_a = _joint_episodes(R[rows], Q[rows], cnt[rows], nz, snu, chi, n_row[rows], l1_row[rows],
+                                        l2_row[rows], tn_row[rows], inv_tn_row[rows], t2n2_row[rows])
+        R[rows], Q[rows], cnt[rows] = R_a, Q_a, c_a
+        t += L
+        for k in act:
+            pos[k] += L
+            since[k] += L
+            if int(recs[k][nxt[k]]) == t:
+                out[k].append(observe(k))
+                nxt[k] += 1
+        tick(L * len(act))
+    return out
+
+
+def _joint_episodes(R, Q, cnt, nz, snu, chi, n, l1, l2, tn2, inv_tn, inv_t2n2):
+    """RLPerceptronOverlaps' NumPy episode loop with per-row constants (the same operations in the
+    same order, so each row's numbers are those of its own loop)."""
+    add = np.add.reduce  # ndarray.sum without its Python wrapper: the same reduction
+    for i in range(nz.shape[0]):
+        nu, z = nz[i, 0], nz[i, 1]
+        s = np.sqrt(np.maximum(Q - R * R, 0.0))
+        lam = R[:, None] * nu + s[:, None] * z
+        y = np.where(lam >= 0, 1.0, -1.0)
+        rewarded = add(snu[i] == y, 1) >= n
+        c = np.where(rewarded, l1, l2)
+        ynu, yz = add(y * nz[i], 2)  # (y nu, y z) summed over the T decisions
+        Q = Q + tn2 * c * add(np.abs(lam), 1) + inv_t2n2 * c * c * (ynu * ynu + yz * yz + chi[i])
+        R = R + inv_tn * c * ynu
+        cnt += rewarded
+    return R, Q, cnt
 
 
 class RLPerceptrons:

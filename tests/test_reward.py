@@ -454,3 +454,28 @@ def test_overlap_simulation_torch_loop_equals_numpy_loop():
     np.testing.assert_allclose(out[True].state["R"], out[False].state["R"], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(out[True].state["Q"], out[False].state["Q"], rtol=1e-12)
     np.testing.assert_array_equal(out[True].state["reward_rate"][:, 1:], out[False].state["reward_rate"][:, 1:])
+
+
+def test_batched_overlap_simulations_equal_separate_runs():
+    # conditions of different T (padded to the largest below 8; T >= 8 batched by equal T), N, E, records and
+    # reward conditions advance together, each on its own draws: bit-identical to separate runs
+    rng = np.random.default_rng(5)
+    spec = [(1, 40, 5, "all", None, 0.0, 7, 3.0), (3, 60, 4, "at_least", 2, 0.5, 5, 2.0),
+            (6, 30, 3, "all", None, 0.0, np.array([0, 1, 17, 30, 90]), 3.0), (2, 50, 6, "all", None, 0.25, 4, 0.0),
+            (10, 20, 3, "at_least", 7, 0.3, 6, 4.0), (10, 25, 2, "all", None, 0.0, 5, 2.0)]
+    conds = [dict(W0=rng.standard_normal((E, N)), w_star=rng.standard_normal(N), T=T, lr_1=1.0, lr_2=lr_2,
+                  condition=cond, n=n, alpha_max=a, record=rec, seed=10 + i)
+             for i, (T, N, E, cond, n, lr_2, rec, a) in enumerate(spec)]
+    for dtype in ("float64", "float32"):  # float32: each condition by the engine
+        runs = sr.train_rl_perceptron_batch(conds, device="cpu", dtype=dtype)
+        for c, run in zip(conds, runs):
+            ref = sr.train_rl_perceptron(**c, method="overlaps", device="cpu", dtype=dtype)
+            for key in ("R", "Q", "reward_rate"):
+                np.testing.assert_array_equal(run.state[key], ref.state[key])
+            np.testing.assert_array_equal(run.losses, ref.losses)
+            np.testing.assert_array_equal(run.times, ref.times)
+            assert run.extras == ref.extras and run.model == ref.model and run.loss_name == ref.loss_name
+    with pytest.raises(ValueError, match="overlaps"):
+        sr.train_rl_perceptron_batch([dict(conds[0], method="full")])
+    with pytest.raises(TypeError, match="unknown"):
+        sr.train_rl_perceptron_batch([dict(conds[0], lr=0.1)])

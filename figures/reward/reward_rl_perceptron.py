@@ -7,14 +7,15 @@ drift of R is 2^-(T-1) of the dense one). (b) The gap between the ensemble mean 
 the ensemble spread at the two sizes: the spread shrinks as N^-1/2.
 
 Simulations: :func:`idealnets.simulate.reward.train_rl_perceptron` with ``method="overlaps"``
-(exact in law: the same (R, Q) process as the N-dimensional weights at O(T) cost per episode),
+(exact in law: the same (R, Q) process as the N-dimensional weights at O(T) cost per episode; the
+eight (T, N) ensembles run together by :func:`idealnets.simulate.reward.train_rl_perceptron_batch`),
 checked against the N-dimensional simulation (``method="full"``, triangles) at N = 1000 for one T.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from idealnets.simulate.reward import train_rl_perceptron
+from idealnets.simulate.reward import train_rl_perceptron, train_rl_perceptron_batch
 from idealnets.theory.reward import RLPerceptronODE
 
 from .._common import COLORS, DEFAULT_OUT, save, sim_markers, style, theory_line
@@ -56,6 +57,14 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     data, agreement = {}, {}
     z_max, sd = 0.0, {N: [] for N in Ns}
     gap = {N: [] for N in Ns}
+    # the 8 (T, N) ensembles are independent: one batched simulation (bit-identical to 8 separate runs)
+    conditions = []
+    for i, T in enumerate(Ts):
+        for j, N in enumerate(Ns):
+            W0, ws = student_at_chance(n_net, N, rng)
+            conditions.append(dict(W0=W0, w_star=ws, T=T, lr_1=LR_1, alpha_max=alpha_max, seed=seed + 10 * i + j,
+                                   record=np.linspace(0, alpha_max * N, 17).round().astype(int)))
+    runs = iter(train_rl_perceptron_batch(conditions, device=device))
     for i, T in enumerate(Ts):
         ode = RLPerceptronODE(T, LR_1)
         c = COLORS[i]
@@ -63,9 +72,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         acc70 = ode.integrate(0.0, 1.0, np.linspace(0, 200, 4001)).accuracy
         agreement[f"alpha70_T{T}"] = float(np.linspace(0, 200, 4001)[np.argmax(acc70 >= 0.7)])
         for j, N in enumerate(Ns):
-            W0, ws = student_at_chance(n_net, N, rng)
-            run = train_rl_perceptron(W0, ws, T=T, lr_1=LR_1, alpha_max=alpha_max, record=np.linspace(
-                0, alpha_max * N, 17).round().astype(int), seed=seed + 10 * i + j, method="overlaps", device=device)
+            run = next(runs)
             acc = 1.0 - run.losses
             th = ode.integrate(0.0, 1.0, run.times).accuracy
             se = acc.std(0, ddof=1) / np.sqrt(n_net)
