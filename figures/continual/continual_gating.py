@@ -28,6 +28,20 @@ CAPTION = ("**Gating.** Forgetting of task A after task B in a gated two-layer l
            "{agreement[forgetting_full_overlap_similar]:.2f} fully shared). Exact (lines) vs trained (markers): "
            "max deviation {agreement[max_abs_dev]:.2g}.")
 
+_REC = "tests/test_records.py::test_records_within_tolerances"
+# Ungated (fully shared) network, whitened tasks of strength s = 2 at angle theta: B overwrites A, and A's
+# mode orthogonal to B decays algebraically, u(T_B) = s / (1 + 2 s T_B) = 0.061, so for orthogonal tasks
+# F = (s - u)^2/2 + s^2/2 = 3.881; for similar ones F -> |S_A - S_B|^2/2 = s^2 (1 - cos^2 theta) = 1.
+#: bound, test, and where the bound comes from (read by figures/gallery.py for the agreement table)
+TOLERANCES = {
+    "max_abs_dev": (0.08, _REC, "O(lr) at lr = 0.005: lr x curvature 2s x forgetting scale 4 (s = 2)"),
+    "forgetting_full_overlap_orthogonal": ((3.87, 3.89), _REC,
+                                           "ungated: F = (s - u)^2/2 + s^2/2 = 3.881, u = s/(1 + 2 s T_B); +-0.01 init"),
+    "forgetting_full_overlap_similar": ((0.9, 1.01), _REC, "ungated: B overwrites A, F -> |S_A - S_B|^2/2 = 1 (A's residual decays)"),
+    "peak_overlap_similar": ((0.2, 0.8), _REC, "claim: for similar tasks forgetting peaks at partial overlap (0 < f < 1)"),
+    "peak_forgetting_similar": ((1.0, float("inf")), _REC, "claim: above the fully shared (ungated) forgetting, 1"),
+}
+
 N = 4
 N_GATE = 4
 S = 2.0
