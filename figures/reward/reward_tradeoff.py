@@ -63,7 +63,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     a_sim = 4.0 if quick else ALPHA_EARLY
     sims_n = (5, 8) if quick else NS_REWARD[1:]
     rng = np.random.default_rng(seed)
-    fig, axes = plt.subplots(1, 3, figsize=(15.5, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(11.5, 4.8))
     alpha_late = 60.0 if quick else ALPHA_LATE
     alpha = np.concatenate([[0.0], np.geomspace(0.25, alpha_late, 500)])
     alpha[np.argmin(np.abs(alpha - ALPHA_EARLY))] = ALPHA_EARLY
@@ -96,7 +96,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.axvline(ALPHA_EARLY, color="0.6", lw=0.8, ls=":")
     ax.set_xlabel(r"$\alpha$ = episodes / N")
     ax.set_ylabel("per-decision accuracy")
-    ax.set_title(f"(a) reward if at least n of T = {T} correct")
+    ax.set_title(f"(a) reward if at least n\nof T = {T} correct")
     ax.legend(loc="upper left", fontsize=7.5)
 
     i_early, i_late = np.argmin(np.abs(alpha - ALPHA_EARLY)), len(alpha) - 1
@@ -114,8 +114,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
             agreement["best_frac_late"] = float(frac[int(np.argmax(late))])
     ax.set_xlabel("stringency n / T")
     ax.set_ylabel("per-decision accuracy")
-    ax.set_title("(b) best stringency vs training time")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, fontsize=7)  # below: off the curves at print size
+    ax.set_title("(b) best stringency\nvs training time")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=7, columnspacing=0.8, handlelength=1.5)  # below: off the curves at print size
 
     ax = axes[2]
     for j, l2 in enumerate(lr2s):
@@ -131,9 +131,9 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_ylim(2, 2.2 * alpha_late)
     ax.set_xlabel("stringency n / T")
     ax.set_ylabel(rf"$\alpha$ to 70% accuracy" "\n" rf"($\times$: not by $\alpha$ = {alpha_late:g})")
-    ax.set_title("(c) the penalty: faster, until it traps")
-    ax.legend(loc="lower left", fontsize=7.5)
-    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.13, top=0.92, wspace=0.25)
+    ax.set_title("(c) the penalty: faster,\nuntil it traps")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=7.5)  # below: inside, it covered the curves
+    fig.tight_layout(w_pad=0.6)  # 11.5 in wide: prints at >= 7 pt at the text width
     agreement.update({"max_dev_in_se": z_max, "trapped_accuracy": float(curves[(T, lr2s[-1])][-1])})
     agreement = {k: v for k, v in agreement.items() if v is not None}
     params = {"T": T, "ns": ns, "lr_1": 1.0, "lr_2s": lr2s, "lr_2_max": lr2s[-1], "alpha_early": ALPHA_EARLY,
