@@ -193,6 +193,10 @@ class ManyTeacherSGD:
                    "relu": lambda z: (z > 0).to(z.dtype)}[activation]
         n_heads = H.shape[1]
         self.onehot = torch.eye(n_heads, device=W.device, dtype=W.dtype)
+        self.e_idx = torch.arange(self.E, device=W.device)
+        self.order_np = np.asarray(schedule.order)
+        self.head_of_np = self.head_of.cpu().numpy()
+        self.vs_np = vs.cpu().to(torch.float64).numpy()
         self.switch_step = np.full((self.E, self.n_blocks), np.nan)
         self.switch_step[:, 0] = 0.0
 
@@ -213,21 +217,34 @@ class ManyTeacherSGD:
     def step(self, st, k: int):
         return self.advance(st, k, 1, lambda m: None)
 
+    def _current_errors(self, Q, R, H, b):
+        """The error of each network's task in block ``b`` (E,): :func:`task_errors` for that task alone (the
+        same arithmetic, one call for all networks instead of one per task)."""
+        tasks = self.order_np[b]
+        idx = tasks[:, None] * self.M + np.arange(self.M)  # (E, M): the units of each network's task
+        e = np.arange(self.E)
+        Rs = R[e[:, None, None], np.arange(self.K)[None, :, None], idx[:, None, :]]
+        Ts = self.T[e[:, None, None], idx[:, :, None], idx[:, None, :]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return generalisation_error(Q, Rs, Ts, H[e, self.head_of_np[tasks]], self.vs_np[tasks], self.activation)
+
     def _check_threshold(self, st, step: int):
         blk = st["block"]
         W, N = st["W"], self.N
         Q = (W @ W.transpose(1, 2) / N).cpu().to(torch.float64).numpy()
         R = (W @ self.Ws.transpose(1, 2) / N).cpu().to(torch.float64).numpy()
         H = st["H"].cpu().to(torch.float64).numpy()
-        eps = task_errors(Q, R, H, self.T, self.vs.cpu().to(torch.float64).numpy(), heads=self.heads,
-                          activation=self.activation)
-        b = blk.cpu().numpy().copy()
-        for e in range(self.E):
-            # advance past every task already at or below the threshold (the last block never ends)
-            while b[e] < self.n_blocks - 1 and eps[e, self.schedule.order[b[e]]] <= self.schedule.threshold:
-                b[e] += 1
-                self.switch_step[e, b[e]] = step
-        changed = bool((b != blk.cpu().numpy()).any())
+        b0 = blk.cpu().numpy()
+        b = b0.copy()
+        # advance each network past every task already at or below the threshold (the last block never ends)
+        go = b < self.n_blocks - 1
+        while go.any():
+            eps = self._current_errors(Q, R, H, b)
+            go &= eps <= self.schedule.threshold
+            b[go] += 1
+            self.switch_step[go, b[go]] = step
+            go &= b < self.n_blocks - 1
+        changed = bool((b != b0).any())
         st["block"] = torch.as_tensor(b, device=blk.device)
         return changed
 
@@ -260,11 +277,12 @@ class ManyTeacherSGD:
             if fresh:  # the task, label and head of every step of the chunk, for the current blocks
                 task = (st["U"][:, :, None] > self.cumPi[st["block"]][None]).sum(-1)  # (c, E)
                 st["y"] = st["Y"].gather(2, task[:, :, None])[:, :, 0]
-                st["oh"] = self.onehot[self.head_of[task]]  # (c, E, n_heads)
+                st["head"] = self.head_of[task]  # (c, E)
+                st["oh"] = self.onehot[st["head"]]  # (c, E, n_heads)
             i = step % self.chunk
             x, oh = st["X"][i], st["oh"][i]
-            h = torch.einsum("ej,ejk->ek", oh, H)
-            lam = torch.einsum("ekn,en->ek", W, x) / sqN
+            h = H[self.e_idx, st["head"][i]]  # each network's head of the step's task
+            lam = torch.bmm(W, x[:, :, None])[:, :, 0] / sqN
             gl = g(lam)
             delta = (h * gl).sum(-1) - st["y"][i]
             W -= (lr / sqN) * (mask * h * delta[:, None] * dg(lam))[:, :, None] * x[:, None, :]

@@ -52,7 +52,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     T, vs = teacher_family(N_TASKS, M, GAMMA, 1.0)
     ode = MultiTeacherODE(K, M, LR, T, vs)
     Q0, R0 = typical_init(K, N_TASKS * M, 1000, seed)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
     agreement, data, sw_devs, eps_devs = {}, {}, [], []
     for j, (p, key) in enumerate(((0.0, "no_replay"), (P_REPLAY, "replay"))):
         s = TaskSchedule.until_threshold(order, 0.2 if quick else THRESHOLD, amax, replay=p)
@@ -85,7 +85,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     agreement["switch_alpha_max_abs_dev"] = float(max(sw_devs)) if sw_devs else float("nan")
     agreement["eps_max_abs_dev"] = float(max(eps_devs))
     axes[0].set_ylabel(r"generalisation error $\epsilon_t$")
-    axes[0].legend(fontsize=7, loc="lower left")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=5,
+               fontsize=7)
     fig.suptitle(TITLE + f" (threshold {THRESHOLD:g}, $\\gamma$ = {GAMMA:g})", fontsize=10)
     fig.tight_layout()
     rec = {"params": {"K": K, "M": M, "n_tasks": N_TASKS, "N": N, "E": E, "lr": LR, "h0": H0, "gamma": GAMMA,

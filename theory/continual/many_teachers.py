@@ -318,8 +318,11 @@ class MultiTeacherODE:
         H = y[..., self.n_q + K * P:].reshape(lead + (self.n_heads, K))
         return Q, R, H
 
-    def _omega(self, Q, R):
-        return np.block([[Q, R], [R.T, self.T]])
+    def _omega(self, Q, R):  # [[Q, R], [R^T, T]], assembled in place (np.block's value, at less cost)
+        K = self.K
+        Om = np.empty((K + self.T.shape[0],) * 2)
+        Om[:K, :K], Om[:K, K:], Om[K:, :K], Om[K:, K:] = Q, R, R.T, self.T
+        return Om
 
     def _u(self, H, t):
         return np.concatenate([H[self.head_of[t]], -self.U_star[t]])
