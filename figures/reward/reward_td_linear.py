@@ -50,7 +50,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     td = random_chain(0)
     steps = 300 if quick else STEPS
     Es = ES[:2] if quick else ES
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.9))
+    fig, axes = plt.subplots(1, 3, figsize=(11.5, 6.2))
     run = train_td(td, lr=LR, steps=steps, n_networks=E_MAIN, record=30, log=True, seed=seed, device=device)
     k_line = np.unique(np.round(np.geomspace(1, steps, 200)))
     w_line = td.mean_weights(k_line, LR)
@@ -68,15 +68,15 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_xscale("log")
     ax.set_xlabel("update k")
     ax.set_ylabel("weights")
-    ax.set_title("(a) mean weights\n(dotted: TD fixed point, $\\triangleleft$: least squares)", fontsize=9)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=7.5, ncol=1, frameon=False)
+    ax.set_title("(a) mean weights\n(dotted: TD fixed point,\n$\\triangleleft$: least squares)", fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), fontsize=7.5, ncol=1, frameon=False)
 
     ax = axes[1]
     ve_line = td.value_error(w_line)
-    theory_line(ax, k_line, ve_line, color=COLORS[0], label="value error of the exact mean")
+    theory_line(ax, k_line, ve_line, color=COLORS[0], label="value error of\nthe exact mean")
     sim_markers(ax, run.steps[1:], td.value_error(run.w.mean(0))[1:], color=COLORS[0], label="of the agents' mean")
     ev_line = td.expected_value_error(k_line, LR)
-    theory_line(ax, k_line, ev_line, color=COLORS[3], label="exact mean per agent (spread included)")
+    theory_line(ax, k_line, ev_line, color=COLORS[3], label="exact mean per agent\n(spread included)")
     sim_markers(ax, run.steps[1:], run.losses[:, 1:], color=COLORS[3], ms=3.0, marker="s",
                 label="per agent (mean $\\pm$ sd)")
     ev = td.expected_value_error(run.steps, LR)
@@ -84,13 +84,13 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     z_ve = float(np.max(np.abs(run.losses.mean(0) - ev)[1:] / se_ve[1:]))
     ve_td, ve_ls = float(td.value_error(w_fix)), float(td.value_error(w_ls))
     ax.axhline(ve_td, color="k", ls=":", lw=1.0, label="TD fixed point")
-    ax.axhline(ve_ls, color="k", ls="--", lw=1.0, label="least squares (best possible)")
+    ax.axhline(ve_ls, color="k", ls="--", lw=1.0, label="least squares\n(best possible)")
     ax.set_xscale("log")
     ax.set_xlabel("update k")
     ax.set_ylabel(r"$\sum_s D_s (\phi_s^\top w - V_s)^2$")
     ax.set_title("(b) value error")
     # the legend under the panel: inside, it covered the curves and the tick labels at print size
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=7, ncol=2, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), fontsize=7, ncol=1, frameon=False)
 
     ax = axes[2]
     gaps = {"iid": [], "trajectory": []}
@@ -114,10 +114,10 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_xticks(Es, [str(E) for E in Es])
     ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_xlabel("ensemble size E")
-    ax.set_ylabel("rms |agents' mean $-$ exact mean|")
+    ax.set_ylabel("rms |agents' mean\n$-$ exact mean|")
     ax.set_title("(c) the mean recursion is exact\nfor i.i.d. transitions")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=7.5, ncol=2, frameon=False)
-    fig.tight_layout()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), fontsize=7.5, ncol=1, frameon=False)
+    fig.tight_layout()  # 11.5 in wide: prints at >= 7 pt at the text width
     agreement = {"max_dev_in_se": float(z.max()), "value_error_per_agent_max_dev_in_se": z_ve,
                  "value_error_td": ve_td, "value_error_ls": ve_ls,
                  "gap_slope_iid": slope, "trajectory_bias_in_se": zs_traj,
