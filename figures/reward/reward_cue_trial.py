@@ -72,14 +72,14 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     z = np.abs(d.mean(0) - pe)[live] / se[live]
     det_dev = float(np.max(np.abs(d.mean(0) - pe)[~live])) if (~live).any() else 0.0
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.9), gridspec_kw={"width_ratios": [1.1, 1, 1]})
+    fig, axes = plt.subplots(1, 3, figsize=(11.5, 5.4), gridspec_kw={"width_ratios": [1.1, 1, 1]})
     ax = axes[0]
     vmax = float(np.max(np.abs(pe)))
     im = ax.imshow(pe, aspect="auto", origin="lower", cmap="RdBu_r", vmin=-vmax, vmax=vmax,
                    extent=(-0.5, L - 0.5, -0.5, trials - 0.5))
     ax.axvline(CUE - 0.5, color="k", lw=0.8, ls="--")
     ax.axvline(REWARD, color="k", lw=0.8, ls=":")
-    ax.set_xlabel("time step in the trial (cue: dashed, reward: dotted)")
+    ax.set_xlabel("time step in the trial\n(cue: dashed, reward: dotted)")
     ax.set_ylabel("trial")
     ax.set_title("(a) exact mean TD error $\\delta_t$")
     fig.colorbar(im, ax=ax, fraction=0.05, pad=0.02)
@@ -94,8 +94,9 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_xscale("symlog", linthresh=10)
     ax.set_xlabel("trial")
     ax.set_ylabel("TD error")
-    ax.set_title("(b) response at the cue and at the reward")
-    ax.legend(loc="center left", fontsize=7.5)
+    ax.set_title("(b) response at the cue\nand at the reward")
+    # under the panel: inside, it covered the curves at print size
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), fontsize=7.5, frameon=False)
 
     ax = axes[2]
     t = np.arange(L)
@@ -108,8 +109,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_xlabel("time step in the trial")
     ax.set_ylabel("TD error")
     ax.set_title("(c) within-trial profiles")
-    ax.legend(loc="upper left", fontsize=7.5)
-    fig.tight_layout()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, fontsize=7.5, frameon=False)
+    fig.tight_layout()  # 11.5 in wide: prints at >= 7 pt at the text width
 
     # the agents' expected cue response: the error of their mean weights (the cue response carries no
     # reward noise, it is gamma V_cue)
