@@ -16,6 +16,8 @@ from idealnets.theory.deep_linear import (
     learning_time,
     mode_strength,
     orthogonal_eigen_trajectory,
+    orthogonal_learning_time,
+    orthogonal_learning_times,
     pretrained_learning_time,
 )
 
@@ -149,6 +151,42 @@ def test_orthogonal_eigenvalue_theory_matches_full_flow(rng):
     loss_th = 0.5 * np.sum(np.abs(lam - s) ** 2, axis=-1)
     loss_flow = 0.5 * np.sum((maps - s * Q) ** 2, axis=(1, 2))
     assert np.allclose(loss_flow, loss_th, rtol=1e-6, atol=1e-9)
+
+
+def _haar_eigenvalues(rng, n, N):
+    out = []
+    while len(out) < n:
+        q, r = np.linalg.qr(rng.standard_normal((N, N)))
+        q = q * np.sign(np.diag(r))
+        if np.linalg.det(q) > 0:
+            out.append(np.linalg.eigvals(q))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("D", [1, 3, 6])
+def test_orthogonal_learning_times_stacked_equal_one_network_at_a_time(D, rng):
+    # the stacked solve of many networks gives each network's own learning time to the integrator's
+    # tolerance (rtol 1e-10; one solve per network differs from an rtol-1e-13 solve by up to ~1e-8)
+    from scipy.integrate import solve_ivp
+
+    s, delta, N = 2.0, 0.01, 4
+    lam = _haar_eigenvalues(rng, 12, N)
+    lam[3] = [1.9, 1.9, 1.9, 1.9]  # starts below the criterion: 0
+    lam[5] = [-1.0, 1j, -1j, 1.0]  # for D >= 2 an eigenvalue at -1 is never learned: inf (1/N > delta)
+    t = orthogonal_learning_times(lam, s, D, delta)
+    assert t.shape == (12,) and t[3] == 0.0 and np.isinf(t[5]) == (D >= 2)
+    assert orthogonal_learning_times(lam.reshape(3, 4, N), s, D, delta).shape == (3, 4)
+    for k in (0, 7, 11):
+        d = lam[k] - s
+        rhs = lambda _, y, d=d: -D * np.abs(s + d * np.exp(y)) ** (2 - 2 / D)  # noqa: E731
+        ev = lambda _, y, d=d: np.log(np.sum(np.abs(d) ** 2 * np.exp(2 * y)) / (N * s * s) / delta)  # noqa: E731
+        ev.terminal = True
+        ref = solve_ivp(rhs, (0, 1e3), np.zeros(N), method="DOP853", rtol=1e-13, atol=1e-15, events=ev).t_events[0][0]
+        assert t[k] == pytest.approx(ref, rel=1e-9)
+        assert orthogonal_learning_time(lam[k], s, D, delta) == pytest.approx(ref, rel=1e-9)
+        # the eigenvalue trajectory at the learning time sits on the criterion
+        lam_t = orthogonal_eigen_trajectory(t[k], lam[k], s, D)
+        assert np.sum(np.abs(lam_t - s) ** 2) / (N * s * s) == pytest.approx(delta, rel=1e-7)
 
 
 def test_pretrained_chain_matches_full_flow(rng):

@@ -47,6 +47,7 @@ __all__ = [
     "pretrained_learning_time",
     "orthogonal_eigen_trajectory",
     "orthogonal_learning_time",
+    "orthogonal_learning_times",
     "depth_learning_steps",
     "DEPTH_INITS",
 ]
@@ -926,8 +927,10 @@ def orthogonal_learning_time(lam0, s: float, depth: int, delta: float = 0.01, ta
     r"""Time until the relative excess loss ``sum_k |lambda_k - s|^2 / (N s^2)`` reaches ``delta``.
 
     ``lam0`` holds the N eigenvalues of ``Q^T M(0)`` of one network
-    (:func:`orthogonal_eigen_trajectory`). ``inf`` if an eigenvalue sits at -1 or 0 (for D >= 2 it
-    then moves into, or stays at, the fixed point 0 and is never learned).
+    (:func:`orthogonal_eigen_trajectory`). For D >= 2 an eigenvalue on the negative real axis (e.g. at -1)
+    or at 0 moves into, or stays at, the fixed point 0 and is never learned; ``inf`` if there are at least
+    ``delta N`` of them (the excess loss then stays above ``delta``). Integrated with LSODA (rtol 1e-10);
+    many networks at once: :func:`orthogonal_learning_times`.
     """
     D = _check_depth(depth)
     tau = _check_tau(tau)
@@ -936,25 +939,116 @@ def orthogonal_learning_time(lam0, s: float, depth: int, delta: float = 0.01, ta
     return _orthogonal_learning_time(_check_eigenvalues(lam0), s, D, delta, tau)
 
 
-def _orthogonal_learning_time(lam0: np.ndarray, s: float, D: int, delta: float, tau: float) -> float:
-    from scipy.integrate import solve_ivp
+def orthogonal_learning_times(lam0, s: float, depth: int, delta: float = 0.01, tau: float = 1.0) -> np.ndarray:
+    r""":func:`orthogonal_learning_time` of many networks at once: ``lam0`` of shape ``(..., N)`` holds the N
+    eigenvalues of ``Q^T M(0)`` of each network; returns the learning times, shape ``lam0.shape[:-1]``.
 
-    d = lam0.ravel() - s
-    N = d.size
-    if np.sum(np.abs(d) ** 2) / (N * s * s) <= delta:
-        return 0.0
+    The eigenvalue flows of all networks are integrated as one stacked ODE (one LSODA solve, same
+    tolerances as :func:`orthogonal_learning_time`) and each network's crossing of ``delta`` is located
+    on its dense output, as the single solve's event is; the times agree with one solve per network to
+    the integrator's tolerance (the stacked solve's steps are at most as long as each network's own).
+    """
+    D = _check_depth(depth)
+    tau = _check_tau(tau)
+    s = as_float(s, "s", low=0.0, open_low=True)
+    delta = as_float(delta, "delta", low=0.0, high=1.0, open_low=True, open_high=True)
+    lam = _check_eigenvalues(lam0)
+    if lam.ndim < 1:
+        raise ValueError("lam0 must have a last axis of eigenvalues (one row per network)")
+    return _orthogonal_learning_times(lam.reshape(-1, lam.shape[-1]), s, D, delta, tau).reshape(lam.shape[:-1])
+
+
+def _orthogonal_learning_time(lam0: np.ndarray, s: float, D: int, delta: float, tau: float) -> float:
+    return float(_orthogonal_learning_times(lam0.reshape(1, -1), s, D, delta, tau)[0])
+
+
+#: Largest time :func:`orthogonal_learning_time` integrates to (``inf`` when the criterion is not met by then)
+_ORTHOGONAL_T_MAX = 1e6
+
+
+def _orthogonal_learning_times(lam: np.ndarray, s: float, D: int, delta: float, tau: float) -> np.ndarray:
+    """:func:`orthogonal_learning_times` for trusted ``lam`` of shape ``(n_networks, N)``: one LSODA solve of all
+    the networks' flows ``tau d(log rho)/dt = -D |s + d rho|^{2-2/D}`` (``d = lambda0 - s``) stacked, stopped
+    once every network has met the criterion; each network's first crossing is then found by root search on
+    the solve's dense output within the step in which it crosses."""
+    n, N = lam.shape
+    d = lam - s
+    a2 = np.abs(d) ** 2
+    log_target = np.log(delta)
+    out = np.zeros(n)
+    todo = ~(np.sum(a2, axis=1) / (N * s * s) <= delta)
+    # for D >= 2 an eigenvalue on the negative real axis (or at 0) moves into the fixed point 0 and never past it,
+    # so it adds more than s^2 to the excess loss for ever: with n_0 of them the criterion is never met if
+    # n_0 / N >= delta (inf); networks with such eigenvalues are solved apart, so that the others' solve stops
+    # when they cross
+    n0 = np.sum((lam.imag == 0) & (lam.real <= 0), axis=1) if D >= 2 else np.zeros(n, dtype=int)
+    never = todo & (n0 >= delta * N)
+    out[never] = np.inf
+    todo &= ~never
+    stuck = n0 > 0
+    for rows in (np.flatnonzero(todo & ~stuck), np.flatnonzero(todo & stuck)):
+        if rows.size:
+            out[rows] = _orthogonal_crossings(d[rows], a2[rows], s, D, log_target, tau)
+    return out
+
+
+def _orthogonal_crossings(d, a2, s: float, D: int, log_target: float, tau: float) -> np.ndarray:
+    """The first time at which ``log(sum_k a2_k rho_k^2 / (N s^2)) = log_target``, per row (networks that start
+    above the criterion), of the stacked flows of :func:`_orthogonal_learning_times`; ``inf`` if not met by
+    ``_ORTHOGONAL_T_MAX * tau``."""
+    from scipy.integrate import solve_ivp
+    from scipy.optimize import brentq
+
+    m, N = d.shape
+    out = np.empty(m)
     p = 2.0 - 2.0 / D
+    dt, at = d.ravel(), a2
 
     def rhs(_, y):
-        return -D * np.abs(s + d * np.exp(y)) ** p / tau
+        return -D * np.abs(s + dt * np.exp(y)) ** p / tau
 
-    def event(_, y):
-        return np.log(np.sum(np.abs(d) ** 2 * np.exp(2 * y)) / (N * s * s)) - np.log(delta)
+    def crit(y):  # (m, ...) log relative excess loss minus log delta, per network
+        y = y.reshape((m, N) + y.shape[1:])
+        ex = at.reshape((m, N) + (1,) * (y.ndim - 2)) * np.exp(2 * y)
+        with np.errstate(divide="ignore"):  # -inf once every rho of a network has underflowed
+            return np.log(np.sum(ex, axis=1) / (N * s * s)) - log_target
+
+    def event(_, y):  # every network has met the criterion
+        return np.max(crit(y))
 
     event.terminal = True
-    t_max = 1e6 * tau
-    sol = solve_ivp(rhs, (0.0, t_max), np.zeros(N), method="LSODA", rtol=1e-10, atol=1e-12, events=event)
-    return float(sol.t_events[0][0]) if sol.t_events[0].size else np.inf
+    # the Jacobian is diagonal (the flows are independent): banded with no off-diagonals, should LSODA switch to BDF
+    sol = solve_ivp(rhs, (0.0, _ORTHOGONAL_T_MAX * tau), np.zeros(m * N), method="LSODA", rtol=1e-10, atol=1e-12,
+                    events=event, dense_output=True, lband=0, uband=0)
+    G = crit(sol.y)  # (m, n_steps) at the solver's step ends
+    for r in range(m):
+        hit = np.flatnonzero(G[r] <= 0)
+        if hit.size:
+            i = hit[0]
+        elif sol.status == 1:  # the last network to cross stopped the solve: at its end, up to rounding
+            i = sol.t.size - 1
+        else:
+            out[r] = np.inf
+            continue
+        if G[r, i] == 0 or i == 0:
+            out[r] = sol.t[i]
+            continue
+        interp = sol.sol.interpolants[i - 1]  # the step (t_{i-1}, t_i] in which network r crosses
+        cols = slice(r * N, (r + 1) * N)
+
+        def g(t, interp=interp, cols=cols, r=r):
+            y = interp(t)[cols]
+            return np.log(np.sum(at[r] * np.exp(2 * y)) / (N * s * s)) - log_target
+
+        lo, hi = sol.t[i - 1], sol.t[i]
+        g_lo, g_hi = g(lo), g(hi)
+        if g_hi > 0:  # the interpolant at the step's end misses the crossing by rounding: take the step's end
+            out[r] = hi
+        elif g_lo <= 0:
+            out[r] = lo
+        else:
+            out[r] = brentq(g, lo, hi, xtol=4 * _EPS, rtol=4 * _EPS)
+    return out
 
 
 def depth_learning_steps(
@@ -1037,7 +1131,7 @@ def depth_learning_steps(
                     raise ValueError("the aligned proxy needs (1 - sqrt(delta)) s > 1")
                 steps = time_to(s, 1.0, uf, D) / lr
             else:
-                ts = np.array([_orthogonal_learning_time(l, s, D, delta, tau) for l in lam])
+                ts = _orthogonal_learning_times(lam.reshape(lam.shape[0], -1), s, D, delta, tau)
                 steps = float(np.median(ts)) / lr
         out.append(steps)
     return np.asarray(out)

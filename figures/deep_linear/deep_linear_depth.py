@@ -29,7 +29,7 @@ import torch
 
 from idealnets.simulate import DivergenceError
 from idealnets.simulate.deep_linear import DeepLinearGD, init_weights, pretrain_layerwise
-from idealnets.theory.deep_linear import depth_learning_rate, depth_learning_steps, orthogonal_learning_time
+from idealnets.theory.deep_linear import depth_learning_rate, depth_learning_steps, orthogonal_learning_times
 from idealnets.theory.measures import crossing_time
 from idealnets.theory.tasks import correlations
 
@@ -172,7 +172,7 @@ def _make(*, quick: bool, device, out, seed: int) -> dict:
         for w in W0[1:]:
             M0 = w @ M0
         lam0 = np.linalg.eigvals(Q.T @ M0.cpu().numpy())  # (E, N)
-        per_net = np.array([orthogonal_learning_time(l, S, D, DELTA) for l in lam0]) / lr
+        per_net = orthogonal_learning_times(lam0, S, D, DELTA) / lr  # one stacked solve for the E networks
         th_orth_net.append(per_net)
         th_orth.append(np.median(per_net))
         # the four initialisations share lr: one batched ensemble, each with its own step budget
