@@ -104,7 +104,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     u_bp = np.stack([mode_strength(t[:, None], S[k], u0[:, k][None, :], 2).T for k in range(3)], -1)  # (E, R, 3)
     u_bp_line = np.stack([mode_strength(t_line[:, None], S[k], u0[:, k][None, :], 2).mean(1) for k in range(3)], -1)
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(11.0, 4.0))  # <= 11.5 in: prints at >= 7 pt
     ax = axes[0]
     for k in range(3):
         c = COLORS[k]
@@ -120,7 +120,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_xlabel(r"time $t/\tau$ (= lr $\times$ step)")
     ax.set_ylabel(r"mode strength $u_k = U_k^\top W_2W_1 V_k$")
     ax.set_title(f"(a) modes, init scale {EPS:g}, $b = {BETA:g}$")
-    ax.legend(loc="upper left", fontsize=7.5)
+    # below the panel: at print size (>= 7 pt) the seven entries would cover the rising curves
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=7.5)
 
     ax = axes[1]
     loss = {r: run.losses for r, run in runs.items()}
@@ -173,7 +174,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_xlabel(r"initial weight scale $\epsilon$")
     ax.set_ylabel(r"time to $u_1 = s_1/2$")
     ax.set_title("(c) no plateau under FA")
-    ax.legend(loc="upper right", fontsize=7.5)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=7.5)  # below: clear of the BP line
     fig.tight_layout()
 
     dev_fa = np.max(np.abs(proj["fa"].mean(0) - u_fa)) / S[0]
