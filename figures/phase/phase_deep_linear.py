@@ -72,7 +72,7 @@ def build(*, size: str = "full", processes: bool = False, scheduler=None, cache=
         t_mean, t_sd = np.nanmean(ts, axis=-1), np.nanstd(ts, axis=-1)
     t_mean = np.where(ok_pred, t_mean, np.nan)
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    fig, axes = plt.subplots(1, 3, figsize=(11.2, 5.4), layout="constrained")
     ax = axes[0]
     finite = T[np.isfinite(T)]
     norm = LogNorm(vmin=finite.min(), vmax=finite.max())
@@ -90,7 +90,7 @@ def build(*, size: str = "full", processes: bool = False, scheduler=None, cache=
     _scale_ticks(ax)
     ax.set_yticks(np.arange(len(depths)))
     ax.set_yticklabels([str(d) for d in depths])
-    ax.set_xlabel("per-layer initial scale $a$ ($u_0 = a^D$)")
+    ax.set_xlabel("per-layer initial scale $a$\n($u_0 = a^D$)")
     ax.set_ylabel("depth D")
     ax.set_title("theory heat map, GD circles")
     # cuts: t vs a at each simulated depth; t vs D at each simulated scale
@@ -107,8 +107,9 @@ def build(*, size: str = "full", processes: bool = False, scheduler=None, cache=
     ax.set_ylim(top=10 * c["t_cap"])
     ax.set_xlabel("per-layer initial scale $a$")
     ax.set_ylabel(r"learning time $t_{1/2}/\tau$")
-    ax.set_title("cuts at fixed depth (lines: theory, o: GD)")
-    ax.legend(fontsize=8)
+    ax.set_title("cuts at fixed depth\n(lines: theory, o: GD)")
+    # legends under the panels: inside, they covered the curves at print size
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3, fontsize=8, frameon=False)
     ax = axes[2]
     d_line = np.array(depths)
     for j, a in enumerate(sim_a):
@@ -122,9 +123,11 @@ def build(*, size: str = "full", processes: bool = False, scheduler=None, cache=
     ax.set_xlabel("depth D")
     ax.set_ylabel(r"learning time $t_{1/2}/\tau$")
     ax.set_title("cuts at fixed scale")
-    ax.legend(fontsize=8)
-    fig.suptitle(TITLE, y=1.02)
-    fig.tight_layout()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, fontsize=8, frameon=False)
+    fig.suptitle(TITLE)
+    # 11.5 in wide: prints at >= 7 pt at the text width; the constrained layout keeps the colour bar's
+    # label clear of the next panel's axis label
+    fig.get_layout_engine().set(w_pad=0.06, wspace=0.08)
     good = np.isfinite(t_mean)
     rel = np.abs(t_mean[good] / pred[good] - 1)
     agreement = {"max_rel_dev": float(rel.max()), "median_rel_dev": float(np.median(rel)),
