@@ -160,3 +160,26 @@ def test_invalid_initial_conditions():
         g.integrate([0.0, 1.0], Q0=[np.array([[-1.0]]), np.eye(2)])
     with pytest.raises(ValueError):
         g.integrate([0.0, 1.0], R0=[np.array([[5.0]]), np.zeros((2, 1))])  # [[Q, R], [R, T]] not PSD
+
+
+def test_figures_per_seed_ode_grid_equals_one_solve_per_network():
+    """The committee figures' vectorised per-network ODE (figures.committee._shared.per_seed_ode_grid: all networks
+    of a run, each from its own start and with its own lr, in one CommitteeGrid solve) against one DOP853 solve per
+    network at tight tolerances; and paired() uses it for backprop runs with a shared (orthonormal) teacher."""
+    from idealnets.figures.committee import _shared
+    from idealnets.simulate.committee import train
+
+    lr = np.array([0.5, 1.0, 2.0, 3.0])
+    run = train(60, 2, 2, lr, 15.0, n_networks=4, init_scale=0.8, record=12, record_linear=6, seed=3,
+                raise_on_divergence=False, progress_bar=False)
+    assert _shared.shares_teacher(run)
+    Q, R, v, eps = _shared.per_seed_ode_grid(run)
+    Qs, Rs, vs, eps_s = _shared.per_seed_ode(run, rtol=1e-11, atol=1e-13)
+    assert eps.shape == eps_s.shape == run.losses.shape and Q.shape == run.Q.shape and R.shape == run.R.shape
+    # grid at rtol 1e-8 vs DOP853 at rtol 1e-11: the grid's own global error (~1e-8), 10x headroom as above
+    for a, b in ((Q, Qs), (R, Rs), (v, vs), (eps, eps_s)):
+        assert np.abs(a - b).max() < ATOL
+    # a feedback-alignment run is not a grid run (the grid has no feedback): paired falls back to DOP853
+    fa = train(60, 2, 2, 1.0, 2.0, n_networks=2, init_scale=0.8, record=5, seed=3, feedback=[1.0, 0.5],
+               progress_bar=False)
+    assert not _shared.shares_teacher(fa)

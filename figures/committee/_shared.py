@@ -5,6 +5,15 @@ own initial order parameters (Q0, R0, v0, T measured on its weights) and then
 averaged over seeds, exactly as the simulation is averaged; both are recorded
 at the same alpha. Runs are memoised so that figures sharing a run (the
 learning curves and the order parameters) train it once per process.
+
+For backprop runs (no feedback vector) whose networks share their teacher
+(T and v* equal to rounding, as for the orthonormal teacher), :func:`paired`
+integrates all the networks' ODEs together (:func:`per_seed_ode_grid`:
+``CommitteeGrid``, one vectorised Dormand-Prince 5(4) solve with each network's
+own step control, rtol 1e-8): on the learning curves' four runs 1.5x cheaper
+than one DOP853 solve per network at rtol 1e-7 (6.2 -> 4.2 CPU s), and more
+accurate (those were off by up to 1e-5 in eps_g; the grid is within 5e-9 of a
+rtol 1e-11 reference).
 """
 from __future__ import annotations
 
@@ -16,8 +25,10 @@ import numpy as np
 from idealnets.simulate.committee import train
 from idealnets.simulate.engine import Run
 from idealnets.theory.committee import CommitteeODE, generalisation_error
+from idealnets.theory.committee_grid import CommitteeGrid
 
 ODE_RTOL, ODE_ATOL = 1e-7, 1e-9
+GRID_RTOL, GRID_ATOL = 1e-8, 1e-10  # CommitteeGrid's defaults (tested against single DOP853 solves)
 
 
 @dataclass
@@ -59,6 +70,25 @@ def per_seed_ode(run: Run, *, K_eff=None, rtol: float = ODE_RTOL, atol: float = 
     return out_Q, out_R, out_v, eps
 
 
+def shares_teacher(run: Run) -> bool:
+    """Whether the networks of ``run`` share their teacher (T and v* equal to rounding) and train by backprop,
+    so that :func:`per_seed_ode_grid` applies."""
+    return (run.feedback is None and np.allclose(run.T, run.T[0], rtol=0.0, atol=1e-12)
+            and np.array_equal(run.v_star, np.broadcast_to(run.v_star[0], run.v_star.shape)))
+
+
+def per_seed_ode_grid(run: Run, *, rtol: float = GRID_RTOL, atol: float = GRID_ATOL) -> tuple:
+    """:func:`per_seed_ode` for a backprop run whose networks share their teacher (:func:`shares_teacher`), all
+    networks in one vectorised integration (``CommitteeGrid``: Dormand-Prince 5(4), each network with its own
+    step control, its own lr and start). Returns ``(Q, R, v, eps)`` per seed; a network whose ODE blows up
+    is NaN from there on."""
+    grid = CommitteeGrid(np.full(run.Q.shape[0], run.Q.shape[-1]), run.R.shape[-1], run.lr, noise=run.noise,
+                         activation=run.activation, train_second_layer=run.train_second_layer, lr_v=run.lr_v,
+                         T=run.T[0], v_star=run.v_star[0])
+    tr = grid.integrate(run.times, list(run.Q0), list(run.R0), list(run.v0), rtol=rtol, atol=atol)
+    return tr.Q, tr.R, tr.v, tr.eps_g
+
+
 @lru_cache(maxsize=16)
 def paired(N: int, K: int, M: int, lr, alpha_max: float, *, n_networks: int, init_scale: float, seed: int,
            device, noise: float = 0.0, train_second_layer: bool = False, record: int = 40,
@@ -67,6 +97,8 @@ def paired(N: int, K: int, M: int, lr, alpha_max: float, *, n_networks: int, ini
     """Train ``n_networks`` networks and integrate the ODE from each one's start (memoised).
 
     ``lr`` may be a tuple with one rate per network; ``v0`` and ``feedback`` tuples of K values.
+    Backprop runs with a shared teacher integrate their ODEs together (:func:`per_seed_ode_grid`), others
+    one DOP853 solve per network (:func:`per_seed_ode`).
     """
     lr_arg = np.asarray(lr, dtype=float) if isinstance(lr, tuple) else lr
     run = train(N, K, M, lr_arg, alpha_max, n_networks=n_networks, init_scale=init_scale, seed=seed, device=device,
@@ -74,7 +106,7 @@ def paired(N: int, K: int, M: int, lr, alpha_max: float, *, n_networks: int, ini
                 raise_on_divergence=raise_on_divergence, record_linear=record_linear,
                 v0=None if v0 is None else np.asarray(v0, dtype=float),
                 feedback=None if feedback is None else np.asarray(feedback, dtype=float))
-    Q, R, v, eps = per_seed_ode(run)
+    Q, R, v, eps = per_seed_ode_grid(run) if shares_teacher(run) else per_seed_ode(run)
     eps_op = generalisation_error(run.Q, run.R, run.T[:, None], run.v, run.v_star[:, None], run.activation)
     return Paired(run, Q, R, v, eps, eps_op)
 

@@ -6,12 +6,20 @@ ODE on a fine grid of rates (from the first network's initial overlaps) and
 SGD (mean +- sd over networks); the dotted line is ``stable_lr``, the
 rate above which perfect learning is linearly unstable (Saad & Solla 1995):
 beyond it the student stays stuck at a high error.
+
+The ODE of the whole grid of rates is one vectorised integration
+(``CommitteeGrid``, Dormand-Prince 5(4) with each rate's own step control) at
+the tolerances of a single solve (rtol 1e-11, atol 1e-13): 5x cheaper than a
+DOP853 solve per rate (19 -> 3.4 CPU s), and as accurate (within 1e-4 relative of a rtol 1e-13
+reference at the smallest final errors, ~1e-10, where the DOP853 solves were
+off by up to 8e-4).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from idealnets.theory.committee import CommitteeODE, stable_lr
+from idealnets.theory.committee import ODE_ATOL, ODE_RTOL, stable_lr
+from idealnets.theory.committee_grid import CommitteeGrid
 
 from ._shared import paired
 from .._common import COLORS, DEFAULT_OUT, max_abs_dev, max_rel_dev, save, sim_markers, style, theory_line
@@ -73,14 +81,10 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.legend(loc="lower left", fontsize=7.5)
 
     # right: final error versus learning rate
-    ode_final = []
-    Q0, R0 = run.Q0[0], run.R0[0]
-    for lr in P["grid"]:
-        try:
-            ode_final.append(CommitteeODE(K, M, lr).integrate(Q0, R0, alpha_eval=[P["alpha_max"]]).eps_g[0])
-        except FloatingPointError:
-            ode_final.append(np.nan)
-    ode_final = np.array(ode_final)
+    # one vectorised integration over the grid of rates, all from the first network's start (a rate whose
+    # order parameters blow up gets NaN)
+    ode_final = CommitteeGrid(K, M, P["grid"]).integrate(np.array([0.0, P["alpha_max"]]), run.Q0[0], run.R0[0],
+                                                         rtol=ODE_RTOL, atol=ODE_ATOL).eps_g[:, -1]
     theory_line(ax2, P["grid"], ode_final, color="0.2", label=f"ODE at $\\alpha$ = {P['alpha_max']:g}")
     for i, lr in enumerate(LRS):
         f = finals_sim[i]
