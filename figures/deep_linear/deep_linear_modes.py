@@ -71,7 +71,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     style()
     kappa = KAPPA_QUICK if quick else KAPPA
     E, R = (8, 60) if quick else (32, 120)
-    fig, axes = plt.subplots(1, len(DEPTHS), figsize=(13, 3.4), sharey=True)
+    fig, axes = plt.subplots(2, 2, figsize=(9.5, 6.6), sharey=True)  # two rows: legible at print width
+    axes = axes.ravel()
     data, agreement = {}, {}
     for ax, D in zip(axes, DEPTHS):
         th, lr, run, proj, u_th, t_start = run_depth(D, n_networks=E, record=R, device=device, seed=seed, kappa=kappa)
@@ -100,6 +101,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         data[f"D{D}"] = {"t": t, "theory_mean": u_mean, "sim_mean": proj.mean(0), "sim_sd": proj.std(0),
                          "t_start": t_start, "lr": lr}
     axes[0].set_ylabel(r"mode strength $u_\alpha(t)$")
+    axes[2].set_ylabel(r"mode strength $u_\alpha(t)$")
     axes[1].plot([], [], "o", mfc="white", mec="k", label="trained (mean $\\pm$ sd)")
     axes[1].plot([], [], "-", color="k", label="theory")
     axes[1].legend(loc="upper left")
