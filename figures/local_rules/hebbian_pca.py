@@ -46,7 +46,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     N = C.shape[0]
     rng = np.random.default_rng(seed + 1)
     W0 = 0.5 * rng.standard_normal((K, N))
-    fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.9))
+    fig, axes = plt.subplots(1, 3, figsize=(11.5, 5.4))
     data, agreement = {}, {}
     t_line = np.linspace(0.0, T, 120)
     err_line = principal_subspace_error(oja_flow(C, W0, t_line), C, K)
@@ -69,8 +69,9 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     axes[0].set_ylim(1e-3 * max(err_line[0], 1e-3), 2 * max(err_line[0], 1e-3))
     axes[0].set_xlabel("t = lr x step")
     axes[0].set_ylabel(r"subspace error $\sum_i \sin^2\theta_i$")
-    axes[0].set_title(f"(a) Oja subspace rule, k = {K}, N = {N}")
-    axes[0].legend(loc="lower left")
+    axes[0].set_title(f"(a) Oja subspace rule,\nk = {K}, N = {N}")
+    # legends under the panels: inside, they covered the markers at print size
+    axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)
 
     ax = axes[1]
     ax.plot(lrs, gaps, "o", mfc="white", color=COLORS[0], label="measured (mean over t)")
@@ -78,9 +79,11 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("learning rate lr")
-    ax.set_ylabel("|simulated - flow| (mean over t)")
-    ax.set_title("(b) gap to the mean flow ~ lr")
-    ax.legend()
+    ax.set_ylabel("|simulated - flow|\n(mean over t)")
+    ax.set_xticks(lrs, [f"{lr:g}" for lr in lrs])  # the learning rates; no minor labels (they collided)
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    ax.set_title("(b) gap to the mean\nflow ~ lr")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)
     data["gaps"] = {"lr": lrs, "gap": gaps}
 
     ax = axes[2]
@@ -103,9 +106,9 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_yscale("log")
     ax.set_ylim(1e-4, 1.5)
     ax.set_xlabel("t = lr x step")
-    ax.set_ylabel(r"$\sin^2$ angle(row i, eigenvector i)")
-    ax.set_title(f"(c) Sanger's rule orders the rows, lr = {lr_s:g}")
-    ax.legend(fontsize=7.5)
-    fig.tight_layout()
+    ax.set_ylabel(r"$\sin^2$ angle" "\n" "(row i, eigenvector i)")
+    ax.set_title(f"(c) Sanger's rule orders\nthe rows, lr = {lr_s:g}")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), fontsize=7.5, frameon=False)
+    fig.tight_layout()  # 11.5 in wide: prints at >= 7 pt at the text width
     params = {"N": N, "k": K, "eigenvalues": LAM, "lrs": lrs, "t_end": T, "n_networks": E, "seed": seed}
     return save(fig, {"params": params, "data": data, "agreement": agreement}, name=NAME, out=out, quick=quick)
