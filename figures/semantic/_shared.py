@@ -114,6 +114,7 @@ def mlp_run(activation: str, hidden: tuple, quick: bool, seed: int, init_scale: 
     run = engine.run(model, steps=int(round(T_END / lr)), record=z["record"], time_per_step=lr,
                      time_unit="t = lr * step", loss_name="training loss", lr=lr,
                      lr_max=stable_lr(X, Y, len(widths) - 1), what="the training loss",
-                     desc=f"living things {activation} {list(hidden)}")
+                     desc=f"living things {activation} {list(hidden)}",
+                     n_threads=1 if ctx.device.type == "cpu" else None)  # kernels too small for intra-op threads
     run.extras["hidden"] = [run.state[f"hidden{l + 1}"] for l in range(len(hidden))]
     return run

@@ -43,7 +43,10 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     u_th = th.mode_strengths(tt) / th.u_final
     runs1 = {a: S.mlp_run(a, (S.NH,), quick, seed, S.INIT_SCALE, device) for a in ("relu", "tanh", "linear")}
     runs2 = {a: S.mlp_run(a, (S.NH, S.NH), quick, seed, INIT2, device) for a in ("relu", "tanh", "linear")}
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    fig = plt.figure(figsize=(11.2, 5.0))
+    gs = fig.add_gridspec(2, 3, height_ratios=[1, 0.3])
+    axes = [fig.add_subplot(gs[0, j]) for j in range(3)]
+    legends = [fig.add_subplot(gs[1, :2]), fig.add_subplot(gs[1, 2])]  # the legends, under the panels they key
     agreement, data = {}, {}
     for ax, act in zip(axes[:2], ("relu", "tanh")):
         run = runs1[act]
@@ -71,7 +74,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         agreement[f"{act}1_final_map_max_abs_err"] = float(np.abs(run.outputs[:, -1] - th.Y).max())
         data[f"{act}1"] = {"t": run.times, "u_mean": u.mean(0), "u_sd": u.std(0), "t_half": t_half}
     axes[0].set_ylabel("u_alpha(t) / (s_alpha / c)")
-    axes[0].legend(loc="upper left", fontsize=7.5, title="lines: linear theory", title_fontsize=7.5)
+    legends[0].legend(*axes[0].get_legend_handles_labels(), loc="upper center", ncol=4, fontsize=7.5,
+                      title="lines: linear theory", title_fontsize=7.5)
 
     ax = axes[2]
     modes = np.arange(1, th.n_modes + 1)
@@ -90,12 +94,14 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
                                                                                     t_lin)[0])
             data[f"{act}{nh}_ratio_to_linear"] = r
         agreement[f"linear{nh}_final_map_max_abs_err"] = float(np.abs(runs["linear"].outputs[:, -1] - th.Y).max())
-    ax.set_ylim(0.5, 1.3 * ax.get_ylim()[1])  # head-room for the legend
+    ax.set_ylim(0.5, ax.get_ylim()[1])
     ax.set_xticks(modes)
     ax.set_xlabel("mode alpha (broad -> fine)")
-    ax.set_ylabel("half-learning time / that of the linear net")
-    ax.set_title("timing relative to a linear net with the same init")
-    ax.legend(fontsize=7.5, loc="upper right", ncol=2)
+    ax.set_ylabel("half-learning time /\nthat of the linear net")
+    ax.set_title("timing relative to a linear net\nwith the same init")
+    legends[1].legend(*ax.get_legend_handles_labels(), fontsize=7.5, loc="upper center")
+    for ax in legends:
+        ax.axis("off")
     fig.suptitle(TITLE)
     fig.tight_layout()
     record = {
