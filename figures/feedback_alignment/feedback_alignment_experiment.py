@@ -72,7 +72,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     labels_txt = {"bp": "backprop", "fa": "FA, both layers learn",
                   "fa_frozen": f"FA, top layer frozen until step {half}, then both"}
     colors = {"bp": COLORS[0], "fa": COLORS[1], "fa_frozen": COLORS[2]}
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.9))
+    fig, axes = plt.subplots(1, 3, figsize=(11.0, 3.9))  # <= 11.5 in: prints at >= 7 pt
     for key, run in runs.items():
         for ax, y in zip(axes, (run.losses, run.angle, run.accuracy)):
             sim_markers(ax, run.steps, y, color=colors[key], label=labels_txt[key], ms=3.5)
