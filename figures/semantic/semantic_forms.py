@@ -47,7 +47,10 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     style()
     n_seeds = 4 if quick else 20
     forms = _forms()
-    fig, axes = plt.subplots(2, len(forms), figsize=(15, 6.2), gridspec_kw={"height_ratios": [1.1, 1]})
+    # three forms to a row, each as its spectrum above its modes (two blocks of two rows)
+    fig = plt.figure(figsize=(11.2, 11.8))
+    gs = fig.add_gridspec(4, 3, height_ratios=[1.1, 1, 1.1, 1])
+    axes = np.array([[fig.add_subplot(gs[2 * (j // 3) + r, j % 3]) for j in range(len(forms))] for r in range(2)])
     agreement, data = {}, {}
     idx = np.arange(1, N_ITEMS + 1)
     for j, st in enumerate(forms):
@@ -62,8 +65,9 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         ax.set_ylim(0, None)
         ax.set_title(st.kind, fontsize=11)
         ax.set_xlabel("mode alpha")
-        if j == 0:
+        if j % 3 == 0:
             ax.set_ylabel("singular value of Y/P")
+        if j == 0:
             ax.legend(fontsize=8)
         # bottom: leading modes, sampled V rotated onto the analytic leading eigenspace
         k = _leading_group(st.eig, N_MODES_SHOWN)
@@ -75,8 +79,9 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
             ax.plot(np.arange(N_ITEMS), st.modes[:, a], "-", color=c, lw=1.5, label=st.label[a])
             ax.plot(np.arange(N_ITEMS), R_al[:, a], "o", ms=3, mfc="white", mec=c)
         ax.set_xlabel("item (row-major)" if st.kind == "grid" else "item")
-        ax.legend(fontsize=7, loc="best", ncol=1, handlelength=1.2)
-        if j == 0:
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=N_MODES_SHOWN, handlelength=1.2,
+                  columnspacing=1.0)  # under the panel: the modes fill it
+        if j % 3 == 0:
             ax.set_ylabel("item mode (analyzer) value")
         agreement[f"{st.kind}_s_max_rel_dev"] = float(np.max(np.abs(s_samp.mean(0) / s_an - 1)))
         agreement[f"{st.kind}_leading_modes_rel_err"] = err

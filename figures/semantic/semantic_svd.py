@@ -35,9 +35,10 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     cos_u = np.abs(np.sum(Us * th.U, axis=0))
     cos_v = np.abs(np.sum(Vts.T * th.V, axis=0))
 
-    fig = plt.figure(figsize=(12.5, 6.2))
-    gs = fig.add_gridspec(2, 4, width_ratios=[8, N_SHOW + 0.6, 8, 8], height_ratios=[1, 0.55],
-                          wspace=0.35, hspace=0.35)
+    # tall enough that the 36 feature names read at print size (one per row of Y)
+    fig = plt.figure(figsize=(11.2, 9.8))
+    gs = fig.add_gridspec(2, 4, width_ratios=[8, N_SHOW + 0.6, 8, 8], height_ratios=[1, 0.8],
+                          wspace=0.6, hspace=0.35)
     feats = th.features
     ax = fig.add_subplot(gs[:, 0])
     ax.imshow(th.Y, aspect="auto", cmap="Greys", vmin=0, vmax=1)
@@ -54,15 +55,16 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax = fig.add_subplot(gs[0, 2:])
     lim = np.abs(th.V[:, :N_SHOW]).max()
     ax.imshow(th.V[:, :N_SHOW].T, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim)
-    ax.set_xticks(range(8), th.items, fontsize=8)
+    ax.set_xticks(range(8), th.items, fontsize=8, rotation=45, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(N_SHOW), [f"mode {a + 1}" for a in range(N_SHOW)], fontsize=8)
-    ax.set_title("V^T: item patterns (modes 3, 4 mix bird/fish with tree/flower)", fontsize=10)
+    ax.set_title("V^T: item patterns\n(modes 3, 4 mix bird/fish with tree/flower)", fontsize=10)
     ax = fig.add_subplot(gs[1, 2:])
     modes = np.arange(1, th.n_modes + 1)
     ax.bar(modes, th.u_final, color=COLORS[0], alpha=0.35, label="theory: singular values of Y")
     sim_markers(ax, modes, s_sim, color=COLORS[0], label=f"trained D=2 linear nets (n={s_sim.shape[0]})",
                 band=False)
     ax.errorbar(modes, s_sim.mean(0), yerr=s_sim.std(0), fmt="none", ecolor=COLORS[0], capsize=2)
+    ax.set_xticks(modes)
     ax.set_xlabel("mode alpha")
     ax.set_ylabel("singular value s_alpha / c")
     ax.legend(loc="upper right")
