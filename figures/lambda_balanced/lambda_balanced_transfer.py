@@ -79,8 +79,10 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         data[f"lam{lam:g}_median_time_to_L_B_below_1"] = {"after_A": float(np.median(t_after)),
                                                           "from_init": float(np.median(t_init))}
     axes[0].set_ylabel("training loss")
-    axes[0].legend(loc="center left", bbox_to_anchor=(0.2, 0.48), fontsize=8)
-    fig.suptitle(f"{TITLE}: lines = exact (mean of {E} random inits), markers = trained ($\\eta={lr:g}$)",
+    # the legend under the panels (inside panel (a) it covered the curves at print size)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4,
+               fontsize=8, frameon=False)
+    fig.suptitle(f"{TITLE}\nlines = exact (mean of {E} random inits), markers = trained ($\\eta={lr:g}$)",
                  fontsize=10)
     fig.tight_layout()
     rec = {"params": {"N": N_IN, "s_A": S_A, "theta_deg": 150.0, "lams": LAMS, "map_scale": MAP_SCALE, "E": E,
