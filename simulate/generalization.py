@@ -215,9 +215,51 @@ class LinearStudentsGD:
         return w - self.lr * (self.C @ w - self.b + self.gamma * w)
 
 
+class LinearStudentsExactGD:
+    r"""GD of linear students that jumps between recording steps by its closed form, as an engine model.
+
+    In the eigenbasis ``C = V diag(lambda) V^T`` every coordinate obeys
+    ``w_i <- (1 - lr r_i) w_i + lr b_i`` (``r = lambda + gamma``, ``b = V^T X y``), so ``n``
+    steps give ``w_i a_i + b_i (1 - a_i)/r_i`` with ``a_i = (1 - lr r_i)^n`` (``n lr b_i``
+    at ``r_i = 0``). State: ``V^T w`` (E, N, k); it observes what :class:`LinearStudentsGD`
+    observes, computed in the eigenbasis (``|w - wbar|^2`` and ``w.C w`` are invariant):
+    the same trajectory as stepping, to rounding, at the cost of one eigendecomposition.
+    """
+
+    name = "linear students GD (closed form between records)"
+
+    def __init__(self, lam, V, b, yy, wbar, w0, se2, P, N: int, lr: float, gamma: float):
+        Vt = V.transpose(1, 2)
+        self.lam, self.bv, self.wbv, self.w0v = lam, Vt @ b, Vt @ wbar, Vt @ w0  # lam (E, N, 1)
+        self.yy, self.se2, self.P, self.N, self.lr, self.gamma = yy, se2, P, N, lr, gamma
+
+    def init(self):
+        return self.w0v.clone()
+
+    def observe(self, wv):
+        test = ((wv - self.wbv) ** 2).sum(1) / self.N + self.se2
+        train = (self.yy - 2 * (wv * self.bv).sum(1) + (self.lam * wv * wv).sum(1)) / self.P
+        return {"loss": train.reshape(-1), "generalization_error": test.reshape(-1)}
+
+    def advance(self, wv, k, n, update):
+        r = self.lam + self.gamma
+        x = self.lr * r
+        pos = x < 1.0  # 1 - lr r > 0: a = exp(n log1p(-lr r)), 1 - a = -expm1(...) without cancellation
+        lx = n * torch.log1p(-torch.where(pos, x, torch.zeros_like(x)))
+        a = torch.where(pos, torch.exp(lx), (1.0 - x) ** n)
+        one_minus_a = torch.where(pos, -torch.expm1(lx), 1.0 - a)
+        q = torch.where(r != 0, one_minus_a / torch.where(r != 0, r, torch.ones_like(r)),
+                        torch.full_like(r, n * self.lr))
+        update(n)
+        return a * wv + q * self.bv
+
+    def step(self, wv, k):
+        return self.advance(wv, k, 1, lambda n: None)
+
+
 def train_linear(datas: TeacherStudentData | Sequence[TeacherStudentData], *, lr: float, steps: int,
                  record=50, weight_decay: float = 0.0, log: bool = True,
-                 desc: str = "linear students") -> Run | list[Run]:
+                 desc: str = "linear students", exact: bool = False) -> Run | list[Run]:
     r"""Full-batch GD of linear students ``w <- w - lr (X X^T w - X y + gamma w)``.
 
     ``datas``: one :class:`TeacherStudentData` or a list sharing N (different P, i.e.
@@ -226,16 +268,27 @@ def train_linear(datas: TeacherStudentData | Sequence[TeacherStudentData], *, lr
     the training error ``|y - X^T w|^2/P`` and ``state["generalization_error"]`` the test
     error ``|w - wbar|^2/N + sigma_eps^2``, both ``(E k, R)``; ``train_error`` and
     ``test_error`` the same as ``(E, k, R)``.
+
+    ``exact=True`` goes from one recording step to the next by the closed form of GD in
+    the eigenbasis of ``X X^T`` (:class:`LinearStudentsExactGD`) instead of stepping: the
+    same trajectory to rounding (checked in the tests), at the cost of one
+    eigendecomposition per data set however many steps are taken.
     """
     single = isinstance(datas, TeacherStudentData)
     datas = _datas(datas)
     lr = _pos("lr", lr)
     steps = _v.as_int(steps, "steps", low=0)
     gamma = _pos("weight_decay", weight_decay, allow_zero=True)
-    lr_max = _stable_lr(datas, gamma)
+    exact = _v.as_bool(exact, "exact")
     C, b, yy, wbar, w0, se2, P = _stats(datas)
     E, _, k = w0.shape
-    model = LinearStudentsGD(C, b, yy, wbar, w0, se2, P, datas[0].N, lr, gamma)
+    if exact:
+        lam, V = torch.linalg.eigh(C)
+        lr_max = 2.0 / (float(lam[:, -1].max()) + gamma)
+        model = LinearStudentsExactGD(lam.unsqueeze(-1), V, b, yy, wbar, w0, se2, P, datas[0].N, lr, gamma)
+    else:
+        lr_max = _stable_lr(datas, gamma)
+        model = LinearStudentsGD(C, b, yy, wbar, w0, se2, P, datas[0].N, lr, gamma)
     run = _run_errors(model, steps=steps, record=record, log=log, lr=lr, lr_max=lr_max, desc=desc)
     if single:
         return _with_old_layout(run, (E, k), lr, lr_max)

@@ -215,6 +215,23 @@ def test_finite_size_errors_exact_against_trained_students(seed):
             np.testing.assert_allclose(run.train_error[:, j].T, fs.train, rtol=1e-8, atol=1e-12)
 
 
+def test_linear_exact_gd_matches_stepping(seed):
+    # the closed form between records is the stepped trajectory to rounding, with and without decay,
+    # below, at and above alpha = 1 (alpha < 1: exact zero modes), and at lr r > 1 (a negative base)
+    datas = [sample_data(40, P, 2, n_teachers=2, sigma_eps=[0.3, 0.8], sigma_0=0.2, seed=seed + i)
+             for i, P in enumerate((20, 40, 90))]
+    for gamma in (0.0, 0.2):
+        lr = 0.9 * stable_lr(datas, gamma)
+        a = train_linear(datas, lr=lr, steps=600, record=[0, 1, 7, 50, 333, 600], weight_decay=gamma)
+        b = train_linear(datas, lr=lr, steps=600, record=[0, 1, 7, 50, 333, 600], weight_decay=gamma, exact=True)
+        for ra, rb in zip(a, b):
+            np.testing.assert_array_equal(ra.times, rb.times)
+            np.testing.assert_allclose(rb.test_error, ra.test_error, rtol=1e-9)
+            np.testing.assert_allclose(rb.train_error, ra.train_error, rtol=1e-8, atol=1e-12)
+    with pytest.raises(TypeError):
+        train_linear(datas, lr=0.01, steps=5, exact="yes")
+
+
 def test_gradient_descent_approaches_gradient_flow_linearly(seed):
     d = sample_data(50, 100, 2, sigma_eps=0.5, seed=seed)
     X, y, wb, w0 = _np(d)
@@ -223,6 +240,21 @@ def test_gradient_descent_approaches_gradient_flow_linearly(seed):
     flow = finite_size_errors(X, y, wb, w0, t, 0.5).test
     gaps = [np.abs(finite_size_errors(X, y, wb, w0, t, 0.5, lr=lr0 / m).test - flow).max() for m in (1, 2, 4)]
     np.testing.assert_allclose(np.array(gaps[:-1]) / np.array(gaps[1:]), 2.0, rtol=0.1)  # O(lr)
+
+
+def test_finite_size_errors_broadcast_batch(seed):
+    # one X for several teachers (leading axes broadcast) equals the repeated X
+    d = sample_data(30, 45, 3, n_teachers=2, sigma_eps=0.5, sigma_0=0.2, seed=seed)
+    X = d.X.numpy()
+    y, wb, w0 = (a.numpy().transpose(0, 2, 1) for a in (d.y, d.w_teacher, d.w0))
+    t = np.array([0.5, 3.0, np.inf])
+    one = finite_size_errors(X[:, None], y, wb, w0, t, 0.5)
+    rep = finite_size_errors(np.repeat(X[:, None], 2, 1), y, wb, w0, t, 0.5)
+    assert one.test.shape == rep.test.shape == (3, 3, 2)
+    np.testing.assert_allclose(one.test, rep.test, rtol=1e-12)
+    np.testing.assert_allclose(one.train, rep.train, rtol=1e-9, atol=1e-13)
+    with pytest.raises(ValueError, match="shapes"):
+        finite_size_errors(X[:, None], y[:2], wb, w0, 1.0, 0.5)
 
 
 def test_finite_size_pseudo_inverse_limit(seed):

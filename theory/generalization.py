@@ -386,8 +386,9 @@ def finite_size_errors(X, y, w_teacher, w0, t, sigma_eps, *, weight_decay: float
                        tau: float = 1.0, lr: float | None = None) -> FiniteSizeErrors:
     r"""Exact train/test error of gradient flow on a given data set, from its eigendecomposition.
 
-    ``X`` (..., N, P), ``y`` (..., P), ``w_teacher``/``w0`` (..., N) with common leading
-    batch axes. With ``X X^T = V diag(lambda) V^T``, ``b = V^T X y``, each coordinate
+    ``X`` (..., N, P), ``y`` (..., P), ``w_teacher``/``w0`` (..., N) with leading batch
+    axes that broadcast (e.g. one ``X`` of shape (E, 1, N, P) for several teachers (E, k, P):
+    one eigendecomposition per input matrix). With ``X X^T = V diag(lambda) V^T``, ``b = V^T X y``, each coordinate
     ``w_i = (V^T w)_i`` follows ``w_i(t) = w0_i a + b_i (1 - a)/r`` (``r = lambda + gamma``,
     ``a = e^{-r t/tau}``); eigenvalues below the rank tolerance ``max(N,P) eps lambda_max``
     are set to 0 (their ``b`` vanishes), so ``t = inf`` without decay is the
@@ -410,10 +411,14 @@ def finite_size_errors(X, y, w_teacher, w0, t, sigma_eps, *, weight_decay: float
     wbar = as_array(w_teacher, "w_teacher", ndim=range(1, 64))
     w0 = as_array(w0, "w0", ndim=range(1, 64))
     N, P = X.shape[-2:]
-    batch = X.shape[:-2]
-    if y.shape != batch + (P,) or wbar.shape != batch + (N,) or w0.shape != batch + (N,):
-        raise ValueError(f"shapes disagree: X {X.shape}, y {y.shape} (want {batch + (P,)}), "
-                         f"w_teacher {wbar.shape}, w0 {w0.shape} (want {batch + (N,)})")
+    try:
+        batch = np.broadcast_shapes(X.shape[:-2], y.shape[:-1], wbar.shape[:-1], w0.shape[:-1])
+    except ValueError:
+        batch = None
+    if batch is None or y.shape[-1] != P or wbar.shape[-1] != N or w0.shape[-1] != N:
+        raise ValueError(f"shapes disagree: X {X.shape}, y {y.shape} (want {X.shape[:-2] + (P,)}), "
+                         f"w_teacher {wbar.shape}, w0 {w0.shape} (want {X.shape[:-2] + (N,)}; "
+                         "leading batch axes broadcast)")
     sigma_eps = _check_nonneg("sigma_eps", sigma_eps)
     gamma = _check_nonneg("weight decay", weight_decay)
     tau = _check_tau(tau)

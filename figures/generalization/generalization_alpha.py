@@ -35,11 +35,12 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     t_stop = np.array([th.optimal_stopping_time() for th in th_all])
     lr = 0.2 * stable_lr(datas, gamma)
     t_es = 8.0 * t_stop.max()
+    # exact=True: closed-form GD between the recorded steps (the stepped trajectory to rounding)
     runs_es = train_linear(datas, lr=lr, steps=int(np.ceil(t_es / lr)), record=40 if quick else 70,
-                           desc="early stopping")
+                           desc="early stopping", exact=True)
     t_wd = 40.0 / gamma  # e^{-40}: converged
     runs_wd = train_linear(datas, lr=lr, steps=int(np.ceil(t_wd / lr)), record=[int(np.ceil(t_wd / lr))],
-                           weight_decay=gamma, desc="weight decay")
+                           weight_decay=gamma, desc="weight decay", exact=True)
     # simulation summaries (per data set: the ensemble over inputs x teachers)
     es_sim = [r.test_error.reshape(-1, r.times.size).mean(0).min() for r in runs_es]
     es_spread = [r.test_error.reshape(-1, r.times.size)[:, np.argmin(r.test_error.reshape(-1, r.times.size).mean(0))]
@@ -47,7 +48,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     wd_sim = [r.test_error[..., -1].reshape(-1) for r in runs_wd]
     conv = []
     for d in datas:  # the exact t = inf limit of GD on each sampled data set (pseudo-inverse)
-        X = np.repeat(d.X.cpu().numpy()[:, None], 2, 1)
+        X = d.X.cpu().numpy()[:, None]  # one input matrix for both teachers (batch axes broadcast)
         fs = finite_size_errors(X, d.y.cpu().numpy().transpose(0, 2, 1), d.w_teacher.cpu().numpy().transpose(0, 2, 1),
                                 d.w0.cpu().numpy().transpose(0, 2, 1), np.inf, se)
         conv.append(fs.test.reshape(-1))

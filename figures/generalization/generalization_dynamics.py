@@ -39,7 +39,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
                          device=device, seed=seed + 17 * i) for i, a in enumerate(ALPHAS)]
     lr = 0.2 * stable_lr(datas)  # lr * lambda_max = 0.4: O(lr) gap to gradient flow visible only at t < 1
     steps = int(np.ceil(t_max / lr))
-    runs = train_linear(datas, lr=lr, steps=steps, record=24 if quick else 32)
+    runs = train_linear(datas, lr=lr, steps=steps, record=24 if quick else 32, exact=True)  # closed form between records
     t_line = np.logspace(-2, np.log10(t_max * 30), 300)
     fig, axes = plt.subplots(1, len(SNRS), figsize=(10, 3.9), sharey=True)
     agreement, data = {}, {}

@@ -38,7 +38,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     t_max = 6.0 * max(v.max() for v in t_pts.values())
     steps = int(np.ceil(t_max / lr))
     rec_steps = np.unique(np.round(np.logspace(np.log10(0.05 / lr), np.log10(steps), 50 if quick else 90)).astype(int))
-    runs = train_linear(datas, lr=lr, steps=steps, record=rec_steps, desc="stopping time")
+    runs = train_linear(datas, lr=lr, steps=steps, record=rec_steps, desc="stopping time", exact=True)
     fig, ax = plt.subplots(figsize=(6.2, 4.2))
     agreement, sims = {}, {}
     for j, (snr, se) in enumerate(zip(SNRS, ses)):
