@@ -137,7 +137,7 @@ class HiddenManifoldSGD:
                 st["X"], st["Y"] = self._sample(c)  # (c, E, N), (c, E)
             i = step % self.chunk
             x, y = st["X"][i], st["Y"][i]
-            lam = torch.einsum("ekn,en->ek", W, x) / sqN
+            lam = torch.bmm(W, x[:, :, None])[:, :, 0] / sqN
             gl = g(lam)
             delta = (v * gl).sum(-1) - y
             W -= (lr / sqN) * (v * delta[:, None] * dg(lam))[:, :, None] * x[:, None, :]

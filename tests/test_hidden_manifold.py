@@ -186,3 +186,17 @@ def test_trainer_refuses_bad_input():
         train_hidden_manifold(W0, F, Wt, lr=0.5, alpha_max=0.01)
     run = train_hidden_manifold(W0 + 0.1, F, Wt, lr=0.5, alpha_max=1.0, record=3, n_test=50)
     assert run.losses.shape == (1, run.times.size) and np.isfinite(run.losses).all()
+
+
+def test_batched_state_is_each_networks_own():
+    """hidden_manifold_state of (E, K, N) weights: the list of the E single states, bit for bit (one eigh)."""
+    rng = np.random.default_rng(7)
+    F = hidden_manifold_features(30, 40, seed=1)
+    Wt = rng.standard_normal((2, 30))
+    W = rng.standard_normal((3, 2, 40))
+    batched = hidden_manifold_state(W, F, Wt)
+    assert isinstance(batched, list) and len(batched) == 3
+    for e in range(3):
+        one = hidden_manifold_state(W[e], F, Wt)
+        for name in ("W", "sigma", "r", "t", "rho", "weights"):
+            np.testing.assert_array_equal(getattr(batched[e], name), getattr(one, name))

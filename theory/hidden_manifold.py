@@ -109,23 +109,31 @@ class HiddenManifoldState:
     weights: np.ndarray
 
 
-def hidden_manifold_state(W, F, W_tilde) -> HiddenManifoldState:
+def hidden_manifold_state(W, F, W_tilde):
     """The spectral order parameters of student weights ``W`` (K, N), features ``F`` (D, N) and latent teacher
-    ``W_tilde`` (M, D): eigendecomposition of ``F F^T / N``, one direction per eigenvalue (weights 1/D)."""
-    W = _v.as_array(W, "W", ndim=2)
+    ``W_tilde`` (M, D): eigendecomposition of ``F F^T / N``, one direction per eigenvalue (weights 1/D).
+
+    ``W`` may also be (E, K, N), the weights of E students on the same features: then a list of E states, the
+    eigendecomposition computed once (each state equal to the one of its own ``W``)."""
+    W = _v.as_array(W, "W", ndim=(2, 3))
     F = _v.as_array(F, "F", ndim=2)
     Wt = _v.as_array(W_tilde, "W_tilde", ndim=2)
-    K, N = W.shape
+    K, N = W.shape[-2:]
     D = F.shape[0]
     if F.shape[1] != N or Wt.shape[1] != D:
-        raise ValueError(f"shapes must be W (K, N), F (D, N), W_tilde (M, D); got {W.shape}, {F.shape}, {Wt.shape}")
+        raise ValueError(f"shapes must be W (K, N) or (E, K, N), F (D, N), W_tilde (M, D); got {W.shape}, "
+                         f"{F.shape}, {Wt.shape}")
     if D > MAX_DIRECTIONS:
         raise ValueError(f"D = {D} exceeds MAX_DIRECTIONS = {MAX_DIRECTIONS}")
     rho, psi = np.linalg.eigh(F @ F.T / N)
-    s = psi.T @ (F @ W.T) / np.sqrt(N)  # (D, K)
     wt = psi.T @ Wt.T  # (D, M)
-    return HiddenManifoldState(W @ W.T / N, s[:, :, None] * s[:, None, :], s[:, :, None] * wt[:, None, :],
-                               wt[:, :, None] * wt[:, None, :], rho, np.full(D, 1.0 / D))
+    t = wt[:, :, None] * wt[:, None, :]
+
+    def one(w):
+        s = psi.T @ (F @ w.T) / np.sqrt(N)  # (D, K)
+        return HiddenManifoldState(w @ w.T / N, s[:, :, None] * s[:, None, :], s[:, :, None] * wt[:, None, :],
+                                   t.copy(), rho.copy(), np.full(D, 1.0 / D))
+    return one(W) if W.ndim == 2 else [one(w) for w in W]
 
 
 def coarsen(state: HiddenManifoldState, n_bins: int) -> HiddenManifoldState:
@@ -223,7 +231,8 @@ class HiddenManifoldODE:
         """``(dW, dsigma, dr, dv)`` at one state (module docstring)."""
         K, act, lr = self.K, self.activation, self.lr
         Q, R, T = self.overlaps(W, sigma, r, t, weights)
-        Om = np.block([[Q, R], [R.T, T]])
+        Om = np.empty((K + self.M,) * 2)  # [[Q, R], [R^T, T]]
+        Om[:K, :K], Om[:K, K:], Om[K:, :K], Om[K:, K:] = Q, R, R.T, T
         d = np.diag(Om)
         dk = d[:K]
         u = np.concatenate([v, -self.v_star])

@@ -26,7 +26,10 @@ CAPTION = ("**Shared vs separate heads.** Forgetting of task 1 after learning ta
            "({agreement[peak_forgetting_shared]:.3f}), zero for identical teachers. "
            "ODE (lines) vs online SGD at N = {params[N]} (markers): max deviation in forgetting "
            "{agreement[forgetting_max_abs_dev]:.2g}.")
-TOLERANCES = {}
+TOLERANCES = {
+    "forgetting_max_abs_dev": (0.05, "tests/test_records.py::test_records_within_tolerances",
+                               "finite size: N^-1/2 = 0.045 at N = 500 (SGD vs ODE from the same start)"),
+}
 
 K = M = 2
 LR = 1.0
