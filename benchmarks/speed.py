@@ -22,6 +22,7 @@ both; on a shared machine the CPU time is the steadier number and the ratios are
 (wall ratios are printed too). The load average is printed with the results.
 
     .venv/bin/python benchmarks/speed.py [--nn2pp /tmp/peer_nn2pp/nn2pp.exe] [--repeats 3] [--quick] [--write]
+    .venv/bin/python benchmarks/speed.py --depth-only [--write]   # ratio 3 alone
 
 ``--write`` writes the tables to ``benchmarks/RESULTS_speed.md`` (the text after its
 ``<!-- reading: kept by --write -->`` line is kept).
@@ -55,14 +56,16 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="fewer steps (a smoke test, not a measurement)")
     p.add_argument("--write", action="store_true", help="write benchmarks/RESULTS_speed.md")
+    p.add_argument("--depth-only", action="store_true",
+                   help="only ratio 3 (depth >= 3 theory vs simulation); --write then replaces only its table")
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     load0 = os.getloadavg()
     q = a.quick
     ours_steps = {1: 2000 if q else 20000, 64: 100 if q else 1000}
     floor_steps = {1: 200 if q else 2000, 64: 50 if q else 500}
-    exe = Path(a.nn2pp) if a.nn2pp else None
-    if exe is None or not exe.is_file():
+    exe = Path(a.nn2pp) if a.nn2pp and not a.depth_only else None
+    if not a.depth_only and (exe is None or not exe.is_file()):
         print(f"nn2pp binary not found ({a.nn2pp!r}): the nn2pp column is skipped")
         exe = None
     s1, s2 = (0.2, 2.0) if q else (1.0, 21.0)
@@ -75,13 +78,13 @@ def main(argv=None) -> int:
         best[key] = (min(old[0], wc[0]), min(old[1], wc[1]))
 
     try:
-        for dt in DTYPES.values():  # warm-up: TorchScript compilation, allocator
+        for dt in DTYPES.values() if not a.depth_only else ():  # warm-up: TorchScript compilation, allocator
             cb.ours_wall_cpu(2, 50, dt)
             cb.floor_block(2, 20, dt, scripted=True)
         for r in range(a.repeats):
             if exe is not None:
                 keep("nn2pp", cb.nn2pp_per_step_wall_cpu(exe, s1, s2, work))  # its CPU time: of the child
-            for E in (1, 64):
+            for E in (1, 64) if not a.depth_only else ():
                 for name, dt in DTYPES.items():
                     keep(("ours", E, name), cb.ours_wall_cpu(E, ours_steps[E], dt))
                     keep(("per-step", E, name), cb.floor_per_step(E, floor_steps[E], dt))
@@ -93,17 +96,20 @@ def main(argv=None) -> int:
             rng.uniform(-6, 0, dl.N_MODES)  # the initial strengths of deep_linear_inversion's first part
             d = dl.theory_vs_simulation(rng, s, times, repeats=5, sim_repeats=1)
             keep("theory", (d["theory_s"], d["theory_cpu_s"]))
+            keep("theory cold", (d["theory_cold_s"], d["theory_cold_cpu_s"]))
             keep("simulation", (d["simulation_s"], d["simulation_cpu_s"]))
             print(f"repeat {r + 1}/{a.repeats} done (load average {os.getloadavg()[0]:.1f})", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load1 = os.getloadavg()
     us = lambda x: f"{1e6 * x:.2f}"  # noqa: E731
-    lines = [
+    machine = (
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU(s) visible; torch {torch.__version__}, one torch "
         f"thread; min of {a.repeats} interleaved repeats{' (--quick: not a measurement)' if q else ''}. "
         f"Load average at the start {load0[0]:.1f} (1 min), {load0[1]:.1f} (5 min); at the end {load1[0]:.1f}, "
-        f"{load1[1]:.1f}. Times are CPU time (wall time in brackets); ratios from CPU time.",
+        f"{load1[1]:.1f}. Times are CPU time (wall time in brackets); ratios from CPU time.")
+    lines = [
+        machine,
         "",
         f"### Committee SGD loop vs its floor and nn2pp (N = {cb.N}, K = M = {cb.K} erf, lr = {cb.LR})",
         "",
@@ -112,7 +118,7 @@ def main(argv=None) -> int:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     nn = best.get("nn2pp")
-    for E in (1, 64):
+    for E in (1, 64) if not a.depth_only else ():
         for name in DTYPES:
             o, f1, fp, fs = (best[(k, E, name)] for k in ("ours", "per-step", "block py", "block ts"))
             fb = min(fp[1], fs[1])
@@ -121,16 +127,22 @@ def main(argv=None) -> int:
                 f"({us(fp[0])} / {us(fs[0])}) | {o[1] / f1[1]:.2f}x | {o[1] / fb:.2f}x | "
                 + (f"{us(nn[1])} ({us(nn[0])}) | {nn[1] / o[1]:.2f}x (wall {nn[0] / o[0]:.2f}x) |" if nn
                    else "n/a | n/a |"))
-    th, sim = best["theory"], best["simulation"]
-    lines += [
-        "",
+    th, cold, sim = best["theory"], best["theory cold"], best["simulation"]
+    depth = [
         f"### Depth >= 3 theory vs the simulation it predicts (depth {dl.D}, {dl.N_MODES} modes, 99 times)",
         "",
-        "| theory: DeepLinearTheory.map (ms) | simulation: GD, width 32, to t = 20 (ms) | simulation / theory |",
-        "|---|---|---|",
-        f"| {1e3 * th[1]:.2f} ({1e3 * th[0]:.2f}) | {1e3 * sim[1]:.1f} ({1e3 * sim[0]:.1f}) | "
-        f"{sim[1] / th[1]:.0f}x (wall {sim[0] / th[0]:.0f}x) |",
+        "| theory: DeepLinearTheory.map (ms) | theory, cold: new object + first map (ms) "
+        "| simulation: GD, width 32, to t = 20 (ms) | simulation / theory | simulation / cold theory |",
+        "|---|---|---|---|---|",
+        f"| {1e3 * th[1]:.2f} ({1e3 * th[0]:.2f}) | {1e3 * cold[1]:.2f} ({1e3 * cold[0]:.2f}) | {1e3 * sim[1]:.1f} "
+        f"({1e3 * sim[0]:.1f}) | {sim[1] / th[1]:.0f}x (wall {sim[0] / th[0]:.0f}x) | {sim[1] / cold[1]:.0f}x "
+        f"(wall {sim[0] / cold[0]:.0f}x) |",
     ]
+    if a.depth_only:
+        depth.insert(1, "\n" + machine.replace("Machine:", "Measured alone (`--depth-only`). Machine:"))
+        lines = depth
+    else:
+        lines += [""] + depth
     text = "\n".join(lines)
     print(text)
     if a.write:
@@ -138,7 +150,14 @@ def main(argv=None) -> int:
         marker = "<!-- reading: kept by --write -->"
         old = out.read_text() if out.is_file() else ""
         kept = old[old.index(marker):] if marker in old else marker + "\n"
-        out.write_text("# Speed ratios (issue 26): `benchmarks/speed.py`\n\n" + text + "\n\n" + kept)
+        head = "# Speed ratios (issue 26): `benchmarks/speed.py`\n\n"
+        if a.depth_only:  # keep everything else: replace the depth table (up to the marker) only
+            before = old[:old.index(marker)] if marker in old else head
+            start = before.find("### Depth >= 3")
+            body = (before[:start] if start >= 0 else before.rstrip() + "\n\n") + text
+            out.write_text(body + "\n\n" + kept)
+        else:
+            out.write_text(head + text + "\n\n" + kept)
         print(f"wrote {out}")
     return 0
 

@@ -458,3 +458,22 @@ def test_map_of_many_times_equals_one_time_at_a_time(rng):
     assert maps.shape == (2, 3, Y.shape[0], X.shape[0])
     for i in np.ndindex(t.shape):
         np.testing.assert_allclose(maps[i], th.map(t[i]), rtol=RTOL_GROUPED, atol=1e-15)
+
+
+@pytest.mark.parametrize("D", [3, 4, 6])
+def test_theory_object_reuses_the_modes_setup_bit_for_bit(D, rng):
+    """DeepLinearTheory computes the modes' part of the depth >= 3 inversion once and reuses
+    it at every call: the strengths equal mode_strength's, bit for bit, and a changed u0 rebuilds it."""
+    X, Y = whitened_data(rng, n_in=6, n_out=5, s=(3.0, 2.0, 2.0, 1.0, 0.4))
+    u0 = np.array([1e-2, 1e-5, 1e-5, 0.3, 2.0])  # a repeated mode, and one above its fixed point
+    th = DeepLinearTheory(X, Y, depth=D, u0=u0)
+    t = np.concatenate([[0.0], np.logspace(-2, 2, 60), [np.inf]])
+
+    def alone(t, u0):  # the module function, without the object's setup
+        return mode_strength(th.c * t[:, None], th.s / th.c, u0, D)
+
+    for _ in range(2):
+        assert np.array_equal(th.mode_strengths(t), alone(t, u0))
+    assert np.array_equal(th.mode_strengths(t[:3]), alone(t[:3], u0))
+    th.u0[1] = 1e-3
+    assert np.array_equal(th.mode_strengths(t), alone(t, th.u0))

@@ -164,8 +164,9 @@ def mode_strength(t, s, u0, depth: int = 2, tau: float = 1.0):
     return _mode_strength(t, s, u0, D, tau)
 
 
-def _mode_strength(t, s, u0, D: int, tau: float):
-    """:func:`mode_strength` for trusted arrays (``t >= 0``, ``s >= 0``, ``u0 >= 0`` for D >= 2) that broadcast."""
+def _mode_strength(t, s, u0, D: int, tau: float, setup=None):
+    """:func:`mode_strength` for trusted arrays (``t >= 0``, ``s >= 0``, ``u0 >= 0`` for D >= 2) that broadcast.
+    ``setup``: an :class:`_InversionSetup` made for these ``s`` and ``u0`` (D >= 3), or None."""
     # one id per distinct (s, u0) pair of the arguments (before t is broadcast in): the entries of one mode
     # share its Newton seed table (:func:`_tabulated_guess`)
     mode = np.arange(np.broadcast(s, u0).size).reshape(np.broadcast_shapes(np.shape(s), np.shape(u0)))
@@ -200,7 +201,7 @@ def _mode_strength(t, s, u0, D: int, tau: float):
     if not m.any():
         return out
     a0 = np.broadcast_to(u0_arg ** (1.0 / D), u0.shape)[m]  # the root once per u0 given, not once per time
-    a = _invert_time_integral(np.where(np.isinf(tm), np.inf, tm / tau), sm, a0, D, mode=mode[m])
+    a = _invert_time_integral(np.where(np.isinf(tm), np.inf, tm / tau), sm, a0, D, mode=mode[m], setup=setup)
     up = um < sm
     # a^D can overshoot s by an ulp: keep u on its side of the fixed point
     aD = a**D
@@ -291,7 +292,24 @@ def _unique_rows(key):
     return sk[new], inv
 
 
-def _tabulated_guess(y, lo, hi, key, mode, v, D):
+def _seed_table(us, uside, uT0, uhi, ulo, D):
+    """The seed table of :func:`_tabulated_guess` for modes ``(s, side, T0, y_hi, y_lo)`` (one row each): the
+    points ``yg`` (decreasing), ``T`` there and the slopes ``dy/dT``, each ``(n_rows, _GUESS_GRID - 1)``."""
+    uc = us ** (1.0 / D)
+    half = _GUESS_GRID // 2
+    gap = np.exp(uhi)  # |c - a0|
+    frac = np.linspace(0.0, 1.0, half + 1)[:-1]  # a from a0 towards c, in equal steps of a
+    y_a = np.log(gap[:, None] * (1.0 - frac[None, :] * 0.9))
+    y_y = np.linspace(0.0, 1.0, _GUESS_GRID - half)[None, :] * (ulo - y_a[:, -1])[:, None] + y_a[:, -1:]
+    yg = np.concatenate([y_a, y_y[:, 1:]], axis=1)  # decreasing in y, (n_uniq, G - 1)
+    Tg, ag = _time_integral_y(yg, uside[:, None], us[:, None], uc[:, None], D)
+    # slopes dy/dT = -a^{D-1} sum_k c^{D-1-k} a^k (the Newton step's dT/dy, inverted) for the cubic seed
+    ag_pow = [ag**k for k in range(D)]
+    dydT = -(ag_pow[D - 1] * sum(uc[:, None] ** (D - 1 - k) * ag_pow[k] for k in range(D)))
+    return yg, Tg, dydT
+
+
+def _tabulated_guess(y, lo, hi, key, mode, v, D, table=None):
     """Seed Newton from a table of ``T(y)`` per distinct mode (many times share one mode).
 
     ``key`` holds one row ``(s, side, T0, y_hi, y_lo)`` per mode, ``mode`` the row of each
@@ -303,23 +321,29 @@ def _tabulated_guess(y, lo, hi, key, mode, v, D):
     interpolation of ``y(T)`` between them as first guess. Pure speed: the bracket is exact (``T``
     is monotone), so Newton's result does not depend on it beyond rounding (a relative 1e-13 in
     ``u``).
+
+    ``table`` (optional): the seed table of every mode, from :class:`_InversionSetup`; ``mode`` then holds the
+    mode id of each entry (``key`` is unused).
     """
-    uniq, inv = _unique_rows(key)
-    if uniq.shape[0] * 4 > y.size:
-        return y, lo, hi
-    inv = inv.ravel()[mode]
-    us, uside, uT0, uhi, ulo = uniq.T
-    uc = us ** (1.0 / D)
-    half = _GUESS_GRID // 2
-    gap = np.exp(uhi)  # |c - a0|
-    frac = np.linspace(0.0, 1.0, half + 1)[:-1]  # a from a0 towards c, in equal steps of a
-    y_a = np.log(gap[:, None] * (1.0 - frac[None, :] * 0.9))
-    y_y = np.linspace(0.0, 1.0, _GUESS_GRID - half)[None, :] * (ulo - y_a[:, -1])[:, None] + y_a[:, -1:]
-    yg = np.concatenate([y_a, y_y[:, 1:]], axis=1)  # decreasing in y, (n_uniq, G - 1)
-    Tg, ag = _time_integral_y(yg, uside[:, None], us[:, None], uc[:, None], D)
+    if table is None:
+        uniq, inv = _unique_rows(key)
+        if uniq.shape[0] * 4 > y.size:
+            return y, lo, hi
+        inv = inv.ravel()[mode]
+        yg, Tg, dydT = _seed_table(*uniq.T, D)
+        sorted_rows = None
+    else:  # rows for every mode (rows of equal keys are equal): the same values as the table of the distinct keys
+        yg, Tg, dydT, row_sorted, uid = table
+        present = np.zeros(uid.size, dtype=bool)
+        present[mode] = True
+        if np.unique(uid[present]).size * 4 > y.size:
+            return y, lo, hi
+        inv = mode
+        sorted_rows = bool(np.all(row_sorted[present]))
     # F = T - v increases along the table (T decreases with y); j: the first table point with F >= 0
     if np.isfinite(v).all():
-        sorted_rows = np.all(Tg[:, 1:] >= Tg[:, :-1])  # (T decreases with y) up to rounding: then a binary search
+        if sorted_rows is None:
+            sorted_rows = np.all(Tg[:, 1:] >= Tg[:, :-1])  # (T decreases with y) up to rounding: then a binary search
         below = _count_below_sorted(Tg, inv, v) if sorted_rows else _count_below(Tg, inv, v)
     else:  # pragma: no cover - T0 + target is finite for every entry that reaches Newton
         below = np.sum(Tg[inv] - v[:, None] < 0, axis=1)
@@ -332,8 +356,6 @@ def _tabulated_guess(y, lo, hi, key, mode, v, D):
     # slopes dy/dT = -a^{D-1} sum_k c^{D-1-k} a^k (the Newton step's dT/dy, inverted): its error is fourth
     # order in the table's spacing, so Newton needs one step fewer than from the linear interpolation
     # (which stays the guess where the cubic leaves the bracket)
-    ag_pow = [ag**k for k in range(D)]
-    dydT = -(ag_pow[D - 1] * sum(uc[:, None] ** (D - 1 - k) * ag_pow[k] for k in range(D)))
     h = np.where(ok, F_lo - F_hi, 1.0)
     w2 = w * w
     w3 = w2 * w
@@ -346,7 +368,58 @@ def _tabulated_guess(y, lo, hi, key, mode, v, D):
     return np.where(ok, guess, y), lo, hi
 
 
-def _invert_time_integral(target, s, a0, D, mode=None):
+def _mode_setup(sm, am, D):
+    """What :func:`_invert_time_integral` needs of each mode ``(s, a0)`` alone: ``c``, the side of approach,
+    whether ``a0 = c``, the bracket ``[lo, y_hi]``, ``T(a0)``, ``T(lo)`` and the first guess's constants."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        c = sm ** (1.0 / D)
+        side = np.where(am < c, 1.0, -1.0)
+        fixed = am == c  # already at the fixed point
+        y_hi = np.log(np.where(fixed, 1.0, np.abs(c - am)))
+        y_lo = np.log(c) - 60.0 * np.log(2.0)
+        T0 = _time_integral(am, sm, D)  # a0 = c gives -inf (never used)
+        lo = np.minimum(y_lo, y_hi)  # F(lo) >= 0 or a = c to machine precision; F(y_hi) = -target <= 0
+        Tlo, _ = _time_integral_y(lo, side, sm, c, D)
+        # First guess from the two asymptotic regimes of tau da/dt = a^{D-1}(s - a^D): far below c,
+        # a^{2-D} = a0^{2-D} - (D-2) s t; near c, y = log|c - a| falls at the rate D s^2/c^2.
+        rate = D * sm * sm / (c * c)
+        half = np.where(side > 0, np.maximum(am, 0.5 * c), am)
+        a0_pow = am ** (2.0 - D)
+        t_half = np.where(side > 0, (a0_pow - half ** (2.0 - D)) / ((D - 2.0) * sm), 0.0)
+        y_half = np.log(np.abs(c - half))
+        c_pow = [c ** (D - 1 - k) for k in range(D)]
+    return c, side, fixed, y_hi, lo, T0, Tlo, rate, y_half, a0_pow, t_half, c_pow
+
+
+class _InversionSetup:
+    """The part of the depth >= 3 inversion (:func:`mode_strength`) that depends on the modes alone, for a
+    fixed set of modes ``(s, u0)`` evaluated at many times, as :class:`DeepLinearTheory` does: per mode
+    ``c = s^{1/D}``, ``T(a0)``, the bracket and the first guess's constants, and the Newton seed table of
+    every mode. Computed once; each evaluation then does only the per-time work. The results are the
+    same, bit for bit, as without it (the same operations on the same values)."""
+
+    def __init__(self, s, u0, D: int):
+        self.D = D
+        self.s_key, self.u0_key = np.array(s, dtype=float), np.array(u0, dtype=float)
+        sb, ub = np.broadcast_arrays(self.s_key, self.u0_key)
+        self.s = sb.ravel()
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            a0 = ub.ravel() ** (1.0 / D)
+            self.per_mode = _mode_setup(self.s, a0, D)
+            c, side, fixed, y_hi, lo, T0 = self.per_mode[:6]
+            key = np.stack([self.s, side, T0, y_hi, lo], axis=1)
+            _, uid = _unique_rows(key)
+            yg, Tg, dydT = _seed_table(*key.T, D)
+            row_sorted = np.all(Tg[:, 1:] >= Tg[:, :-1], axis=1)
+        self.table = (yg, Tg, dydT, row_sorted, uid.ravel())
+
+    def fits(self, s, u0, D: int) -> bool:
+        """Whether this setup was made for these modes ``(s, u0)`` and this depth."""
+        return (D == self.D and np.shape(s) == self.s_key.shape and np.shape(u0) == self.u0_key.shape
+                and np.array_equal(s, self.s_key) and np.array_equal(u0, self.u0_key))
+
+
+def _invert_time_integral(target, s, a0, D, mode=None, setup=None):
     r"""Solve ``T(a) - T(a0) = target`` for ``a`` between ``a0`` and ``c = s^{1/D}`` (D >= 3), vectorised.
 
     Works in ``y = log|c - a|``: near the fixed point ``T ~ -(c^2/(D s^2)) y`` is linear in
@@ -374,25 +447,15 @@ def _invert_time_integral(target, s, a0, D, mode=None):
         inv = (np.cumsum(present) - 1)[mode]
         first = np.empty(int(present.sum()), dtype=np.intp)
         first[inv] = np.arange(mode.size)
-    sm, am = s[first], a0[first]
+    if setup is None:
+        sm = s[first]
+        per_mode = _mode_setup(sm, a0[first], D)
+    else:  # the modes' part computed once (:class:`_InversionSetup`), for the ids present here, in the same order
+        ids = np.flatnonzero(present)
+        sm = setup.s[ids]
+        per_mode = tuple(x[ids] for x in setup.per_mode[:-1]) + ([x[ids] for x in setup.per_mode[-1]],)
+    c, side, fixed, y_hi, lo, T0, Tlo, rate, y_half, a0_pow, t_half, c_pow = per_mode
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        # per mode
-        c = sm ** (1.0 / D)
-        side = np.where(am < c, 1.0, -1.0)
-        fixed = am == c  # already at the fixed point
-        y_hi = np.log(np.where(fixed, 1.0, np.abs(c - am)))
-        y_lo = np.log(c) - 60.0 * np.log(2.0)
-        T0 = _time_integral(am, sm, D)  # a0 = c gives -inf (never used)
-        lo = np.minimum(y_lo, y_hi)  # F(lo) >= 0 or a = c to machine precision; F(y_hi) = -target <= 0
-        Tlo, _ = _time_integral_y(lo, side, sm, c, D)
-        # First guess from the two asymptotic regimes of tau da/dt = a^{D-1}(s - a^D): far below c,
-        # a^{2-D} = a0^{2-D} - (D-2) s t; near c, y = log|c - a| falls at the rate D s^2/c^2.
-        rate = D * sm * sm / (c * c)
-        half = np.where(side > 0, np.maximum(am, 0.5 * c), am)
-        a0_pow = am ** (2.0 - D)
-        t_half = np.where(side > 0, (a0_pow - half ** (2.0 - D)) / ((D - 2.0) * sm), 0.0)
-        y_half = np.log(np.abs(c - half))
-        c_pow = [c ** (D - 1 - k) for k in range(D)]
         # per entry: Newton on the entries that are neither at c, at t = 0 nor closer to c than one ulp
         tgt = np.where(np.isinf(target), 0.0, target)
         active = ~(fixed[inv] | np.isinf(target)) & (tgt > 0)
@@ -409,7 +472,9 @@ def _invert_time_integral(target, s, a0, D, mode=None):
         yf = np.where((sidef > 0) & (tgtf < th), y_far, y_near)
         hif, lof = y_hi[g], lo[g]
         yf = np.clip(np.where(np.isfinite(yf), yf, hif), lof, hif)
-        if idx.size >= 4 * _GUESS_GRID:
+        if idx.size >= 4 * _GUESS_GRID and setup is not None:
+            yf, lof, hif = _tabulated_guess(yf, lof, hif, None, ids[g], T0f + tgtf, D, table=setup.table)
+        elif idx.size >= 4 * _GUESS_GRID:
             present = np.zeros(sm.size, dtype=bool)
             present[g] = True
             rows = np.cumsum(present) - 1  # the row of each present mode in the key table
@@ -597,7 +662,13 @@ class DeepLinearTheory:
     def mode_strengths(self, t) -> np.ndarray:
         """``u_alpha(t)``, shape ``t.shape + (n_modes,)`` (:func:`mode_strength`, rescaled by c)."""
         t = as_times(t)
-        return _mode_strength(self.c * t[..., None], self.s / self.c, self.u0, self.depth, self.tau)
+        s = self.s / self.c
+        setup = None
+        if self.depth >= 3:  # the modes' part of the inversion, once per object (rebuilt if u0 was changed)
+            setup = getattr(self, "_inversion", None)
+            if setup is None or not setup.fits(s, self.u0, self.depth):
+                setup = self._inversion = _InversionSetup(s, self.u0, self.depth)
+        return _mode_strength(self.c * t[..., None], s, self.u0, self.depth, self.tau, setup=setup)
 
     def learning_times(self, fraction: float = 0.5) -> np.ndarray:
         """Time for each mode to reach ``fraction`` of its final strength (:func:`learning_time`)."""
