@@ -45,7 +45,21 @@ CAPTION = (
 # test; read by figures/gallery.py for the paper's agreement table.
 TOLERANCES = {
     # RMS gap of eps_g shrinks with 4x N by more than GAP_RATIO_MIN (N = 100 -> 400, alpha <= 6)
-    "gap_ratio_eps": ((1.4, float("inf")), "tests/test_committee_fa.py::test_fa_sgd_matches_ode_and_gap_shrinks_with_N"),
+    "gap_ratio_eps": ((1.4, float("inf")), "tests/test_committee_fa.py::test_fa_sgd_matches_ode_and_gap_shrinks_with_N",
+                      "N^-1/2 finite size predicts 2 for 4x N; the test's lower bound (N = 100 -> 400)"),
+    # finite size O(N^-1/2): the constants the test holds at N = 400 (0.02 in eps_g, 0.25 in cos), times
+    # sqrt(400 / N), rounded up
+    "rms_gap_eps_N500": (0.02, "tests/test_records.py::test_records_within_tolerances",
+                         "finite size 0.4/sqrt(N) at N = 500: the test's 0.02 at N = 400"),
+    "rms_gap_eps_N2000": (0.009, "tests/test_records.py::test_records_within_tolerances",
+                          "finite size 0.4/sqrt(N) at N = 2000: the test's 0.02 at N = 400"),
+    "rms_gap_cos_N500": (0.3, "tests/test_records.py::test_records_within_tolerances",
+                         "finite size 5/sqrt(N) at N = 500: the test's 0.25 at N = 400"),
+    "rms_gap_cos_N2000": (0.2, "tests/test_records.py::test_records_within_tolerances",
+                          "finite size 5/sqrt(N) at N = 2000: the test's 0.25 at N = 400"),
+    # gap_ratio_cos (1.34 in the record) is below the test's 1.4: reported, no entry
+    "alpha_align_0.9": ((0.0, 1.0), "tests/test_records.py::test_records_within_tolerances",
+                        "claim: v aligns with b within alpha ~ 1, before eps_g moves (ODE)"),
 }
 
 K = M = 2

@@ -33,7 +33,11 @@ CAPTION = ("**The continuum of learning rules.** (a) Error of a linear student (
 # test; read by figures/gallery.py for the paper's agreement table.
 TOLERANCES = {
     # ensemble mean vs the exact expected learning curve, in standard errors of the mean: N_SE
-    "max_dev_in_se": (4.0, "tests/test_perturbation.py::test_learning_curve_matches_simulation_within_standard_errors"),
+    "max_dev_in_se": (4.0, "tests/test_perturbation.py::test_learning_curve_matches_simulation_within_standard_errors",
+                      "sampling noise: 4 SE of the 100-network mean"),
+    # one SE of the mean's crossing time is ~0.013 (relative) at N = 16 and 0.015-0.03 at N = 4 (measured
+    # over repeated 100-network ensembles); 3 SE at N = 4
+    "max_steps_rel_dev": (0.09, "tests/test_records.py::test_records_within_tolerances", "3 SE of the 100-network crossing time at N = 4 (SE <= 0.03)"),
 }
 
 M = 4
