@@ -32,8 +32,10 @@ CAPTION = ("**The RL perceptron under sparse reward.** Reward only when all T de
            "as 1/sqrt(N): ratio {agreement[spread_ratio]:.2f} between the two sizes (2 expected). "
            "The N-dimensional simulation agrees with the overlap simulation (triangles).")
 TOLERANCES = {
-    "max_dev_in_se": (4.5, "tests/test_reward.py::test_simulation_matches_ode_and_spread_shrinks_as_inverse_sqrt_n"),
-    "spread_ratio": (0.5, "tests/test_reward_figures.py::test_rl_perceptron_record"),
+    "max_dev_in_se": (4.5, "tests/test_reward.py::test_simulation_matches_ode_and_spread_shrinks_as_inverse_sqrt_n",
+                      "max of 128 |z| (8 runs x 16 records), se from 32 students (t_31): P(any > 4.5) ~ 0.01"),
+    "spread_ratio": ((1.5, 2.5), "tests/test_reward_figures.py::test_rl_perceptron_record",
+                     "sqrt(4000/1000) = 2; sd ratio of 32-student ensembles, 4 T: SE ~ 9%, 3 SE"),
 }
 
 TS = (1, 2, 4, 6)
