@@ -33,7 +33,8 @@ from . import engine
 from ._common import as_input, make_generator, progress, record_steps, resolve_device, resolve_dtype
 from .engine import Run
 
-__all__ = ["SAMPLINGS", "METHODS", "train_td", "train_cue_reward", "train_rl_perceptron", "train_rl_perceptron_batch", "TDAgents", "CueRewardAgents",
+__all__ = ["SAMPLINGS", "METHODS", "train_td", "train_cue_reward", "train_rl_perceptron", "train_rl_perceptron_batch",
+           "TDAgents", "CueRewardAgents",
            "RLPerceptrons", "RLPerceptronOverlaps", "N_NETWORKS_MAX"]
 
 SAMPLINGS = ("iid", "trajectory")
