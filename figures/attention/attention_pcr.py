@@ -50,7 +50,9 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     X, y, _ = sample_prompts(task, (P,), generator=g, device="cpu", dtype=torch.float64)
     X, y = X.numpy(), y.numpy()
     ctx, lab, xq = X[..., :-1], y[..., :-1], X[..., -1]
-    fig, axes = plt.subplots(1, nh, figsize=(3.2 * nh, 3.3), squeeze=False)
+    ncol = min(nh, 2)  # two panels a row (2 x 2 at H = 4), legible at print width
+    nrow = -(-nh // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 3.2 * nrow), squeeze=False)
     rms_th, rms_pcr, data = [], [], {}
     for k in range(1, nh + 1):
         r = int(np.argmin(np.abs(run.times - times[k - 1])))
@@ -60,14 +62,15 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         scale = np.sqrt(np.mean(pcr**2))
         rms_th.append(float(np.sqrt(np.mean((trained - theory) ** 2)) / scale))
         rms_pcr.append(float(np.sqrt(np.mean((trained - pcr) ** 2)) / scale))
-        ax = axes[0, k - 1]
+        ax = axes.flat[k - 1]
         ax.plot(pcr, trained, ".", ms=2.5, color=COLORS[k - 1], alpha=0.6)
         lim = np.abs(np.concatenate([pcr, trained])).max()
         ax.plot([-lim, lim], [-lim, lim], "k-", lw=0.8)
         ax.set_xlabel(f"PCR with k = {k} components")
         ax.set_title(f"plateau after stage {k} (t = {run.times[r]:.3g})", fontsize=9)
         data[f"k{k}"] = {"t": run.times[r], "trained": trained, "pcr": pcr, "theory": theory}
-    axes[0, 0].set_ylabel("trained attention's prediction")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("trained attention's prediction")
     fig.tight_layout()
     agreement = {"max_rel_rms_vs_theory": float(max(rms_th)), "max_rel_rms_vs_pcr": float(max(rms_pcr))}
     params = {"D": task.D, "N": N_CONTEXT, "H": nh, "init_scale": init, "lr": LR, "n_prompts": P, "seed": seed,

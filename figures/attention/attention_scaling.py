@@ -23,7 +23,12 @@ CAPTION = ("**Dependence on Lambda and H** (N = {params[N]}). (a) Separate K, Q:
            "H heads act as one head with s0 = H init^2, so the drop comes earlier by ln(H)/(2|Lambda^2|_F) "
            "(trained relative gap at most {agreement[drop_time_rel_gap]:.3g}). (c) Final loss: separate heads learn "
            "min(H, D) components (PCR), merged attention reaches the global minimum with one head.")
-TOLERANCES = {}
+TOLERANCES = {
+    "stage_time_rel_gap": (0.2, "tests/test_records.py::test_records_within_tolerances",
+                           "crossings between records 8.4% apart + Euler delay lr / (2 t_1) = 0.018"),
+    "drop_time_rel_gap": (0.04, "tests/test_records.py::test_records_within_tolerances",
+                          "Euler delay of the escape lr |B| / 2 = 0.019 at lr 0.2, within a factor 2"),
+}
 
 INIT_S = 0.2
 INIT_M = 1e-3
@@ -32,9 +37,10 @@ HS = (1, 4, 16)
 
 def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:
     import matplotlib.pyplot as plt
+    import matplotlib.ticker as mticker
 
     style()
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.9))
+    fig, axes = plt.subplots(1, 3, figsize=(11.2, 4.0))
     data = {}
     # (a) separate stage times vs eigenvalue, two spectra
     ax = axes[0]
@@ -62,8 +68,11 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_yscale("log")
     ax.set_xlabel(r"eigenvalue $\lambda_d$")
     ax.set_ylabel("stage time")
+    ax.set_xticks([0.05, 0.1, 0.2, 0.5])  # plain labels, no colliding minor ones
+    ax.xaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(mticker.NullFormatter())
     ax.set_title("(a) separate: stage time ~ 1/lambda^2")
-    ax.legend(fontsize=7.5)
+    ax.legend(fontsize=7.5, loc="upper right")
     st_gap = float(np.nanmax(np.abs(meas / th.stage_times_by_direction()[:nh] - 1)))
     data["separate_trained"] = {"lambda": task.eigenvalues[:nh], "stage_times": meas}
 
@@ -91,21 +100,21 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     ax.set_xlabel("heads H")
     ax.set_ylabel("drop time")
     ax.set_title(f"(b) merged: drop time vs H (init {INIT_M:g})")
-    ax.legend(fontsize=7.5)
+    ax.legend(fontsize=7.5, loc="upper right")
     data["merged_drop"] = {"H": Hgrid, "theory": exact, "estimate": est, "H_trained": list(hs), "trained": dm}
 
     # (c) final loss vs H
     ax = axes[2]
     Hs = np.arange(1, 7)
     sep = [SeparateKQTheory(task, H=int(h), init_scale=INIT_S).loss(np.inf) for h in Hs]
-    ax.plot(Hs, sep, "s-", color=COLORS[0], label="separate: PCR with min(H, D) components")
+    ax.plot(Hs, sep, "s-", color=COLORS[0], label="separate: PCR with\nmin(H, D) components")
     ax.plot(Hs, np.full(Hs.size, task.loss_min()), "--", color=COLORS[1], label="merged: global minimum")
     ax.plot([nh], [run.losses[:, -1].mean()], "o", mfc="white", mec=COLORS[3], mew=1.3, ms=7,
             label="trained (separate)")
     ax.set_xlabel("heads H")
     ax.set_ylabel("final loss")
     ax.set_title(f"(c) final loss (D = {task.D})")
-    ax.legend(fontsize=7.5)
+    ax.legend(fontsize=7.5, loc="upper right")
     data["final_loss"] = {"H": Hs, "separate": sep, "merged": task.loss_min()}
     fig.tight_layout()
     agreement = {"stage_time_rel_gap": st_gap,
