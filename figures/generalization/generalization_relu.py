@@ -84,7 +84,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     steps2 = int(np.ceil(t2 / probe2))
     run2 = train_relu(d2, K2, train_first_layer=True, steps=steps2, record=[steps2], seed=seed + 3)
 
-    fig, axes = plt.subplots(1, 3, figsize=(14.5, 4.1), gridspec_kw=dict(width_ratios=[1.25, 0.9, 1.0]))
+    fig, axes = plt.subplots(1, 3, figsize=(11.3, 4.9), gridspec_kw=dict(width_ratios=[1.2, 0.95, 1.0]),
+                             layout="constrained")
     ax, axd, ax2 = axes
     colors = (COLORS[0], COLORS[1], COLORS[3])
     agreement = {}
@@ -111,10 +112,11 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     agreement["theory_early_stopping_max"] = float(th_best.max())
     agreement["gap_ratio_large_over_small"] = (agreement["rf_mean_abs_log_dev_large"]
                                                / agreement["rf_mean_abs_log_dev_small"])
-    ax.set_title(f"random features (first layer frozen), P/N = {PSI2:g}")
+    ax.set_title(f"random features (first layer frozen),\nP/N = {PSI2:g}")
     ax.set_xlabel(r"parameters / samples $= K/P$")
     ax.set_ylabel(r"test error $E_g$")
-    ax.legend(loc="upper left", fontsize=7.5, ncol=2)
+    # the left panel's legend under the row: inside, it would cover the curves at this width
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=7.5)
     ax.set_ylim(0.2, 500)
     axd.axhline(0.0, color="0.5", lw=0.8)
     axd.set_xscale("log")
@@ -139,8 +141,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
         a.axhline(se**2, color="0.7", ls="--", lw=0.8)
     ax.text(0.105, se**2 * 1.08, r"noise floor $\sigma_\epsilon^2$", fontsize=8, color="0.4")
     fig.suptitle(r"Two-layer ReLU students $f=K^{-1/2}\sum_k a_k\,\mathrm{relu}(w_k\cdot x)$ on a linear teacher"
-                 f" (SNR {SNR:g}); markers: trained (mean, band ± sd), lines: theory", fontsize=10)
-    fig.tight_layout()
+                 f" (SNR {SNR:g})\nmarkers: trained (mean, band ± sd), lines: theory", fontsize=10)
     agreement["predicted_peak"] = 1.0
     rec = {"params": {"frozen": {"sizes": sizes, "P_over_N": PSI2, "ratios": ratios_sim, "times": TIMES,
                                  "training": "exact gradient flow from a = 0 (sum loss)"},
