@@ -13,6 +13,9 @@ Ensembles of agents that check :mod:`idealnets.theory.reward` (docs: Learning fr
   trial, the reward drawn with probability ``p_reward``;
 * :func:`train_rl_perceptron`: RL perceptrons in ``N`` dimensions (Patel, Lee, Sarao Mannelli,
   Goldt & Saxe 2025), many seeds in one tensor program (GPU when present).
+* :func:`train_rl_perceptron_batch`: several independent RL-perceptron trainings (different
+  ``T``, ``N``, seeds, records) simulated in their overlaps together, each bit-identical to its own
+  :func:`train_rl_perceptron` run.
 
 Every trainer is a model of the one training engine (:mod:`idealnets.simulate.engine`) and
 returns its :class:`~idealnets.simulate.engine.Run`.
