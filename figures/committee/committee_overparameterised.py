@@ -10,7 +10,7 @@ integrated together, padded the same way (``CommitteeGrid``, one vectorised
 Dormand-Prince 5(4) solve with per-network step control, rtol 1e-8): 3-5x
 cheaper than one DOP853 solve per network, and more accurate (a DOP853 solve
 per network at rtol 1e-7 was off by up to 2.5e-5 relative at alpha ~ 200; the
-grid at rtol 1e-8 is within ~1e-8 of a rtol 1e-11 reference). Grey star: the small-lr linear-response
+grid at rtol 1e-8 is within 1e-7 relative of a DOP853 rtol 1e-11 reference). Grey star: the small-lr linear-response
 prediction eta sigma^2 K / (2 sqrt(3) pi) for the K = M perfect-learning fixed
 point (``asymptotic_error_small_lr``).
 """
