@@ -93,10 +93,11 @@ def per_seed_ode_grid(run: Run, *, rtol: float = GRID_RTOL, atol: float = GRID_A
 def paired(N: int, K: int, M: int, lr, alpha_max: float, *, n_networks: int, init_scale: float, seed: int,
            device, noise: float = 0.0, train_second_layer: bool = False, record: int = 40,
            n_test: int = 2000, raise_on_divergence: bool = True, record_linear: int = 0, v0=None,
-           feedback=None) -> Paired:
+           feedback=None, dtype: str = "float64") -> Paired:
     """Train ``n_networks`` networks and integrate the ODE from each one's start (memoised).
 
-    ``lr`` may be a tuple with one rate per network; ``v0`` and ``feedback`` tuples of K values.
+    ``lr`` may be a tuple with one rate per network; ``v0`` and ``feedback`` tuples of K values; ``dtype``
+    the simulation's (``"float64"`` or ``"float32"``; the records are float64 either way).
     Backprop runs with a shared teacher integrate their ODEs together (:func:`per_seed_ode_grid`), others
     one DOP853 solve per network (:func:`per_seed_ode`).
     """
@@ -105,7 +106,7 @@ def paired(N: int, K: int, M: int, lr, alpha_max: float, *, n_networks: int, ini
                 noise=noise, train_second_layer=train_second_layer, record=record, n_test=n_test,
                 raise_on_divergence=raise_on_divergence, record_linear=record_linear,
                 v0=None if v0 is None else np.asarray(v0, dtype=float),
-                feedback=None if feedback is None else np.asarray(feedback, dtype=float))
+                feedback=None if feedback is None else np.asarray(feedback, dtype=float), dtype=dtype)
     Q, R, v, eps = per_seed_ode_grid(run) if shares_teacher(run) else per_seed_ode(run)
     eps_op = generalisation_error(run.Q, run.R, run.T[:, None], run.v, run.v_star[:, None], run.activation)
     return Paired(run, Q, R, v, eps, eps_op)

@@ -1,6 +1,6 @@
 """(b) Order parameters through the plateau and specialisation: ODE vs trained students.
 
-Same runs as (a) at the larger N. Students are relabelled per network so that
+Same runs as (a) at the larger N (float32 students, as there). Students are relabelled per network so that
 student m is the one that ends up matching teacher unit m; then R_mm
 ("matched"), the mean of R_km, k != m ("other"), Q_kk and Q_kl (k != l) are
 averaged over networks. Lines: per-network ODE, markers: SGD.
@@ -15,7 +15,7 @@ from idealnets.theory.committee import specialisation_index, symmetric_plateau
 
 from ._shared import paired, permute, sort_students
 from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
-from .committee_learning_curves import FULL, INIT_STD, LR, QUICK, RECORD, RECORD_LINEAR
+from .committee_learning_curves import DTYPE, FULL, INIT_STD, LR, QUICK, RECORD, RECORD_LINEAR
 
 NAME = "committee_order_parameters"
 TITLE = "Order parameters R, Q through plateau and specialisation, ODE vs simulation"
@@ -49,7 +49,8 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     data, agreement = {}, {}
     for ax, K in zip(axes, (2, 3)):
         pr = paired(N, K, K, LR, P["alpha_max"][K], n_networks=P["seeds"][N], init_scale=INIT_STD,
-                    seed=seed + 100 * K + len(P["Ns"]) - 1, device=device, record=RECORD, record_linear=RECORD_LINEAR)
+                    seed=seed + 100 * K + len(P["Ns"]) - 1, device=device, record=RECORD, record_linear=RECORD_LINEAR,
+                    dtype=DTYPE)
         a = pr.run.times
         m = a > 0
         Qs, Rs = permute(pr.run.Q, pr.run.R, sort_students(pr.run.R))
@@ -76,6 +77,6 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     h, lab = axes[0].get_legend_handles_labels()
     fig.legend(h, lab, loc="lower center", ncol=5, fontsize=8, bbox_to_anchor=(0.5, -0.01))
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    params = dict(lr=LR, init_std=INIT_STD, N=N, alpha_max={str(k): v for k, v in P["alpha_max"].items()},
+    params = dict(lr=LR, init_std=INIT_STD, dtype=DTYPE, N=N, alpha_max={str(k): v for k, v in P["alpha_max"].items()},
                   seeds=P["seeds"][N], note="lines: ODE per network, markers: SGD; students relabelled per network")
     return save(fig, dict(params=params, data=data, agreement=agreement), name=NAME, out=out, quick=quick)
