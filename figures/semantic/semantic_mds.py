@@ -24,6 +24,12 @@ CAPTION = (
     "({agreement[ensemble_mean_rel_err]:.1%} for the ensemble mean)."
 )
 
+TOLERANCES = {
+    "ensemble_mean_rel_err": (0.04, "tests/test_records.py::test_records_within_tolerances",
+                              "3 SE of the 32-net mean (per-net error ~5%, /sqrt 32) + O(lr) timing ~0.5% at "
+                              "lr = 0.01"),
+}
+
 
 def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:
     style()

@@ -23,6 +23,12 @@ CAPTION = (
     "(correlation >= {agreement[corr_min_after_first_mode]:.4f} once the first mode is learned)."
 )
 
+TOLERANCES = {
+    "corr_min_after_first_mode": ((0.97, 1.0), "tests/test_semantic.py::test_rsa_matches_trained_hidden_layer",
+                                  "that test's bound, at 12 networks (here 32, same lr): the mean is the theory's "
+                                  "pattern"),
+}
+
 
 def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:
     style()

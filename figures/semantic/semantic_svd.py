@@ -22,6 +22,11 @@ CAPTION = (
     "(relative)."
 )
 N_SHOW = 5  # modes drawn as patterns
+TOLERANCES = {
+    "final_singular_values_max_rel_dev": (2e-4, "tests/test_records.py::test_records_within_tolerances",
+                                          "finest mode not yet converged at t = 60: theory 1.3e-4, 1.7e-4 if its "
+                                          "half-time is 4% late"),
+}
 
 
 def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) -> dict:
