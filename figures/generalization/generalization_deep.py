@@ -22,7 +22,10 @@ CAPTION = (
 # test; read by figures/gallery.py for the paper's agreement table.
 TOLERANCES = {
     # mode-diagonal deep students vs the reduced theory, N = 300, D = 2: RTOL_FINITE_N
-    "rel_dev_diag_*": (0.07, "tests/test_generalization.py::test_deep_diagonal_students_vs_theory"),
+    "rel_dev_diag_*": (0.07, "tests/test_generalization.py::test_deep_diagonal_students_vs_theory",
+                       "4 SE of finite-N scatter over data sets (sd <= 0.06 at N = 200) + O(1/N)"),
+    "rel_dev_dense_*": ((0.07, float("inf")), "tests/test_records.py::test_records_within_tolerances",
+                        "claim: dense students leave the reduced theory, beyond the 0.07 finite-N bound"),
 }
 ALPHAS = (0.5, 2.0)
 DEPTHS = (1, 2, 3)

@@ -18,6 +18,12 @@ CAPTION = (
     "{agreement[max_abs_dev_width64]:.3f} at width 64 down to "
     "{agreement[max_abs_dev_width4096]:.3f} at 4096."
 )
+# Bound for the paper's agreement table: ensemble noise, 5 SE of the 8-network mean (per-network rms
+# 0.010) for the max over 61 points x 25 times; the O(1/width) mean correction is ~2e-4 at 4096.
+# (width 64: 0.080 exceeds 5 SE = 0.061, the O(1/width) correction there has no stated constant: untested.)
+TOLERANCES = {
+    "max_abs_dev_width4096": (0.02, "tests/test_records.py::test_records_within_tolerances", "5 SE of the 8-network mean (rms 0.010), max over 61 x 25 points"),
+}
 
 WIDTHS = [64, 256, 1024, 4096]
 N_NETWORKS = {64: 16, 256: 16, 1024: 16, 4096: 8}
