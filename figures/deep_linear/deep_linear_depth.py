@@ -49,8 +49,16 @@ CAPTION = (
 # test; read by figures/gallery.py for the paper's agreement table.
 TOLERANCES = {
     # |log(median steps trained / theory)| < LOG_STEPS_TOL at D = 3
-    "max_abs_log_ratio_small": (0.1, "tests/test_deep_linear.py::test_depth_steps_trained_vs_theory"),
-    "max_abs_log_ratio_pretrained": (0.1, "tests/test_deep_linear.py::test_depth_steps_trained_vs_theory"),
+    "max_abs_log_ratio_small": (0.1, "tests/test_deep_linear.py::test_depth_steps_trained_vs_theory",
+                                "O(lr): GD steps vs flow time t/lr at kappa = 0.05, ~kappa; test at D = 3"),
+    "max_abs_log_ratio_pretrained": (0.1, "tests/test_deep_linear.py::test_depth_steps_trained_vs_theory",
+                                     "O(lr): GD steps vs flow time t/lr at kappa = 0.05, ~kappa; test at D = 3"),
+    # GD at lr = kappa * 2/rate against the flow: at the fixed point's rate (the fastest) the step count is
+    # -ln(1 - 2 kappa)/(2 kappa) = 1.054 times t/lr, log 0.052 at kappa = 0.05; slower phases err less
+    "max_abs_log_ratio_pretrained_finetune": (0.06, "tests/test_records.py::test_records_within_tolerances",
+                                              "O(lr): ln[-ln(1-2 kappa)/(2 kappa)] = 0.052 at kappa = 0.05"),
+    "max_abs_log_ratio_orthogonal_per_network": (0.06, "tests/test_records.py::test_records_within_tolerances",
+                                                 "O(lr): ln[-ln(1-2 kappa)/(2 kappa)] = 0.052 at kappa = 0.05"),
 }
 
 N = 4          # input = hidden = output width

@@ -25,6 +25,14 @@ CAPTION = (
     "{agreement[max_rel_dev_D4]:.1%} (D=4); {agreement[max_rel_dev_D1]:.1%} for D=1, a "
     "discretisation error at late times."
 )
+# Tolerance the test suite holds each agreement value to, and the test; read by figures/gallery.py for the
+# paper's agreement table. D = 1: every mode relaxes at rate 1, GD's excess loss (1 - lr)^{2k} against
+# e^{-2t} differs by the relative 1 - e^{-k lr^2} ~ lr t, largest where the comparison stops (the floor at 1%
+# of the initial loss, t = ln(100)/2 = 2.3): 0.04 * 2.3 = 0.092 at lr = 0.04 (kappa 0.02 of the stable 2).
+TOLERANCES = {
+    "max_rel_dev_D1": (0.1, "tests/test_records.py::test_records_within_tolerances",
+        "O(lr): relative lr t = 0.092 at the 1% floor (t = 2.3), lr = 0.04"),
+}
 
 DEPTHS = (1, 2, 3, 4)
 U0 = 1e-3     # initial product strength of every mode

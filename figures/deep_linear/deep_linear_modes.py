@@ -37,8 +37,14 @@ CAPTION = (
 # Tolerance the test suite holds each agreement value to (at the test's smaller size), and the
 # test; read by figures/gallery.py for the paper's agreement table.
 TOLERANCES = {
+    # D = 1 is linear: the theory from each network's initial projection is exact, GD's (1 - lr)^k against
+    # e^{-lr k} differs by at most 0.0075 |u0 - s| at lr = 0.04 (kappa 0.02 of the stable 2); |u0 - s| / s
+    # <= 1 + 4 SE(mean u0) / s_4 = 1.17 (u0 ~ N(0, 0.3^2/6), 32 networks): 0.0088
+    "max_dev_over_s_D1": (0.009, "tests/test_records.py::test_records_within_tolerances",
+                          "O(lr): max|(1-lr)^k - e^(-lr k)| = 0.0075 at lr = 0.04, x (1 + 4 SE of mean u0 / s)"),
     # ensemble mean vs the sigmoid from u0_eff after t = 2/s (gain 0.1, width 24): ATOL_RANDOM + ATOL_GD
-    "max_dev_over_s_D2": (0.08, "tests/test_deep_linear.py::test_random_two_layer_ensemble_vs_effective_u0"),
+    "max_dev_over_s_D2": (0.08, "tests/test_deep_linear.py::test_random_two_layer_ensemble_vs_effective_u0",
+                          "O(gain^2) linear-phase terms (0.03 s) + O(lr) GD time shift (0.05 s)"),
 }
 
 DEPTHS = (1, 2, 3, 4)

@@ -16,6 +16,15 @@ CAPTION = (
     "the tangent kernel and the hidden kernel W1^T W1 move, as a function of lambda; trained "
     "losses within {max_of[loss_max_abs_dev_lam*]:.1e} of the exact solution."
 )
+# Tolerance the test suite holds each agreement value to, and the test; read by figures/gallery.py for the
+# paper's agreement table. GD (lr = 5e-4) against the flow: the maps differ by <= 2 lr s1 per entry
+# (tests/test_lambda_balanced.py, GD_ERR_PER_LR), <= 4 * 2 lr s1 = 0.012 in Frobenius norm (N = 4); the loss
+# L = ||W - Syx||^2 / 2 <= L(0) = 7 then moves by <= sqrt(2 L) 0.012 = 0.045. The lazy lambda = +-10
+# (rates ~ 11, outside the tests' lambda) relax as linear modes: <= L(0) lr rate / (2e) = 0.008.
+TOLERANCES = {
+    "loss_max_abs_dev_lam*": (0.05, "tests/test_records.py::test_records_within_tolerances",
+        "O(lr): |dL| <= ||W - Syx|| ||dW||_F <= 3.8 * 4 * 2 lr s1 = 0.045"),
+}
 
 N_IN = N_HIDDEN = N_OUT = 4
 S = (3.0, 2.0, 1.0)
