@@ -27,6 +27,21 @@ CAPTION = (
     "{agreement[K2_final_specialisation_sim]:.3f} vs ODE {agreement[K2_final_specialisation_ode]:.3f} (K = 2)."
 )
 
+# R_mm rises from the plateau's R (0.43 at K = 2, 0.30 at K = 3) to 1 at the escape, whose time scatters by
+# sd 1.1/growth_rate per seed between SGD and ODE (committee_learning_curves); through the steepest part
+# of the rise (slope (1 - R_plateau) growth_rate / 4) that moves a 3-seed mean by
+# 3 SE = 3 (1 - R_plateau) 1.1 / (4 sqrt 3), plus the O(N^-1/2) = 0.022 finite-size gap.
+TOLERANCES = {
+    "K2_R_matched_max_abs_dev": (0.3, "tests/test_records.py::test_records_within_tolerances",
+                                 "3 SE of escape-time scatter through the rise of R_mm, + N^-1/2 at N = 2000"),
+    "K3_R_matched_max_abs_dev": (0.4, "tests/test_records.py::test_records_within_tolerances",
+                                 "3 SE of escape-time scatter through the rise of R_mm, + N^-1/2 at N = 2000"),
+    "K2_final_specialisation_ode": ((0.9, float("inf")), "tests/test_committee.py::test_plateau_and_escape",
+                                    "specialised after the escape: index > 0.9"),
+    "K2_final_specialisation_sim": ((0.9, float("inf")), "tests/test_records.py::test_records_within_tolerances",
+                                    "specialised after the escape: index > 0.9, as the ODE"),
+}
+
 
 def _summaries(Q, R):
     K = R.shape[-1]
