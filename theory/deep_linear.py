@@ -309,7 +309,7 @@ def _seed_table(us, uside, uT0, uhi, ulo, D):
     return yg, Tg, dydT
 
 
-def _tabulated_guess(y, lo, hi, key, mode, v, D, table=None):
+def _tabulated_guess(lo, hi, key, mode, v, D, table=None):
     """Seed Newton from a table of ``T(y)`` per distinct mode (many times share one mode).
 
     ``key`` holds one row ``(s, side, T0, y_hi, y_lo)`` per mode, ``mode`` the row of each
@@ -320,15 +320,17 @@ def _tabulated_guess(y, lo, hi, key, mode, v, D, table=None):
     Each target then gets the bracket of its two neighbouring table points and the cubic (Hermite)
     interpolation of ``y(T)`` between them as first guess. Pure speed: the bracket is exact (``T``
     is monotone), so Newton's result does not depend on it beyond rounding (a relative 1e-13 in
-    ``u``).
+    ``u``). Returns the guess, the narrowed bracket ``lo, hi`` and ``ok`` (the entries the table
+    brackets; elsewhere the guess is meaningless and the bracket unchanged), or None when there are
+    fewer than 4 entries per distinct mode (a table would not pay).
 
     ``table`` (optional): the seed table of every mode, from :class:`_InversionSetup`; ``mode`` then holds the
     mode id of each entry (``key`` is unused).
     """
     if table is None:
         uniq, inv = _unique_rows(key)
-        if uniq.shape[0] * 4 > y.size:
-            return y, lo, hi
+        if uniq.shape[0] * 4 > v.size:
+            return None
         inv = inv.ravel()[mode]
         yg, Tg, dydT = _seed_table(*uniq.T, D)
         sorted_rows = None
@@ -336,8 +338,8 @@ def _tabulated_guess(y, lo, hi, key, mode, v, D, table=None):
         yg, Tg, dydT, row_sorted, uid = table
         present = np.zeros(uid.size, dtype=bool)
         present[mode] = True
-        if np.unique(uid[present]).size * 4 > y.size:
-            return y, lo, hi
+        if np.unique(uid[present]).size * 4 > v.size:
+            return None
         inv = mode
         sorted_rows = bool(np.all(row_sorted[present]))
     # F = T - v increases along the table (T decreases with y); j: the first table point with F >= 0
@@ -365,7 +367,7 @@ def _tabulated_guess(y, lo, hi, key, mode, v, D, table=None):
     guess = np.where((guess <= y_hi_b) & (guess >= y_lo_b), guess, linear)
     hi = np.where(ok, np.minimum(hi, y_hi_b), hi)
     lo = np.where(ok, np.maximum(lo, y_lo_b), lo)
-    return np.where(ok, guess, y), lo, hi
+    return guess, lo, hi, ok
 
 
 def _mode_setup(sm, am, D):
@@ -464,22 +466,35 @@ def _invert_time_integral(target, s, a0, D, mode=None, setup=None):
         idx = np.flatnonzero(active)
         g = inv[idx]  # the mode of each unconverged entry
         tgtf, sf, cf, sidef, T0f = tgt[idx], sm[g], c[g], side[g], T0[g]
-        base = a0_pow[g] - (D - 2.0) * sf * tgtf
-        a_far = np.where(base > 0, base, np.inf) ** (1.0 / (2.0 - D))
-        y_far = np.log(np.abs(cf - a_far))
-        th = t_half[g]
-        y_near = y_half[g] - rate[g] * (tgtf - th)
-        yf = np.where((sidef > 0) & (tgtf < th), y_far, y_near)
         hif, lof = y_hi[g], lo[g]
-        yf = np.clip(np.where(np.isfinite(yf), yf, hif), lof, hif)
+
+        def asymptotic(sel):  # the first guess of the entries idx[sel], clipped into their bracket
+            tg, gs = tgtf[sel], g[sel]
+            base = a0_pow[gs] - (D - 2.0) * sf[sel] * tg
+            a_far = np.where(base > 0, base, np.inf) ** (1.0 / (2.0 - D))
+            y_far = np.log(np.abs(cf[sel] - a_far))
+            th = t_half[gs]
+            y_near = y_half[gs] - rate[gs] * (tg - th)
+            y0 = np.where((sidef[sel] > 0) & (tg < th), y_far, y_near)
+            return np.clip(np.where(np.isfinite(y0), y0, hif[sel]), lof[sel], hif[sel])
+
+        seeded = None
         if idx.size >= 4 * _GUESS_GRID and setup is not None:
-            yf, lof, hif = _tabulated_guess(yf, lof, hif, None, ids[g], T0f + tgtf, D, table=setup.table)
+            seeded = _tabulated_guess(lof, hif, None, ids[g], T0f + tgtf, D, table=setup.table)
         elif idx.size >= 4 * _GUESS_GRID:
             present = np.zeros(sm.size, dtype=bool)
             present[g] = True
             rows = np.cumsum(present) - 1  # the row of each present mode in the key table
             key = np.stack([sm, side, T0, y_hi, lo], axis=1)[present]
-            yf, lof, hif = _tabulated_guess(yf, lof, hif, key, rows[g], T0f + tgtf, D)
+            seeded = _tabulated_guess(lof, hif, key, rows[g], T0f + tgtf, D)
+        if seeded is None:  # no table: every entry starts from the asymptotic guess
+            yf = asymptotic(slice(None))
+        else:  # the table's guess where it brackets the target, else the asymptotic one (its bracket unchanged)
+            yf, lo_t, hi_t, ok = seeded
+            miss = np.flatnonzero(~ok)
+            if miss.size:
+                yf[miss] = asymptotic(miss)
+            lof, hif = lo_t, hi_t
         # iterate on the unconverged entries only, so the cost follows the hard ones
         y = np.empty(idx.size)
         at = np.arange(idx.size)  # position of each unconverged entry in y
