@@ -230,14 +230,16 @@ class ManyTeacherSGD:
 
     def _check_threshold(self, st, step: int):
         blk = st["block"]
-        W, N = st["W"], self.N
-        Q = (W @ W.transpose(1, 2) / N).cpu().to(torch.float64).numpy()
-        R = (W @ self.Ws.transpose(1, 2) / N).cpu().to(torch.float64).numpy()
-        H = st["H"].cpu().to(torch.float64).numpy()
         b0 = blk.cpu().numpy()
         b = b0.copy()
         # advance each network past every task already at or below the threshold (the last block never ends)
         go = b < self.n_blocks - 1
+        if not go.any():
+            return False
+        W, N = st["W"], self.N
+        Q = (W @ W.transpose(1, 2) / N).cpu().to(torch.float64).numpy()
+        R = (W @ self.Ws.transpose(1, 2) / N).cpu().to(torch.float64).numpy()
+        H = st["H"].cpu().to(torch.float64).numpy()
         while go.any():
             eps = self._current_errors(Q, R, H, b)
             go &= eps <= self.schedule.threshold
@@ -273,20 +275,22 @@ class ManyTeacherSGD:
                     Y = Y + self.noise * torch.randn(c, E, 1, generator=gen, device=W.device, dtype=W.dtype)
                 U = torch.rand(c, E, generator=gen, device=W.device, dtype=W.dtype)
                 st["X"], st["Y"], st["U"] = X, Y, U
+                # per-step views, split once per chunk: x as a column (E, N, 1) and as a row (E, 1, N)
+                st["x_col"], st["x_row"] = X[:, :, :, None].unbind(0), X[:, :, None, :].unbind(0)
                 fresh = True
             if fresh:  # the task, label and head of every step of the chunk, for the current blocks
                 task = (st["U"][:, :, None] > self.cumPi[st["block"]][None]).sum(-1)  # (c, E)
-                st["y"] = st["Y"].gather(2, task[:, :, None])[:, :, 0]
-                st["head"] = self.head_of[task]  # (c, E)
-                st["oh"] = self.onehot[st["head"]]  # (c, E, n_heads)
+                head = self.head_of[task]  # (c, E)
+                st["y"] = st["Y"].gather(2, task[:, :, None])[:, :, 0].unbind(0)
+                st["head"] = head.unbind(0)
+                st["oh"] = self.onehot[head][:, :, :, None].unbind(0)  # (E, n_heads, 1) one-hot of the head
             i = step % self.chunk
-            x, oh = st["X"][i], st["oh"][i]
             h = H[self.e_idx, st["head"][i]]  # each network's head of the step's task
-            lam = torch.bmm(W, x[:, :, None])[:, :, 0] / sqN
+            lam = torch.bmm(W, st["x_col"][i])[:, :, 0] / sqN
             gl = g(lam)
             delta = (h * gl).sum(-1) - st["y"][i]
-            W -= (lr / sqN) * (mask * h * delta[:, None] * dg(lam))[:, :, None] * x[:, None, :]
+            W -= (lr / sqN) * (mask * h * delta[:, None] * dg(lam))[:, :, None] * st["x_row"][i]
             if lr_v > 0:
-                H -= (lr_v / N) * oh[:, :, None] * (delta[:, None] * gl)[:, None, :]
+                H -= (lr_v / N) * st["oh"][i] * (delta[:, None] * gl)[:, None, :]
         tick(n)
         return st
