@@ -436,6 +436,8 @@ def _invert_time_integral(target, s, a0, D, mode=None, setup=None):
     ``mode`` (optional, integers >= 0 of the same shape): entries with the same id have the same
     ``(s, a0)`` (one mode at several times). What depends on the mode alone (``c``, ``T(a0)``,
     the bracket, the seed table) is then computed once per mode, not once per entry.
+    ``setup`` (optional, with ``mode``): an :class:`_InversionSetup` of the modes the ids index, whose
+    per-mode values are used instead of computing them here (the same values, bit for bit).
     """
     target, s, a0 = np.broadcast_arrays(target, s, a0)
     shape = s.shape
