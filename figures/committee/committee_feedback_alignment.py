@@ -18,6 +18,11 @@ N^-1/2, a ratio of 2 for 4x N. Noise-free, FA and backprop both reach zero
 error; the JSON also records, from a common start, the asymptotic errors
 with output noise sigma = 0.1 (FA's eta^2 sigma^2 floor carries b_k b_l
 instead of v_k v_l) and the time each needs to reach eps_g = 1e-3.
+
+The students train in float32 (``SIM_DTYPE``; the inputs are drawn in float32 either way, so the
+data stream is the same, and the records are float64): about 20% cheaper than float64. Its rounding
+moves the agreement values by <= 2.5e-6 relative and the plotted test errors by <= 3.4e-7 absolute,
+far below the finite-N gaps (~1e-3 in eps_g, ~0.07 in cos(v, b)) the figure shows.
 """
 from __future__ import annotations
 
@@ -73,6 +78,7 @@ FULL = dict(runs={500: dict(seeds=8, alpha_max=300.0), 2000: dict(seeds=4, alpha
 QUICK = dict(runs={100: dict(seeds=3, alpha_max=20.0), 400: dict(seeds=2, alpha_max=8.0)}, alpha_gap=8.0,
              alpha_theory=400.0, floor=False)
 ODE_TOL = dict(rtol=1e-7, atol=1e-9)
+SIM_DTYPE = "float32"  # the SGD's dtype (records are float64): module docstring
 
 
 def _first_below(alpha, y, thr):
@@ -90,7 +96,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     Q0s, R0s = [], []
     for i, (N, rp) in enumerate(P["runs"].items()):
         pr = paired(N, K, M, LR, rp["alpha_max"], n_networks=rp["seeds"], init_scale=INIT_STD, seed=seed + 31 + i,
-                    device=device, train_second_layer=True, record=36, v0=V0, feedback=B)
+                    device=device, train_second_layer=True, record=36, v0=V0, feedback=B, dtype=SIM_DTYPE)
         run = pr.run
         a = run.times
         m = a > 0
