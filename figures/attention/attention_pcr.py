@@ -21,6 +21,8 @@ CAPTION = ("**In-context predictions on the plateaus** (separate K, Q; D = {para
            "prediction matches the theory's plateau predictor to a relative RMS {agreement[max_rel_rms_vs_theory]:.3g} "
            "(worst k) and PCR with k components to {params[rel_rms_vs_pcr]} (k = 1, 2, ...): PCR up to the "
            "context's finite-N fluctuation of its projected covariance, O(N^-1/2).")
+# Untested: the gap to the plateau predictor mixes batch noise, O(lr) and the residual of the stages not yet
+# complete at the sampled time; no error analysis of it is at hand.
 TOLERANCES = {}
 
 H = 4
