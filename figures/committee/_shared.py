@@ -24,7 +24,7 @@ import numpy as np
 
 from idealnets.simulate.committee import train
 from idealnets.simulate.engine import Run
-from idealnets.theory.committee import CommitteeODE, generalisation_error
+from idealnets.theory.committee import CommitteeODE, PlateauFixedPoint, generalisation_error, symmetric_plateau
 from idealnets.theory.committee_grid import CommitteeGrid
 
 ODE_RTOL, ODE_ATOL = 1e-7, 1e-9
@@ -110,6 +110,13 @@ def paired(N: int, K: int, M: int, lr, alpha_max: float, *, n_networks: int, ini
     Q, R, v, eps = per_seed_ode_grid(run) if shares_teacher(run) else per_seed_ode(run)
     eps_op = generalisation_error(run.Q, run.R, run.T[:, None], run.v, run.v_star[:, None], run.activation)
     return Paired(run, Q, R, v, eps, eps_op)
+
+
+@lru_cache(maxsize=8)
+def plateau(K: int, lr: float) -> PlateauFixedPoint:
+    """``symmetric_plateau(K, lr)``, memoised: the learning curves and the order parameters draw the same one
+    (read-only)."""
+    return symmetric_plateau(K, lr)
 
 
 def sort_students(R: np.ndarray) -> np.ndarray:

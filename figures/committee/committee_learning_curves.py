@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from idealnets.theory.committee import plateau_escape_time, symmetric_plateau
+from idealnets.theory.committee import plateau_escape_time
 
-from ._shared import paired
+from ._shared import paired, plateau
 from .._common import COLORS, DEFAULT_OUT, max_abs_dev, max_rel_dev, save, sim_markers, style, theory_line
 
 NAME = "committee_learning_curves"
@@ -68,7 +68,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
     fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.7), sharey=False)
     data, agreement = {}, {}
     for ax, K in zip(axes, (2, 3)):
-        plat = symmetric_plateau(K, LR)
+        plat = plateau(K, LR)
         for i, N in enumerate(P["Ns"]):
             pr = paired(N, K, K, LR, P["alpha_max"][K], n_networks=P["seeds"][N], init_scale=INIT_STD,
                         seed=seed + 100 * K + i, device=device, record=RECORD, record_linear=RECORD_LINEAR, dtype=DTYPE)

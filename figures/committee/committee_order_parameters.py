@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from idealnets.theory.committee import specialisation_index, symmetric_plateau
+from idealnets.theory.committee import specialisation_index
 
-from ._shared import paired, permute, sort_students
+from ._shared import paired, permute, plateau, sort_students
 from .._common import COLORS, DEFAULT_OUT, max_abs_dev, save, sim_markers, style, theory_line
 from .committee_learning_curves import DTYPE, FULL, INIT_STD, LR, QUICK, RECORD, RECORD_LINEAR
 
@@ -77,7 +77,7 @@ def make(*, quick: bool = False, device=None, out=DEFAULT_OUT, seed: int = 0) ->
             sim_markers(ax, a[m], sim[key][:, m], color=col, ms=3.5)
             agreement[f"K{K}_{['R_matched', 'R_other', 'Q_diag', 'Q_offdiag'][i]}_max_abs_dev"] = max_abs_dev(
                 th[key].mean(0)[m], sim[key].mean(0)[m])
-        plat = symmetric_plateau(K, LR)
+        plat = plateau(K, LR)
         ax.axhline(plat.R, color="0.4", ls="--", lw=1, label="plateau $R$")
         s_sim = specialisation_index(pr.run.Q[:, -1], pr.run.R[:, -1])
         s_th = specialisation_index(pr.Q[:, -1], pr.R[:, -1])
