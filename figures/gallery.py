@@ -68,6 +68,7 @@ __all__ = [
     "check",
     "check_module",
     "readable_key",
+    "reason_tex",
     "tolerances",
     "format_number",
     "gallery_markdown",
@@ -522,11 +523,34 @@ def _break_test_id(test: str) -> str:
     return r"\texttt{" + out + "}"
 
 
+_REASON_TOKENS = re.compile(r"<=|>=|\+-|->|[<>~|]|\^(\{[^}]*\}|\([^()]*\)|-[0-9.]+(?:/[0-9.]+)?|[0-9.]*[0-9]|[A-Za-z]+)")
+_REASON_SYMBOLS = {"<=": r"$\le$", ">=": r"$\ge$", "+-": r"$\pm$", "->": r"$\to$", "<": r"$<$", ">": r"$>$",
+                   "~": r"$\sim$", "|": r"$|$"}
+
+
+def reason_tex(text: str) -> str:
+    """A tolerance's reason, typed as plain text with ``<=``, ``+-``, ``~``, ``|x|`` and ``N^-1/2``, as TeX:
+    the symbols as math, exponents raised, every other special character escaped."""
+    out, pos = [], 0
+    for m in _REASON_TOKENS.finditer(text):
+        out.append(tex_escape(text[pos:m.start()]))
+        tok = m.group(0)
+        if tok.startswith("^"):
+            exp = m.group(1)
+            exp = exp[1:-1] if exp[0] in "{(" else exp
+            out.append(r"\textsuperscript{" + tex_escape(exp) + "}")
+        else:
+            out.append(_REASON_SYMBOLS[tok])
+        pos = m.end()
+    out.append(tex_escape(text[pos:]))
+    return "".join(out)
+
+
 def _tolerance_cell(tol: Tolerance) -> str:
     """``$\\le 0.1$: 3 SE of 64 seeds; record`` -- the bound, its reason, and the test holding it
     ("record" for :data:`RECORD_TEST`, else the test id)."""
     source = r"\textit{record}" if tol.test == RECORD_TEST else _break_test_id(tol.test)
-    reason = f": {tex_escape(tol.reason)}" if tol.reason else ""
+    reason = f": {reason_tex(tol.reason)}" if tol.reason else ""
     return f"{_tolerance_tex(tol.bound)}{reason}; {source}"
 
 
@@ -571,10 +595,10 @@ def agreement_table_tex(modules: Mapping[str, ModuleType] | None = None,
              "% Per figure: the agreement values its README caption quotes, and any key its TOLERANCES",
              "% names (max/min: over the keys matching the pattern). All values: figures/out/NAME.json.",
              r"{\small\setlength{\tabcolsep}{4pt}\renewcommand{\arraystretch}{1.1}",
-             r"\begin{longtable}{@{}>{\raggedright\arraybackslash}p{0.36\linewidth}"
-             r">{\raggedleft\arraybackslash}p{0.11\linewidth}"
-             r">{\raggedright\arraybackslash}p{0.38\linewidth}"
-             r">{\raggedleft\arraybackslash}p{0.06\linewidth}@{}}",
+             r"\begin{longtable}{@{}>{\raggedright\arraybackslash}p{0.29\linewidth}"
+             r">{\raggedleft\arraybackslash}p{0.09\linewidth}"
+             r">{\raggedright\arraybackslash}p{0.51\linewidth}"
+             r">{\raggedleft\arraybackslash}p{0.04\linewidth}@{}}",
              r"\caption{Measured agreement between theory and trained networks in the full-size figures,"
              r" with the tolerance the test suite holds each value to, where that bound comes from, and the test"
              r" that holds it (\textit{record}: \texttt{tests/test\_records.py} holds the committed full-size"

@@ -47,3 +47,14 @@ def test_tolerance_bounds_are_checked_both_ways():
     assert upper.holds(0.1) and not upper.holds(0.11) and not upper.holds(float("nan"))
     assert interval.holds(2.0) and not interval.holds(1.5) and not interval.holds(2.5)
     assert interval.holds(1.6) and not upper.holds(True)
+
+
+def test_reasons_typeset_their_symbols():
+    """A reason's <=, +-, ~, |x| and exponents become TeX, and specials are escaped (no stray '<' that
+    the text font prints as an inverted exclamation mark)."""
+    tex = gallery.reason_tex("O(N^-1/2) at N = 500, <= 3 SE +- 1% ~ |u_B|^2/2 e^(-lr k)")
+    assert tex == (r"O(N\textsuperscript{-1/2}) at N = 500, $\le$ 3 SE $\pm$ 1\% $\sim$ "
+                   r"$|$u\_B$|$\textsuperscript{2}/2 e\textsuperscript{-lr k}")
+    every = " ".join(t.reason for m in MODULES.values() for t in gallery.tolerances(m).values())
+    assert not set("<>~|^") & set(gallery.reason_tex(every).replace("$<$", "").replace("$>$", "")
+                                  .replace("$|$", "").replace("$\\sim$", ""))
