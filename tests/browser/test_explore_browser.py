@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,20 @@ def _page(browser, base: str, external: list[str]):
     return context, page, errors
 
 
+@contextmanager
+def _offline_page(browser, base: str):
+    """A page (see :func:`_page`), closed at the end; then no JavaScript error and no request off the
+    machine may have happened (not checked when the body failed: its own error is the report)."""
+    external: list[str] = []
+    context, page, errors = _page(browser, base, external)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+    assert not external, f"the page asked for other hosts: {external}"
+
+
 def _model(page, name: str, expr: str):
     """Evaluate ``expr`` (JavaScript, with ``m`` the Bokeh model named ``name``) in the page."""
     return page.evaluate(f"() => {{ const m = Bokeh.documents[0].get_model_by_name({name!r}); return {expr}; }}")
@@ -106,9 +121,7 @@ SUM_U = "Array.from(m.data.u).reduce((a, b) => a + b, 0)"
 
 
 def test_slider_moves_the_theory_and_the_button_draws_the_ensemble(server, browser, shots):
-    external: list[str] = []
-    context, page, errors = _page(browser, server, external)
-    try:
+    with _offline_page(browser, server) as page:
         page.goto(f"{server}/deep_linear", wait_until="load", timeout=TIMEOUT_MS)
         _wait_model(page, "deep_linear-theory1", "m.data.u && m.data.u.length > 0")
         page.locator(".noUi-handle").first.wait_for(timeout=TIMEOUT_MS)
@@ -133,16 +146,10 @@ def test_slider_moves_the_theory_and_the_button_draws_the_ensemble(server, brows
         assert _model(page, "deep_linear-error", "m.text") == ""
         page.wait_for_timeout(500)  # let the markers render
         page.screenshot(path=str(shots / "deep_linear_trained.png"))
-    finally:
-        context.close()
-    assert not errors, f"JavaScript errors: {errors}"
-    assert not external, f"the page asked for other hosts: {external}"
 
 
 def test_progress_counts_while_a_longer_run_trains(server, browser, shots):
-    external: list[str] = []
-    context, page, errors = _page(browser, server, external)
-    try:
+    with _offline_page(browser, server) as page:
         page.goto(f"{server}/committee", wait_until="load", timeout=TIMEOUT_MS)
         _wait_model(page, "committee-theory", "m.data.eps && m.data.eps.length > 0")
         page.get_by_role("button", name="Train 3 networks").click()
@@ -155,16 +162,10 @@ def test_progress_counts_while_a_longer_run_trains(server, browser, shots):
         assert _model(page, "committee-train", "m.disabled") is False
         page.wait_for_timeout(500)
         page.screenshot(path=str(shots / "committee_trained.png"))
-    finally:
-        context.close()
-    assert not errors, f"JavaScript errors: {errors}"
-    assert not external, f"the page asked for other hosts: {external}"
 
 
 def test_every_view_loads_as_tabs(server, browser, shots):
-    external: list[str] = []
-    context, page, errors = _page(browser, server, external)
-    try:
+    with _offline_page(browser, server) as page:
         page.goto(server + "/", wait_until="load", timeout=TIMEOUT_MS)
         _wait_model(page, "tabs", "m.tabs.length >= 4")
         names = _model(page, "tabs", "m.tabs.map(t => t.title)")
@@ -176,8 +177,4 @@ def test_every_view_loads_as_tabs(server, browser, shots):
             page.wait_for_timeout(1000)
             if title in ("Semantic development", "Continual learning"):
                 page.screenshot(path=str(shots / f"tab_{title.split()[0].lower()}.png"))
-    finally:
-        context.close()
     assert len(names) == 5, names
-    assert not errors, f"JavaScript errors: {errors}"
-    assert not external, f"the page asked for other hosts: {external}"
