@@ -407,15 +407,12 @@ def _overlaps_jointly(models, recs, tick):
         return o
 
     def draws(m, rec):  # the blocks of random draws of RLPerceptronOverlaps.advance, in its order
-        e, N, T, f64 = m.W0.shape[0], m.W0.shape[1], m.T, torch.float64
-        block = max(1, min(m.BLOCK, (1 << 22) // max(1, e * (2 * T + 1))))
+        block = m.block_size(m.W0.shape[0])
         for a, b in zip(rec[:-1], rec[1:]):
             done, n = 0, int(b - a)
             while done < n:
                 bb = min(block, n - done)
-                nz = torch.randn(bb, 2, e, T, generator=m.g, device="cpu", dtype=f64)
-                chi = _chi2(N - 2, (bb, e), m.g, "cpu", f64) * T
-                snu = torch.where(nz[:, 0] >= 0, 1.0, -1.0).to(f64)
+                nz, snu, chi = m.draw(bb, m.W0.shape[0], "cpu", torch.float64)
                 yield nz.numpy(), snu.numpy(), chi.numpy()
                 done += bb
 
@@ -459,8 +456,9 @@ def _overlaps_jointly(models, recs, tick):
 
 
 def _joint_episodes(R, Q, cnt, nz, snu, chi, n, l1, l2, tn2, inv_tn, inv_t2n2):
-    """RLPerceptronOverlaps' NumPy episode loop with per-row constants (the same operations in the
-    same order, so each row's numbers are those of its own loop)."""
+    """RLPerceptronOverlaps' episode loop in NumPy, on ``nz.shape[0]`` episodes. The constants are scalars
+    (one model) or one per row (models batched by :func:`_overlaps_jointly`: the same operations in the same
+    order, so each row's numbers are those of its own model's loop). ``cnt`` is updated in place."""
     add = np.add.reduce  # ndarray.sum without its Python wrapper: the same reduction
     for i in range(nz.shape[0]):
         nu, z = nz[i, 0], nz[i, 1]
@@ -567,15 +565,13 @@ class RLPerceptronOverlaps(RLPerceptrons):
         R, Q = state["R"], state["Q"]
         E = R.shape[0]
         N = self.W0.shape[1]
-        T, g = self.T, self.g
+        T = self.T
         inv_tn, inv_t2n2 = 1.0 / (T * N), 1.0 / (T * T * N * N)
-        block = max(1, min(self.BLOCK, (1 << 22) // max(1, E * (2 * T + 1))))
+        block = self.block_size(E)
         done = 0
         while done < n:
             b = min(block, n - done)
-            nz = torch.randn(b, 2, E, T, generator=g, device=R.device, dtype=R.dtype)
-            chi = _chi2(N - 2, (b, E), g, R.device, R.dtype) * T
-            snu = torch.where(nz[:, 0] >= 0, 1.0, -1.0).to(R.dtype)
+            nz, snu, chi = self.draw(b, E, R.device, R.dtype)
             if R.device.type == "cpu" and self.numpy_loop:  # the same arithmetic in NumPy: a fraction of torch's per-call overhead
                 R, Q = self._episodes_numpy(R, Q, nz, snu, chi, state["rewarded"], inv_tn, inv_t2n2)
                 done += b
@@ -600,21 +596,22 @@ class RLPerceptronOverlaps(RLPerceptrons):
         state["since"] += n
         return state
 
+    def block_size(self, E: int) -> int:
+        """Episodes drawn at once for ``E`` networks (bounded memory: ``BLOCK * E * (2T + 1)`` numbers)."""
+        return max(1, min(self.BLOCK, (1 << 22) // max(1, E * (2 * self.T + 1))))
+
+    def draw(self, b: int, E: int, device, dtype):
+        """The random draws of ``b`` episodes of ``E`` networks, in their order on the model's generator:
+        ``nz`` (b, 2, E, T) the Gaussians (nu, z) of each decision, ``snu = sign(nu)`` (the teacher's
+        decisions) and ``chi`` (b, E) the chi-square (N - 2 degrees) of the input orthogonal to w and w*."""
+        nz = torch.randn(b, 2, E, self.T, generator=self.g, device=device, dtype=dtype)
+        chi = _chi2(self.W0.shape[1] - 2, (b, E), self.g, device, dtype) * self.T
+        snu = torch.where(nz[:, 0] >= 0, 1.0, -1.0).to(dtype)
+        return nz, snu, chi
+
     def _episodes_numpy(self, R, Q, nz, snu, chi, count, inv_tn, inv_t2n2):
-        nz, snu, chi, cnt = nz.numpy(), snu.numpy(), chi.numpy(), count.numpy()
-        R, Q = R.numpy().copy(), Q.numpy().copy()
-        n, l1, l2 = self.n, self.lr_1, -self.lr_2
-        for i in range(nz.shape[0]):
-            nu, z = nz[i, 0], nz[i, 1]
-            s = np.sqrt(np.maximum(Q - R * R, 0.0))
-            lam = R[:, None] * nu + s[:, None] * z
-            y = np.where(lam >= 0, 1.0, -1.0)
-            rewarded = (snu[i] == y).sum(1) >= n
-            c = np.where(rewarded, l1, l2)
-            ynu, yz = (y * nu).sum(1), (y * z).sum(1)
-            Q = Q + (2.0 * inv_tn) * c * np.abs(lam).sum(1) + inv_t2n2 * c * c * (ynu * ynu + yz * yz + chi[i])
-            R = R + inv_tn * c * ynu
-            cnt += rewarded
+        R, Q, _ = _joint_episodes(R.numpy().copy(), Q.numpy().copy(), count.numpy(), nz.numpy(), snu.numpy(),
+                                  chi.numpy(), self.n, self.lr_1, -self.lr_2, 2.0 * inv_tn, inv_tn, inv_t2n2)
         return torch.from_numpy(R), torch.from_numpy(Q)
 
     def observe(self, state):
