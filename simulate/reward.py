@@ -407,12 +407,12 @@ def _overlaps_jointly(models, recs, tick):
         return o
 
     def draws(m, rec):  # the blocks of random draws of RLPerceptronOverlaps.advance, in its order
-        block = m.block_size(m.W0.shape[0])
+        block = m._block_size(m.W0.shape[0])
         for a, b in zip(rec[:-1], rec[1:]):
             done, n = 0, int(b - a)
             while done < n:
                 bb = min(block, n - done)
-                nz, snu, chi = m.draw(bb, m.W0.shape[0], "cpu", torch.float64)
+                nz, snu, chi = m._draw(bb, m.W0.shape[0], "cpu", torch.float64)
                 yield nz.numpy(), snu.numpy(), chi.numpy()
                 done += bb
 
@@ -567,11 +567,11 @@ class RLPerceptronOverlaps(RLPerceptrons):
         N = self.W0.shape[1]
         T = self.T
         inv_tn, inv_t2n2 = 1.0 / (T * N), 1.0 / (T * T * N * N)
-        block = self.block_size(E)
+        block = self._block_size(E)
         done = 0
         while done < n:
             b = min(block, n - done)
-            nz, snu, chi = self.draw(b, E, R.device, R.dtype)
+            nz, snu, chi = self._draw(b, E, R.device, R.dtype)
             if R.device.type == "cpu" and self.numpy_loop:  # the same arithmetic in NumPy: a fraction of torch's per-call overhead
                 R, Q = self._episodes_numpy(R, Q, nz, snu, chi, state["rewarded"], inv_tn, inv_t2n2)
                 done += b
@@ -596,11 +596,11 @@ class RLPerceptronOverlaps(RLPerceptrons):
         state["since"] += n
         return state
 
-    def block_size(self, E: int) -> int:
+    def _block_size(self, E: int) -> int:
         """Episodes drawn at once for ``E`` networks (bounded memory: ``BLOCK * E * (2T + 1)`` numbers)."""
         return max(1, min(self.BLOCK, (1 << 22) // max(1, E * (2 * self.T + 1))))
 
-    def draw(self, b: int, E: int, device, dtype):
+    def _draw(self, b: int, E: int, device, dtype):
         """The random draws of ``b`` episodes of ``E`` networks, in their order on the model's generator:
         ``nz`` (b, 2, E, T) the Gaussians (nu, z) of each decision, ``snu = sign(nu)`` (the teacher's
         decisions) and ``chi`` (b, E) the chi-square (N - 2 degrees) of the input orthogonal to w and w*."""
